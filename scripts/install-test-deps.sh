@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install what the test suite needs from Debian, idempotently: packages already present are
+# skipped, and apt-get runs only when something is missing. Run as root (CI is).
+set -euo pipefail
+
+# command -> Debian package that provides it
+declare -A NEEDS=(
+  [etcd]=etcd-server
+  [etcdctl]=etcd-client
+  [git]=git
+)
+
+missing=()
+for cmd in "${!NEEDS[@]}"; do
+  if ! command -v "$cmd" >/dev/null 2>&1; then
+    missing+=("${NEEDS[$cmd]}")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "test prerequisites: all present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test prerequisites missing: ${missing[*]} — run this script as root (it uses apt-get)" >&2
+  exit 1
+fi
+
+echo "installing test prerequisites: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian's etcd-server package enables a system etcd; the tests start their own on free ports.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then
+  systemctl stop etcd || true
+fi
+echo "test prerequisites: installed"

@@ -1,0 +1,46 @@
+import { Command, CommanderError } from "commander";
+import { createRequire } from "node:module";
+import { reportError } from "./errors.js";
+import { processOutput, type Output } from "./output.js";
+import { registerStoreCommands } from "./store.js";
+
+const require = createRequire(import.meta.url);
+const { version } = require("../../package.json") as { version: string };
+
+/** Build the `gantry` command tree; output goes through `o` so tests can capture it. */
+export function buildProgram(o: Output = processOutput): Command {
+  const program = new Command("gantry")
+    .description("Gantry: provision, configure, discover and deploy — a platform described in git")
+    .version(version, "-v, --version")
+    .option("--debug", "show stack traces and internal details on errors")
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({ writeOut: (s) => o.out(s.trimEnd()), writeErr: (s) => o.err(s.trimEnd()) })
+    .exitOverride();
+  program.addHelpText(
+    "after",
+    `
+Examples:
+  $ gantry store status            # backend and revision of the local store
+  $ gantry store status --json
+
+Docs: docs/ in the repository (architecture, store).`,
+  );
+  registerStoreCommands(program, o);
+  return program;
+}
+
+/** Run the CLI with process argv; sets process.exitCode. */
+export async function main(argv: string[], o: Output = processOutput): Promise<void> {
+  const program = buildProgram(o);
+  const debug = argv.includes("--debug");
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed help, the version or the usage error.
+      process.exitCode = err.exitCode;
+      return;
+    }
+    process.exitCode = reportError(o, err, debug);
+  }
+}
