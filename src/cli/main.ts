@@ -2,7 +2,10 @@ import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
 import { reportError } from "./errors.js";
 import { processOutput, type Output } from "./output.js";
+import { registerKvCommands } from "./kv.js";
 import { registerStoreCommands } from "./store.js";
+import { registerAuditCommands, registerTokenCommands } from "./tokens.js";
+import { registerUpCommands } from "./up.js";
 
 const require = createRequire(import.meta.url);
 const { version } = require("../../package.json") as { version: string };
@@ -20,11 +23,16 @@ export function buildProgram(o: Output = processOutput): Command {
     "after",
     `
 Examples:
-  $ gantry store status            # backend and revision of the local store
-  $ gantry store status --json
+  $ gantry up                       # the platform on this machine
+  $ gantry kv put app/port 8080 && gantry kv get app/port
+  $ gantry tokens create ci --policy kv:app/:write
 
 Docs: docs/ in the repository (architecture, store).`,
   );
+  registerUpCommands(program, o);
+  registerKvCommands(program, o);
+  registerTokenCommands(program, o);
+  registerAuditCommands(program, o);
   registerStoreCommands(program, o);
   return program;
 }

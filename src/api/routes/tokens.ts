@@ -1,0 +1,75 @@
+import { z } from "zod";
+import { isAdmin, PolicySchema, TokenNameSchema, type TokenRecord } from "../../model/token.js";
+import { forbidden } from "../errors.js";
+import type { Ctx } from "../context.js";
+import type { ApiDeps, RouteDef } from "../server.js";
+
+const CreateToken = z.strictObject({
+  name: TokenNameSchema,
+  policies: z.array(PolicySchema).min(1).max(64),
+});
+
+/** What the API shows of a token: never its secret or hash. */
+export function publicToken(t: TokenRecord): Omit<TokenRecord, "secretHash"> {
+  const { secretHash: _hidden, ...rest } = t;
+  return rest;
+}
+
+function requireAdmin(ctx: Ctx, what: string): void {
+  if (!isAdmin(ctx.who.policies)) throw forbidden(what);
+}
+
+export function tokenRoutes(deps: ApiDeps): RouteDef[] {
+  return [
+    {
+      method: "GET",
+      path: "/v1/tokens",
+      summary: "List tokens (admin)",
+      handler: (ctx) => {
+        ctx.allowQuery();
+        requireAdmin(ctx, "list tokens");
+        ctx.send(200, deps.tokens.list().map(publicToken));
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/tokens/self",
+      summary: "The calling token",
+      handler: (ctx) => {
+        ctx.allowQuery();
+        const rec = deps.tokens.find(ctx.who.tokenId);
+        ctx.send(
+          200,
+          rec === undefined
+            ? { id: ctx.who.tokenId, name: ctx.who.name, policies: ctx.who.policies }
+            : publicToken(rec),
+        );
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/tokens",
+      summary: "Create a token (admin); the secret is returned once",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        requireAdmin(ctx, "create tokens");
+        const body = await ctx.json(CreateToken);
+        const { record, secret } = await deps.tokens.create(body.name, body.policies, ctx.who.name);
+        await deps.store.txn({ success: [deps.audit.entry(ctx.who, "token.create", record.name)] });
+        ctx.send(201, { ...publicToken(record), secret });
+      },
+    },
+    {
+      method: "DELETE",
+      path: "/v1/tokens/:id",
+      summary: "Revoke a token by id or name (admin)",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        requireAdmin(ctx, "revoke tokens");
+        const rec = await deps.tokens.revoke(decodeURIComponent(ctx.params["id"]!));
+        await deps.store.txn({ success: [deps.audit.entry(ctx.who, "token.revoke", rec.name)] });
+        ctx.send(200, publicToken(rec));
+      },
+    },
+  ];
+}

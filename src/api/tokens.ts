@@ -1,0 +1,146 @@
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { ValidationError } from "../errors.js";
+import { K } from "../model/keys.js";
+import { TokenRecordSchema, type Policy, type TokenRecord } from "../model/token.js";
+import { CompactedError, type Store } from "../store/index.js";
+import { text } from "../store/values.js";
+import { notFound, conflict } from "./errors.js";
+
+export const hashSecret = (secret: string): string =>
+  createHash("sha256").update(secret).digest("hex");
+
+/** A fresh token secret: `gty_` and 32 random bytes, base64url. */
+export const newSecret = (): string => `gty_${randomBytes(32).toString("base64url")}`;
+
+/**
+ * Tokens live in the Store (hashed); every server keeps an in-memory index by hash, fed by a
+ * watch on the tokens prefix, so authenticating a request costs one hash and one map lookup and
+ * a revocation on any server takes effect on all of them.
+ */
+export class TokenRegistry {
+  private readonly byHash = new Map<string, TokenRecord>();
+  private readonly byId = new Map<string, TokenRecord>();
+  private watchLoop: Promise<void> | undefined;
+  private stopped = false;
+  private cancelWatch: (() => void) | undefined;
+
+  constructor(private readonly store: Store) {}
+
+  /** Load every token and keep following changes. */
+  async start(): Promise<void> {
+    const snapshot = await this.store.range({ prefix: K.tokens });
+    for (const kv of snapshot.kvs) this.remember(kv.key, kv.value);
+    this.watchLoop = this.follow(snapshot.revision + 1);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.cancelWatch?.();
+    await this.watchLoop;
+  }
+
+  private async follow(from: number): Promise<void> {
+    let next = from;
+    while (!this.stopped) {
+      const watch = this.store.watch({ prefix: K.tokens }, { startRevision: next });
+      this.cancelWatch = () => watch.cancel();
+      try {
+        for await (const batch of watch) {
+          for (const e of batch) {
+            if (e.type === "put") this.remember(e.kv.key, e.kv.value);
+            else this.forget(e.kv.key.slice(K.tokens.length));
+            next = e.kv.modRevision + 1;
+          }
+        }
+      } catch (err) {
+        if (this.stopped) return;
+        if (err instanceof CompactedError) {
+          // Missed history: reload everything, then follow from there.
+          const snapshot = await this.store.range({ prefix: K.tokens });
+          this.byHash.clear();
+          this.byId.clear();
+          for (const kv of snapshot.kvs) this.remember(kv.key, kv.value);
+          next = snapshot.revision + 1;
+        } else {
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
+    }
+  }
+
+  private remember(_key: string, value: Uint8Array): void {
+    const parsed = TokenRecordSchema.safeParse(JSON.parse(text(value)));
+    if (!parsed.success) return; // a foreign or damaged record never authenticates anyone
+    const old = this.byId.get(parsed.data.id);
+    if (old !== undefined) this.byHash.delete(old.secretHash);
+    this.byId.set(parsed.data.id, parsed.data);
+    this.byHash.set(parsed.data.secretHash, parsed.data);
+  }
+
+  private forget(id: string): void {
+    const old = this.byId.get(id);
+    if (old === undefined) return;
+    this.byId.delete(id);
+    this.byHash.delete(old.secretHash);
+  }
+
+  /** The token a secret belongs to, or undefined. */
+  authenticate(secret: string): TokenRecord | undefined {
+    const hash = hashSecret(secret);
+    const rec = this.byHash.get(hash);
+    if (rec === undefined) return undefined;
+    // The map lookup already matched; compare in constant time anyway for defence in depth.
+    return timingSafeEqual(Buffer.from(rec.secretHash), Buffer.from(hash)) ? rec : undefined;
+  }
+
+  list(): TokenRecord[] {
+    return [...this.byId.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Find by id or by name. */
+  find(idOrName: string): TokenRecord | undefined {
+    return this.byId.get(idOrName) ?? [...this.byId.values()].find((t) => t.name === idOrName);
+  }
+
+  /** Create a token; the secret is returned once and never stored. Names are unique. */
+  async create(
+    name: string,
+    policies: Policy[],
+    createdBy: string,
+    secret = newSecret(),
+  ): Promise<{ record: TokenRecord; secret: string }> {
+    const id = `tok_${randomBytes(8).toString("hex")}`;
+    const record = TokenRecordSchema.parse({
+      id,
+      name,
+      secretHash: hashSecret(secret),
+      policies,
+      createdAt: new Date().toISOString(),
+      createdBy,
+    });
+    const existing = await this.store.range({ prefix: K.tokens });
+    for (const kv of existing.kvs) {
+      const other = TokenRecordSchema.safeParse(JSON.parse(text(kv.value)));
+      if (other.success && other.data.name === name)
+        throw conflict(`a token named "${name}" already exists`);
+    }
+    // Guard on the revision we checked names at, so two concurrent creates cannot both win.
+    const res = await this.store.txn({
+      compare: [{ key: `${K.tokens}${id}`, target: "createRevision", op: "==", value: 0 }],
+      success: [{ type: "put", key: `${K.tokens}${id}`, value: JSON.stringify(record) }],
+    });
+    if (!res.succeeded) throw conflict("token id collision; try again");
+    this.remember(`${K.tokens}${id}`, Buffer.from(JSON.stringify(record)));
+    return { record, secret };
+  }
+
+  /** Revoke by id or name. */
+  async revoke(idOrName: string): Promise<TokenRecord> {
+    if (idOrName === "") throw new ValidationError("a token id or name is required", "token");
+    const rec = this.find(idOrName);
+    if (rec === undefined) throw notFound(`token "${idOrName}"`);
+    await this.store.delete(`${K.tokens}${rec.id}`);
+    this.forget(rec.id);
+    return rec;
+  }
+}

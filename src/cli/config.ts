@@ -1,0 +1,29 @@
+import { existsSync, readFileSync } from "node:fs";
+import { GantryClient } from "../client/client.js";
+import { ValidationError } from "../errors.js";
+import { dataFiles, defaultDataDir } from "../server/datadir.js";
+
+export const DEFAULT_API = "http://127.0.0.1:7700";
+
+/**
+ * The API client for CLI commands: GANTRY_ADDR and GANTRY_TOKEN, else what `gantry up` saved in
+ * the default data directory, else the default address.
+ */
+export function clientFromEnv(env: NodeJS.ProcessEnv = process.env): GantryClient {
+  const files = dataFiles(env["GANTRY_DATA_DIR"] ?? defaultDataDir());
+  const saved = (path: string): string | undefined =>
+    existsSync(path) ? readFileSync(path, "utf8").trim() || undefined : undefined;
+  let addr = env["GANTRY_ADDR"] ?? saved(files.apiAddr) ?? DEFAULT_API;
+  if (!/^https?:\/\//.test(addr)) addr = `http://${addr}`;
+  const token = env["GANTRY_TOKEN"] ?? saved(files.adminToken);
+  return new GantryClient({ addr, ...(token === undefined ? {} : { token }) });
+}
+
+/** Parse `HOST:PORT` (IPv6 in brackets), naming the option when it is wrong. */
+export function parseHostPort(raw: string, option: string): { host: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
+  const port = Number(m?.[2]);
+  if (m === null || port > 65535)
+    throw new ValidationError(`${option} must be HOST:PORT, got "${raw}"`, option);
+  return { host: m[1]!.replace(/^\[|\]$/g, ""), port };
+}

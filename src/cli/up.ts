@@ -1,0 +1,102 @@
+import type { Command } from "commander";
+import { defaultDataDir } from "../server/datadir.js";
+import { startServer, type RunningServer } from "../server/server.js";
+import { parseHostPort } from "./config.js";
+import { colours, type Output } from "./output.js";
+
+interface UpOptions {
+  dataDir: string;
+  apiAddr: string;
+  httpAddr: string;
+  store?: string;
+}
+
+/** Start, print where everything is, and stop cleanly on SIGINT/SIGTERM. */
+async function serveUntilSignal(
+  o: Output,
+  start: () => Promise<RunningServer>,
+  what: string,
+): Promise<void> {
+  const c = colours(o);
+  const running = await start();
+  const st = await running.store.status();
+  o.out(`${c.green("●")} ${what} is up`);
+  o.out(`  API      ${running.url}`);
+  o.out(`  store    ${st.backend} (revision ${st.revision})`);
+  o.out(`  token    ${c.dim("saved in the data directory (admin.token); the CLI finds it there")}`);
+  o.out(c.dim("  Ctrl-C to stop"));
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
+  o.out("stopping…");
+  await running.stop();
+  o.out("stopped");
+}
+
+export function registerUpCommands(program: Command, o: Output): void {
+  program
+    .command("up")
+    .description(
+      "run the all-in-one platform on this machine (control plane, embedded store, local agent)",
+    )
+    .option("--data-dir <dir>", "where state and the admin token live", defaultDataDir())
+    .option("--api-addr <host:port>", "API listen address", "127.0.0.1:7700")
+    .option("--http-addr <host:port>", "router listen address (apps)", "127.0.0.1:8080")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ gantry up
+  $ gantry up --data-dir /var/lib/gantry --api-addr 127.0.0.1:7700`,
+    )
+    .action(async (opts: UpOptions) => {
+      const api = parseHostPort(opts.apiAddr, "--api-addr");
+      parseHostPort(opts.httpAddr, "--http-addr");
+      await serveUntilSignal(
+        o,
+        () => startServer({ dataDir: opts.dataDir, apiHost: api.host, apiPort: api.port }),
+        "Gantry",
+      );
+    });
+
+  program
+    .command("server")
+    .description("run the control plane (API) on a store: the embedded one, or an etcd cluster")
+    .option(
+      "--data-dir <dir>",
+      "where the admin token (and the embedded store) live",
+      defaultDataDir(),
+    )
+    .option(
+      "--store <location>",
+      "etcd://HOST:PORT[,HOST:PORT…] or a directory (default: DATA_DIR/store)",
+    )
+    .option("--api-addr <host:port>", "API listen address", "127.0.0.1:7700")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ gantry server --store etcd://127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379
+  $ gantry server --data-dir /var/lib/gantry --api-addr 0.0.0.0:7700`,
+    )
+    .action(async (opts: UpOptions) => {
+      const api = parseHostPort(opts.apiAddr, "--api-addr");
+      await serveUntilSignal(
+        o,
+        () =>
+          startServer({
+            dataDir: opts.dataDir,
+            apiHost: api.host,
+            apiPort: api.port,
+            ...(opts.store === undefined ? {} : { store: opts.store }),
+          }),
+        "Gantry server",
+      );
+    });
+}

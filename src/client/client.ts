@@ -1,0 +1,255 @@
+import { ApiError, ConnectError } from "./errors.js";
+import { parseSse } from "./sse.js";
+
+/** A KV entry as the API returns it (value in base64). */
+export interface ApiKeyValue {
+  key: string;
+  value: string;
+  createRevision: number;
+  modRevision: number;
+  version: number;
+  lease: string;
+}
+
+export interface KvEvent extends ApiKeyValue {
+  type: "put" | "delete";
+}
+
+export interface ClientOptions {
+  /** Base URL, e.g. http://127.0.0.1:7700 */
+  addr: string;
+  token?: string;
+  /** Swappable for tests. */
+  fetch?: typeof fetch;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+/**
+ * The typed API client used by the CLI, the agent and users' programs. It never imports server
+ * code: only the wire format is shared.
+ */
+export class GantryClient {
+  readonly addr: string;
+  private readonly token: string | undefined;
+  private readonly fetchFn: typeof fetch;
+
+  constructor(opts: ClientOptions) {
+    this.addr = opts.addr.replace(/\/+$/, "");
+    this.token = opts.token;
+    this.fetchFn = opts.fetch ?? fetch;
+  }
+
+  /** One request; JSON in and out unless `raw`. Non-2xx answers throw ApiError. */
+  async request(
+    method: string,
+    path: string,
+    opts: {
+      query?: Query;
+      body?: unknown;
+      raw?: Uint8Array | string;
+      signal?: AbortSignal;
+      headers?: Record<string, string>;
+    } = {},
+  ): Promise<Response> {
+    const url = new URL(this.addr + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) {
+      if (v === undefined || v === false) continue;
+      url.searchParams.set(k, v === true ? "" : String(v));
+    }
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    if (this.token !== undefined) headers["authorization"] = `Bearer ${this.token}`;
+    let body: string | Uint8Array | undefined;
+    if (opts.raw !== undefined) body = opts.raw;
+    else if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers["content-type"] = "application/json";
+    }
+    let res: Response;
+    try {
+      res = await this.fetchFn(url, {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body }),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+    } catch (err) {
+      if ((err as { name?: string }).name === "AbortError") throw err;
+      throw new ConnectError(this.addr, err);
+    }
+    if (!res.ok) throw await toApiError(res);
+    return res;
+  }
+
+  async json<T>(
+    method: string,
+    path: string,
+    opts: Parameters<GantryClient["request"]>[2] = {},
+  ): Promise<T> {
+    const res = await this.request(method, path, opts);
+    return (await res.json()) as T;
+  }
+
+  health(): Promise<{ status: string; store: string; revision: number }> {
+    return this.json("GET", "/v1/health");
+  }
+
+  // --- KV ---------------------------------------------------------------------------------
+
+  /** One key, or undefined when it does not exist. */
+  async kvGet(key: string, opts: { revision?: number } = {}): Promise<ApiKeyValue | undefined> {
+    try {
+      return await this.json<ApiKeyValue>("GET", `/v1/kv/${encodeKey(key)}`, {
+        query: { revision: opts.revision },
+      });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404 && err.code === "not_found")
+        return undefined;
+      throw err;
+    }
+  }
+
+  /** Every key under a prefix (values included unless keysOnly). */
+  kvList(
+    prefix: string,
+    opts: { keysOnly?: boolean; index?: number; wait?: string } = {},
+  ): Promise<ApiKeyValue[] | string[]> {
+    return this.json("GET", `/v1/kv/${encodeKey(prefix)}`, {
+      query: { recurse: true, keys: opts.keysOnly, index: opts.index, wait: opts.wait },
+    });
+  }
+
+  /** Write a key; with `cas` only if its modRevision is that (0: only if absent). Returns the revision. */
+  async kvPut(
+    key: string,
+    value: Uint8Array | string,
+    opts: { cas?: number; lease?: string } = {},
+  ): Promise<number> {
+    const res = await this.json<{ revision: number }>("PUT", `/v1/kv/${encodeKey(key)}`, {
+      raw: value,
+      query: { cas: opts.cas, lease: opts.lease },
+    });
+    return res.revision;
+  }
+
+  async kvDelete(key: string, opts: { recurse?: boolean; cas?: number } = {}): Promise<number> {
+    const res = await this.json<{ revision: number }>("DELETE", `/v1/kv/${encodeKey(key)}`, {
+      query: { recurse: opts.recurse, cas: opts.cas },
+    });
+    return res.revision;
+  }
+
+  /**
+   * Follow changes under a key or prefix from a revision; resumes by itself after a dropped
+   * connection from the last revision seen + 1, so no event is lost or repeated.
+   */
+  async *kvWatch(
+    key: string,
+    opts: {
+      recurse?: boolean;
+      start?: number;
+      signal?: AbortSignal;
+      onReady?: (revision: number) => void;
+    } = {},
+  ): AsyncGenerator<{ revision: number; events: KvEvent[] }> {
+    let next = opts.start;
+    let failures = 0;
+    while (!opts.signal?.aborted) {
+      let res: Response;
+      try {
+        res = await this.request("GET", `/v1/watch/kv/${encodeKey(key)}`, {
+          query: { recurse: opts.recurse, start: next },
+          headers: { accept: "text/event-stream" },
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        });
+      } catch (err) {
+        if (opts.signal?.aborted) return;
+        if (!(err instanceof ConnectError) || ++failures > 60) throw err;
+        await sleep(Math.min(2000, 100 * failures));
+        continue;
+      }
+      failures = 0;
+      try {
+        for await (const ev of parseSse(res.body!)) {
+          if (ev.event === "ready") {
+            const { revision } = JSON.parse(ev.data) as { revision: number };
+            if (next === undefined) next = revision + 1;
+            opts.onReady?.(revision);
+          } else if (ev.event === "kv") {
+            const batch = JSON.parse(ev.data) as { revision: number; events: KvEvent[] };
+            next = batch.revision + 1;
+            yield batch;
+          } else if (ev.event === "error") {
+            const e = JSON.parse(ev.data) as { code: string; message: string };
+            throw new ApiError(410, e.code, e.message);
+          }
+        }
+      } catch (err) {
+        if (err instanceof ApiError || opts.signal?.aborted) {
+          if (opts.signal?.aborted) return;
+          throw err;
+        }
+        // The stream broke (server restart): reconnect from `next`.
+      }
+      await sleep(100);
+    }
+  }
+
+  // --- tokens and audit -------------------------------------------------------------------
+
+  tokensList(): Promise<TokenInfo[]> {
+    return this.json("GET", "/v1/tokens");
+  }
+
+  tokensCreate(name: string, policies: unknown[]): Promise<TokenInfo & { secret: string }> {
+    return this.json("POST", "/v1/tokens", { body: { name, policies } });
+  }
+
+  tokensRevoke(idOrName: string): Promise<TokenInfo> {
+    return this.json("DELETE", `/v1/tokens/${encodeURIComponent(idOrName)}`);
+  }
+
+  audit(limit?: number): Promise<AuditEntry[]> {
+    return this.json("GET", "/v1/audit", { query: { limit } });
+  }
+}
+
+export interface TokenInfo {
+  id: string;
+  name: string;
+  policies: unknown[];
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface AuditEntry {
+  time: string;
+  token: string;
+  tokenId: string;
+  action: string;
+  target: string;
+}
+
+/** Percent-encode each segment of a key, keeping the slashes. */
+export function encodeKey(key: string): string {
+  return key.split("/").map(encodeURIComponent).join("/");
+}
+
+async function toApiError(res: Response): Promise<ApiError> {
+  let code = `http_${res.status}`;
+  let message = `${res.status} ${res.statusText}`;
+  let field: string | undefined;
+  try {
+    const body = (await res.json()) as {
+      error?: { code?: string; message?: string; field?: string };
+    };
+    if (body.error?.code) code = body.error.code;
+    if (body.error?.message) message = body.error.message;
+    field = body.error?.field;
+  } catch {
+    // not JSON: keep the status line
+  }
+  return new ApiError(res.status, code, message, field);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,0 +1,20 @@
+/**
+ * Where each kind of record lives in the Store. One table, so the layout is visible in one place:
+ * components watch these prefixes instead of calling each other.
+ */
+export const K = {
+  /** Users' own key/value data: `kv/<user key>`. */
+  kv: "kv/",
+  /** API tokens by id: `sys/tokens/<id>`. */
+  tokens: "sys/tokens/",
+  /** The audit log: `sys/audit/<time>-<server>-<seq>`. */
+  audit: "sys/audit/",
+  /** Service instances: `catalog/<service>/<instance id>`. */
+  catalog: "catalog/",
+  /** Check results per instance: `health/<service>/<instance id>/<check id>`. */
+  health: "health/",
+  /** Sessions: `sessions/<id>` (bound to a lease). */
+  sessions: "sessions/",
+  /** Registered nodes: `nodes/<name>`. */
+  nodes: "nodes/",
+} as const;

@@ -1,0 +1,119 @@
+import { z } from "zod";
+import { ValidationError } from "../errors.js";
+
+export const RESOURCES = ["kv", "service", "session", "node"] as const;
+export type Resource = (typeof RESOURCES)[number];
+export type Access = "read" | "write";
+
+/**
+ * A policy grants read or write on names under a prefix of one resource, or everything (`admin`).
+ * Managing tokens and reading the audit log take `admin`.
+ */
+export const PolicySchema = z.union([
+  z.strictObject({ admin: z.literal(true) }),
+  z.strictObject({
+    resource: z.enum(RESOURCES),
+    prefix: z.string().max(1024),
+    access: z.enum(["read", "write"]),
+  }),
+]);
+export type Policy = z.infer<typeof PolicySchema>;
+
+export const TokenNameSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.@-]*$/,
+    "letters, digits, and _ . @ - (starting with a letter or digit)",
+  );
+
+/** What is stored for a token: never the secret itself, only its SHA-256. */
+export const TokenRecordSchema = z.strictObject({
+  id: z.string(),
+  name: TokenNameSchema,
+  secretHash: z.string().regex(/^[0-9a-f]{64}$/),
+  policies: z.array(PolicySchema).min(1),
+  createdAt: z.string(),
+  createdBy: z.string(),
+});
+export type TokenRecord = z.infer<typeof TokenRecordSchema>;
+
+/** Parse the CLI's policy syntax: `admin`, or `RESOURCE:PREFIX:read|write` (prefix may be empty). */
+export function parsePolicy(text: string, field = "policy"): Policy {
+  if (text === "admin") return { admin: true };
+  const first = text.indexOf(":");
+  const last = text.lastIndexOf(":");
+  if (first < 0 || first === last) {
+    throw new ValidationError(
+      `"${text}" is not admin or RESOURCE:PREFIX:ACCESS (e.g. kv:app/:write)`,
+      field,
+    );
+  }
+  const resource = text.slice(0, first);
+  const prefix = text.slice(first + 1, last);
+  const access = text.slice(last + 1);
+  if (!(RESOURCES as readonly string[]).includes(resource)) {
+    throw new ValidationError(
+      `unknown resource "${resource}" in "${text}"; use one of ${RESOURCES.join(", ")}`,
+      field,
+    );
+  }
+  if (access !== "read" && access !== "write") {
+    throw new ValidationError(`access must be read or write in "${text}"`, field);
+  }
+  return { resource: resource as Resource, prefix, access };
+}
+
+/** Format a policy back into the CLI syntax. */
+export function formatPolicy(p: Policy): string {
+  return "admin" in p ? "admin" : `${p.resource}:${p.prefix}:${p.access}`;
+}
+
+/** Whether the policies allow `access` on `name` of `resource` (write implies read). */
+export function allows(
+  policies: readonly Policy[],
+  resource: Resource,
+  name: string,
+  access: Access,
+): boolean {
+  for (const p of policies) {
+    if ("admin" in p) return true;
+    if (p.resource !== resource) continue;
+    if (access === "write" && p.access !== "write") continue;
+    if (name.startsWith(p.prefix)) return true;
+  }
+  return false;
+}
+
+/** Whether the policies allow `access` on every name under `prefix` (for recursive reads/deletes). */
+export function allowsPrefix(
+  policies: readonly Policy[],
+  resource: Resource,
+  prefix: string,
+  access: Access,
+): boolean {
+  for (const p of policies) {
+    if ("admin" in p) return true;
+    if (p.resource !== resource) continue;
+    if (access === "write" && p.access !== "write") continue;
+    if (prefix.startsWith(p.prefix)) return true;
+  }
+  return false;
+}
+
+export function isAdmin(policies: readonly Policy[]): boolean {
+  return policies.some((p) => "admin" in p);
+}
+
+/**
+ * Whether a recursive read of `prefix` may return anything: the token may read some names under
+ * it. Entries it may not read are then filtered out of the answer (as Consul does).
+ */
+export function canReadUnder(policies: readonly Policy[], prefix: string): boolean {
+  return policies.some(
+    (p) =>
+      "admin" in p ||
+      (p.resource === "kv" && (p.prefix.startsWith(prefix) || prefix.startsWith(p.prefix))),
+  );
+}

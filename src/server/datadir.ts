@@ -1,0 +1,41 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { newSecret } from "../api/tokens.js";
+
+/** `~/.gantry`, or $GANTRY_DATA_DIR. */
+export function defaultDataDir(): string {
+  return process.env["GANTRY_DATA_DIR"] ?? join(homedir(), ".gantry");
+}
+
+/** The files of a data directory. */
+export const dataFiles = (dir: string) => ({
+  store: join(dir, "store"),
+  adminToken: join(dir, "admin.token"),
+  apiAddr: join(dir, "api.addr"),
+});
+
+/** Create the data directory (0700) if needed. */
+export function ensureDataDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+/** Write a small file atomically with the given mode. */
+export function writeFileAtomic(path: string, content: string, mode = 0o600): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, content, { mode });
+  chmodSync(tmp, mode);
+  renameSync(tmp, path);
+}
+
+/** The admin token's secret, created (mode 0600) on the first run and reused afterwards. */
+export function loadOrCreateAdminSecret(dir: string): { secret: string; created: boolean } {
+  const file = dataFiles(dir).adminToken;
+  if (existsSync(file)) {
+    const secret = readFileSync(file, "utf8").trim();
+    if (secret !== "") return { secret, created: false };
+  }
+  const secret = newSecret();
+  writeFileAtomic(file, secret + "\n");
+  return { secret, created: true };
+}

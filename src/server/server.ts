@@ -1,0 +1,66 @@
+import type { AddressInfo } from "node:net";
+import { createApiServer, type ApiServer } from "../api/server.js";
+import { hashSecret } from "../api/tokens.js";
+import { openStore, type Store } from "../store/index.js";
+import { dataFiles, ensureDataDir, loadOrCreateAdminSecret, writeFileAtomic } from "./datadir.js";
+
+export interface ServerOptions {
+  dataDir: string;
+  /** A store location (see openStore); default: the embedded store in the data dir. */
+  store?: string;
+  apiHost: string;
+  apiPort: number;
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  store: Store;
+  api: ApiServer;
+  address: AddressInfo;
+  url: string;
+  adminToken: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Start the control plane: open the store, make sure the admin token from the data directory
+ * exists in it, serve the API. `gantry up` adds the local agent and the router on top.
+ */
+export async function startServer(opts: ServerOptions): Promise<RunningServer> {
+  ensureDataDir(opts.dataDir);
+  const files = dataFiles(opts.dataDir);
+  const store = await openStore(opts.store ?? files.store);
+  let api: ApiServer | undefined;
+  try {
+    api = await createApiServer({ store, ...(opts.log ? { log: opts.log } : {}) });
+    const { secret } = loadOrCreateAdminSecret(opts.dataDir);
+    // Bootstrap: the data directory's admin token must exist in the store (first run, or a
+    // fresh etcd). It is matched by hash, so a token revoked by name is re-created only here.
+    if (api.deps.tokens.authenticate(secret) === undefined) {
+      const name =
+        api.deps.tokens.find("admin") === undefined
+          ? "admin"
+          : `admin-${hashSecret(secret).slice(0, 8)}`;
+      await api.deps.tokens.create(name, [{ admin: true }], "bootstrap", secret);
+    }
+    const address = await api.listen(opts.apiHost, opts.apiPort);
+    const url = `http://${address.address.includes(":") ? `[${address.address}]` : address.address}:${address.port}`;
+    writeFileAtomic(files.apiAddr, url + "\n", 0o644);
+    const running = api;
+    return {
+      store,
+      api,
+      address,
+      url,
+      adminToken: secret,
+      stop: async () => {
+        await running.close();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await api?.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}

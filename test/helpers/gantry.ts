@@ -1,0 +1,140 @@
+/**
+ * Gantry as a user runs it: `bin/gantry up` (or `server`) as a real process in a temporary data
+ * directory on free loopback ports, and the CLI as real processes against it.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { freePort } from "./ports.js";
+
+export const GANTRY_BIN = resolve(import.meta.dirname, "../../bin/gantry");
+const live = new Set<ChildProcess>();
+process.on("exit", () => {
+  for (const p of live) p.kill("SIGKILL");
+});
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface GantryProcess {
+  dataDir: string;
+  url: string;
+  token: string;
+  port: number;
+  /** Environment for CLI processes pointed at this server. */
+  env: NodeJS.ProcessEnv;
+  output(): string;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+  start(): Promise<void>;
+  cleanup(): Promise<void>;
+  cli(
+    args: string[],
+    opts?: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+  ): Promise<CliResult>;
+}
+
+export interface StartOptions {
+  /** `up` (default) or `server`. */
+  mode?: "up" | "server";
+  /** For `server`: a store location, e.g. etcd://127.0.0.1:2379. */
+  store?: string;
+  dataDir?: string;
+}
+
+/** Run the CLI once and collect its output. */
+export function runCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  opts: { input?: string; timeoutMs?: number } = {},
+): Promise<CliResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [GANTRY_BIN, ...args], {
+      env: { ...process.env, NO_COLOR: "1", ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
+    if (opts.input !== undefined) child.stdin.end(opts.input);
+    else child.stdin.end();
+  });
+}
+
+/** Start `gantry up` (or `gantry server`) and wait until its API answers. */
+export async function startGantry(opts: StartOptions = {}): Promise<GantryProcess> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "gantry-test-"));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  let out = "";
+
+  const start = async (): Promise<void> => {
+    const args =
+      opts.mode === "server" ? ["server"] : ["up", "--http-addr", `127.0.0.1:${await freePort()}`];
+    args.push("--data-dir", dataDir, "--api-addr", `127.0.0.1:${port}`);
+    if (opts.store !== undefined) args.push("--store", opts.store);
+    const c = spawn(process.execPath, [GANTRY_BIN, ...args], {
+      env: { ...process.env, NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child = c;
+    live.add(c);
+    c.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    c.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+    c.on("exit", () => live.delete(c));
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (c.exitCode !== null)
+        throw new Error(`gantry ${args[0]} exited with ${c.exitCode}:\n${out}`);
+      try {
+        const res = await fetch(`${url}/v1/health`);
+        if (res.ok) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`gantry ${args[0]} did not answer within 30 s:\n${out}`);
+  };
+
+  const waitExit = (signal: NodeJS.Signals): Promise<void> =>
+    new Promise((res) => {
+      const c = child;
+      if (c === undefined || c.exitCode !== null || c.signalCode !== null) return res();
+      c.once("exit", () => res());
+      c.kill(signal);
+    });
+
+  await start();
+  const token = readFileSync(join(dataDir, "admin.token"), "utf8").trim();
+  const env = { GANTRY_ADDR: url, GANTRY_TOKEN: token, GANTRY_DATA_DIR: dataDir };
+  return {
+    dataDir,
+    url,
+    token,
+    port,
+    env,
+    output: () => out,
+    start,
+    stop: () => waitExit("SIGTERM"),
+    kill: () => waitExit("SIGKILL"),
+    cleanup: async () => {
+      await waitExit("SIGKILL");
+      if (opts.dataDir === undefined && existsSync(dataDir))
+        rmSync(dataDir, { recursive: true, force: true });
+    },
+    cli: (args, o = {}) => runCli(args, { ...env, ...(o.env ?? {}) }, o),
+  };
+}
