@@ -83,14 +83,15 @@ export function leaseTests(t: ConformanceTarget): void {
       const p = uniquePrefix("nolease");
       const lease = await s.grantLease(30);
       await s.revokeLease(lease.id);
-      for (const p2 of [
-        s.keepAlive(lease.id),
-        s.revokeLease(lease.id),
-        s.leaseTimeToLive(lease.id),
-        s.put(p + "k", "v", { lease: lease.id }),
-        s.put(p + "k", "v", { lease: "987654321" }),
-      ]) {
-        const err = await rejection(p2);
+      const attempts: (() => Promise<unknown>)[] = [
+        () => s.keepAlive(lease.id),
+        () => s.revokeLease(lease.id),
+        () => s.leaseTimeToLive(lease.id),
+        () => s.put(p + "k", "v", { lease: lease.id }),
+        () => s.put(p + "k", "v", { lease: "987654321" }),
+      ];
+      for (const attempt of attempts) {
+        const err = await rejection(attempt());
         expect(err).toBeInstanceOf(LeaseNotFoundError);
         expect((err as LeaseNotFoundError).code).toBe("lease_not_found");
       }
