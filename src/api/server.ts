@@ -1,5 +1,11 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import {
+  createServer,
+  STATUS_CODES,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import type { Store } from "../store/index.js";
 import { authenticate } from "./auth.js";
@@ -47,6 +53,49 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
+/**
+ * Requests the HTTP parser refuses before any handler runs (headers over 16 KB, malformed
+ * framing) get the same JSON error body as the rest of the API; node's default is a bare status.
+ */
+function answerClientError(
+  err: Error & { code?: string; rawPacket?: Buffer },
+  socket: Socket,
+): void {
+  const inFlight = (socket as { _httpMessage?: ServerResponse })._httpMessage;
+  if (err.code === "ECONNRESET" || !socket.writable || inFlight?.headersSent === true) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message]: [number, string, string] =
+    err.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "too_large", "the request line and headers are larger than 16 KB"]
+      : err.code === "HPE_CHUNK_EXTENSIONS_OVERFLOW"
+        ? [413, "too_large", "the chunk extensions are too large"]
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? [408, "timeout", "the request took too long to arrive"]
+          : [400, "invalid_argument", "the request is not valid HTTP"];
+  const payload = JSON.stringify({ error: { code, message } });
+  // A HEAD answer must not have a body: send one only when the failed packet starts with a
+  // request line that is not HEAD (it usually does; when the head came in pieces, it may not).
+  const start = err.rawPacket?.subarray(0, 12).toString("latin1") ?? "";
+  const withBody = /^(GET|PUT|POST|DELETE|PATCH|OPTIONS) [/*h]/.test(start);
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `Content-Length: ${withBody ? Buffer.byteLength(payload) : 0}\r\nConnection: close\r\n\r\n${withBody ? payload : ""}`,
+  );
+}
+
+/** The request target as a URL: `//x/y` is a path here, where WHATWG parsing would make `x` a host. */
+function requestUrl(target: string): URL {
+  try {
+    return target.startsWith("/")
+      ? new URL(`http://gantry.invalid${target}`)
+      : new URL(target, "http://gantry.invalid");
+  } catch {
+    throw new HttpError(400, "invalid_argument", "the request target is not a valid URL");
+  }
+}
+
 /** Build the API server over a Store (not yet listening). */
 export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
@@ -71,7 +120,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     let route = "unmatched";
     let ctx: Ctx | undefined;
     try {
-      const url = new URL(req.url ?? "/", "http://gantry.invalid");
+      const url = requestUrl(req.url ?? "/");
       ctx = new Ctx(req, res, url);
       const m = router.match(req.method ?? "GET", url.pathname);
       if (m === undefined) throw new HttpError(404, "not_found", `no route for ${url.pathname}`);
@@ -117,7 +166,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   };
 
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handle(req, res));
-  const sockets = new Set<import("node:net").Socket>();
+  server.on("clientError", answerClientError);
+  const sockets = new Set<Socket>();
   server.on("connection", (s) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));

@@ -2,7 +2,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { ValidationError } from "../errors.js";
 import { K } from "../model/keys.js";
 import { TokenRecordSchema, type Policy, type TokenRecord } from "../model/token.js";
-import { CompactedError, type Store } from "../store/index.js";
+import { CompactedError, type Store, type TxnOp } from "../store/index.js";
 import { text } from "../store/values.js";
 import { notFound, conflict } from "./errors.js";
 
@@ -102,12 +102,16 @@ export class TokenRegistry {
     return this.byId.get(idOrName) ?? [...this.byId.values()].find((t) => t.name === idOrName);
   }
 
-  /** Create a token; the secret is returned once and never stored. Names are unique. */
+  /**
+   * Create a token; the secret is returned once and never stored. Names are unique. `also` is
+   * written in the same transaction (the API's audit entry: both or neither).
+   */
   async create(
     name: string,
     policies: Policy[],
     createdBy: string,
     secret = newSecret(),
+    also: (record: TokenRecord) => TxnOp[] = () => [],
   ): Promise<{ record: TokenRecord; secret: string }> {
     const id = `tok_${randomBytes(8).toString("hex")}`;
     const record = TokenRecordSchema.parse({
@@ -127,20 +131,32 @@ export class TokenRegistry {
     // Guard on the revision we checked names at, so two concurrent creates cannot both win.
     const res = await this.store.txn({
       compare: [{ key: `${K.tokens}${id}`, target: "createRevision", op: "==", value: 0 }],
-      success: [{ type: "put", key: `${K.tokens}${id}`, value: JSON.stringify(record) }],
+      success: [
+        { type: "put", key: `${K.tokens}${id}`, value: JSON.stringify(record) },
+        ...also(record),
+      ],
     });
     if (!res.succeeded) throw conflict("token id collision; try again");
     this.remember(`${K.tokens}${id}`, Buffer.from(JSON.stringify(record)));
     return { record, secret };
   }
 
-  /** Revoke by id or name. */
-  async revoke(idOrName: string): Promise<TokenRecord> {
+  /** Revoke by id or name; `also` is written in the same transaction. */
+  async revoke(
+    idOrName: string,
+    also: (record: TokenRecord) => TxnOp[] = () => [],
+  ): Promise<TokenRecord> {
     if (idOrName === "") throw new ValidationError("a token id or name is required", "token");
     const rec = this.find(idOrName);
     if (rec === undefined) throw notFound(`token "${idOrName}"`);
-    await this.store.delete(`${K.tokens}${rec.id}`);
+    const key = `${K.tokens}${rec.id}`;
+    const res = await this.store.txn({
+      compare: [{ key, target: "version", op: ">", value: 0 }],
+      success: [{ type: "delete", range: key }, ...also(rec)],
+    });
     this.forget(rec.id);
+    // Revoked meanwhile (by another server): gone all the same, and nothing to record.
+    if (!res.succeeded) throw notFound(`token "${idOrName}"`);
     return rec;
   }
 }

@@ -7,13 +7,13 @@ import { json, table, type Output } from "./output.js";
 
 const decode = (b64: string): string => Buffer.from(b64, "base64").toString("utf8");
 
-function parseCas(raw: string | undefined): number | undefined {
+/** A revision flag (`--cas`, `--from`): a whole number, or an error naming the flag. */
+function parseRevision(raw: string | undefined, flag: string): number | undefined {
   if (raw === undefined) return undefined;
-  if (!/^\d{1,16}$/.test(raw))
-    throw new ValidationError(
-      `--cas must be a modRevision (a whole number), got "${raw}"`,
-      "--cas",
-    );
+  if (!/^\d{1,16}$/.test(raw)) {
+    const what = flag === "--cas" ? "a modRevision" : "a revision";
+    throw new ValidationError(`${flag} must be ${what} (a whole number), got "${raw}"`, flag);
+  }
   return Number(raw);
 }
 
@@ -53,7 +53,7 @@ Examples:
     .action(
       async (key: string, value: string | undefined, opts: { cas?: string; lease?: string }) => {
         const body = value ?? (await readStdin());
-        const cas = parseCas(opts.cas);
+        const cas = parseRevision(opts.cas, "--cas");
         const revision = await clientFromEnv().kvPut(key, body, {
           ...(cas === undefined ? {} : { cas }),
           ...(opts.lease === undefined ? {} : { lease: opts.lease }),
@@ -68,7 +68,7 @@ Examples:
     .option("--prefix", "delete every key that starts with KEY")
     .option("--cas <modRevision>", "delete only if the key's modRevision is this")
     .action(async (key: string, opts: { prefix?: boolean; cas?: string }) => {
-      const cas = parseCas(opts.cas);
+      const cas = parseRevision(opts.cas, "--cas");
       const revision = await clientFromEnv().kvDelete(key, {
         recurse: opts.prefix === true,
         ...(cas === undefined ? {} : { cas }),
@@ -104,10 +104,14 @@ Examples:
     .option("--from <revision>", "start at this revision (replaying history)")
     .option("--json", "print one JSON object per event")
     .action(async (prefix: string, opts: { from?: string; json?: boolean }) => {
-      const start = parseCas(opts.from);
+      const start = parseRevision(opts.from, "--from");
+      const client = clientFromEnv();
+      // kvWatch rides out a server restart by retrying for a while; a server that is not there
+      // at all should get the usual one-line answer at once.
+      await client.health();
       const abort = new AbortController();
       process.once("SIGINT", () => abort.abort());
-      for await (const batch of clientFromEnv().kvWatch(prefix, {
+      for await (const batch of client.kvWatch(prefix, {
         recurse: true,
         signal: abort.signal,
         ...(start === undefined ? {} : { start }),

@@ -3,7 +3,10 @@ import { createRequire } from "node:module";
 import { reportError } from "./errors.js";
 import { processOutput, type Output } from "./output.js";
 import { registerKvCommands } from "./kv.js";
+import { registerLockCommands } from "./lock.js";
+import { registerServiceCommands } from "./services.js";
 import { registerStoreCommands } from "./store.js";
+import { registerTemplateCommands } from "./template.js";
 import { registerAuditCommands, registerTokenCommands } from "./tokens.js";
 import { registerUpCommands } from "./up.js";
 
@@ -31,9 +34,12 @@ Docs: docs/ in the repository (architecture, store).`,
   );
   registerUpCommands(program, o);
   registerKvCommands(program, o);
+  registerServiceCommands(program, o);
+  registerLockCommands(program, o);
   registerTokenCommands(program, o);
   registerAuditCommands(program, o);
   registerStoreCommands(program, o);
+  registerTemplateCommands(program, o);
   return program;
 }
 

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
+import { GantryError } from "../errors.js";
 import { defaultDataDir } from "../server/datadir.js";
 import { startServer, type RunningServer } from "../server/server.js";
+import { defaultNodeName, startUp } from "../server/up.js";
 import { parseHostPort } from "./config.js";
 import { colours, type Output } from "./output.js";
 
@@ -9,20 +11,25 @@ interface UpOptions {
   apiAddr: string;
   httpAddr: string;
   store?: string;
+  nodeName?: string;
 }
 
 /** Start, print where everything is, and stop cleanly on SIGINT/SIGTERM. */
 async function serveUntilSignal(
   o: Output,
-  start: () => Promise<RunningServer>,
+  start: () => Promise<RunningServer & { nodeName?: string }>,
   what: string,
 ): Promise<void> {
   const c = colours(o);
-  const running = await start();
+  const running = await start().catch((err: unknown) => {
+    throw listenError(err);
+  });
   const st = await running.store.status();
   o.out(`${c.green("●")} ${what} is up`);
   o.out(`  API      ${running.url}`);
   o.out(`  store    ${st.backend} (revision ${st.revision})`);
+  if (running.nodeName !== undefined)
+    o.out(`  agent    node ${running.nodeName} (runs the health checks of services on it)`);
   o.out(`  token    ${c.dim("saved in the data directory (admin.token); the CLI finds it there")}`);
   o.out(c.dim("  Ctrl-C to stop"));
   await new Promise<void>((resolve) => {
@@ -39,6 +46,24 @@ async function serveUntilSignal(
   o.out("stopped");
 }
 
+/** A taken or forbidden listen address as one line naming the flag; other errors unchanged. */
+function listenError(err: unknown): unknown {
+  const e = err as { code?: string; syscall?: string; address?: string; port?: number };
+  if (e.syscall !== "listen") return err;
+  const where = `${e.address}:${e.port}`;
+  if (e.code === "EADDRINUSE")
+    return new GantryError(
+      "address_in_use",
+      `cannot listen on ${where}: the address is already in use; choose another with --api-addr`,
+    );
+  if (e.code === "EACCES" || e.code === "EADDRNOTAVAIL")
+    return new GantryError(
+      "address_unavailable",
+      `cannot listen on ${where} (${e.code}); choose another with --api-addr`,
+    );
+  return err;
+}
+
 export function registerUpCommands(program: Command, o: Output): void {
   program
     .command("up")
@@ -48,19 +73,27 @@ export function registerUpCommands(program: Command, o: Output): void {
     .option("--data-dir <dir>", "where state and the admin token live", defaultDataDir())
     .option("--api-addr <host:port>", "API listen address", "127.0.0.1:7700")
     .option("--http-addr <host:port>", "router listen address (apps)", "127.0.0.1:8080")
+    .option("--node-name <name>", "this machine's node name (default: the host name)")
     .addHelpText(
       "after",
       `
 Examples:
   $ gantry up
-  $ gantry up --data-dir /var/lib/gantry --api-addr 127.0.0.1:7700`,
+  $ gantry up --data-dir /var/lib/gantry --api-addr 127.0.0.1:7700
+  $ gantry up --node-name web-1`,
     )
     .action(async (opts: UpOptions) => {
       const api = parseHostPort(opts.apiAddr, "--api-addr");
       parseHostPort(opts.httpAddr, "--http-addr");
       await serveUntilSignal(
         o,
-        () => startServer({ dataDir: opts.dataDir, apiHost: api.host, apiPort: api.port }),
+        () =>
+          startUp({
+            dataDir: opts.dataDir,
+            apiHost: api.host,
+            apiPort: api.port,
+            nodeName: opts.nodeName ?? defaultNodeName(),
+          }),
         "Gantry",
       );
     });

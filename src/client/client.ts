@@ -9,6 +9,8 @@ export interface ApiKeyValue {
   modRevision: number;
   version: number;
   lease: string;
+  /** The session holding this key as a lock (see src/client/sessions.ts). */
+  session?: string;
 }
 
 export interface KvEvent extends ApiKeyValue {

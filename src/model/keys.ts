@@ -15,6 +15,8 @@ export const K = {
   health: "health/",
   /** Sessions: `sessions/<id>` (bound to a lease). */
   sessions: "sessions/",
+  /** Which session a lease belongs to: `sys/session-leases/<lease id>` → session id (same lease). */
+  sessionLeases: "sys/session-leases/",
   /** Registered nodes: `nodes/<name>`. */
   nodes: "nodes/",
 } as const;

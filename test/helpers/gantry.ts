@@ -28,6 +28,10 @@ export interface GantryProcess {
   /** Environment for CLI processes pointed at this server. */
   env: NodeJS.ProcessEnv;
   output(): string;
+  /** The server's process id while it runs. */
+  pid(): number | undefined;
+  /** Send a signal and wait for the exit (at once when it is not running). */
+  signal(sig: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
   kill(): Promise<void>;
   start(): Promise<void>;
@@ -44,6 +48,8 @@ export interface StartOptions {
   /** For `server`: a store location, e.g. etcd://127.0.0.1:2379. */
   store?: string;
   dataDir?: string;
+  /** Extra flags for node itself (e.g. --cpu-prof), before bin/gantry. */
+  nodeArgs?: string[];
 }
 
 /** Run the CLI once and collect its output. */
@@ -72,6 +78,20 @@ export function runCli(
   });
 }
 
+/**
+ * Start a long-running CLI command (`kv watch`, `lock`, …) with output piped; it is killed when
+ * the test process exits, in case a test forgets it.
+ */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(process.execPath, [GANTRY_BIN, ...args], {
+    env: { ...process.env, NO_COLOR: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  live.add(child);
+  child.on("exit", () => live.delete(child));
+  return child;
+}
+
 /** Start `gantry up` (or `gantry server`) and wait until its API answers. */
 export async function startGantry(opts: StartOptions = {}): Promise<GantryProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "gantry-test-"));
@@ -85,7 +105,7 @@ export async function startGantry(opts: StartOptions = {}): Promise<GantryProces
       opts.mode === "server" ? ["server"] : ["up", "--http-addr", `127.0.0.1:${await freePort()}`];
     args.push("--data-dir", dataDir, "--api-addr", `127.0.0.1:${port}`);
     if (opts.store !== undefined) args.push("--store", opts.store);
-    const c = spawn(process.execPath, [GANTRY_BIN, ...args], {
+    const c = spawn(process.execPath, [...(opts.nodeArgs ?? []), GANTRY_BIN, ...args], {
       env: { ...process.env, NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -109,13 +129,19 @@ export async function startGantry(opts: StartOptions = {}): Promise<GantryProces
     throw new Error(`gantry ${args[0]} did not answer within 30 s:\n${out}`);
   };
 
-  const waitExit = (signal: NodeJS.Signals): Promise<void> =>
+  const signal = (
+    sig: NodeJS.Signals,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> =>
     new Promise((res) => {
       const c = child;
-      if (c === undefined || c.exitCode !== null || c.signalCode !== null) return res();
-      c.once("exit", () => res());
-      c.kill(signal);
+      if (c === undefined || c.exitCode !== null || c.signalCode !== null)
+        return res({ code: c?.exitCode ?? null, signal: c?.signalCode ?? null });
+      c.once("exit", (code, sg) => res({ code, signal: sg }));
+      c.kill(sig);
     });
+  const waitExit = async (sig: NodeJS.Signals): Promise<void> => {
+    await signal(sig);
+  };
 
   await start();
   const token = readFileSync(join(dataDir, "admin.token"), "utf8").trim();
@@ -127,6 +153,8 @@ export async function startGantry(opts: StartOptions = {}): Promise<GantryProces
     port,
     env,
     output: () => out,
+    pid: () => (child?.exitCode === null && child.signalCode === null ? child.pid : undefined),
+    signal,
     start,
     stop: () => waitExit("SIGTERM"),
     kill: () => waitExit("SIGKILL"),

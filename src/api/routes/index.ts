@@ -1,19 +1,31 @@
 import type { ApiDeps, RouteDef } from "../server.js";
 import { auditRoutes } from "./audit.js";
+import { catalogRoutes } from "./catalog.js";
+import { checkRoutes } from "./checks.js";
 import { healthRoutes } from "./health.js";
 import { kvRoutes } from "./kv.js";
+import { nodeRoutes } from "./nodes.js";
+import { openapiRoutes } from "./openapi.js";
+import { sessionRoutes } from "./sessions.js";
 import { tokenRoutes } from "./tokens.js";
 import { txnRoutes } from "./txn.js";
 import { watchRoutes } from "./watch.js";
 
 /** Every API route, in one list (the OpenAPI document is generated from it). */
 export function registerRoutes(deps: ApiDeps): RouteDef[] {
-  return [
+  const routes: RouteDef[] = [
     ...healthRoutes(deps),
     ...tokenRoutes(deps),
     ...auditRoutes(deps),
     ...kvRoutes(deps),
     ...txnRoutes(deps),
+    ...sessionRoutes(deps),
     ...watchRoutes(deps),
+    ...catalogRoutes(deps),
+    ...checkRoutes(deps),
+    ...nodeRoutes(deps),
   ];
+  // The document describes the final list, itself included: it reads `routes` when first asked.
+  routes.push(...openapiRoutes(() => routes));
+  return routes;
 }

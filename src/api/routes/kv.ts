@@ -6,11 +6,18 @@ import { forbidden, notFound, HttpError } from "../errors.js";
 import { pathKey, toApi } from "../kv-codec.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 import { parseWait, waitForChange } from "../blocking.js";
+import type { Ctx } from "../context.js";
+import { requestSignal } from "../path-params.js";
+import { Locks, NotHolderError } from "../locks.js";
+import { Sessions } from "../sessions.js";
+import { SessionIdSchema } from "../../model/session.js";
 
 const stripped = (storeKey: string): string => storeKey.slice(K.kv.length);
 
 export function kvRoutes(deps: ApiDeps): RouteDef[] {
   const { store } = deps;
+  const sessions = new Sessions(store, deps.audit);
+  const locks = new Locks(store, deps.audit, sessions);
   return [
     {
       method: "GET",
@@ -32,7 +39,14 @@ export function kvRoutes(deps: ApiDeps): RouteDef[] {
         const range = recurse ? { prefix: key } : key;
         const index = ctx.query.has("index") ? ctx.int("index", 0) : undefined;
         if (index !== undefined)
-          await waitForChange(store, range, index, parseWait(ctx.query.get("wait")), deps.closing);
+          // Stop waiting when the client goes away, not only when the server stops.
+          await waitForChange(
+            store,
+            range,
+            index,
+            parseWait(ctx.query.get("wait")),
+            requestSignal(ctx, deps.closing),
+          );
         const revision = ctx.int("revision", 0);
         const res = await store.range(range, {
           keysOnly: ctx.flag("keys"),
@@ -44,7 +58,7 @@ export function kvRoutes(deps: ApiDeps): RouteDef[] {
           if (kv === undefined) throw notFound(`key "${user}"`);
           if (ctx.flag("raw"))
             return ctx.sendRaw(200, kv.value, "application/octet-stream", headers);
-          return ctx.send(200, toApi(kv), headers);
+          return ctx.send(200, withHolder(toApi(kv), await sessions.holders([kv])), headers);
         }
         const visible = res.kvs.filter((kv) =>
           allows(ctx.who.policies, "kv", stripped(kv.key), "read"),
@@ -55,9 +69,10 @@ export function kvRoutes(deps: ApiDeps): RouteDef[] {
             visible.map((kv) => stripped(kv.key)),
             headers,
           );
+        const holders = await sessions.holders(visible);
         ctx.send(
           200,
-          visible.map((kv) => toApi(kv)),
+          visible.map((kv) => withHolder(toApi(kv), holders)),
           headers,
         );
       },
@@ -65,13 +80,16 @@ export function kvRoutes(deps: ApiDeps): RouteDef[] {
     {
       method: "PUT",
       path: "/v1/kv/*key",
-      summary: "Write a key; the body is the value. ?cas=MODREV (0 = only if absent), ?lease=ID",
+      summary:
+        "Write a key; the body is the value. ?cas=MODREV (0 = only if absent), ?lease=ID, ?acquire=SESSION or ?release=SESSION (locks)",
       handler: async (ctx) => {
         ctx.allowQuery("cas", "lease", "acquire", "release");
         const key = pathKey(ctx.params["key"]);
         const user = stripped(key);
         if (!allows(ctx.who.policies, "kv", user, "write")) throw forbidden(`write kv "${user}"`);
+        const lock = lockParams(ctx.query);
         const value = await ctx.body();
+        if (lock !== undefined) return lockWrite(ctx, locks, key, lock, value);
         const cas = ctx.query.has("cas") ? ctx.int("cas", 0) : undefined;
         const lease = ctx.query.get("lease") ?? undefined;
         if (lease !== undefined && !/^[0-9]{1,20}$/.test(lease))
@@ -137,4 +155,87 @@ function casFailed(expected: number, actual: number): HttpError {
       ? `cas failed: expected modRevision ${expected}, but the key does not exist`
       : `cas failed: expected modRevision ${expected}, but it is ${actual}`;
   return new HttpError(409, "cas_failed", message, "cas");
+}
+
+type LockParam = { op: "acquire" | "release"; session: string };
+
+/** `?acquire=SESSION` or `?release=SESSION` (not both, and not with cas or lease). */
+function lockParams(query: URLSearchParams): LockParam | undefined {
+  const acquire = query.get("acquire");
+  const release = query.get("release");
+  if (acquire === null && release === null) return undefined;
+  if (acquire !== null && release !== null)
+    throw new ValidationError("give acquire or release, not both", "release");
+  const op = acquire !== null ? "acquire" : "release";
+  const session = (acquire ?? release)!;
+  if (!SessionIdSchema.safeParse(session).success)
+    throw new ValidationError(`${op} must be a session id (a UUID)`, op);
+  for (const other of ["cas", "lease"]) {
+    if (query.has(other))
+      throw new ValidationError(
+        `${other} cannot be combined with ${op}: the key is bound to the session's lease`,
+        other,
+      );
+  }
+  return { op, session };
+}
+
+/**
+ * Acquire answers 200 `{ok: true, acquired: true}` or 409 `{ok: false, acquired: false, error:
+ * {code: "lock_held"}, holder}`; release answers 200 `{ok: true, released: true}` or 409
+ * `not_lock_holder`. A 409 (like a failed cas) lets scripts use the status alone.
+ */
+async function lockWrite(
+  ctx: Ctx,
+  locks: Locks,
+  key: string,
+  lock: LockParam,
+  value: Buffer,
+): Promise<void> {
+  const user = stripped(key);
+  if (lock.op === "acquire") {
+    const res = await locks.acquire(ctx.who, key, lock.session, value);
+    if (res.acquired)
+      return ctx.send(
+        200,
+        { ok: true, acquired: true, session: lock.session, revision: res.revision },
+        { "x-gantry-index": String(res.revision) },
+      );
+    const by =
+      res.holder.session === undefined
+        ? `lease ${res.holder.lease}`
+        : `session ${res.holder.session}`;
+    return ctx.send(409, {
+      ok: false,
+      acquired: false,
+      error: { code: "lock_held", message: `"${user}" is held by ${by}` },
+      holder: res.holder,
+    });
+  }
+  try {
+    const revision = await locks.release(
+      ctx.who,
+      key,
+      lock.session,
+      value.length === 0 ? undefined : value,
+    );
+    ctx.send(200, { ok: true, released: true, revision }, { "x-gantry-index": String(revision) });
+  } catch (err) {
+    if (!(err instanceof NotHolderError)) throw err;
+    ctx.send(409, {
+      ok: false,
+      released: false,
+      error: err.toJSON(),
+      ...(err.holder === undefined ? {} : { holder: err.holder }),
+    });
+  }
+}
+
+/** Show which session holds a key (its lease belongs to that session). */
+function withHolder<T extends { lease: string }>(
+  kv: T,
+  holders: Map<string, string>,
+): T & { session?: string } {
+  const session = holders.get(kv.lease);
+  return session === undefined ? kv : { ...kv, session };
 }

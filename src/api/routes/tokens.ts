@@ -2,6 +2,7 @@ import { z } from "zod";
 import { isAdmin, PolicySchema, TokenNameSchema, type TokenRecord } from "../../model/token.js";
 import { forbidden } from "../errors.js";
 import type { Ctx } from "../context.js";
+import { pathParam } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 
 const CreateToken = z.strictObject({
@@ -54,8 +55,13 @@ export function tokenRoutes(deps: ApiDeps): RouteDef[] {
         ctx.allowQuery();
         requireAdmin(ctx, "create tokens");
         const body = await ctx.json(CreateToken);
-        const { record, secret } = await deps.tokens.create(body.name, body.policies, ctx.who.name);
-        await deps.store.txn({ success: [deps.audit.entry(ctx.who, "token.create", record.name)] });
+        const { record, secret } = await deps.tokens.create(
+          body.name,
+          body.policies,
+          ctx.who.name,
+          undefined,
+          (rec) => [deps.audit.entry(ctx.who, "token.create", rec.name)],
+        );
         ctx.send(201, { ...publicToken(record), secret });
       },
     },
@@ -66,8 +72,9 @@ export function tokenRoutes(deps: ApiDeps): RouteDef[] {
       handler: async (ctx) => {
         ctx.allowQuery();
         requireAdmin(ctx, "revoke tokens");
-        const rec = await deps.tokens.revoke(decodeURIComponent(ctx.params["id"]!));
-        await deps.store.txn({ success: [deps.audit.entry(ctx.who, "token.revoke", rec.name)] });
+        const rec = await deps.tokens.revoke(pathParam(ctx, "id", z.string()), (r) => [
+          deps.audit.entry(ctx.who, "token.revoke", r.name),
+        ]);
         ctx.send(200, publicToken(rec));
       },
     },

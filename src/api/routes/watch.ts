@@ -1,5 +1,5 @@
 import { ValidationError } from "../../errors.js";
-import { CompactedError } from "../../store/index.js";
+import { CompactedError, type WatchEvent } from "../../store/index.js";
 import { forbidden } from "../errors.js";
 import { K } from "../../model/keys.js";
 import { allows, canReadUnder } from "../../model/token.js";
@@ -31,17 +31,20 @@ export function watchRoutes(deps: ApiDeps): RouteDef[] {
             throw new ValidationError("Last-Event-ID must be a revision", "Last-Event-ID");
           start = Number(lastId) + 1;
         }
-        const watch = deps.store.watch(
-          recurse ? { prefix: key } : key,
-          start > 0 ? { startRevision: start } : {},
-        );
         const { res } = ctx;
-        res.writeHead(200, {
+        const sse = {
           "content-type": "text/event-stream; charset=utf-8",
           "cache-control": "no-cache",
           connection: "keep-alive",
           "x-accel-buffering": "no",
-        });
+        };
+        // HEAD gets the headers only: its body is discarded, so the stream would never flush them.
+        if (ctx.method === "HEAD") return void res.writeHead(200, sse).end();
+        const watch = deps.store.watch(
+          recurse ? { prefix: key } : key,
+          start > 0 ? { startRevision: start } : {},
+        );
+        res.writeHead(200, sse);
         const status = await deps.store.status();
         // Tell the client where it stands, so it can resume even if nothing changes.
         res.write(`event: ready\ndata: ${JSON.stringify({ revision: status.revision })}\n\n`);
@@ -51,14 +54,17 @@ export function watchRoutes(deps: ApiDeps): RouteDef[] {
         deps.closing.addEventListener("abort", stop);
         try {
           for await (const batch of watch) {
-            const revision = batch[0]!.kv.modRevision;
-            const events = batch
-              .filter((e) => allows(ctx.who.policies, "kv", e.kv.key.slice(K.kv.length), "read"))
-              .map((e) => ({ type: e.type, ...toApi(e.kv) }));
-            if (events.length === 0) continue;
-            res.write(
-              `id: ${revision}\nevent: kv\ndata: ${JSON.stringify({ revision, events })}\n\n`,
-            );
+            // A batch may span several revisions (a replay from `start`): one SSE event per
+            // revision, so that its id is exact and Last-Event-ID resumes without repeats.
+            for (const [revision, group] of byRevision(batch)) {
+              const events = group
+                .filter((e) => allows(ctx.who.policies, "kv", e.kv.key.slice(K.kv.length), "read"))
+                .map((e) => ({ type: e.type, ...toApi(e.kv) }));
+              if (events.length === 0) continue;
+              res.write(
+                `id: ${revision}\nevent: kv\ndata: ${JSON.stringify({ revision, events })}\n\n`,
+              );
+            }
           }
         } catch (err) {
           const body =
@@ -78,4 +84,15 @@ export function watchRoutes(deps: ApiDeps): RouteDef[] {
       },
     },
   ];
+}
+
+/** Events grouped by revision, in order. */
+function byRevision(batch: WatchEvent[]): Map<number, WatchEvent[]> {
+  const out = new Map<number, WatchEvent[]>();
+  for (const e of batch) {
+    const group = out.get(e.kv.modRevision);
+    if (group === undefined) out.set(e.kv.modRevision, [e]);
+    else group.push(e);
+  }
+  return out;
 }

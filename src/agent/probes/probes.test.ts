@@ -1,0 +1,105 @@
+import { createServer, type Server } from "node:http";
+import { createServer as createTcpServer } from "node:net";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execProbe } from "./exec.js";
+import { httpProbe } from "./http.js";
+import { tcpProbe } from "./tcp.js";
+
+const never = new AbortController().signal;
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    if (req.url === "/ok") return res.end("all good");
+    if (req.url === "/busy") return res.writeHead(429).end();
+    if (req.url === "/slow") return void setTimeout(() => res.end("late"), 2000);
+    res.writeHead(503).end("down for maintenance");
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+
+/** A port nothing listens on (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const s = createTcpServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+describe("http probe", () => {
+  it("passes on 2xx with the body in the output", async () => {
+    const r = await httpProbe(`${base}/ok`, 1000, never);
+    expect(r.status).toBe("passing");
+    expect(r.output).toMatch(/200 OK Output: all good/);
+  });
+
+  it("warns on 429 and fails on 5xx", async () => {
+    expect((await httpProbe(`${base}/busy`, 1000, never)).status).toBe("warning");
+    const down = await httpProbe(`${base}/other`, 1000, never);
+    expect(down).toMatchObject({ status: "critical" });
+    expect(down.output).toMatch(/503/);
+  });
+
+  it("fails when nothing answers in time, or nothing listens", async () => {
+    const slow = await httpProbe(`${base}/slow`, 200, never);
+    expect(slow).toEqual({
+      status: "critical",
+      output: `HTTP GET ${base}/slow: timed out after 200ms`,
+    });
+    const port = await closedPort();
+    const refused = await httpProbe(`http://127.0.0.1:${port}/`, 1000, never);
+    expect(refused.status).toBe("critical");
+    expect(refused.output).toMatch(/ECONNREFUSED/);
+  });
+});
+
+describe("tcp probe", () => {
+  it("passes when it connects and fails when refused", async () => {
+    const port = Number(new URL(base).port);
+    expect(await tcpProbe("127.0.0.1", port, 1000, never)).toMatchObject({ status: "passing" });
+    const closed = await tcpProbe("127.0.0.1", await closedPort(), 1000, never);
+    expect(closed.status).toBe("critical");
+    expect(closed.output).toMatch(/ECONNREFUSED/);
+  });
+});
+
+describe("exec probe", () => {
+  it("passes on exit 0, warns on 1, fails otherwise, with the output", async () => {
+    expect(await execProbe(["/bin/sh", "-c", "echo fine"], 2000, never)).toEqual({
+      status: "passing",
+      output: "fine",
+    });
+    expect((await execProbe(["/bin/sh", "-c", "echo meh >&2; exit 1"], 2000, never)).status).toBe(
+      "warning",
+    );
+    const bad = await execProbe(["/bin/sh", "-c", "exit 3"], 2000, never);
+    expect(bad).toEqual({ status: "critical", output: "exit status 3" });
+  });
+
+  it("passes arguments as argv, never through a shell", async () => {
+    const r = await execProbe(["/bin/echo", "$HOME", "; rm -rf /", "`id`"], 2000, never);
+    expect(r).toEqual({ status: "passing", output: "$HOME ; rm -rf / `id`" });
+  });
+
+  it("kills a command that overruns its timeout, children included", async () => {
+    const started = Date.now();
+    const r = await execProbe(["/bin/sh", "-c", "sleep 30 & sleep 30"], 300, never);
+    expect(r.status).toBe("critical");
+    expect(r.output).toMatch(/timed out after 300ms/);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it("fails when the program does not exist", async () => {
+    const r = await execProbe(["/nonexistent/check"], 1000, never);
+    expect(r.status).toBe("critical");
+    expect(r.output).toMatch(/ENOENT/);
+  });
+});

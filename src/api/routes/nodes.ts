@@ -1,0 +1,150 @@
+import { nodeKey } from "../../catalog/keys.js";
+import { ValidationError } from "../../errors.js";
+import { K } from "../../model/keys.js";
+import {
+  NodeJoinSchema,
+  NodeNameSchema,
+  type NodeRecord,
+  type NodeView,
+} from "../../model/node.js";
+import { allows } from "../../model/token.js";
+import { LeaseNotFoundError, text, type KeyValue } from "../../store/index.js";
+import type { Ctx } from "../context.js";
+import { forbidden, notFound } from "../errors.js";
+import { pathParam } from "../path-params.js";
+import type { ApiDeps, RouteDef } from "../server.js";
+
+const toView = (kv: KeyValue): NodeView | undefined => {
+  try {
+    return { ...(JSON.parse(text(kv.value)) as NodeRecord), lease: kv.lease };
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Nodes join with their facts on a lease they keep alive (heartbeat): a node whose agent stops
+ * heartbeating disappears from `nodes/` after its TTL, and the catalog then counts the checks it
+ * ran as critical. Agents use these routes exactly like any other client.
+ */
+export function nodeRoutes(deps: ApiDeps): RouteDef[] {
+  const { store } = deps;
+
+  const nodeName = (ctx: Ctx, access: "read" | "write"): string => {
+    const name = pathParam(ctx, "name", NodeNameSchema);
+    if (!allows(ctx.who.policies, "node", name, access))
+      throw forbidden(`${access} node "${name}"`);
+    return name;
+  };
+
+  const leaseParam = (ctx: Ctx, required: boolean): string | undefined => {
+    const lease = ctx.query.get("lease") ?? undefined;
+    if (lease === undefined && required) throw new ValidationError("lease is required", "lease");
+    if (lease !== undefined && !/^[0-9]{1,20}$/.test(lease))
+      throw new ValidationError("lease must be a lease id", "lease");
+    return lease;
+  };
+
+  return [
+    {
+      method: "PUT",
+      path: "/v1/nodes/:name",
+      summary: "Join: register a node {facts, ttl} on a new lease; answers {name, lease, ttl}",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const name = nodeName(ctx, "write");
+        const join = await ctx.json(NodeJoinSchema);
+        const lease = await store.grantLease(join.ttl);
+        const record: NodeRecord = {
+          name,
+          facts: join.facts,
+          ttl: join.ttl,
+          joinedAt: new Date().toISOString(),
+        };
+        try {
+          await store.txn({
+            success: [
+              { type: "put", key: nodeKey(name), value: JSON.stringify(record), lease: lease.id },
+              deps.audit.entry(ctx.who, "node.join", name),
+            ],
+          });
+        } catch (err) {
+          await store.revokeLease(lease.id).catch(() => undefined);
+          throw err;
+        }
+        ctx.send(200, { name, lease: lease.id, ttl: lease.ttl });
+      },
+    },
+    {
+      method: "PUT",
+      path: "/v1/nodes/:name/heartbeat",
+      summary:
+        "Keep a node's lease alive (?lease=ID from the join); 404 when the node must join again",
+      handler: async (ctx) => {
+        ctx.allowQuery("lease");
+        const name = nodeName(ctx, "write");
+        const lease = leaseParam(ctx, true)!;
+        const kv = await store.get(nodeKey(name), { keysOnly: true });
+        if (kv === undefined || kv.lease !== lease)
+          throw notFound(`node "${name}" on lease ${lease}`);
+        try {
+          ctx.send(200, { ttl: await store.keepAlive(lease) });
+        } catch (err) {
+          if (err instanceof LeaseNotFoundError) throw notFound(`node "${name}" on lease ${lease}`);
+          throw err;
+        }
+      },
+    },
+    {
+      method: "DELETE",
+      path: "/v1/nodes/:name",
+      summary: "Leave: remove a node now (?lease=ID: only while it is still on that lease)",
+      handler: async (ctx) => {
+        ctx.allowQuery("lease");
+        const name = nodeName(ctx, "write");
+        const lease = leaseParam(ctx, false);
+        const key = nodeKey(name);
+        const res = await store.txn({
+          compare:
+            lease === undefined
+              ? [{ key, target: "version", op: ">", value: 0 }]
+              : [{ key, target: "lease", op: "==", value: lease }],
+          success: [{ type: "delete", range: key }, deps.audit.entry(ctx.who, "node.leave", name)],
+        });
+        if (!res.succeeded)
+          throw notFound(`node "${name}"${lease === undefined ? "" : ` on lease ${lease}`}`);
+        if (lease !== undefined) await store.revokeLease(lease).catch(() => undefined);
+        ctx.send(200, { ok: true, revision: res.revision });
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/nodes",
+      summary: "Live nodes and their facts",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const res = await store.range({ prefix: K.nodes });
+        const nodes = res.kvs
+          .map(toView)
+          .filter(
+            (n): n is NodeView =>
+              n !== undefined && allows(ctx.who.policies, "node", n.name, "read"),
+          );
+        ctx.send(200, nodes, { "x-gantry-index": String(res.revision) });
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/nodes/:name",
+      summary: "One live node and its facts",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const name = nodeName(ctx, "read");
+        const kv = await store.get(nodeKey(name));
+        const view = kv === undefined ? undefined : toView(kv);
+        if (view === undefined) throw notFound(`node "${name}"`);
+        ctx.send(200, view);
+      },
+    },
+  ];
+}

@@ -1,0 +1,44 @@
+import { z } from "zod";
+
+/** Node names are host-name-like single path segments. */
+export const NodeNameSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/,
+    "must be letters, digits and _ . - (starting with a letter or digit), at most 63 characters",
+  );
+
+/** What an agent tells about its machine when it joins. */
+export const NodeFactsSchema = z.strictObject({
+  hostname: z.string().max(253),
+  cpus: z.int().min(0).max(100_000),
+  /** Total memory in bytes. */
+  memory: z.int().min(0),
+  addresses: z.array(z.string().max(64)).max(64),
+  os: z.string().max(64).optional(),
+  arch: z.string().max(64).optional(),
+});
+export type NodeFacts = z.infer<typeof NodeFactsSchema>;
+
+/** Heartbeat TTL bounds in seconds (Nomad's default is 10 s). */
+export const NODE_TTL = { min: 2, max: 300, default: 10 } as const;
+
+/** PUT /v1/nodes/:name */
+export const NodeJoinSchema = z.strictObject({
+  facts: NodeFactsSchema,
+  ttl: z.int().min(NODE_TTL.min).max(NODE_TTL.max).default(NODE_TTL.default),
+});
+export type NodeJoin = z.infer<typeof NodeJoinSchema>;
+
+/** What `nodes/<name>` holds; the key lives on the node's lease, so a silent node disappears. */
+export interface NodeRecord {
+  name: string;
+  facts: NodeFacts;
+  ttl: number;
+  joinedAt: string;
+}
+
+/** A node as the API shows it. */
+export interface NodeView extends NodeRecord {
+  lease: string;
+}
