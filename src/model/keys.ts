@@ -19,4 +19,14 @@ export const K = {
   sessionLeases: "sys/session-leases/",
   /** Registered nodes: `nodes/<name>`. */
   nodes: "nodes/",
+  /** Apps and their records (see src/model/app.ts for each record's schema). */
+  apps: "apps/",
+  config: "config/",
+  builds: "builds/",
+  releases: "releases/",
+  deploys: "deploys/",
+  /** Desired instances per node: `assignments/<node>/<instance id>`. */
+  assignments: "assignments/",
+  /** Actual instance state reported by agents: `instances/<instance id>`. */
+  instances: "instances/",
 } as const;

@@ -1,0 +1,175 @@
+import { z } from "zod";
+
+/**
+ * The PaaS records (issue 4). Desired state is written by the API and the deploy controller;
+ * actual state by the agents. See docs/apps.md for the flows that connect them.
+ *
+ *   apps/<app>                          App
+ *   config/<app>                        AppConfig (values encrypted, AES-256-GCM)
+ *   builds/<app>/<build id>             Build
+ *   releases/<app>/<version, 8 digits>  Release
+ *   deploys/<app>                       Deploy (the one in progress or the last one)
+ *   assignments/<node>/<instance id>    Assignment (desired: what a node must run)
+ *   instances/<instance id>             InstanceStatus (actual: what the agent reports)
+ */
+
+/** App names are DNS labels: they become host names (`<app>.<domain>`). */
+export const AppNameSchema = z
+  .string()
+  .regex(
+    /^[a-z][a-z0-9-]{0,28}[a-z0-9]$|^[a-z]$/,
+    "must be a DNS label: lower-case letters, digits and inner dashes, starting with a letter, at most 30 characters",
+  );
+
+/** Process types as in a Procfile: `web`, `worker`, `release`… */
+export const ProcessTypeSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_-]{0,29}$/, "must be lower-case letters, digits, _ and -, starting with a letter");
+
+/** Config variable names, as environment variables. */
+export const ConfigNameSchema = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "must be a valid environment variable name");
+
+/** A host name for `domains:add`. */
+export const DomainSchema = z
+  .string()
+  .max(253)
+  .regex(
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/,
+    "must be a lower-case host name like www.example.com",
+  );
+
+export const FormationSchema = z.record(ProcessTypeSchema, z.number().int().min(0).max(100));
+export type Formation = z.infer<typeof FormationSchema>;
+
+export const AppSchema = z.strictObject({
+  name: AppNameSchema,
+  createdAt: z.string(),
+  createdBy: z.string(),
+  /** Custom domains routed to this app besides `<app>.<router domain>`. */
+  domains: z.array(DomainSchema).max(100),
+  /** How many instances of each process type (default web=1 once a release has `web`). */
+  formation: FormationSchema,
+  /** Health check path for web instances (HTTP GET; passes below 500). */
+  healthPath: z.string().regex(/^\/[^\s]*$/).max(1024),
+  /** A deploy fails when new instances do not pass within this (ms; default 30 s). */
+  deployTimeoutMs: z.number().int().min(1000).max(3_600_000),
+  /** Old instances keep serving in-flight requests this long after traffic moved (ms). */
+  drainMs: z.number().int().min(0).max(600_000),
+  /** Version of the release that serves now (0: none yet). */
+  currentRelease: z.number().int().min(0),
+});
+export type App = z.infer<typeof AppSchema>;
+
+/** Encrypted config: name -> base64(iv | ciphertext | tag). Never logged, never shown encrypted. */
+export const AppConfigSchema = z.strictObject({
+  version: z.number().int().min(0),
+  values: z.record(ConfigNameSchema, z.string()),
+});
+export type AppConfig = z.infer<typeof AppConfigSchema>;
+
+export const BuildStatusSchema = z.enum(["building", "succeeded", "failed"]);
+
+export const BuildSchema = z.strictObject({
+  id: z.string(),
+  app: AppNameSchema,
+  status: BuildStatusSchema,
+  /** The git commit that was pushed (or "upload" for a tarball build). */
+  commit: z.string(),
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+  /** sha256 of the artifact (a .tar.gz of the built app directory). */
+  artifact: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  processTypes: z.record(ProcessTypeSchema, z.string()).optional(),
+  /** The stack the builder detected: "node", "procfile". */
+  stack: z.string().optional(),
+  error: z.string().optional(),
+  createdBy: z.string(),
+});
+export type Build = z.infer<typeof BuildSchema>;
+
+export const ReleaseStatusSchema = z.enum(["pending", "deploying", "active", "failed", "superseded"]);
+export type ReleaseStatus = z.infer<typeof ReleaseStatusSchema>;
+
+export const ReleaseSchema = z.strictObject({
+  app: AppNameSchema,
+  version: z.number().int().min(1),
+  /** What it runs: build id and artifact (absent for a config-only release before any build). */
+  build: z.string().optional(),
+  artifact: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  processTypes: z.record(ProcessTypeSchema, z.string()),
+  /** The config version it was made with; the encrypted values are copied in, so a release is immutable. */
+  configVersion: z.number().int().min(0),
+  config: z.record(ConfigNameSchema, z.string()),
+  description: z.string().max(500),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  status: ReleaseStatusSchema,
+  /** Why a deploy of it failed. */
+  error: z.string().optional(),
+});
+export type Release = z.infer<typeof ReleaseSchema>;
+
+/** An instance a node must run. Written by the deploy controller, read by the node's agent. */
+export const AssignmentSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,127}$/),
+  app: AppNameSchema,
+  release: z.number().int().min(1),
+  processType: ProcessTypeSchema,
+  /** 1-based number within the process type, for names like web.1. */
+  index: z.number().int().min(1),
+  node: z.string(),
+  artifact: z.string().regex(/^[0-9a-f]{64}$/),
+  command: z.string(),
+  /** "run" for the formation, "oneoff" for `gantry run` (runs once, never restarted). */
+  kind: z.enum(["run", "oneoff"]),
+  /** Draining instances are out of the router and are stopped after the drain period. */
+  desired: z.enum(["running", "draining", "stopped"]),
+  healthPath: z.string(),
+  createdAt: z.string(),
+});
+export type Assignment = z.infer<typeof AssignmentSchema>;
+
+export const InstanceStateSchema = z.enum(["starting", "running", "crashed", "exited", "stopped"]);
+
+/** What an agent reports about an instance it runs. */
+export const InstanceStatusSchema = z.strictObject({
+  id: z.string(),
+  app: AppNameSchema,
+  release: z.number().int().min(1),
+  processType: ProcessTypeSchema,
+  index: z.number().int().min(1),
+  node: z.string(),
+  state: InstanceStateSchema,
+  pid: z.number().int().optional(),
+  port: z.number().int().optional(),
+  address: z.string().optional(),
+  restarts: z.number().int().min(0),
+  exitCode: z.number().int().nullable().optional(),
+  /** Last lines of output, shown by `ps` for a crashed instance. */
+  lastOutput: z.array(z.string()).max(20),
+  updatedAt: z.string(),
+  startedAt: z.string().optional(),
+});
+export type InstanceStatus = z.infer<typeof InstanceStatusSchema>;
+
+export const DeploySchema = z.strictObject({
+  app: AppNameSchema,
+  release: z.number().int().min(1),
+  previous: z.number().int().min(0),
+  status: z.enum(["running", "succeeded", "failed"]),
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+  error: z.string().optional(),
+  /** Human-readable progress lines, streamed to the pusher / CLI. */
+  log: z.array(z.string()).max(200),
+});
+export type Deploy = z.infer<typeof DeploySchema>;
+
+/** Release versions sort as keys: zero-padded to 8 digits. */
+export const releaseKey = (app: string, version: number): string =>
+  `releases/${app}/${String(version).padStart(8, "0")}`;
+
+/** The catalog service name of an app's web instances (the router routes Host to it). */
+export const webServiceName = (app: string): string => app;
