@@ -1,4 +1,6 @@
 import { ValidationError } from "../../errors.js";
+import { TooLargeError } from "../../store/errors.js";
+import { MAX_VALUE_BYTES } from "../../store/limits.js";
 import { allows, allowsPrefix, canReadUnder } from "../../model/token.js";
 import type { KeyValue, Store, TxnOp } from "../../store/index.js";
 import { K } from "../../model/keys.js";
@@ -89,6 +91,12 @@ export function kvRoutes(deps: ApiDeps): RouteDef[] {
         if (!allows(ctx.who.policies, "kv", user, "write")) throw forbidden(`write kv "${user}"`);
         const lock = lockParams(ctx.query);
         const value = await ctx.body();
+        if (value.length > MAX_VALUE_BYTES) {
+          throw new TooLargeError(
+            `the value is ${value.length} bytes; the limit is ${MAX_VALUE_BYTES}`,
+            "body",
+          );
+        }
         if (lock !== undefined) return lockWrite(ctx, locks, key, lock, value);
         const cas = ctx.query.has("cas") ? ctx.int("cas", 0) : undefined;
         const lease = ctx.query.get("lease") ?? undefined;
