@@ -1,0 +1,196 @@
+import { createReadStream, existsSync } from "node:fs";
+import { z } from "zod";
+import { DEFAULT_BUILD_SETTINGS, buildKey, runBuild } from "../../build/builder.js";
+import { buildLogPath } from "../../build/buildlog.js";
+import { formatResult, type BuildStreamResult } from "../../build/result.js";
+import { ValidationError } from "../../errors.js";
+import { AppNameSchema, BuildSchema, type Build } from "../../model/app.js";
+import { K } from "../../model/keys.js";
+import { allows, type Access } from "../../model/token.js";
+import type { Store } from "../../store/index.js";
+import type { Ctx } from "../context.js";
+import { forbidden, HttpError, notFound } from "../errors.js";
+import { pathParam, requestSignal } from "../path-params.js";
+import type { ApiDeps, RouteDef } from "../server.js";
+
+const CommitSchema = z
+  .string()
+  .regex(/^([0-9a-f]{40}|[0-9a-f]{64}|upload)$/, 'must be a full git commit id or "upload"');
+const BuildIdSchema = z.string().regex(/^\d{8}-\d{6}-\d{3}-[0-9a-f]{4}$/, "is not a build id");
+
+/** The app named in the path, after checking the caller's access and that the app exists. */
+export async function appFromPath(ctx: Ctx, store: Store, access: Access): Promise<string> {
+  const app = pathParam(ctx, "app", AppNameSchema);
+  if (!allows(ctx.who.policies, "app", app, access)) {
+    throw forbidden(`${access === "write" ? "change" : "read"} app "${app}"`);
+  }
+  if ((await store.get(`${K.apps}${app}`)) === undefined) throw notFound(`app "${app}"`);
+  return app;
+}
+
+export function requireDataDir(deps: ApiDeps): string {
+  if (deps.dataDir === undefined) {
+    throw new HttpError(
+      503,
+      "unavailable",
+      "this server has no data directory: builds are not available",
+    );
+  }
+  return deps.dataDir;
+}
+
+export function buildRoutes(deps: ApiDeps): RouteDef[] {
+  const { store } = deps;
+  return [
+    {
+      method: "POST",
+      path: "/v1/apps/:app/builds",
+      summary:
+        "Build the source in the body (a tar stream), then release and deploy it; answers a text stream whose last line is `gantry:result {json}`",
+      handler: async (ctx) => {
+        ctx.allowQuery("commit");
+        const app = await appFromPath(ctx, store, "write");
+        const dataDir = requireDataDir(deps);
+        const commit = CommitSchema.safeParse(ctx.query.get("commit") ?? "upload");
+        if (!commit.success) {
+          throw new ValidationError(`commit ${commit.error.issues[0]!.message}`, "commit");
+        }
+        const settings = { ...DEFAULT_BUILD_SETTINGS, ...deps.build };
+        const declared = Number(ctx.req.headers["content-length"] ?? "0");
+        if (declared > settings.maxSourceBytes) {
+          throw new HttpError(
+            413,
+            "too_large",
+            `the source is larger than ${settings.maxSourceBytes} bytes (the limit)`,
+            "body",
+          );
+        }
+        ctx.res.writeHead(200, {
+          "content-type": "text/plain; charset=utf-8",
+          "cache-control": "no-cache",
+          "x-content-type-options": "nosniff",
+        });
+        ctx.res.flushHeaders();
+        const signal = requestSignal(ctx, deps.closing);
+        const write = (line: string): void => {
+          if (!ctx.res.writableEnded && !ctx.res.destroyed) ctx.res.write(line + "\n");
+        };
+        const build = await runBuild({
+          dataDir,
+          store,
+          app,
+          commit: commit.data,
+          source: ctx.req,
+          createdBy: ctx.who.name,
+          startOps: [deps.audit.entry(ctx.who, "app.build", app)],
+          onLine: (line) => {
+            write(line);
+            toAppLog(deps, app, line);
+          },
+          signal,
+          settings,
+        });
+        write(formatResult(await release(deps, ctx, build, write, signal)));
+        ctx.res.end();
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/apps/:app/builds",
+      summary: "An app's builds, newest first (?limit, default 50)",
+      handler: async (ctx) => {
+        ctx.allowQuery("limit");
+        const app = await appFromPath(ctx, store, "read");
+        const limit = ctx.int("limit", 50, 1000);
+        const res = await store.range({ prefix: `${K.builds}${app}/` });
+        const builds = res.kvs
+          .map((kv) => parseBuild(kv.value))
+          .filter((b): b is Build => b !== undefined)
+          .reverse()
+          .slice(0, limit === 0 ? undefined : limit);
+        ctx.send(200, builds, { "x-gantry-index": String(res.revision) });
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/apps/:app/builds/:id",
+      summary: "One build",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const app = await appFromPath(ctx, store, "read");
+        const id = pathParam(ctx, "id", BuildIdSchema);
+        const kv = await store.get(buildKey(app, id));
+        if (kv === undefined) throw notFound(`build ${id} of app "${app}"`);
+        ctx.send(200, JSON.parse(Buffer.from(kv.value).toString("utf8")));
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/apps/:app/builds/:id/log",
+      summary: "A build's log (text, one `<ISO time> <line>` per line)",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const app = await appFromPath(ctx, store, "read");
+        const id = pathParam(ctx, "id", BuildIdSchema);
+        const path = buildLogPath(requireDataDir(deps), app, id);
+        if (!existsSync(path)) throw notFound(`the log of build ${id} of app "${app}"`);
+        ctx.res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+        for await (const chunk of createReadStream(path)) ctx.res.write(chunk);
+        ctx.res.end();
+      },
+    },
+  ];
+}
+
+/** Build output also goes to the app's log (`gantry logs`), tagged `build`, when there is one. */
+function toAppLog(deps: ApiDeps, app: string, line: string): void {
+  try {
+    deps.apps?.logs?.append(app, [{ source: "build", line }]);
+  } catch {
+    // The build's own log file has the line; the app log is a convenience.
+  }
+}
+
+function parseBuild(value: Uint8Array): Build | undefined {
+  try {
+    const r = BuildSchema.safeParse(JSON.parse(Buffer.from(value).toString("utf8")));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** After a build: release and deploy it through the apps service, and say how that went. */
+async function release(
+  deps: ApiDeps,
+  ctx: Ctx,
+  build: Build,
+  write: (line: string) => void,
+  signal: AbortSignal,
+): Promise<BuildStreamResult> {
+  const base = { build: build.id };
+  if (build.status !== "succeeded" || build.artifact === undefined) {
+    return { ok: false, ...base, error: build.error ?? "the build failed" };
+  }
+  const done = { ...base, artifact: build.artifact };
+  if (signal.aborted) return { ok: false, ...done, error: "the build was cancelled" };
+  if (deps.apps === undefined) {
+    const error = "deploys are not available on this server (no apps service): the build was kept";
+    write(` !     ${error}`);
+    return { ok: false, ...done, error };
+  }
+  try {
+    const r = await deps.apps.releaseFromBuild(build.app, build, ctx.who, write);
+    return {
+      ok: r.ok,
+      ...done,
+      ...(r.version === undefined ? {} : { release: r.version }),
+      ...(r.url === undefined ? {} : { url: r.url }),
+      ...(r.ok ? {} : { error: r.error ?? "the deploy failed" }),
+    };
+  } catch (err) {
+    const error = `the release failed: ${err instanceof Error ? err.message : String(err)}`;
+    write(` !     ${error}`);
+    return { ok: false, ...done, error };
+  }
+}

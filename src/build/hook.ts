@@ -1,0 +1,204 @@
+/**
+ * Gantry's pre-receive hook (installed in every app repository by createAppRepo). git runs it
+ * inside `git http-backend` with the pushed ref updates on stdin (`<old> <new> <ref>` lines);
+ * the quarantined objects of the push are visible to git commands run here.
+ *
+ * For main/master: `git archive <new>` is streamed to `POST /v1/apps/<app>/builds?commit=<new>`
+ * and the streamed build + deploy log is copied to stdout (the pusher sees `remote: …`). Exit 0
+ * accepts the push; 1 rejects it and no ref moves. Other branches are accepted without a build.
+ *
+ * Environment (set by the API's git route): GANTRY_HOOK_URL (the API), GANTRY_HOOK_TOKEN (the
+ * pusher's token: never printed), GANTRY_APP. Kept to node built-ins: it starts on every push.
+ */
+import { spawn } from "node:child_process";
+import { request } from "node:http";
+import { request as httpsRequest } from "node:https";
+import { parseResult, type BuildStreamResult } from "./result.js";
+
+const ZERO = /^0+$/;
+const BUILT = new Set(["refs/heads/main", "refs/heads/master"]);
+
+interface Update {
+  old: string;
+  new: string;
+  ref: string;
+}
+
+const say = (line: string): void => {
+  process.stdout.write(line + "\n");
+};
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function parseUpdates(text: string): Update[] {
+  return text
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "")
+    .map((l) => {
+      const [oldSha = "", newSha = "", ref = ""] = l.split(" ");
+      return { old: oldSha, new: newSha, ref };
+    });
+}
+
+/** Stream `git archive <commit>` to the build route; copy its output; return its result. */
+function build(
+  base: string,
+  token: string,
+  app: string,
+  commit: string,
+): Promise<BuildStreamResult> {
+  return new Promise((resolve) => {
+    const url = new URL(`/v1/apps/${encodeURIComponent(app)}/builds`, base);
+    url.searchParams.set("commit", commit);
+    const archive = spawn("git", ["archive", "--format=tar", commit], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let archiveErr = "";
+    archive.stderr.on("data", (c: Buffer) => (archiveErr += c.toString()));
+    const send = url.protocol === "https:" ? httpsRequest : request;
+    let settled = false;
+    const finish = (r: BuildStreamResult): void => {
+      if (settled) return;
+      settled = true;
+      archive.kill();
+      resolve(r);
+    };
+    const req = send(
+      url,
+      {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${token}`,
+          "content-type": "application/x-tar",
+          accept: "text/plain",
+        },
+      },
+      (res) => {
+        let text = "";
+        let result: BuildStreamResult | undefined;
+        res.setEncoding("utf8");
+        const ok = res.statusCode === 200;
+        res.on("data", (chunk: string) => {
+          if (!ok) {
+            if (text.length < 64 * 1024) text += chunk;
+            return;
+          }
+          text += chunk;
+          const lines = text.split("\n");
+          text = lines.pop() ?? "";
+          for (const line of lines) {
+            const r = parseResult(line);
+            if (r !== undefined) result = r;
+            else say(line);
+          }
+        });
+        res.on("end", () => {
+          if (!ok) return finish({ ok: false, error: errorText(res.statusCode ?? 0, text) });
+          const r = parseResult(text);
+          if (r !== undefined) result = r;
+          else if (text !== "") say(text);
+          finish(
+            result ?? {
+              ok: false,
+              error: "the build stream ended without a result (did the server stop?)",
+            },
+          );
+        });
+        res.on("error", (err) =>
+          finish({ ok: false, error: `the build stream broke: ${err.message}` }),
+        );
+      },
+    );
+    req.on("error", (err) =>
+      finish({ ok: false, error: `could not reach the Gantry API at ${base}: ${err.message}` }),
+    );
+    archive.stdout.pipe(req);
+    archive.on("close", (code) => {
+      if (code !== 0 && !settled) {
+        req.destroy();
+        finish({ ok: false, error: `git archive failed: ${archiveErr.trim() || `exit ${code}`}` });
+      }
+    });
+  });
+}
+
+/** Where a ref points now ("" when it does not exist). */
+function currentValue(ref: string): Promise<string> {
+  return new Promise((resolve) => {
+    const p = spawn("git", ["rev-parse", "--verify", "-q", ref], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    let out = "";
+    p.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    p.on("close", () => resolve(out.trim()));
+    p.on("error", () => resolve(""));
+  });
+}
+
+function errorText(status: number, body: string): string {
+  try {
+    const msg = (JSON.parse(body) as { error?: { message?: string } }).error?.message;
+    if (msg) return msg;
+  } catch {
+    // not JSON
+  }
+  return `the build request failed with HTTP ${status}${body.trim() ? `: ${body.trim().slice(0, 500)}` : ""}`;
+}
+
+async function main(): Promise<number> {
+  const base = process.env["GANTRY_HOOK_URL"];
+  const token = process.env["GANTRY_HOOK_TOKEN"];
+  const app = process.env["GANTRY_APP"];
+  if (!base || !token || !app) {
+    say(" !     this repository only accepts pushes through the Gantry API (git over HTTP)");
+    return 1;
+  }
+  const updates = parseUpdates(await readStdin());
+  let accepted = true;
+  for (const u of updates) {
+    const branch = u.ref.replace(/^refs\/heads\//, "");
+    if (!BUILT.has(u.ref)) {
+      say(
+        `-----> ${branch}: accepted without a build (only main and master are built and deployed)`,
+      );
+      continue;
+    }
+    if (ZERO.test(u.new)) {
+      say(` !     deleting ${branch} is not allowed: it is what ${app} deploys from`);
+      accepted = false;
+      continue;
+    }
+    const current = await currentValue(u.ref);
+    if (current !== (ZERO.test(u.old) ? "" : u.old)) {
+      say(
+        ` !     ${branch} moved while this push was waiting (another push?): fetch and push again`,
+      );
+      accepted = false;
+      continue;
+    }
+    const result = await build(base, token, app, u.new);
+    if (result.ok) {
+      const where = result.url ? ` at ${result.url}` : "";
+      say(`-----> ${app}${result.release ? ` v${result.release}` : ""} deployed${where}`);
+    } else {
+      say(` !     Push rejected: ${result.error ?? "the build failed"}`);
+      accepted = false;
+    }
+  }
+  return accepted ? 0 : 1;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    say(` !     the Gantry hook failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
+);
