@@ -7,9 +7,15 @@ import {
 } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Store } from "../store/index.js";
 import { authenticate } from "./auth.js";
 import { AuditLog } from "./audit.js";
+import { AppService } from "../apps/service.js";
+import type { ReleaseHook } from "../build/release-hook.js";
+import type { BuildSettings } from "../build/builder.js";
 import { Ctx } from "./context.js";
 import { errorBody, HttpError } from "./errors.js";
 import { ApiMetrics } from "./metrics.js";
@@ -37,10 +43,33 @@ export interface ApiDeps {
   metrics: ApiMetrics;
   /** Aborted when the server stops: long polls and watch streams end. */
   closing: AbortSignal;
+  /** The server's data directory (artifacts, secret.key…); absent for store-only test servers. */
+  dataDir?: string;
+  /**
+   * The apps service (src/apps/service.ts), which createApiServer always attaches. The build
+   * route needs only its ReleaseHook (`releaseFromBuild`), so a build test may put a fake hook
+   * here; the apps routes then answer 503.
+   */
+  apps?: ReleaseHook & Partial<AppService>;
+  /** Apps answer at `http://<app>.<appDomain>:<routerPort>/` (defaults: localhost, 8080). */
+  appDomain: string;
+  routerPort: number;
+  /** The API's public base URL for git remotes; default: the Host the client used. */
+  publicUrl?: string;
+  /** Build limits (defaults in src/build/builder.ts): source size, install time limit… */
+  build?: Partial<BuildSettings>;
 }
 
 export interface ApiServerOptions {
   store: Store;
+  /** The data directory: artifacts, logs, repos and the config key live under it. */
+  dataDir?: string;
+  /** The router's domain for app host names (default "localhost"). */
+  appDomain?: string;
+  /** The router's port, for app URLs (default 8080). */
+  routerPort?: number;
+  /** The API's public base URL for git remotes (default: from the request's Host). */
+  publicUrl?: string;
   /** Log a line about unexpected errors (defaults to stderr). */
   log?: (line: string) => void;
 }
@@ -96,6 +125,15 @@ function requestUrl(target: string): URL {
   }
 }
 
+/**
+ * The data directory for the apps service; a store-only server (tests) gets a temporary one,
+ * made on first use.
+ */
+function lazyDataDir(dataDir: string | undefined): () => string {
+  let dir = dataDir;
+  return () => (dir ??= mkdtempSync(join(tmpdir(), "gantry-api-data-")));
+}
+
 /** Build the API server over a Store (not yet listening). */
 export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
@@ -110,7 +148,19 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     serverId,
     metrics: new ApiMetrics(),
     closing: closing.signal,
+    ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
+    appDomain: opts.appDomain ?? "localhost",
+    routerPort: opts.routerPort ?? 8080,
+    ...(opts.publicUrl === undefined ? {} : { publicUrl: opts.publicUrl.replace(/\/+$/, "") }),
   };
+  deps.apps = new AppService({
+    store: opts.store,
+    audit: deps.audit,
+    dataDir: lazyDataDir(opts.dataDir),
+    appDomain: deps.appDomain,
+    routerPort: deps.routerPort,
+    log,
+  });
   const routes = registerRoutes(deps);
   const router = new Router<RouteDef>();
   for (const r of routes) router.add(r.method, r.path, r);

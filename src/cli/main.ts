@@ -1,8 +1,15 @@
 import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
+import { registerAgentCommands } from "./agent.js";
 import { reportError } from "./errors.js";
 import { processOutput, type Output } from "./output.js";
 import { registerKvCommands } from "./kv.js";
+import { registerAppCommands } from "./apps.js";
+import { registerAppConfigCommands } from "./app-config.js";
+import { registerLogCommands } from "./logs.js";
+import { registerPsCommands } from "./ps.js";
+import { registerReleaseCommands } from "./releases.js";
+import { registerRunCommands } from "./run.js";
 import { registerLockCommands } from "./lock.js";
 import { registerServiceCommands } from "./services.js";
 import { registerStoreCommands } from "./store.js";
@@ -33,6 +40,13 @@ Examples:
 Docs: docs/ in the repository (architecture, store).`,
   );
   registerUpCommands(program, o);
+  registerAgentCommands(program, o);
+  registerAppCommands(program, o);
+  registerAppConfigCommands(program, o);
+  registerPsCommands(program, o);
+  registerReleaseCommands(program, o);
+  registerLogCommands(program, o);
+  registerRunCommands(program, o);
   registerKvCommands(program, o);
   registerServiceCommands(program, o);
   registerLockCommands(program, o);

@@ -24,7 +24,10 @@ export const AppNameSchema = z
 /** Process types as in a Procfile: `web`, `worker`, `release`… */
 export const ProcessTypeSchema = z
   .string()
-  .regex(/^[a-z][a-z0-9_-]{0,29}$/, "must be lower-case letters, digits, _ and -, starting with a letter");
+  .regex(
+    /^[a-z][a-z0-9_-]{0,29}$/,
+    "must be lower-case letters, digits, _ and -, starting with a letter",
+  );
 
 /** Config variable names, as environment variables. */
 export const ConfigNameSchema = z
@@ -52,7 +55,10 @@ export const AppSchema = z.strictObject({
   /** How many instances of each process type (default web=1 once a release has `web`). */
   formation: FormationSchema,
   /** Health check path for web instances (HTTP GET; passes below 500). */
-  healthPath: z.string().regex(/^\/[^\s]*$/).max(1024),
+  healthPath: z
+    .string()
+    .regex(/^\/[^\s]*$/)
+    .max(1024),
   /** A deploy fails when new instances do not pass within this (ms; default 30 s). */
   deployTimeoutMs: z.number().int().min(1000).max(3_600_000),
   /** Old instances keep serving in-flight requests this long after traffic moved (ms). */
@@ -80,7 +86,10 @@ export const BuildSchema = z.strictObject({
   startedAt: z.string(),
   finishedAt: z.string().optional(),
   /** sha256 of the artifact (a .tar.gz of the built app directory). */
-  artifact: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  artifact: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   processTypes: z.record(ProcessTypeSchema, z.string()).optional(),
   /** The stack the builder detected: "node", "procfile". */
   stack: z.string().optional(),
@@ -89,7 +98,13 @@ export const BuildSchema = z.strictObject({
 });
 export type Build = z.infer<typeof BuildSchema>;
 
-export const ReleaseStatusSchema = z.enum(["pending", "deploying", "active", "failed", "superseded"]);
+export const ReleaseStatusSchema = z.enum([
+  "pending",
+  "deploying",
+  "active",
+  "failed",
+  "superseded",
+]);
 export type ReleaseStatus = z.infer<typeof ReleaseStatusSchema>;
 
 export const ReleaseSchema = z.strictObject({
@@ -97,7 +112,10 @@ export const ReleaseSchema = z.strictObject({
   version: z.number().int().min(1),
   /** What it runs: build id and artifact (absent for a config-only release before any build). */
   build: z.string().optional(),
-  artifact: z.string().regex(/^[0-9a-f]{64}$/).optional(),
+  artifact: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
   processTypes: z.record(ProcessTypeSchema, z.string()),
   /** The config version it was made with; the encrypted values are copied in, so a release is immutable. */
   configVersion: z.number().int().min(0),
@@ -128,6 +146,8 @@ export const AssignmentSchema = z.strictObject({
   desired: z.enum(["running", "draining", "stopped"]),
   healthPath: z.string(),
   createdAt: z.string(),
+  /** When it was set to draining: the controller deletes it `drainMs` later. */
+  drainingSince: z.string().optional(),
 });
 export type Assignment = z.infer<typeof AssignmentSchema>;
 

@@ -1,5 +1,7 @@
 import type { AddressInfo } from "node:net";
 import { createApiServer, type ApiServer } from "../api/server.js";
+import type { AppService } from "../apps/service.js";
+import { startDeployController } from "../controllers/deploy.js";
 import { hashSecret } from "../api/tokens.js";
 import { openStore, type Store } from "../store/index.js";
 import { dataFiles, ensureDataDir, loadOrCreateAdminSecret, writeFileAtomic } from "./datadir.js";
@@ -10,6 +12,10 @@ export interface ServerOptions {
   store?: string;
   apiHost: string;
   apiPort: number;
+  /** App host names are `<app>.<appDomain>` (default "localhost"). */
+  appDomain?: string;
+  /** The router's port, for app URLs (default 8080). */
+  routerPort?: number;
   log?: (line: string) => void;
 }
 
@@ -32,7 +38,13 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const store = await openStore(opts.store ?? files.store);
   let api: ApiServer | undefined;
   try {
-    api = await createApiServer({ store, ...(opts.log ? { log: opts.log } : {}) });
+    api = await createApiServer({
+      store,
+      dataDir: opts.dataDir,
+      ...(opts.appDomain === undefined ? {} : { appDomain: opts.appDomain }),
+      ...(opts.routerPort === undefined ? {} : { routerPort: opts.routerPort }),
+      ...(opts.log ? { log: opts.log } : {}),
+    });
     const { secret } = loadOrCreateAdminSecret(opts.dataDir);
     // Bootstrap: the data directory's admin token must exist in the store (first run, or a
     // fresh etcd). It is matched by hash, so a token revoked by name is re-created only here.
@@ -47,6 +59,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const url = `http://${address.address.includes(":") ? `[${address.address}]` : address.address}:${address.port}`;
     writeFileAtomic(files.apiAddr, url + "\n", 0o644);
     const running = api;
+    const apps = api.deps.apps as AppService;
+    const deploys = startDeployController({
+      store,
+      ...(opts.log ? { log: opts.log } : {}),
+      appLog: (app, line) => {
+        try {
+          apps.logs.append(app, [{ source: "deploy", line }]);
+        } catch {
+          // the app's log directory went with apps:destroy
+        }
+      },
+    });
     return {
       store,
       api,
@@ -54,6 +78,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       url,
       adminToken: secret,
       stop: async () => {
+        await deploys.stop();
         await running.close();
         await store.close();
       },

@@ -1,7 +1,13 @@
 import type { ApiDeps, RouteDef } from "../server.js";
+import { agentWorkRoutes } from "./agent-work.js";
+import { appReleaseRoutes } from "./apps-releases.js";
+import { appRuntimeRoutes } from "./apps-runtime.js";
+import { appRoutes } from "./apps.js";
 import { auditRoutes } from "./audit.js";
+import { buildRoutes } from "./builds.js";
 import { catalogRoutes } from "./catalog.js";
 import { checkRoutes } from "./checks.js";
+import { gitRoutes } from "./git.js";
 import { healthRoutes } from "./health.js";
 import { kvRoutes } from "./kv.js";
 import { nodeRoutes } from "./nodes.js";
@@ -24,6 +30,12 @@ export function registerRoutes(deps: ApiDeps): RouteDef[] {
     ...catalogRoutes(deps),
     ...checkRoutes(deps),
     ...nodeRoutes(deps),
+    ...appRoutes(deps),
+    ...appReleaseRoutes(deps),
+    ...appRuntimeRoutes(deps),
+    ...agentWorkRoutes(deps),
+    ...buildRoutes(deps),
+    ...gitRoutes(deps),
   ];
   // The document describes the final list, itself included: it reads `routes` when first asked.
   routes.push(...openapiRoutes(() => routes));

@@ -144,11 +144,16 @@ async function casWrite(
   cas: number | undefined,
   ops: TxnOp[],
 ): Promise<number> {
-  const res = await store.txn({
-    compare: cas === undefined ? [] : [{ key, target: "modRevision", op: "==", value: cas }],
-    success: ops,
-    failure: [{ type: "get", range: key, keysOnly: true }],
-  });
+  // Without cas nothing can fail: no compare, no failure branch to encode and send.
+  const res = await store.txn(
+    cas === undefined
+      ? { compare: [], success: ops }
+      : {
+          compare: [{ key, target: "modRevision", op: "==", value: cas }],
+          success: ops,
+          failure: [{ type: "get", range: key, keysOnly: true }],
+        },
+  );
   if (!res.succeeded) {
     const current = res.results[0];
     const kv: KeyValue | undefined = current?.type === "get" ? current.kvs[0] : undefined;

@@ -1,0 +1,136 @@
+import { z } from "zod";
+import { ValidationError } from "../../errors.js";
+import { AppNameSchema, AppSchema, DomainSchema, FormationSchema } from "../../model/app.js";
+import { K } from "../../model/keys.js";
+import { allows } from "../../model/token.js";
+import { parseWait, waitForChange } from "../blocking.js";
+import { forbidden } from "../errors.js";
+import { pathParam, requestSignal } from "../path-params.js";
+import type { ApiDeps, RouteDef } from "../server.js";
+import { apiBase, appParam, appsOf } from "./apps-common.js";
+
+const CreateSchema = z.strictObject({
+  name: AppNameSchema,
+  healthPath: AppSchema.shape.healthPath.optional(),
+  deployTimeoutMs: AppSchema.shape.deployTimeoutMs.optional(),
+  drainMs: AppSchema.shape.drainMs.optional(),
+});
+
+const DomainBodySchema = z.strictObject({ domain: DomainSchema });
+
+/** Apps: create, list (blocking), info, destroy, scale, domains. */
+export function appRoutes(deps: ApiDeps): RouteDef[] {
+  const { store } = deps;
+  return [
+    {
+      method: "POST",
+      path: "/v1/apps",
+      summary:
+        "Create an app {name, healthPath?, deployTimeoutMs?, drainMs?} and its git repository → App + gitUrl + url",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const body = await ctx.json(CreateSchema);
+        if (!allows(ctx.who.policies, "app", body.name, "write"))
+          throw forbidden(`create app "${body.name}"`);
+        const { name, ...settings } = body;
+        const app = await appsOf(deps).create(name, settings, ctx.who);
+        ctx.send(201, appsOf(deps).view(app, apiBase(ctx, deps)));
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/apps",
+      summary: "List apps with gitUrl and url (?index&wait to block until one changes)",
+      handler: async (ctx) => {
+        ctx.allowQuery("index", "wait");
+        if (ctx.query.has("index")) {
+          const index = ctx.int("index", 0);
+          await waitForChange(
+            store,
+            { prefix: K.apps },
+            index,
+            parseWait(ctx.query.get("wait")),
+            requestSignal(ctx, deps.closing),
+          );
+        } else if (ctx.query.has("wait")) {
+          throw new ValidationError("wait needs index (the X-Gantry-Index of an answer)", "wait");
+        }
+        const apps = appsOf(deps);
+        const { apps: list, revision } = await apps.list();
+        const base = apiBase(ctx, deps);
+        ctx.send(
+          200,
+          list
+            .filter((a) => allows(ctx.who.policies, "app", a.name, "read"))
+            .map((a) => apps.view(a, base)),
+          { "x-gantry-index": String(revision) },
+        );
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/apps/:app",
+      summary: "An app: settings, formation, domains, current release, last deploy, gitUrl, url",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const app = appParam(ctx, "read");
+        ctx.send(200, await appsOf(deps).info(app, apiBase(ctx, deps)));
+      },
+    },
+    {
+      method: "DELETE",
+      path: "/v1/apps/:app",
+      summary:
+        "Destroy an app and everything of it (?confirm=APP): instances, routes, repo, releases, config, builds, logs",
+      handler: async (ctx) => {
+        ctx.allowQuery("confirm");
+        const app = appParam(ctx, "write");
+        if (ctx.query.get("confirm") !== app)
+          throw new ValidationError(
+            `destroying ${app} cannot be undone: confirm with ?confirm=${app}`,
+            "confirm",
+          );
+        ctx.send(200, { ok: true, ...(await appsOf(deps).destroy(app, ctx.who)) });
+      },
+    },
+    {
+      method: "PUT",
+      path: "/v1/apps/:app/formation",
+      summary: "Scale process types of the current release, e.g. {web: 3, worker: 1}",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const app = appParam(ctx, "write");
+        const changes = await ctx.json(FormationSchema);
+        if (Object.keys(changes).length === 0)
+          throw new ValidationError('give at least one process type and count, e.g. {"web": 2}');
+        const apps = appsOf(deps);
+        await apps.scale(app, changes, ctx.who);
+        ctx.send(200, await apps.info(app, apiBase(ctx, deps)));
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/apps/:app/domains",
+      summary: "Route a custom domain {domain} to the app",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const app = appParam(ctx, "write");
+        const { domain } = await ctx.json(DomainBodySchema);
+        const updated = await appsOf(deps).addDomain(app, domain, ctx.who);
+        ctx.send(200, appsOf(deps).view(updated, apiBase(ctx, deps)));
+      },
+    },
+    {
+      method: "DELETE",
+      path: "/v1/apps/:app/domains/:domain",
+      summary: "Stop routing a custom domain to the app",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const app = appParam(ctx, "write");
+        const domain = pathParam(ctx, "domain", DomainSchema);
+        const updated = await appsOf(deps).removeDomain(app, domain, ctx.who);
+        ctx.send(200, appsOf(deps).view(updated, apiBase(ctx, deps)));
+      },
+    },
+  ];
+}

@@ -1,0 +1,38 @@
+import type { Assignment, Formation } from "../model/app.js";
+
+/**
+ * How many instances of each of a release's process types run: the app's formation, and for a
+ * type it does not mention, 1 for `web` and 0 for the rest (as on Heroku). Types the release does
+ * not have are left out, whatever the formation says.
+ */
+export function effectiveFormation(
+  formation: Formation,
+  processTypes: Record<string, string>,
+): Formation {
+  const out: Formation = {};
+  for (const type of sortTypes(Object.keys(processTypes)))
+    out[type] = formation[type] ?? (type === "web" ? 1 : 0);
+  return out;
+}
+
+/** `web` first, then the rest by name: the order instances are started and listed in. */
+export function sortTypes(types: Iterable<string>): string[] {
+  return [...types].sort((a, b) =>
+    a === "web" ? -1 : b === "web" ? 1 : a < b ? -1 : a > b ? 1 : 0,
+  );
+}
+
+/** What users call an instance: `web.1`, `worker.2`, `run.3`. */
+export const instanceName = (a: Pick<Assignment, "processType" | "index">): string =>
+  `${a.processType}.${a.index}`;
+
+/** Assignment (= instance) ids: `<app>-v<release>-<type>-<index>-<suffix>`. */
+export function assignmentId(
+  app: string,
+  release: number,
+  processType: string,
+  index: number,
+  suffix: string,
+): string {
+  return `${app}-v${release}-${processType.replace(/_/g, "-")}-${index}-${suffix}`;
+}

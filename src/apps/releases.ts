@@ -1,0 +1,122 @@
+import type { Principal } from "../api/auth.js";
+import type { AuditLog } from "../api/audit.js";
+import { GantryError } from "../errors.js";
+import {
+  AppConfigSchema,
+  AppSchema,
+  releaseKey,
+  ReleaseSchema,
+  type App,
+  type AppConfig,
+  type Release,
+} from "../model/app.js";
+import type { Compare, Store, TxnOp } from "../store/index.js";
+import { appKey, configKey, releasesPrefix } from "./keys.js";
+import { appNotFound, kvsOf, parseAll, parseRecord, type Versioned } from "./records.js";
+
+/** What a release change sees: the app, its config and its releases, from one revision. */
+export interface ReleaseState {
+  app: Versioned<App>;
+  config: Versioned<AppConfig>;
+  releases: Versioned<Release>[];
+}
+
+/** What goes into a new release besides its config (which is the config record after the change). */
+export interface ReleaseDraft {
+  build?: string;
+  artifact?: string;
+  processTypes: Record<string, string>;
+  description: string;
+}
+
+export interface ReleaseChange {
+  draft: ReleaseDraft;
+  /** The config record to write with it (default: unchanged). */
+  config?: AppConfig;
+  /** The audit action, e.g. `app.config`. */
+  action: string;
+}
+
+const ATTEMPTS = 8;
+
+/** The newest release that did not fail: what the next one builds on (code, process types). */
+export function baseRelease(releases: readonly Versioned<Release>[]): Release | undefined {
+  let best: Release | undefined;
+  for (const r of releases)
+    if (r.value.status !== "failed" && (best === undefined || r.value.version > best.version))
+      best = r.value;
+  return best;
+}
+
+/** Read the app, its config and releases in one transaction. */
+export async function readReleaseState(store: Store, app: string): Promise<ReleaseState> {
+  const res = await store.txn({
+    success: [
+      { type: "get", range: appKey(app) },
+      { type: "get", range: configKey(app) },
+      { type: "get", range: { prefix: releasesPrefix(app) } },
+    ],
+  });
+  const [appKv] = kvsOf(res, 0);
+  const appRec = parseRecord(appKv, AppSchema);
+  if (appKv === undefined || appRec === undefined) throw appNotFound(app);
+  const [configKv] = kvsOf(res, 1);
+  const config = parseRecord(configKv, AppConfigSchema) ?? { version: 0, values: {} };
+  return {
+    app: { value: appRec, modRevision: appKv.modRevision },
+    config: { value: config, modRevision: configKv?.modRevision ?? 0 },
+    releases: parseAll(kvsOf(res, 2), ReleaseSchema),
+  };
+}
+
+/**
+ * Make the next release (v N+1, status pending) from what `change` decides given the current
+ * state, together with its config record and an audit entry, in one transaction guarded by the
+ * revisions it was decided from; a concurrent change makes it decide again. `change` returning
+ * undefined means there is nothing to release. Answers the new version.
+ */
+export async function createRelease(
+  store: Store,
+  audit: AuditLog,
+  who: Principal,
+  app: string,
+  change: (state: ReleaseState) => ReleaseChange | undefined,
+): Promise<Release | undefined> {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const state = await readReleaseState(store, app);
+    const decided = change(state);
+    if (decided === undefined) return undefined;
+    const config = decided.config ?? state.config.value;
+    const version = Math.max(0, ...state.releases.map((r) => r.value.version)) + 1;
+    const release: Release = {
+      app,
+      version,
+      ...(decided.draft.build === undefined ? {} : { build: decided.draft.build }),
+      ...(decided.draft.artifact === undefined ? {} : { artifact: decided.draft.artifact }),
+      processTypes: decided.draft.processTypes,
+      configVersion: config.version,
+      config: config.values,
+      description: decided.draft.description.slice(0, 500),
+      createdAt: new Date().toISOString(),
+      createdBy: who.name,
+      status: "pending",
+    };
+    const key = releaseKey(app, version);
+    const compare: Compare[] = [
+      { key: appKey(app), target: "modRevision", op: "==", value: state.app.modRevision },
+      { key: configKey(app), target: "modRevision", op: "==", value: state.config.modRevision },
+      { key, target: "modRevision", op: "==", value: 0 },
+    ];
+    const success: TxnOp[] = [
+      { type: "put", key, value: JSON.stringify(release) },
+      audit.entry(who, decided.action, `${app} v${version}`),
+    ];
+    if (decided.config !== undefined)
+      success.push({ type: "put", key: configKey(app), value: JSON.stringify(decided.config) });
+    const res = await store.txn({ compare, success });
+    if (res.succeeded) return release;
+  }
+  throw new GantryError("conflict", `${app} is changing too fast to make a release; try again`, {
+    status: 409,
+  });
+}

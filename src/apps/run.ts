@@ -1,0 +1,100 @@
+import { randomBytes } from "node:crypto";
+import type { AuditLog } from "../api/audit.js";
+import type { Principal } from "../api/auth.js";
+import { conflict } from "../api/errors.js";
+import {
+  AppSchema,
+  AssignmentSchema,
+  releaseKey,
+  ReleaseSchema,
+  type Assignment,
+} from "../model/app.js";
+import type { RunAnswer } from "../model/app-views.js";
+import { K } from "../model/keys.js";
+import { place } from "../scheduler/place.js";
+import type { Store } from "../store/index.js";
+import { assignmentId, instanceName } from "./formation.js";
+import { appKey, assignmentKey } from "./keys.js";
+import { appNotFound, kvsOf, parseAll, parseRecord } from "./records.js";
+
+/** A random 4-character suffix that keeps assignment ids unique. */
+export const idSuffix = (): string => randomBytes(2).toString("hex");
+
+/** argv as one shell command line (Procfile commands and one-offs run through `sh -c`). */
+export function shellJoin(argv: readonly string[]): string {
+  return argv
+    .map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+    .join(" ");
+}
+
+/**
+ * `gantry run`: a one-off instance of the current release (its artifact and config) on the
+ * least busy live node. Its output is logged under the source `run.<index>`; its exit code
+ * appears in its instance status. The deploy controller removes it a minute after it ends.
+ */
+export async function startOneoff(
+  store: Store,
+  audit: AuditLog,
+  who: Principal,
+  app: string,
+  command: readonly string[],
+): Promise<RunAnswer> {
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const res = await store.txn({
+      success: [
+        { type: "get", range: appKey(app) },
+        { type: "get", range: { prefix: K.assignments } },
+        { type: "get", range: { prefix: K.nodes }, keysOnly: true },
+      ],
+    });
+    const appKv = kvsOf(res, 0)[0];
+    const rec = parseRecord(appKv, AppSchema);
+    if (appKv === undefined || rec === undefined) throw appNotFound(app);
+    const rel =
+      rec.currentRelease === 0
+        ? undefined
+        : parseRecord(await store.get(releaseKey(app, rec.currentRelease)), ReleaseSchema);
+    if (rel?.artifact === undefined)
+      throw conflict(`${app} has no running release to run a command with: push code first`);
+    const running = parseAll(kvsOf(res, 1), AssignmentSchema)
+      .map((a) => a.value)
+      .filter((a) => a.desired === "running");
+    const nodes = kvsOf(res, 2).map((kv) => kv.key.slice(K.nodes.length));
+    const [node] = place({ nodes, app, count: 1, existing: running });
+    if (node === undefined) throw conflict("there is no live node to run the command on");
+    const index =
+      Math.max(
+        0,
+        ...running.filter((a) => a.app === app && a.kind === "oneoff").map((a) => a.index),
+      ) + 1;
+    const createdAt = new Date().toISOString();
+    const a: Assignment = {
+      id: assignmentId(app, rel.version, "run", index, idSuffix()),
+      app,
+      release: rel.version,
+      processType: "run",
+      index,
+      node,
+      artifact: rel.artifact,
+      command: shellJoin(command),
+      kind: "oneoff",
+      desired: "running",
+      healthPath: rec.healthPath,
+      createdAt,
+    };
+    const key = assignmentKey(node, a.id);
+    const put = await store.txn({
+      compare: [
+        { key: appKey(app), target: "modRevision", op: "==", value: appKv.modRevision },
+        { key, target: "modRevision", op: "==", value: 0 },
+      ],
+      success: [
+        { type: "put", key, value: JSON.stringify(a) },
+        audit.entry(who, "app.run", `${app} ${instanceName(a)}`),
+      ],
+    });
+    if (put.succeeded)
+      return { id: a.id, source: instanceName(a), release: a.release, node, createdAt };
+  }
+  throw conflict(`${app} is changing too fast; try again`);
+}

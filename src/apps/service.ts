@@ -1,0 +1,376 @@
+import type { AuditLog } from "../api/audit.js";
+import type { Principal } from "../api/auth.js";
+import { conflict, HttpError, notFound } from "../api/errors.js";
+import type { ReleaseHook, ReleaseOutcome } from "../build/release-hook.js";
+import { ValidationError } from "../errors.js";
+import {
+  AppSchema,
+  DeploySchema,
+  releaseKey,
+  ReleaseSchema,
+  type App,
+  type Build,
+  type Deploy,
+  type Formation,
+} from "../model/app.js";
+import type { AppView, DeployResult, ReleaseAnswer } from "../model/app-views.js";
+import { K } from "../model/keys.js";
+import type { Store } from "../store/index.js";
+import { destroyApp, type DestroyReport } from "./destroy.js";
+import { followDeploy } from "./follow.js";
+import { effectiveFormation } from "./formation.js";
+import { appKey, deployKey, releasesPrefix } from "./keys.js";
+import { AppLogs } from "./logs.js";
+import { kvsOf, parseAll, parseRecord, readApp, releaseView, type Versioned } from "./records.js";
+import { baseRelease, createRelease, readReleaseState } from "./releases.js";
+import { configContext, SecretBox } from "./secrets.js";
+
+export interface AppServiceOptions {
+  store: Store;
+  audit: AuditLog;
+  /** The data directory (resolved on first use: key, logs, repos). */
+  dataDir: () => string;
+  /** Apps answer at `http://<app>.<appDomain>:<routerPort>/`. */
+  appDomain: string;
+  routerPort: number;
+  log: (line: string) => void;
+}
+
+/** Settings `apps:create` may give; the rest of an App starts at its defaults. */
+export interface AppSettings {
+  healthPath?: string;
+  deployTimeoutMs?: number;
+  drainMs?: number;
+}
+
+export const APP_DEFAULTS = { healthPath: "/", deployTimeoutMs: 30_000, drainMs: 5000 } as const;
+
+const ATTEMPTS = 8;
+
+/**
+ * The apps service: everything the apps routes do to the Store, and the hook the build route
+ * calls to release a build (`releaseFromBuild`). The deploy controller does the rest by
+ * watching what this writes.
+ */
+export class AppService implements ReleaseHook {
+  readonly secrets: SecretBox;
+  readonly logs: AppLogs;
+  readonly store: Store;
+  private readonly audit: AuditLog;
+
+  constructor(private readonly opts: AppServiceOptions) {
+    this.store = opts.store;
+    this.audit = opts.audit;
+    this.secrets = new SecretBox({ dataDir: opts.dataDir });
+    this.logs = new AppLogs(opts.dataDir);
+  }
+
+  get dataDir(): string {
+    return this.opts.dataDir();
+  }
+
+  /** Where an app answers through the router. */
+  appUrl(app: string): string {
+    const port = this.opts.routerPort === 80 ? "" : `:${this.opts.routerPort}`;
+    return `http://${app}.${this.opts.appDomain}${port}/`;
+  }
+
+  /** Where to push an app, given the API's base URL as the client reached it. */
+  gitUrl(app: string, apiBase: string): string {
+    return `${apiBase.replace(/\/+$/, "")}/git/${app}.git`;
+  }
+
+  view(app: App, apiBase: string): AppView {
+    return { ...app, gitUrl: this.gitUrl(app.name, apiBase), url: this.appUrl(app.name) };
+  }
+
+  // --- apps ----------------------------------------------------------------------------------
+
+  async create(name: string, settings: AppSettings, who: Principal): Promise<App> {
+    const app = AppSchema.parse({
+      name,
+      createdAt: new Date().toISOString(),
+      createdBy: who.name,
+      domains: [],
+      formation: {},
+      ...APP_DEFAULTS,
+      ...settings,
+      currentRelease: 0,
+    });
+    const key = appKey(name);
+    const res = await this.store.txn({
+      compare: [{ key, target: "version", op: "==", value: 0 }],
+      success: [
+        { type: "put", key, value: JSON.stringify(app) },
+        this.audit.entry(who, "app.create", name),
+      ],
+    });
+    if (!res.succeeded) throw conflict(`an app named "${name}" already exists`);
+    await this.createRepo(name);
+    return app;
+  }
+
+  /** The bare git repository (src/build); pushes create it too, so a failure here is not fatal. */
+  private async createRepo(name: string): Promise<void> {
+    try {
+      const { createAppRepo } = await import("../build/repo.js");
+      await createAppRepo(this.dataDir, name);
+    } catch (err) {
+      this.opts.log(`apps: ${name}: could not create the git repository yet: ${String(err)}`);
+    }
+  }
+
+  async list(): Promise<{ apps: App[]; revision: number }> {
+    const res = await this.store.range({ prefix: K.apps });
+    return { apps: parseAll(res.kvs, AppSchema).map((a) => a.value), revision: res.revision };
+  }
+
+  /** An app with its current release and last deploy. */
+  async info(name: string, apiBase: string): Promise<AppView> {
+    const res = await this.store.txn({
+      success: [
+        { type: "get", range: appKey(name) },
+        { type: "get", range: deployKey(name) },
+      ],
+    });
+    const app = parseRecord(kvsOf(res, 0)[0], AppSchema);
+    if (app === undefined) throw notFound(`app "${name}"`);
+    const view = this.view(app, apiBase);
+    const deploy = parseRecord(kvsOf(res, 1)[0], DeploySchema);
+    if (deploy !== undefined) {
+      const { log: _log, ...rest } = deploy;
+      view.deploy = rest;
+    }
+    if (app.currentRelease > 0) {
+      const rel = parseRecord(
+        await this.store.get(releaseKey(name, app.currentRelease)),
+        ReleaseSchema,
+      );
+      if (rel !== undefined) {
+        view.release = releaseView(rel);
+        view.formation = {
+          ...app.formation,
+          ...effectiveFormation(app.formation, rel.processTypes),
+        };
+      }
+    }
+    return view;
+  }
+
+  destroy(name: string, who: Principal): Promise<DestroyReport> {
+    return destroyApp(this, name, who, this.audit);
+  }
+
+  /** Change an app record with a pure function, guarded by its modRevision (retried on races). */
+  async updateApp(
+    name: string,
+    who: Principal,
+    action: string,
+    change: (app: App) => App,
+  ): Promise<App> {
+    for (let i = 0; i < ATTEMPTS; i++) {
+      const cur = await readApp(this.store, name);
+      const next = AppSchema.parse(change(cur.value));
+      const key = appKey(name);
+      const res = await this.store.txn({
+        compare: [{ key, target: "modRevision", op: "==", value: cur.modRevision }],
+        success: [
+          { type: "put", key, value: JSON.stringify(next) },
+          this.audit.entry(who, action, name),
+        ],
+      });
+      if (res.succeeded) return next;
+    }
+    throw conflict(`${name} is changing too fast; try again`);
+  }
+
+  // --- formation and domains -----------------------------------------------------------------
+
+  /** Scale: merge `changes` into the formation; types must exist in the release that serves. */
+  async scale(name: string, changes: Formation, who: Principal): Promise<App> {
+    const state = await readReleaseState(this.store, name);
+    const current = state.releases.find(
+      (r) => r.value.version === state.app.value.currentRelease,
+    )?.value;
+    const base = current ?? baseRelease(state.releases);
+    if (base === undefined || Object.keys(base.processTypes).length === 0)
+      throw conflict(`${name} has no release with process types yet: push code first`);
+    for (const type of Object.keys(changes))
+      if (!(type in base.processTypes))
+        throw new ValidationError(
+          `${name} has no process type "${type}" (v${base.version} has ${Object.keys(base.processTypes).join(", ")})`,
+          type,
+        );
+    return this.updateApp(name, who, "app.scale", (app) => ({
+      ...app,
+      formation: { ...app.formation, ...changes },
+    }));
+  }
+
+  async addDomain(name: string, domain: string, who: Principal): Promise<App> {
+    const { apps } = await this.list();
+    const owner = apps.find((a) => a.name !== name && a.domains.includes(domain));
+    if (owner !== undefined) throw conflict(`${domain} is already a domain of ${owner.name}`);
+    const other = apps.find((a) => domain === `${a.name}.${this.opts.appDomain}`);
+    if (other !== undefined && other.name !== name)
+      throw conflict(`${domain} is the platform's own name of ${other.name}`);
+    return this.updateApp(name, who, "app.domain.add", (app) =>
+      app.domains.includes(domain) ? app : { ...app, domains: [...app.domains, domain].sort() },
+    );
+  }
+
+  async removeDomain(name: string, domain: string, who: Principal): Promise<App> {
+    const cur = await readApp(this.store, name);
+    if (!cur.value.domains.includes(domain)) throw notFound(`domain ${domain} of ${name}`);
+    return this.updateApp(name, who, "app.domain.remove", (app) => ({
+      ...app,
+      domains: app.domains.filter((d) => d !== domain),
+    }));
+  }
+
+  // --- config and releases -------------------------------------------------------------------
+
+  /** The app's config, decrypted. */
+  async config(name: string): Promise<{ version: number; values: Record<string, string> }> {
+    const state = await readReleaseState(this.store, name);
+    const cfg = state.config.value;
+    return { version: cfg.version, values: this.secrets.open(name, cfg.values) };
+  }
+
+  /** Set and unset config vars: a new release when anything changed. */
+  async changeConfig(
+    name: string,
+    set: Record<string, string>,
+    unset: string[],
+    who: Principal,
+  ): Promise<ReleaseAnswer> {
+    const both = unset.filter((k) => k in set);
+    if (both.length > 0)
+      throw new ValidationError(`${both[0]} is both set and unset`, `unset.${both[0]}`);
+    const made = await createRelease(this.store, this.audit, who, name, (state) => {
+      const sealed = { ...state.config.value.values };
+      const plain = this.secrets.open(name, sealed);
+      const changed: string[] = [];
+      for (const [k, v] of Object.entries(set)) {
+        if (plain[k] === v) continue;
+        sealed[k] = this.secrets.encrypt(v, configContext(name, k));
+        changed.push(k);
+      }
+      const removed = unset.filter((k) => k in sealed);
+      for (const k of removed) delete sealed[k];
+      if (changed.length === 0 && removed.length === 0) return undefined;
+      const base = baseRelease(state.releases);
+      const words = [
+        ...(changed.length > 0 ? [`Set ${changed.join(", ")}`] : []),
+        ...(removed.length > 0 ? [`Unset ${removed.join(", ")}`] : []),
+      ];
+      return {
+        action: "app.config",
+        config: { version: state.config.value.version + 1, values: sealed },
+        draft: {
+          ...(base?.build === undefined ? {} : { build: base.build }),
+          ...(base?.artifact === undefined ? {} : { artifact: base.artifact }),
+          processTypes: base?.processTypes ?? {},
+          description: words.join("; "),
+        },
+      };
+    });
+    if (made !== undefined) return { changed: true, version: made.version };
+    const app = await readApp(this.store, name);
+    return { changed: false, version: app.value.currentRelease };
+  }
+
+  async releases(name: string): Promise<Versioned<ReturnType<typeof releaseView>>[]> {
+    await readApp(this.store, name);
+    const res = await this.store.range({ prefix: releasesPrefix(name) });
+    return parseAll(res.kvs, ReleaseSchema).map((r) => ({
+      value: releaseView(r.value),
+      modRevision: r.modRevision,
+    }));
+  }
+
+  /** A new release with an old one's code and config (the config record follows). */
+  async rollback(name: string, version: number, who: Principal): Promise<ReleaseAnswer> {
+    const made = await createRelease(this.store, this.audit, who, name, (state) => {
+      const target = state.releases.find((r) => r.value.version === version)?.value;
+      if (target === undefined) throw notFound(`release v${version} of ${name}`);
+      return {
+        action: "app.rollback",
+        config: { version: state.config.value.version + 1, values: target.config },
+        draft: {
+          ...(target.build === undefined ? {} : { build: target.build }),
+          ...(target.artifact === undefined ? {} : { artifact: target.artifact }),
+          processTypes: target.processTypes,
+          description: `Rollback to v${version}`,
+        },
+      };
+    });
+    return { changed: true, version: made!.version };
+  }
+
+  /** ReleaseHook: release a succeeded build and wait for its deploy, streaming progress. */
+  async releaseFromBuild(
+    app: string,
+    build: Build,
+    who: Principal,
+    onLine: (line: string) => void,
+    signal: AbortSignal = new AbortController().signal,
+  ): Promise<ReleaseOutcome> {
+    if (build.artifact === undefined || build.processTypes === undefined)
+      return { ok: false, error: `build ${build.id} has no artifact to release` };
+    const rel = await createRelease(this.store, this.audit, who, app, () => ({
+      action: "app.release",
+      draft: {
+        build: build.id,
+        artifact: build.artifact!,
+        processTypes: build.processTypes!,
+        description: `Deploy ${build.commit.slice(0, 12)}`,
+      },
+    }));
+    onLine(`released v${rel!.version}; deploying`);
+    const result = await this.follow(app, rel!.version, onLine, signal);
+    return {
+      ok: result.ok,
+      version: rel!.version,
+      ...(result.url === undefined ? {} : { url: result.url }),
+      ...(result.error === undefined ? {} : { error: result.error }),
+    };
+  }
+
+  /** Follow a release's deploy until it ends (see followDeploy), with the app's URL on success. */
+  async follow(
+    app: string,
+    version: number,
+    onLine: (line: string) => void,
+    signal: AbortSignal,
+  ): Promise<DeployResult> {
+    const r = await followDeploy(this.store, app, version, onLine, signal);
+    return r.ok ? { ...r, url: this.appUrl(app) } : r;
+  }
+
+  /** The app's deploy record (the running or the last deploy). */
+  async deployRecord(name: string): Promise<Deploy | undefined> {
+    return parseRecord(await this.store.get(deployKey(name)), DeploySchema);
+  }
+
+  /** Which release `deploys/current` is about: the running deploy, else the next queued one, else the last. */
+  async currentDeployRelease(name: string): Promise<number> {
+    const res = await this.store.txn({
+      success: [
+        { type: "get", range: appKey(name) },
+        { type: "get", range: deployKey(name) },
+        { type: "get", range: { prefix: releasesPrefix(name) } },
+      ],
+    });
+    if (kvsOf(res, 0).length === 0) throw notFound(`app "${name}"`);
+    const deploy = parseRecord(kvsOf(res, 1)[0], DeploySchema);
+    if (deploy?.status === "running") return deploy.release;
+    const pending = parseAll(kvsOf(res, 2), ReleaseSchema)
+      .map((r) => r.value)
+      .filter((r) => r.status === "pending")
+      .sort((a, b) => a.version - b.version)[0];
+    if (pending !== undefined) return pending.version;
+    if (deploy !== undefined) return deploy.release;
+    throw new HttpError(404, "not_found", `${name} has not been deployed yet`);
+  }
+}

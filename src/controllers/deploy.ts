@@ -1,0 +1,295 @@
+/**
+ * The deploy controller: the thin I/O shell around planDeploy (deploy-plan.ts). It watches the
+ * records a deploy depends on, reads one app's snapshot in one transaction, asks the planner for
+ * the next transition and writes it as one transaction guarded by the revisions it was planned
+ * from — so several servers may run it at once and a transition is never applied twice.
+ */
+import {
+  appKey,
+  deployKey,
+  deployStepKey,
+  instancesPrefixOf,
+  releasesPrefix,
+} from "../apps/keys.js";
+import { catalogHealth } from "../apps/ps.js";
+import { idSuffix } from "../apps/run.js";
+import { kvsOf, parseAll, parseRecord } from "../apps/records.js";
+import { serviceHealthPrefix, servicePrefix } from "../catalog/keys.js";
+import {
+  AppSchema,
+  AssignmentSchema,
+  DeploySchema,
+  InstanceStatusSchema,
+  ReleaseSchema,
+} from "../model/app.js";
+import { K } from "../model/keys.js";
+import {
+  CompactedError,
+  text,
+  type Compare,
+  type Store,
+  type TxnOp,
+  type WatchEvent,
+} from "../store/index.js";
+import { planDeploy, type DeploySnapshot, type Transition } from "./deploy-plan.js";
+
+export interface DeployControllerOptions {
+  store: Store;
+  /** Unexpected errors (default: stderr). */
+  log?: (line: string) => void;
+  /** Progress lines for an app's log (source `deploy`). */
+  appLog?: (app: string, line: string) => void;
+  /** Look at every app this often even without events (ms; default 10 s). */
+  resyncMs?: number;
+  now?: () => number;
+}
+
+export interface DeployController {
+  /** Stop watching and wait for the reconcile in progress. */
+  stop(): Promise<void>;
+}
+
+/** Prefixes whose changes can move a deploy along. */
+const WATCHED = [
+  K.apps,
+  K.releases,
+  K.deploys,
+  K.assignments,
+  K.instances,
+  K.catalog,
+  K.health,
+  K.nodes,
+] as const;
+
+/** Transitions applied in one go for one app before others get a turn. */
+const MAX_STEPS = 50;
+
+export function startDeployController(opts: DeployControllerOptions): DeployController {
+  const c = new Controller(opts);
+  c.start();
+  return c;
+}
+
+class Controller implements DeployController {
+  private readonly store: Store;
+  private readonly log: (line: string) => void;
+  private readonly now: () => number;
+  private readonly dirty = new Set<string>();
+  private readonly known = new Set<string>();
+  private readonly timers = new Map<string, { at: number; timer: ReturnType<typeof setTimeout> }>();
+  private readonly cancels: (() => void)[] = [];
+  private stopped = false;
+  private working: Promise<void> | undefined;
+  private resync: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly opts: DeployControllerOptions) {
+    this.store = opts.store;
+    this.log = opts.log ?? ((line) => process.stderr.write(line + "\n"));
+    this.now = opts.now ?? Date.now;
+  }
+
+  start(): void {
+    void this.watchAll();
+    this.resync = setInterval(() => void this.markAll(), this.opts.resyncMs ?? 10_000);
+    this.resync.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.resync);
+    for (const t of this.timers.values()) clearTimeout(t.timer);
+    for (const cancel of this.cancels) cancel();
+    await this.working;
+  }
+
+  /** Watch every prefix from one revision; after a compaction, start over from now. */
+  private async watchAll(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        const from = (await this.store.status()).revision + 1;
+        const watches = WATCHED.map((prefix) =>
+          this.store.watch({ prefix }, { startRevision: from, prevKv: true }),
+        );
+        this.cancels.splice(0, this.cancels.length, ...watches.map((w) => () => w.cancel()));
+        await this.markAll();
+        await Promise.all(
+          watches.map(async (w) => {
+            for await (const batch of w) for (const e of batch) this.onEvent(e);
+          }),
+        );
+      } catch (err) {
+        if (this.stopped) return;
+        if (!(err instanceof CompactedError)) this.log(`deploy controller: watch: ${String(err)}`);
+        for (const cancel of this.cancels) cancel();
+        await sleep(500);
+      }
+    }
+  }
+
+  private onEvent(e: WatchEvent): void {
+    const key = e.kv.key;
+    const rest = (prefix: string): string => key.slice(prefix.length);
+    if (key.startsWith(K.nodes)) {
+      for (const app of this.known) this.mark(app);
+      return;
+    }
+    let app: string | undefined;
+    if (key.startsWith(K.apps)) {
+      app = rest(K.apps);
+      if (e.type === "put") this.known.add(app);
+      else this.known.delete(app);
+    } else if (key.startsWith(K.deploys)) app = rest(K.deploys);
+    else {
+      // releases/<app>/…, catalog/<app>/…, health/<app>/… name the app; the others hold it.
+      const named = [K.releases, K.catalog, K.health].find((p) => key.startsWith(p));
+      app =
+        named !== undefined
+          ? rest(named).split("/")[0]
+          : appOfValue(e.type === "put" ? e.kv.value : e.prevKv?.value);
+    }
+    if (app !== undefined && this.known.has(app)) this.mark(app);
+  }
+
+  private async markAll(): Promise<void> {
+    try {
+      const res = await this.store.range({ prefix: K.apps }, { keysOnly: true });
+      this.known.clear();
+      for (const kv of res.kvs) {
+        const app = kv.key.slice(K.apps.length);
+        this.known.add(app);
+        this.mark(app);
+      }
+    } catch (err) {
+      if (!this.stopped) this.log(`deploy controller: list apps: ${String(err)}`);
+    }
+  }
+
+  private mark(app: string): void {
+    if (this.stopped) return;
+    this.dirty.add(app);
+    this.working ??= this.drain().finally(() => {
+      this.working = undefined;
+      if (this.dirty.size > 0 && !this.stopped) this.mark([...this.dirty][0]!);
+    });
+  }
+
+  private async drain(): Promise<void> {
+    await Promise.resolve();
+    while (this.dirty.size > 0 && !this.stopped) {
+      const app = [...this.dirty][0]!;
+      this.dirty.delete(app);
+      try {
+        await this.reconcile(app);
+      } catch (err) {
+        if (this.stopped) return;
+        this.log(`deploy controller: ${app}: ${err instanceof Error ? err.message : String(err)}`);
+        this.wakeAt(app, this.now() + 1000);
+      }
+    }
+  }
+
+  /** Plan and apply until the planner waits (or the app had its share of steps). */
+  private async reconcile(app: string): Promise<void> {
+    for (let step = 0; step < MAX_STEPS && !this.stopped; step++) {
+      const { snap, step } = await this.snapshot(app);
+      const plan = planDeploy(snap, { suffix: idSuffix });
+      if (plan.transition === undefined) {
+        if (plan.wakeAt !== undefined) this.wakeAt(app, plan.wakeAt);
+        return;
+      }
+      if (await this.apply(app, step, plan.transition))
+        for (const line of plan.transition.events) this.opts.appLog?.(app, line);
+    }
+    this.mark(app);
+  }
+
+  private wakeAt(app: string, at: number): void {
+    const cur = this.timers.get(app);
+    if (cur !== undefined && cur.at <= at && cur.at > this.now()) return;
+    if (cur !== undefined) clearTimeout(cur.timer);
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(app);
+        this.mark(app);
+      },
+      Math.max(0, at - this.now()) + 5,
+    );
+    timer.unref();
+    this.timers.set(app, { at, timer });
+  }
+
+  /** Everything the planner needs about one app, from one revision, and the app's step counter. */
+  private async snapshot(app: string): Promise<{ snap: DeploySnapshot; step: number }> {
+    const res = await this.store.txn({
+      success: [
+        { type: "get", range: appKey(app) },
+        { type: "get", range: { prefix: releasesPrefix(app) } },
+        { type: "get", range: deployKey(app) },
+        { type: "get", range: { prefix: K.assignments } },
+        { type: "get", range: { prefix: instancesPrefixOf(app) } },
+        { type: "get", range: { prefix: servicePrefix(app) } },
+        { type: "get", range: { prefix: serviceHealthPrefix(app) } },
+        { type: "get", range: { prefix: K.nodes }, keysOnly: true },
+        { type: "get", range: deployStepKey(app), keysOnly: true },
+      ],
+    });
+    const appKv = kvsOf(res, 0)[0];
+    const appRec = parseRecord(appKv, AppSchema);
+    const deployKv = kvsOf(res, 2)[0];
+    const deploy = parseRecord(deployKv, DeploySchema);
+    const assignments = parseAll(kvsOf(res, 3), AssignmentSchema);
+    const nodes = kvsOf(res, 7).map((kv) => kv.key.slice(K.nodes.length));
+    const instances = new Map(
+      parseAll(kvsOf(res, 4), InstanceStatusSchema)
+        .filter((s) => s.value.app === app)
+        .map((s) => [s.value.id, s.value]),
+    );
+    const snap: DeploySnapshot = {
+      now: this.now(),
+      app: appRec === undefined ? undefined : { value: appRec, modRevision: appKv!.modRevision },
+      releases: parseAll(kvsOf(res, 1), ReleaseSchema),
+      deploy:
+        deploy === undefined ? undefined : { value: deploy, modRevision: deployKv!.modRevision },
+      assignments: assignments.filter((a) => a.value.app === app),
+      instances,
+      health: catalogHealth(kvsOf(res, 5), kvsOf(res, 6), new Set(nodes)),
+      nodes,
+      others: assignments
+        .filter((a) => a.value.app !== app && a.value.desired === "running")
+        .map((a) => a.value),
+    };
+    return { snap, step: kvsOf(res, 8)[0]?.modRevision ?? 0 };
+  }
+
+  /** One transaction; false when a compare failed (something changed: plan again). */
+  private async apply(app: string, step: number, t: Transition): Promise<boolean> {
+    const compares = new Map<string, Compare>();
+    const guard = (key: string, value: number): void => {
+      compares.set(key, { key, target: "modRevision", op: "==", value });
+    };
+    guard(deployStepKey(app), step);
+    for (const g of t.guards) guard(g.key, g.modRevision);
+    for (const p of t.puts) guard(p.key, p.expect);
+    for (const d of t.deletes) if (d.expect !== undefined) guard(d.key, d.expect);
+    const success: TxnOp[] = [
+      ...t.puts.map((p): TxnOp => ({ type: "put", key: p.key, value: JSON.stringify(p.value) })),
+      ...t.deletes.map((d): TxnOp => ({ type: "delete", range: d.key })),
+      { type: "put", key: deployStepKey(app), value: t.summary },
+    ];
+    const res = await this.store.txn({ compare: [...compares.values()], success });
+    return res.succeeded;
+  }
+}
+
+/** The `app` field of an assignment or instance record. */
+function appOfValue(value: Uint8Array | undefined): string | undefined {
+  if (value === undefined || value.length === 0) return undefined;
+  try {
+    const app = (JSON.parse(text(value)) as { app?: unknown }).app;
+    return typeof app === "string" ? app : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
