@@ -5,6 +5,7 @@ import { deregistrationDue } from "../catalog/deregister.js";
 import { formatDuration } from "../model/duration.js";
 import { NODE_TTL, type NodeFacts } from "../model/node.js";
 import type { CheckView, NodeInstanceView, StoredCheck } from "../model/service.js";
+import { InstanceRunner, type InstanceRunnerOptions } from "./apps/runner.js";
 import { gatherFacts } from "./facts.js";
 import { realProbes, type ActiveCheck, type Probes } from "./probes/index.js";
 import { CheckRunner } from "./runner.js";
@@ -22,14 +23,33 @@ export interface AgentOptions {
   facts?: () => NodeFacts;
   /** How long one blocking read of the catalog waits (default "30s"). */
   wait?: string;
+  /**
+   * Run this node's app instances (docs/apps.md), keeping the agent's files here: state.json,
+   * instances/<id>/, artifacts/. Without it the agent only runs health checks.
+   */
+  dataDir?: string;
+  /** Tuning of the instance runner (grace periods, backoff, driver…), mostly for tests. */
+  runner?: Partial<Omit<InstanceRunnerOptions, "client" | "nodeName" | "dataDir" | "log">>;
+}
+
+export interface AgentStopOptions {
+  /**
+   * Stop the app instances too (SIGTERM, then SIGKILL after the grace period) and leave the
+   * platform. Otherwise instances keep running — statically stable — for the next agent process
+   * to adopt, and the node stays until its lease runs out.
+   */
+  stopInstances?: boolean;
 }
 
 export interface Agent {
   readonly nodeName: string;
   /** Resolves once the node has joined; rejects if the server refuses it (bad token, bad name). */
   readonly joined: Promise<void>;
-  /** Stop the checks and leave the platform. */
-  stop(): Promise<void>;
+  /**
+   * Stop the checks and leave the platform. An agent that runs instances leaves them running
+   * (and does not leave) unless `stopInstances`.
+   */
+  stop(opts?: AgentStopOptions): Promise<void>;
 }
 
 /**
@@ -69,6 +89,7 @@ class NodeAgent implements Agent {
   private deregTimer: ReturnType<typeof setTimeout> | undefined;
   private lease: string | undefined;
   private loops: Promise<void>[] = [];
+  private runner: InstanceRunner | undefined;
 
   constructor(private readonly opts: AgentOptions) {
     this.nodeName = opts.nodeName;
@@ -95,6 +116,16 @@ class NodeAgent implements Agent {
 
   start(): void {
     this.loops = [this.membership(), this.follow()];
+    if (this.opts.dataDir !== undefined) {
+      this.runner = new InstanceRunner({
+        ...this.opts.runner,
+        client: this.opts.client,
+        nodeName: this.nodeName,
+        dataDir: this.opts.dataDir,
+        log: this.log,
+      });
+      this.runner.start();
+    }
   }
 
   private get stopped(): boolean {
@@ -291,15 +322,18 @@ class NodeAgent implements Agent {
       this.deregTimer = setTimeout(() => this.judgeDeregistration(), Math.max(0, next - now) + 20);
   }
 
-  async stop(): Promise<void> {
+  async stop(opts: AgentStopOptions = {}): Promise<void> {
     if (this.stopped) return;
     this.abort.abort();
     if (this.deregTimer !== undefined) clearTimeout(this.deregTimer);
     await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
     this.runners.clear();
     await Promise.all(this.loops);
+    await this.runner?.stop({ stopInstances: opts.stopInstances === true });
     this.rejectJoined(new Error("the agent stopped"));
-    if (this.lease !== undefined) {
+    // Instances left running still serve: the node stays until its lease runs out.
+    const leave = this.runner === undefined || opts.stopInstances === true;
+    if (this.lease !== undefined && leave) {
       // Leave at once rather than after the TTL; the server may already be gone, so do not wait long.
       await Promise.race([
         this.catalog.leaveNode(this.nodeName, this.lease).catch(() => undefined),

@@ -109,6 +109,15 @@ describe("ServiceRegistration", () => {
     );
   });
 
+  it('takes expect "2xx" or "<500" on an http check, nothing else', () => {
+    expect(refusal({ ...base, checks: [{ type: "http", path: "/", expect: "3xx" }] }).field).toBe(
+      "checks.0.expect",
+    );
+    expect(refusal({ ...base, checks: [{ type: "tcp", expect: "<500" }] }).field).toBe(
+      "checks.0.expect",
+    );
+  });
+
   it("refuses duplicate check ids", () => {
     const r = refusal({
       ...base,

@@ -60,7 +60,15 @@ const common = {
   deregisterAfter: durationSchema(1000, 365 * 24 * 3_600_000).optional(),
 };
 
-/** http: GET `url`, or `path` on the instance's address and port; 2xx passes, 429 warns. */
+/** What an http check accepts: 2xx (Consul's rule, the default), or any answer below 500. */
+export const HttpExpectSchema = z.enum(["2xx", "<500"]);
+export type HttpExpect = z.infer<typeof HttpExpectSchema>;
+
+/**
+ * http: GET `url`, or `path` on the instance's address and port; 2xx passes, 429 warns. With
+ * `expect: "<500"` (app instances: a login redirect or a 404 still means the app is up) every
+ * answer below 500 passes and redirects are not followed.
+ */
 export const HttpCheckSchema = z
   .strictObject({
     type: z.literal("http"),
@@ -83,6 +91,7 @@ export const HttpCheckSchema = z
       .optional(),
     interval: Interval.default("10s"),
     timeout: Timeout.optional(),
+    expect: HttpExpectSchema.optional(),
   })
   .refine((c) => (c.url === undefined) !== (c.path === undefined), {
     message: "an http check needs exactly one of url or path",

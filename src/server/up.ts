@@ -1,15 +1,15 @@
-import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { startAgent, type Agent } from "../agent/agent.js";
 import type { TokenRegistry } from "../api/tokens.js";
-import { hashSecret, newSecret } from "../api/tokens.js";
 import { GantryClient } from "../client/client.js";
 import { NodeNameSchema } from "../model/node.js";
 import type { Policy } from "../model/token.js";
 import { parseWith } from "../validate.js";
-import { writeFileAtomic } from "./datadir.js";
 import { startServer, type RunningServer, type ServerOptions } from "./server.js";
+import type { RunningRouter } from "../router/router.js";
+import { startLocalRouter } from "./local-router.js";
+import { ensureLocalToken } from "./local-tokens.js";
 
 /** The local agent joins over loopback: if it has not within this, something is wrong. */
 const JOIN_TIMEOUT_MS = 30_000;
@@ -17,11 +17,17 @@ const JOIN_TIMEOUT_MS = 30_000;
 export interface UpOptions extends ServerOptions {
   /** This machine's node name (default: the host name). */
   nodeName?: string;
+  /** Where the router listens (default 127.0.0.1:8080); apps are `<app>.<appDomain>`. */
+  httpHost?: string;
+  httpPort?: number;
+  /** Router worker processes (default: see defaultRouterWorkers). */
+  routerWorkers?: number;
 }
 
 export interface RunningUp extends RunningServer {
   nodeName: string;
   agent: Agent;
+  router: RunningRouter;
 }
 
 /** The default node name: the host name, cut to a valid node name. */
@@ -39,23 +45,45 @@ export function defaultNodeName(): string {
  */
 export async function startUp(opts: UpOptions): Promise<RunningUp> {
   const nodeName = parseWith(NodeNameSchema, opts.nodeName ?? defaultNodeName(), "--node-name");
-  const server = await startServer(opts);
+  const httpPort = opts.httpPort ?? 8080;
+  const server = await startServer({ routerPort: httpPort, ...opts });
   try {
     const token = await ensureAgentToken(server.api.deps.tokens, opts.dataDir, nodeName);
     const client = new GantryClient({ addr: server.url, token });
-    const agent = startAgent({ client, nodeName, ...(opts.log ? { log: opts.log } : {}) });
+    const agent = startAgent({
+      client,
+      nodeName,
+      // The local agent runs app instances too; its files live apart from the server's.
+      dataDir: join(opts.dataDir, "agent"),
+      ...(opts.log ? { log: opts.log } : {}),
+    });
     await withTimeout(agent.joined, JOIN_TIMEOUT_MS, "the local agent could not join").catch(
       async (err: unknown) => {
         await agent.stop();
         throw err;
       },
     );
+    const router = await startLocalRouter(server, {
+      dataDir: opts.dataDir,
+      host: opts.httpHost ?? "127.0.0.1",
+      port: httpPort,
+      domain: opts.appDomain ?? "localhost",
+      ...(opts.routerWorkers === undefined ? {} : { workers: opts.routerWorkers }),
+      ...(opts.log ? { log: opts.log } : {}),
+    }).catch(async (err: unknown) => {
+      await agent.stop({ stopInstances: true });
+      throw err;
+    });
     return {
       ...server,
       nodeName,
       agent,
+      router,
       stop: async () => {
-        await agent.stop();
+        await router.close();
+        // The whole platform is going away: its instances stop with it (a standalone
+        // `gantry agent` leaves them running instead).
+        await agent.stop({ stopInstances: true });
         await server.stop();
       },
     };
@@ -75,25 +103,12 @@ export const agentPolicies = (node: string): Policy[] => [
  * The local agent's token secret: reused from the data directory while it is valid for this node
  * name; otherwise a new token is created (the old one, if it was for another name, is revoked).
  */
-export async function ensureAgentToken(
+export function ensureAgentToken(
   tokens: TokenRegistry,
   dataDir: string,
   node: string,
 ): Promise<string> {
-  const file = join(dataDir, "agent.token");
-  const saved = existsSync(file) ? readFileSync(file, "utf8").trim() : "";
-  const want = JSON.stringify(agentPolicies(node));
-  if (saved !== "") {
-    const rec = tokens.authenticate(saved);
-    if (rec !== undefined && JSON.stringify(rec.policies) === want) return saved;
-    if (rec !== undefined) await tokens.revoke(rec.id);
-  }
-  const secret = newSecret();
-  const base = `agent-${node}`.slice(0, 55);
-  const name = tokens.find(base) === undefined ? base : `${base}-${hashSecret(secret).slice(0, 8)}`;
-  await tokens.create(name, agentPolicies(node), "gantry up", secret);
-  writeFileAtomic(file, secret + "\n");
-  return secret;
+  return ensureLocalToken(tokens, dataDir, "agent.token", `agent-${node}`, agentPolicies(node));
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -14,6 +14,8 @@ import type { Store } from "../../src/store/types.js";
 
 export interface TestApi {
   url: string;
+  /** The server's data directory (DATA_DIR/artifacts…): inside the temporary dir unless given. */
+  dataDir: string;
   store: Store;
   api: ApiServer;
   adminToken: string;
@@ -26,16 +28,21 @@ export interface TestApi {
 
 let n = 0;
 
-export async function startTestApi(opts: { store?: Store } = {}): Promise<TestApi> {
+export async function startTestApi(
+  opts: { store?: Store; dataDir?: string } = {},
+): Promise<TestApi> {
   const dir = mkdtempSync(join(tmpdir(), "gantry-api-test-"));
-  const store = opts.store ?? (await openSqliteStore({ dir: join(dir, "store"), durability: "process" }));
-  const api = await createApiServer({ store, log: () => undefined });
+  const dataDir = opts.dataDir ?? join(dir, "data");
+  const store =
+    opts.store ?? (await openSqliteStore({ dir: join(dir, "store"), durability: "process" }));
+  const api = await createApiServer({ store, dataDir, log: () => undefined });
   const adminToken = newSecret();
   await api.deps.tokens.create(`admin-${++n}`, [{ admin: true }], "test", adminToken);
   const addr = await api.listen("127.0.0.1", 0);
   const url = `http://127.0.0.1:${addr.port}`;
   return {
     url,
+    dataDir,
     store,
     api,
     adminToken,

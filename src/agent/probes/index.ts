@@ -44,7 +44,7 @@ export function runProbe(
   const timeout = timeoutOf(check);
   switch (check.type) {
     case "http":
-      return probes.http(httpUrl(check, target), timeout, signal);
+      return probes.http(httpUrl(check, target), timeout, signal, check.expect);
     case "tcp": {
       if (check.address === undefined)
         return probes.tcp(target.address, target.port, timeout, signal);

@@ -15,6 +15,8 @@ beforeAll(async () => {
     if (req.url === "/ok") return res.end("all good");
     if (req.url === "/busy") return res.writeHead(429).end();
     if (req.url === "/slow") return void setTimeout(() => res.end("late"), 2000);
+    if (req.url === "/login") return res.writeHead(302, { location: "/nowhere" }).end();
+    if (req.url === "/missing") return res.writeHead(404).end("no such page");
     res.writeHead(503).end("down for maintenance");
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
@@ -46,6 +48,19 @@ describe("http probe", () => {
     const down = await httpProbe(`${base}/other`, 1000, never);
     expect(down).toMatchObject({ status: "critical" });
     expect(down.output).toMatch(/503/);
+  });
+
+  it('with expect "<500" passes every answer below 500 without following redirects', async () => {
+    const passes = async (path: string) =>
+      (await httpProbe(`${base}${path}`, 1000, never, "<500")).status;
+    expect(await passes("/missing")).toBe("passing");
+    expect(await passes("/busy")).toBe("passing");
+    const redirect = await httpProbe(`${base}/login`, 1000, never, "<500");
+    expect(redirect).toMatchObject({ status: "passing" });
+    expect(redirect.output).toMatch(/302/);
+    expect(await passes("/other")).toBe("critical");
+    // The default stays Consul's: a 404 is critical.
+    expect((await httpProbe(`${base}/missing`, 1000, never)).status).toBe("critical");
   });
 
   it("fails when nothing answers in time, or nothing listens", async () => {

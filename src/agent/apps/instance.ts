@@ -1,0 +1,391 @@
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { constants } from "node:os";
+import { join } from "node:path";
+import type { AgentWorkClient } from "../../client/agent-work.js";
+import { ApiError } from "../../client/errors.js";
+import type { Driver, TaskExit, TaskHandle } from "../../drivers/driver.js";
+import type { Assignment, InstanceStatus } from "../../model/app.js";
+import type { RegistrationInput } from "../../client/catalog.js";
+import { webServiceName } from "../../model/app.js";
+import type { ArtifactCache } from "./artifacts.js";
+import { nextCrashCount, restartDelay, type BackoffPolicy } from "./backoff.js";
+import { LAST_LINES, type LogShipper, OutputTail } from "./logs.js";
+import { pickPort } from "./ports.js";
+import type { SavedInstance } from "./state.js";
+import { ArtifactRefusedError, unpackArtifact } from "./unpack.js";
+import { sleep, Waker } from "./waker.js";
+
+/** What an instance needs from the agent around it. */
+export interface InstanceContext {
+  node: string;
+  driver: Driver;
+  work: AgentWorkClient;
+  artifacts: ArtifactCache;
+  shipper: LogShipper;
+  /** `AGENT_DATA/instances/<id>`: app/, output.log, artifact (the sha unpacked in app/). */
+  dir: string;
+  /** Where other nodes reach the instance (catalog address). */
+  address: string;
+  /** The environment every instance starts from (PATH…); config and PORT go on top. */
+  baseEnv: Record<string, string>;
+  stopGraceMs: number;
+  backoff: BackoffPolicy;
+  /** A started process counts as running once it has stayed up this long. */
+  runningAfterMs: number;
+  /** Ports other instances of this agent hold. */
+  takenPorts: () => ReadonlySet<number>;
+  /** Something reportable changed: status, handle, port. */
+  changed: (inst: Instance) => void;
+  log: (line: string) => void;
+}
+
+type State = InstanceStatus["state"];
+
+/** The fields of an assignment that make a different process: any change means a new one. */
+const specOf = (a: Assignment): string =>
+  JSON.stringify([a.app, a.release, a.artifact, a.command, a.processType, a.kind]);
+
+/**
+ * One supervised instance: prepares its directory (artifact unpacked, env fetched, port picked),
+ * runs it through the driver, restarts it after a crash with backoff, tails its output. Its loop
+ * only needs the server to prepare a (re)start; a running process needs nothing from it.
+ */
+export class Instance {
+  assignment: Assignment;
+  handle: TaskHandle | undefined;
+  port: number | undefined;
+  restarts: number;
+  state: State = "starting";
+  exitCode: number | null | undefined;
+  lastOutput: string[] = [];
+  startedAt: string | undefined;
+  /** A one-off that ended: it never runs again. */
+  finished: { exitCode: number | null } | undefined;
+  private refused: string | undefined;
+  private crashes = 0;
+  private restartAt = 0;
+  private env: Record<string, string> | undefined;
+  private unpacked = false;
+  private respec = false;
+  private closing = false;
+  private readonly abort = new AbortController();
+  private readonly waker = new Waker();
+  private readonly tail: OutputTail;
+  private runningTimer: ReturnType<typeof setTimeout> | undefined;
+  private loopDone: Promise<void> = Promise.resolve();
+
+  constructor(
+    saved: SavedInstance,
+    private readonly ctx: InstanceContext,
+  ) {
+    this.assignment = saved.assignment;
+    this.handle = saved.handle;
+    this.port = saved.port;
+    this.restarts = saved.restarts;
+    if (saved.exited !== undefined) {
+      this.finished = saved.exited;
+      this.exitCode = saved.exited.exitCode;
+      this.state = "exited";
+    } else if (saved.handle !== undefined) {
+      this.state = "running";
+      this.startedAt = saved.handle.startedAt;
+    }
+    mkdirSync(ctx.dir, { recursive: true, mode: 0o755 });
+    this.tail = new OutputTail(this.logFile, {
+      offset: saved.logOffset,
+      onLine: (line) => ctx.shipper.push(this.assignment.app, this.source, line),
+    });
+  }
+
+  get id(): string {
+    return this.assignment.id;
+  }
+
+  /** How its output is tagged: `web.1`, `worker.2`; one-offs `run.<n>`. */
+  get source(): string {
+    const a = this.assignment;
+    return a.kind === "oneoff" ? `run.${a.index}` : `${a.processType}.${a.index}`;
+  }
+
+  get logFile(): string {
+    return join(this.ctx.dir, "output.log");
+  }
+
+  start(): void {
+    this.tail.start();
+    this.loopDone = this.loop().catch((err: unknown) => {
+      this.ctx.log(`agent: instance ${this.id} stopped supervising after an error: ${String(err)}`);
+    });
+  }
+
+  /** A new version of its assignment (desired state, or a different process altogether). */
+  update(a: Assignment): void {
+    if (specOf(a) !== specOf(this.assignment)) this.respec = true;
+    const changed = JSON.stringify(a) !== JSON.stringify(this.assignment);
+    this.assignment = a;
+    if (changed) {
+      this.ctx.changed(this);
+      this.waker.kick();
+    }
+  }
+
+  /**
+   * Stop supervising. With `stopProcess` the process is stopped too (SIGTERM, then SIGKILL after
+   * the grace period); without, it keeps running for the next agent to adopt.
+   */
+  async close(stopProcess: boolean): Promise<void> {
+    this.closing = true;
+    this.abort.abort();
+    this.waker.kick();
+    await this.loopDone;
+    if (stopProcess) await this.stopProcess();
+    this.tail.stop();
+    await this.tail.drain();
+    clearTimeout(this.runningTimer);
+  }
+
+  /** What the agent keeps in state.json. */
+  saved(): SavedInstance {
+    return {
+      assignment: this.assignment,
+      ...(this.handle === undefined ? {} : { handle: this.handle }),
+      ...(this.port === undefined ? {} : { port: this.port }),
+      restarts: this.restarts,
+      logOffset: this.tail.offset,
+      ...(this.finished === undefined ? {} : { exited: this.finished }),
+    };
+  }
+
+  status(): InstanceStatus {
+    const a = this.assignment;
+    return {
+      id: a.id,
+      app: a.app,
+      release: a.release,
+      processType: a.processType,
+      index: a.index,
+      node: this.ctx.node,
+      state: this.state,
+      ...(this.handle === undefined ? {} : { pid: this.handle.pid }),
+      ...(this.port === undefined ? {} : { port: this.port, address: this.ctx.address }),
+      restarts: this.restarts,
+      ...(this.exitCode === undefined ? {} : { exitCode: this.exitCode }),
+      // Why it crashed (or is not up yet); a running instance has nothing to explain.
+      lastOutput:
+        this.state === "running"
+          ? []
+          : this.lastOutput
+              .slice(-LAST_LINES)
+              .map((l) => (l.length > 1024 ? `${l.slice(0, 1023)}…` : l)),
+      updatedAt: new Date().toISOString(),
+      ...(this.startedAt === undefined ? {} : { startedAt: this.startedAt }),
+    };
+  }
+
+  /** Its catalog entry, while it should get traffic: a running web instance not draining. */
+  registration(): RegistrationInput | undefined {
+    const a = this.assignment;
+    if (a.processType !== "web" || a.kind !== "run" || a.desired !== "running") return undefined;
+    if (this.port === undefined || this.refused !== undefined) return undefined;
+    return {
+      service: webServiceName(a.app),
+      id: a.id,
+      node: this.ctx.node,
+      address: this.ctx.address,
+      port: this.port,
+      tags: ["web", `v${a.release}`],
+      meta: { app: a.app, release: String(a.release), process: this.source },
+      checks: [
+        {
+          id: "http",
+          type: "http",
+          path: a.healthPath,
+          interval: "1s",
+          timeout: "2s",
+          expect: "<500",
+        },
+      ],
+    };
+  }
+
+  private setState(state: State, fields: Partial<Pick<Instance, "exitCode">> = {}): void {
+    this.state = state;
+    if ("exitCode" in fields) this.exitCode = fields.exitCode;
+    this.ctx.changed(this);
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closing) {
+      const woke = this.waker.next();
+      if (this.respec) {
+        await this.stopProcess();
+        this.respec = false;
+        this.unpacked = false;
+        this.env = undefined;
+        this.crashes = 0;
+        this.finished = undefined;
+        this.refused = undefined;
+        continue;
+      }
+      if (this.assignment.desired === "stopped") {
+        if (this.handle !== undefined) await this.stopProcess();
+        else if (this.state !== "stopped" && this.finished === undefined) this.setState("stopped");
+        await sleep(woke);
+        continue;
+      }
+      if (this.finished !== undefined || this.refused !== undefined) {
+        await sleep(woke);
+        continue;
+      }
+      const handle = this.handle;
+      if (handle === undefined) {
+        const wait = this.restartAt - Date.now();
+        if (wait > 0) await sleep(woke, wait);
+        else await this.launch();
+        continue;
+      }
+      const exit = await Promise.race([this.ctx.driver.wait(handle), woke.then(() => undefined)]);
+      if (exit !== undefined && !this.closing && this.handle === handle)
+        await this.exited(handle, exit);
+    }
+  }
+
+  /** Get everything ready and start the process; a failure is retried with backoff. */
+  private async launch(): Promise<void> {
+    const a = this.assignment;
+    const signal = this.abort.signal;
+    try {
+      await this.prepare(signal);
+    } catch (err) {
+      if (this.closing) return;
+      if (err instanceof ArtifactRefusedError) {
+        this.refused = err.message;
+        this.lastOutput = [`gantry: the artifact was refused: ${err.message}`];
+        this.ctx.log(`agent: ${a.id}: artifact ${a.artifact.slice(0, 12)} refused: ${err.message}`);
+        this.setState("crashed", { exitCode: null });
+        return;
+      }
+      // The server is away, or the assignment went (its env is 404): try again later; the
+      // assignment watch removes an instance that is gone.
+      const gone = err instanceof ApiError && err.status === 404;
+      this.crashes = gone ? this.crashes : this.crashes + 1;
+      this.restartAt = Date.now() + (gone ? 2000 : restartDelay(this.crashes, this.ctx.backoff));
+      const why = `gantry: cannot prepare the instance yet: ${err instanceof Error ? err.message : String(err)}`;
+      if (this.lastOutput.at(-1) !== why) {
+        this.lastOutput = [...this.lastOutput, why].slice(-LAST_LINES);
+        this.ctx.changed(this);
+      }
+      return;
+    }
+    if (this.closing || this.respec) return;
+    let handle: TaskHandle;
+    try {
+      handle = await this.ctx.driver.start({
+        id: a.id,
+        cwd: join(this.ctx.dir, "app"),
+        command: a.command,
+        env: this.environment(),
+        logFile: this.logFile,
+      });
+    } catch (err) {
+      this.crashes++;
+      this.restartAt = Date.now() + restartDelay(this.crashes, this.ctx.backoff);
+      this.lastOutput = [
+        `gantry: cannot start: ${err instanceof Error ? err.message : String(err)}`,
+      ];
+      this.setState("crashed", { exitCode: null });
+      return;
+    }
+    this.handle = handle;
+    this.startedAt = handle.startedAt;
+    this.setState("starting", { exitCode: undefined });
+    clearTimeout(this.runningTimer);
+    this.runningTimer = setTimeout(() => {
+      if (this.handle === handle && this.state === "starting") this.setState("running");
+    }, this.ctx.runningAfterMs);
+    this.runningTimer.unref();
+  }
+
+  private async prepare(signal: AbortSignal): Promise<void> {
+    const a = this.assignment;
+    if (!this.unpacked) {
+      const marker = join(this.ctx.dir, "artifact");
+      const have = existsSync(marker) ? readFileSync(marker, "utf8").trim() : "";
+      if (have !== a.artifact || !existsSync(join(this.ctx.dir, "app"))) {
+        const archive = await this.ctx.artifacts.ensure(a.artifact, signal);
+        await unpackArtifact(archive, join(this.ctx.dir, "app"));
+        writeFileSync(marker, a.artifact + "\n");
+      }
+      this.unpacked = true;
+    }
+    this.env ??= await this.ctx.work.env(this.ctx.node, a.id, signal);
+    if (this.port === undefined) {
+      this.port = await pickPort(this.ctx.takenPorts());
+      this.ctx.changed(this);
+    }
+  }
+
+  /**
+   * Base (PATH…; HOME is the app directory, as on Heroku), then the app's config, then what
+   * Gantry sets (config cannot override PORT).
+   */
+  private environment(): Record<string, string> {
+    const a = this.assignment;
+    return {
+      ...this.ctx.baseEnv,
+      HOME: join(this.ctx.dir, "app"),
+      ...this.env,
+      PORT: String(this.port),
+      GANTRY_INSTANCE_ID: a.id,
+      GANTRY_APP: a.app,
+      GANTRY_RELEASE: String(a.release),
+      GANTRY_PROCESS: this.source,
+    };
+  }
+
+  private async exited(handle: TaskHandle, exit: TaskExit): Promise<void> {
+    const a = this.assignment;
+    this.handle = undefined;
+    clearTimeout(this.runningTimer);
+    await this.tail.drain();
+    this.lastOutput = this.tail.lastLines();
+    const code = exitCode(exit);
+    if (a.kind === "oneoff") {
+      // Its output first: `gantry run` stops following the logs once it sees the exit.
+      await this.ctx.shipper.sendNow(2000);
+      this.finished = { exitCode: code };
+      this.setState("exited", { exitCode: code });
+      return;
+    }
+    const uptime = Date.now() - Date.parse(handle.startedAt);
+    this.crashes = nextCrashCount(this.crashes, uptime, this.ctx.backoff);
+    this.restarts++;
+    const delay = restartDelay(this.crashes, this.ctx.backoff);
+    this.restartAt = Date.now() + delay;
+    this.ctx.log(
+      `agent: ${a.id} (${a.app} ${this.source}) exited with ${exit.signal ?? `code ${code ?? "unknown"}`} after ${Math.round(uptime / 100) / 10}s; restarting in ${delay / 1000}s`,
+    );
+    this.setState("crashed", { exitCode: code });
+  }
+
+  private async stopProcess(): Promise<void> {
+    const handle = this.handle;
+    if (handle === undefined) return;
+    clearTimeout(this.runningTimer);
+    const exit = await this.ctx.driver.stop(handle, this.ctx.stopGraceMs);
+    this.handle = undefined;
+    await this.tail.drain();
+    this.lastOutput = this.tail.lastLines();
+    this.setState("stopped", { exitCode: exitCode(exit) });
+  }
+}
+
+/** The exit code, or 128 + the signal's number as a shell reports it; null when unknown. */
+function exitCode(exit: TaskExit): number | null {
+  if (exit.exitCode !== null) return exit.exitCode;
+  const n =
+    exit.signal === null
+      ? undefined
+      : (constants.signals as Record<string, number | undefined>)[exit.signal];
+  return n === undefined ? null : 128 + n;
+}

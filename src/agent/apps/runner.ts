@@ -1,0 +1,406 @@
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { AgentWorkClient } from "../../client/agent-work.js";
+import { CatalogClient } from "../../client/catalog.js";
+import type { GantryClient } from "../../client/client.js";
+import { ApiError } from "../../client/errors.js";
+import type { Driver } from "../../drivers/driver.js";
+import { ProcessDriver } from "../../drivers/process/index.js";
+import { webServiceName, type Assignment } from "../../model/app.js";
+import { ArtifactCache } from "./artifacts.js";
+import { DEFAULT_BACKOFF, type BackoffPolicy } from "./backoff.js";
+import { Instance, type InstanceContext } from "./instance.js";
+import { LogShipper } from "./logs.js";
+import { loadState, saveState, type SavedInstance } from "./state.js";
+import { sleep, Waker } from "./waker.js";
+
+export interface InstanceRunnerOptions {
+  /** A client whose token may write this node (and register services, ship logs). */
+  client: GantryClient;
+  nodeName: string;
+  /** The agent's own directory: state.json, instances/<id>/, artifacts/. */
+  dataDir: string;
+  driver?: Driver;
+  log?: (line: string) => void;
+  /** How long one blocking read of the assignments waits (default "30s"). */
+  wait?: string;
+  /** SIGTERM → SIGKILL grace when an instance is stopped (default 10 s). */
+  stopGraceMs?: number;
+  backoff?: Partial<BackoffPolicy>;
+  /** The address instances are registered with in the catalog (default 127.0.0.1). */
+  address?: string;
+  /** The environment instances start from (default: PATH, LANG, TZ of the agent; nothing else). */
+  baseEnv?: Record<string, string>;
+  /** A process counts as running after this long (default 1 s). */
+  runningAfterMs?: number;
+  /** Status reports and catalog sync run at least this often (default 1 s). */
+  tickMs?: number;
+  /** Log lines kept while the server cannot take them (default 10,000). */
+  maxQueuedLogLines?: number;
+  /** How often output is shipped (default 250 ms). */
+  logFlushMs?: number;
+}
+
+/** The agent's environment that instances inherit: enough to find programs, nothing secret. */
+function defaultBaseEnv(): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
+  };
+  for (const name of ["LANG", "LC_ALL", "TZ"]) {
+    const v = process.env[name];
+    if (v !== undefined) env[name] = v;
+  }
+  return env;
+}
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Runs this node's assignments (docs/apps.md, "Agent"). Statically stable: the instances run
+ * whether or not the server answers; the server is needed only to learn about changes, to
+ * fetch what a (re)start needs, and to hear what happened. After an outage it reconciles from
+ * the current assignments — an instance is keyed by its assignment id, so nothing is started
+ * twice. A new agent process adopts the instances an earlier one left running (state.json).
+ */
+export class InstanceRunner {
+  private readonly nodeName: string;
+  private readonly work: AgentWorkClient;
+  private readonly catalog: CatalogClient;
+  private readonly driver: Driver;
+  private readonly log: (line: string) => void;
+  private readonly artifacts: ArtifactCache;
+  private readonly shipper: LogShipper;
+  private readonly stateFile: string;
+  private readonly instances = new Map<string, Instance>();
+  private readonly removing = new Map<string, Promise<void>>();
+  /** Instances whose status the server has not heard yet. */
+  private readonly dirty = new Set<string>();
+  /** What the catalog holds per instance as far as we know: a registration's JSON, "" = absent. */
+  private readonly registered = new Map<string, string>();
+  /** Status records to delete once their instance is gone. */
+  private readonly recordsToDelete = new Set<string>();
+  private readonly abort = new AbortController();
+  /** Resolves when stop() begins: sleeps end at once. */
+  private readonly stopSignal = new Promise<void>((resolve) =>
+    this.abort.signal.addEventListener("abort", () => resolve()),
+  );
+  private readonly waker = new Waker();
+  private lastAssignments: Assignment[] | undefined;
+  private loops: Promise<void>[] = [];
+  private ready: Promise<void> = Promise.resolve();
+  private reportFailing = false;
+  private catalogFailing = false;
+  private lastSave = 0;
+  private lastSaved = "";
+  private readonly opts: InstanceRunnerOptions;
+
+  constructor(opts: InstanceRunnerOptions) {
+    this.opts = opts;
+    this.nodeName = opts.nodeName;
+    this.work = new AgentWorkClient(opts.client);
+    this.catalog = new CatalogClient(opts.client);
+    this.driver = opts.driver ?? new ProcessDriver();
+    this.log = opts.log ?? ((line) => process.stderr.write(line + "\n"));
+    this.artifacts = new ArtifactCache(join(opts.dataDir, "artifacts"), (sha, signal) =>
+      this.work.artifact(sha, signal),
+    );
+    this.shipper = new LogShipper({
+      send: (app, lines, signal) => this.work.shipLogs(app, lines, signal),
+      log: this.log,
+      ...(opts.maxQueuedLogLines === undefined ? {} : { maxQueued: opts.maxQueuedLogLines }),
+      ...(opts.logFlushMs === undefined ? {} : { flushMs: opts.logFlushMs }),
+    });
+    this.stateFile = join(opts.dataDir, "state.json");
+  }
+
+  private get stopped(): boolean {
+    return this.abort.signal.aborted;
+  }
+
+  start(): void {
+    mkdirSync(join(this.opts.dataDir, "instances"), { recursive: true, mode: 0o700 });
+    this.ready = this.adoptAll();
+    this.shipper.start();
+    this.loops = [this.watch(), this.tick()];
+  }
+
+  /** The instances it supervises now (for tests and status output). */
+  list(): Instance[] {
+    return [...this.instances.values()];
+  }
+
+  /**
+   * Stop supervising. `stopInstances`: stop every instance too (the platform is going away);
+   * otherwise they keep running and the next agent process adopts them.
+   */
+  async stop(opts: { stopInstances?: boolean } = {}): Promise<void> {
+    if (this.stopped) return;
+    this.abort.abort();
+    this.waker.kick();
+    await Promise.all(this.loops);
+    await Promise.all(this.removing.values());
+    const all = [...this.instances.values()];
+    if (opts.stopInstances) {
+      await Promise.all(
+        all.map(async (inst) => {
+          if (inst.registration() !== undefined)
+            await this.catalog
+              .deregister(webServiceName(inst.assignment.app), inst.id)
+              .catch(() => undefined);
+          await inst.close(true);
+        }),
+      );
+    } else {
+      await Promise.all(all.map((inst) => inst.close(false)));
+    }
+    this.persist();
+    await this.shipper.stop(1000);
+  }
+
+  private context(id: string): InstanceContext {
+    return {
+      node: this.nodeName,
+      driver: this.driver,
+      work: this.work,
+      artifacts: this.artifacts,
+      shipper: this.shipper,
+      dir: join(this.opts.dataDir, "instances", id),
+      address: this.opts.address ?? "127.0.0.1",
+      baseEnv: this.opts.baseEnv ?? defaultBaseEnv(),
+      stopGraceMs: this.opts.stopGraceMs ?? 10_000,
+      backoff: { ...DEFAULT_BACKOFF, ...this.opts.backoff },
+      runningAfterMs: this.opts.runningAfterMs ?? 1000,
+      takenPorts: () =>
+        new Set(
+          [...this.instances.values()].flatMap((i) => (i.port === undefined ? [] : [i.port])),
+        ),
+      changed: (inst) => this.changed(inst),
+      log: this.log,
+    };
+  }
+
+  private changed(inst: Instance): void {
+    if (!this.instances.has(inst.id)) return;
+    this.dirty.add(inst.id);
+    this.persist();
+    this.waker.kick();
+  }
+
+  /** Take over what state.json names: adopt what still runs, restart the rest. */
+  private async adoptAll(): Promise<void> {
+    for (const saved of loadState(this.stateFile, this.nodeName, this.log)) {
+      let s: SavedInstance = saved;
+      if (s.handle !== undefined) {
+        if (await this.driver.recover(s.handle)) {
+          this.log(`agent: adopted ${s.assignment.id} (pid ${s.handle.pid})`);
+        } else {
+          this.log(
+            `agent: ${s.assignment.id} (pid ${s.handle.pid}) no longer runs; starting it again`,
+          );
+          const { handle: _gone, ...rest } = s;
+          s = rest;
+        }
+      }
+      this.add(s);
+    }
+    this.persist();
+  }
+
+  private add(saved: SavedInstance): void {
+    const inst = new Instance(saved, this.context(saved.assignment.id));
+    this.instances.set(inst.id, inst);
+    this.dirty.add(inst.id);
+    inst.start();
+  }
+
+  /** Follow the assignments with blocking reads; everything keeps running while it fails. */
+  private async watch(): Promise<void> {
+    await this.ready;
+    let index: number | undefined;
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        const res = await this.work.assignments(this.nodeName, {
+          ...(index === undefined ? {} : { index }),
+          wait: this.opts.wait ?? "30s",
+          signal: this.abort.signal,
+        });
+        if (failures > 0) {
+          this.log("agent: the control plane answers again; reconciling instances");
+          this.resync();
+        }
+        failures = 0;
+        index = res.index;
+        this.apply(res.value);
+      } catch (err) {
+        if (this.stopped) return;
+        if (failures++ === 0)
+          this.log(`agent: cannot read assignments (${message(err)}); instances keep running`);
+        await sleep(this.stopSignal, Math.min(5000, 200 * failures));
+      }
+    }
+  }
+
+  /** After an outage: tell the server everything again, and re-check every catalog entry. */
+  private resync(): void {
+    for (const id of this.instances.keys()) this.dirty.add(id);
+    this.registered.clear();
+    this.waker.kick();
+  }
+
+  /** Make the instances match the assignments. */
+  private apply(list: Assignment[]): void {
+    if (this.stopped) return;
+    this.lastAssignments = list;
+    const want = new Map(list.filter((a) => a.node === this.nodeName).map((a) => [a.id, a]));
+    for (const a of want.values()) {
+      if (this.removing.has(a.id)) continue; // applied again once the old one is gone
+      const inst = this.instances.get(a.id);
+      if (inst !== undefined) inst.update(a);
+      else this.add({ assignment: a, restarts: 0, logOffset: this.existingLogSize(a.id) });
+    }
+    for (const inst of this.instances.values())
+      if (!want.has(inst.id) && !this.removing.has(inst.id)) this.remove(inst);
+    this.persist();
+    this.artifacts.prune(new Set([...this.instances.values()].map((i) => i.assignment.artifact)));
+    this.waker.kick();
+  }
+
+  /** Output an earlier instance with this id left is not shipped again. */
+  private existingLogSize(id: string): number {
+    const file = join(this.opts.dataDir, "instances", id, "output.log");
+    return existsSync(file) ? statSync(file).size : 0;
+  }
+
+  /** The assignment is gone: out of the catalog, stop, remove its directory and record. */
+  private remove(inst: Instance): void {
+    const id = inst.id;
+    const done = (async () => {
+      if (inst.assignment.processType === "web")
+        await this.catalog
+          .deregister(webServiceName(inst.assignment.app), id)
+          .catch((err: unknown) => {
+            if (!(err instanceof ApiError && err.status === 404))
+              this.log(`agent: cannot deregister ${id}: ${message(err)}`);
+          });
+      this.registered.delete(id);
+      await inst.close(true);
+      this.instances.delete(id);
+      this.dirty.delete(id);
+      rmSync(join(this.opts.dataDir, "instances", id), { recursive: true, force: true });
+      // A one-off's record stays: `ps` shows its exit code after its assignment is gone.
+      if (inst.assignment.kind !== "oneoff") this.recordsToDelete.add(id);
+      this.log(`agent: removed ${id} (${inst.assignment.app} ${inst.source})`);
+      this.persist();
+    })()
+      .catch((err: unknown) => this.log(`agent: removing ${id}: ${message(err)}`))
+      .finally(() => {
+        this.removing.delete(id);
+        if (this.lastAssignments !== undefined && !this.stopped) this.apply(this.lastAssignments);
+      });
+    this.removing.set(id, done);
+  }
+
+  private persist(): void {
+    this.lastSave = Date.now();
+    const instances = [...this.instances.values()].map((i) => i.saved());
+    const json = JSON.stringify(instances);
+    if (json === this.lastSaved) return;
+    try {
+      saveState(this.stateFile, this.nodeName, instances);
+      this.lastSaved = json;
+    } catch (err) {
+      this.log(`agent: cannot write ${this.stateFile}: ${message(err)}`);
+    }
+  }
+
+  /** Report statuses, keep the catalog in step, delete records; at least every tickMs. */
+  private async tick(): Promise<void> {
+    await this.ready;
+    while (!this.stopped) {
+      const woke = this.waker.next();
+      await this.reportStatuses();
+      await this.syncCatalog();
+      await this.deleteRecords();
+      if (Date.now() - this.lastSave > 5000) this.persist(); // log offsets move on their own
+      await sleep(woke, this.opts.tickMs ?? 1000);
+    }
+  }
+
+  private async reportStatuses(): Promise<void> {
+    for (const id of [...this.dirty]) {
+      const inst = this.instances.get(id);
+      this.dirty.delete(id);
+      if (inst === undefined || this.stopped) continue;
+      try {
+        await this.work.reportInstance(inst.status(), this.abort.signal);
+        if (this.reportFailing) {
+          this.reportFailing = false;
+          this.log("agent: reporting instance status again");
+        }
+      } catch (err) {
+        if (this.stopped) return;
+        // 404: its assignment is gone; the watch removes the instance.
+        if (err instanceof ApiError && err.status === 404) continue;
+        this.dirty.add(id);
+        if (!this.reportFailing) {
+          this.reportFailing = true;
+          this.log(`agent: cannot report instance status (${message(err)}); will retry`);
+        }
+        return;
+      }
+    }
+  }
+
+  private async syncCatalog(): Promise<void> {
+    for (const inst of [...this.instances.values()]) {
+      if (this.stopped || this.removing.has(inst.id)) continue;
+      const reg = inst.registration();
+      const want = reg === undefined ? "" : JSON.stringify(reg);
+      if (this.registered.get(inst.id) === want) continue;
+      try {
+        if (reg !== undefined) {
+          await this.catalog.register(reg);
+        } else if (inst.assignment.processType === "web") {
+          // Draining (or stopped): out of the router, the process keeps running.
+          await this.catalog
+            .deregister(webServiceName(inst.assignment.app), inst.id)
+            .catch((err: unknown) => {
+              if (!(err instanceof ApiError && err.status === 404)) throw err;
+            });
+        }
+        this.registered.set(inst.id, want);
+        if (this.catalogFailing) {
+          this.catalogFailing = false;
+          this.log("agent: catalog updates work again");
+        }
+      } catch (err) {
+        if (this.stopped) return;
+        if (!this.catalogFailing) {
+          this.catalogFailing = true;
+          this.log(`agent: cannot update the catalog for ${inst.id} (${message(err)}); will retry`);
+        }
+        return;
+      }
+    }
+  }
+
+  private async deleteRecords(): Promise<void> {
+    for (const id of [...this.recordsToDelete]) {
+      if (this.instances.has(id)) {
+        this.recordsToDelete.delete(id); // assigned again meanwhile: its record is live
+        continue;
+      }
+      try {
+        await this.work.deleteInstance(id);
+        this.recordsToDelete.delete(id);
+      } catch (err) {
+        if (err instanceof ApiError && err.status >= 400 && err.status < 500) {
+          this.recordsToDelete.delete(id);
+          continue;
+        }
+        return;
+      }
+    }
+  }
+}

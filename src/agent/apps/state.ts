@@ -1,0 +1,65 @@
+import { existsSync, readFileSync, renameSync } from "node:fs";
+import { z } from "zod";
+import { AssignmentSchema } from "../../model/app.js";
+import { writeFileAtomic } from "../../server/datadir.js";
+
+const TaskHandleSchema = z.object({
+  driver: z.string(),
+  id: z.string(),
+  pid: z.number().int().positive(),
+  startedAt: z.string(),
+});
+
+/**
+ * What the agent remembers of an instance across its own restarts: enough to find the process
+ * again (driver handle) and to keep supervising it before the server answers (the assignment).
+ * Never the environment: config values stay out of the agent's files.
+ */
+export const SavedInstanceSchema = z.object({
+  assignment: AssignmentSchema,
+  handle: TaskHandleSchema.optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  restarts: z.number().int().min(0),
+  /** How far its output file has been read (and shipped). */
+  logOffset: z.number().int().min(0),
+  /** A one-off that ended: it is never run again. */
+  exited: z.object({ exitCode: z.number().int().nullable() }).optional(),
+});
+export type SavedInstance = z.infer<typeof SavedInstanceSchema>;
+
+const StateSchema = z.object({
+  version: z.literal(1),
+  node: z.string(),
+  instances: z.array(SavedInstanceSchema),
+});
+
+/**
+ * `AGENT_DATA/state.json`. An unreadable file is moved aside (and said so) rather than trusted:
+ * the instances it named are then replaced, not adopted.
+ */
+export function loadState(
+  file: string,
+  node: string,
+  log: (line: string) => void,
+): SavedInstance[] {
+  if (!existsSync(file)) return [];
+  try {
+    const state = StateSchema.parse(JSON.parse(readFileSync(file, "utf8")));
+    if (state.node !== node) {
+      log(`agent: ${file} belongs to node ${state.node}, not ${node}: not adopting its instances`);
+      return [];
+    }
+    return state.instances;
+  } catch (err) {
+    const aside = `${file}.bad-${Date.now()}`;
+    renameSync(file, aside);
+    log(
+      `agent: ${file} is unreadable (${err instanceof Error ? err.message : String(err)}); moved to ${aside}`,
+    );
+    return [];
+  }
+}
+
+export function saveState(file: string, node: string, instances: SavedInstance[]): void {
+  writeFileAtomic(file, JSON.stringify({ version: 1, node, instances }, null, 1) + "\n", 0o600);
+}

@@ -1,0 +1,133 @@
+import type { Command } from "commander";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { startAgent } from "../agent/agent.js";
+import { GantryClient } from "../client/client.js";
+import { ValidationError } from "../errors.js";
+import { NodeNameSchema } from "../model/node.js";
+import { defaultDataDir } from "../server/datadir.js";
+import { defaultNodeName } from "../server/up.js";
+import { parseWith } from "../validate.js";
+import { colours, type Output } from "./output.js";
+
+interface AgentCliOptions {
+  server?: string;
+  token?: string;
+  tokenFile?: string;
+  dataDir?: string;
+  nodeName?: string;
+  address?: string;
+  stopInstances?: boolean;
+}
+
+/** The token: --token, else --token-file, else $GANTRY_TOKEN. */
+function tokenOf(opts: AgentCliOptions, env: NodeJS.ProcessEnv): string {
+  if (opts.token !== undefined && opts.token !== "") return opts.token;
+  if (opts.tokenFile !== undefined) {
+    if (!existsSync(opts.tokenFile))
+      throw new ValidationError(`--token-file ${opts.tokenFile} does not exist`, "--token-file");
+    return readFileSync(opts.tokenFile, "utf8").trim();
+  }
+  const fromEnv = env["GANTRY_TOKEN"];
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  throw new ValidationError(
+    "the agent needs a node token: --token, --token-file or $GANTRY_TOKEN (create one with: gantry tokens create agent-NODE --policy node:NODE:write --policy service::write)",
+    "--token",
+  );
+}
+
+/** Resolves at SIGINT or SIGTERM. */
+function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals): void => {
+      process.off("SIGINT", on);
+      process.off("SIGTERM", on);
+      resolve(sig);
+    };
+    process.on("SIGINT", on);
+    process.on("SIGTERM", on);
+  });
+}
+
+export function registerAgentCommands(program: Command, o: Output): void {
+  program
+    .command("agent")
+    .description(
+      "run a node agent that joins a Gantry server: runs this node's app instances and health checks",
+    )
+    .option("--server <url>", "the server's API URL (default: $GANTRY_ADDR)")
+    .option("--token <secret>", "a node token (default: $GANTRY_TOKEN)")
+    .option("--token-file <path>", "read the token from a file (keeps it out of `ps`)")
+    .option("--data-dir <dir>", "the agent's state and instances (default: DATA_DIR/agents/NODE)")
+    .option("--node-name <name>", "this node's name (default: the host name)")
+    .option(
+      "--address <ip>",
+      "where the router reaches this node's instances (catalog address; default 127.0.0.1)",
+    )
+    .option(
+      "--stop-instances",
+      "on Ctrl-C stop the instances too (default: they keep running and the next agent adopts them)",
+    )
+    .addHelpText(
+      "after",
+      `
+The token needs node:NODE:write and service::write, e.g.
+  $ gantry tokens create agent-web-2 --policy node:web-2:write --policy service::write
+
+Examples:
+  $ gantry agent --server http://10.0.0.1:7700 --token-file /etc/gantry/agent.token --node-name web-2
+  $ GANTRY_TOKEN=… gantry agent --server http://10.0.0.1:7700 --data-dir /var/lib/gantry-agent`,
+    )
+    .action(async (opts: AgentCliOptions) => {
+      const c = colours(o);
+      const server = opts.server ?? process.env["GANTRY_ADDR"];
+      if (server === undefined || server === "")
+        throw new ValidationError("--server is required (or $GANTRY_ADDR)", "--server");
+      const addr = /^https?:\/\//.test(server) ? server : `http://${server}`;
+      try {
+        new URL(addr);
+      } catch {
+        throw new ValidationError(`--server must be a URL, got "${server}"`, "--server");
+      }
+      const nodeName = parseWith(NodeNameSchema, opts.nodeName ?? defaultNodeName(), "--node-name");
+      const dataDir = opts.dataDir ?? join(defaultDataDir(), "agents", nodeName);
+      if (opts.address !== undefined && !/^[A-Za-z0-9._:%-]{1,253}$/.test(opts.address))
+        throw new ValidationError(
+          `--address must be an IP address or host name, got "${opts.address}"`,
+          "--address",
+        );
+      const client = new GantryClient({ addr, token: tokenOf(opts, process.env) });
+      const agent = startAgent({
+        client,
+        nodeName,
+        dataDir,
+        ...(opts.address === undefined ? {} : { runner: { address: opts.address } }),
+        log: (line) => o.err(`${new Date().toISOString()} ${line}`),
+      });
+      o.out(`${c.green("●")} agent for node ${nodeName} (data in ${dataDir})`);
+      o.out(`  server   ${addr}`);
+      o.out(
+        c.dim(
+          opts.stopInstances
+            ? "  Ctrl-C stops the agent and its instances"
+            : "  Ctrl-C stops the agent; instances keep running (--stop-instances to stop them too)",
+        ),
+      );
+      // Joining waits for a server that is away (instances run meanwhile); a refused token ends it.
+      const refused = agent.joined.then(
+        () => {
+          o.out(`  joined   ${addr} as ${nodeName}`);
+          return new Promise<never>(() => undefined);
+        },
+        (err: unknown) => err,
+      );
+      const outcome = await Promise.race([untilSignal(), refused]);
+      if (typeof outcome !== "string") {
+        await agent.stop();
+        throw outcome;
+      }
+      o.out(opts.stopInstances ? "stopping the agent and its instances…" : "stopping the agent…");
+      await agent.stop({ stopInstances: opts.stopInstances === true });
+      o.out("stopped");
+    });
+}
