@@ -1,5 +1,7 @@
 import type { Command } from "commander";
-import { GantryError } from "../errors.js";
+import { GantryError, ValidationError } from "../errors.js";
+import type { RunningRouter } from "../router/router.js";
+import { ROUTER_DOMAIN } from "../router/table.js";
 import { defaultDataDir } from "../server/datadir.js";
 import { startServer, type RunningServer } from "../server/server.js";
 import { defaultNodeName, startUp } from "../server/up.js";
@@ -12,17 +14,19 @@ interface UpOptions {
   httpAddr: string;
   store?: string;
   nodeName?: string;
+  domain: string;
 }
 
 /** Start, print where everything is, and stop cleanly on SIGINT/SIGTERM. */
 async function serveUntilSignal(
   o: Output,
-  start: () => Promise<RunningServer & { nodeName?: string }>,
+  start: () => Promise<RunningServer & { nodeName?: string; router?: RunningRouter }>,
   what: string,
+  flags: { apiPort: number; httpPort?: number },
 ): Promise<void> {
   const c = colours(o);
   const running = await start().catch((err: unknown) => {
-    throw listenError(err);
+    throw listenError(err, flags);
   });
   const st = await running.store.status();
   o.out(`${c.green("●")} ${what} is up`);
@@ -30,6 +34,8 @@ async function serveUntilSignal(
   o.out(`  store    ${st.backend} (revision ${st.revision})`);
   if (running.nodeName !== undefined)
     o.out(`  agent    node ${running.nodeName} (runs the health checks of services on it)`);
+  if (running.router !== undefined)
+    o.out(`  router   ${running.router.url} (*.${running.router.domain})`);
   o.out(`  token    ${c.dim("saved in the data directory (admin.token); the CLI finds it there")}`);
   o.out(c.dim("  Ctrl-C to stop"));
   await new Promise<void>((resolve) => {
@@ -47,19 +53,20 @@ async function serveUntilSignal(
 }
 
 /** A taken or forbidden listen address as one line naming the flag; other errors unchanged. */
-function listenError(err: unknown): unknown {
+function listenError(err: unknown, flags: { apiPort: number; httpPort?: number }): unknown {
   const e = err as { code?: string; syscall?: string; address?: string; port?: number };
   if (e.syscall !== "listen") return err;
   const where = `${e.address}:${e.port}`;
+  const flag = e.port === flags.httpPort && e.port !== flags.apiPort ? "--http-addr" : "--api-addr";
   if (e.code === "EADDRINUSE")
     return new GantryError(
       "address_in_use",
-      `cannot listen on ${where}: the address is already in use; choose another with --api-addr`,
+      `cannot listen on ${where}: the address is already in use; choose another with ${flag}`,
     );
   if (e.code === "EACCES" || e.code === "EADDRNOTAVAIL")
     return new GantryError(
       "address_unavailable",
-      `cannot listen on ${where} (${e.code}); choose another with --api-addr`,
+      `cannot listen on ${where} (${e.code}); choose another with ${flag}`,
     );
   return err;
 }
@@ -68,23 +75,31 @@ export function registerUpCommands(program: Command, o: Output): void {
   program
     .command("up")
     .description(
-      "run the all-in-one platform on this machine (control plane, embedded store, local agent)",
+      "run the all-in-one platform on this machine (control plane, embedded store, local agent, router)",
     )
     .option("--data-dir <dir>", "where state and the admin token live", defaultDataDir())
     .option("--api-addr <host:port>", "API listen address", "127.0.0.1:7700")
     .option("--http-addr <host:port>", "router listen address (apps)", "127.0.0.1:8080")
     .option("--node-name <name>", "this machine's node name (default: the host name)")
+    .option("--domain <domain>", "apps are served at <app>.<domain> by the router", "localhost")
     .addHelpText(
       "after",
       `
 Examples:
   $ gantry up
   $ gantry up --data-dir /var/lib/gantry --api-addr 127.0.0.1:7700
-  $ gantry up --node-name web-1`,
+  $ gantry up --node-name web-1
+  $ gantry up --http-addr 0.0.0.0:80 --domain apps.example.com`,
     )
     .action(async (opts: UpOptions) => {
       const api = parseHostPort(opts.apiAddr, "--api-addr");
-      parseHostPort(opts.httpAddr, "--http-addr");
+      const http = parseHostPort(opts.httpAddr, "--http-addr");
+      const domain = opts.domain.toLowerCase().replace(/\.$/, "");
+      if (!ROUTER_DOMAIN.test(domain))
+        throw new ValidationError(
+          `--domain must be a host name like localhost or apps.example.com, got "${opts.domain}"`,
+          "--domain",
+        );
       await serveUntilSignal(
         o,
         () =>
@@ -92,9 +107,13 @@ Examples:
             dataDir: opts.dataDir,
             apiHost: api.host,
             apiPort: api.port,
+            httpHost: http.host,
+            httpPort: http.port,
+            appDomain: domain,
             nodeName: opts.nodeName ?? defaultNodeName(),
           }),
         "Gantry",
+        { apiPort: api.port, httpPort: http.port },
       );
     });
 
@@ -130,6 +149,7 @@ Examples:
             ...(opts.store === undefined ? {} : { store: opts.store }),
           }),
         "Gantry server",
+        { apiPort: api.port },
       );
     });
 }

@@ -1,0 +1,273 @@
+/**
+ * The router half of `npm run bench:paas`: requests/s and p99 latency of a Node hello app
+ * [direct], through Gantry's router [router] and through Debian's nginx [nginx] proxying the same
+ * app, with wrk -c50. The three take turns for BENCH_ROUNDS rounds of BENCH_SECONDS each; each
+ * figure is the median round. Run alone: `node --import tsx bench/paas-router.ts`.
+ *
+ * wrk and nginx come from Debian; they are installed (apt-get, as root) when missing. nginx runs
+ * from a config rendered into a temporary directory: keep-alive upstream, HTTP/1.1 to the app,
+ * worker_processes auto. The router runs as `gantry up` runs it (ROUTER_WORKERS, default: one
+ * worker per CPU; BENCH_ROUTER_WORKERS overrides), fed by a static route source.
+ */
+import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { promisify } from "node:util";
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { setPriority, tmpdir } from "node:os";
+import { join } from "node:path";
+import { defaultRouterWorkers } from "../src/router/index.js";
+import { startRouter } from "../src/router/router.js";
+import { StaticRouteSource } from "../src/router/source.js";
+import { freePort } from "../test/helpers/ports.js";
+
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
+const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
+const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 50);
+const WORKERS = Number(process.env["BENCH_ROUTER_WORKERS"] ?? defaultRouterWorkers());
+/** Niceness for this process and what it starts (inherited), so other work on a shared machine
+ * disturbs the three variants less; the same for all of them. BENCH_NICE=0 leaves it alone. */
+const NICE = Number(process.env["BENCH_NICE"] ?? -10);
+
+export interface WrkResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+export interface RouterBenchResult {
+  direct: WrkResult;
+  router: WrkResult;
+  nginx: WrkResult;
+  /** router requests/s ÷ nginx requests/s */
+  ratio: number;
+  /** router p99 − direct p99, ms */
+  addedP99: number;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function have(cmd: string): boolean {
+  try {
+    execFileSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** wrk and nginx from Debian, installed when missing (bench-only tools). */
+export function ensureBenchTools(): void {
+  const missing = [
+    ["wrk", "wrk"],
+    ["nginx", "nginx"],
+  ].filter(([cmd]) => !have(cmd!) && !have(`/usr/sbin/${cmd}`));
+  if (missing.length === 0) return;
+  const pkgs = missing.map(([, pkg]) => pkg!);
+  if (process.getuid?.() !== 0)
+    throw new Error(`bench:paas needs ${pkgs.join(" and ")}: apt-get install -y ${pkgs.join(" ")}`);
+  console.log(`installing ${pkgs.join(", ")} (apt-get)…`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...pkgs], {
+    stdio: "inherit",
+    env,
+  });
+}
+
+/** The app every variant serves: Node's http module, the smallest answer. */
+const HELLO = `
+const http = require("node:http");
+http.createServer((req, res) => {
+  res.writeHead(200, { "content-type": "text/plain" });
+  res.end("hello world\\n");
+}).listen(Number(process.argv[1]), "127.0.0.1", () => process.send && process.send("up"));
+`;
+
+async function startHello(port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ["-e", HELLO, String(port)], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.once("message", () => resolve());
+    child.once("exit", (code) => reject(new Error(`the hello app exited (${code})`)));
+  });
+  return child;
+}
+
+async function startNginx(dir: string, port: number, appPort: number): Promise<ChildProcess> {
+  mkdirSync(join(dir, "logs"), { recursive: true });
+  mkdirSync(join(dir, "tmp"), { recursive: true });
+  const conf = join(dir, "nginx.conf");
+  writeFileSync(
+    conf,
+    `worker_processes auto;
+daemon off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/tmp/body;
+  proxy_temp_path ${dir}/tmp/proxy;
+  fastcgi_temp_path ${dir}/tmp/fastcgi;
+  uwsgi_temp_path ${dir}/tmp/uwsgi;
+  scgi_temp_path ${dir}/tmp/scgi;
+  upstream hello { server 127.0.0.1:${appPort}; keepalive 128; }
+  server {
+    listen 127.0.0.1:${port};
+    location / {
+      proxy_pass http://hello;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_set_header Host $host;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Forwarded-Proto $scheme;
+      proxy_set_header X-Forwarded-Host $host;
+      proxy_set_header X-Request-Id $request_id;
+    }
+  }
+}
+`,
+  );
+  const bin = have("nginx") ? "nginx" : "/usr/sbin/nginx";
+  const child = spawn(bin, ["-p", dir, "-c", conf], { stdio: ["ignore", "inherit", "inherit"] });
+  for (let i = 0; i < 100; i++) {
+    if (await answers(port)) return child;
+    if (child.exitCode !== null) break;
+    await sleep(50);
+  }
+  child.kill("SIGKILL");
+  throw new Error(`nginx did not start (see ${dir}/logs/error.log)`);
+}
+
+async function answers(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/`, { headers: { host: "hello.localhost" } });
+    await res.arrayBuffer();
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * One wrk run: requests/s and latency percentiles (ms). Asynchronous: the router may be serving
+ * from this very process.
+ */
+export async function wrk(
+  url: string,
+  opts: { host?: string; seconds?: number } = {},
+): Promise<WrkResult> {
+  const args = ["-t2", `-c${CONNECTIONS}`, `-d${opts.seconds ?? SECONDS}s`, "--latency"];
+  if (opts.host !== undefined) args.push("-H", `Host: ${opts.host}`);
+  const { stdout: out } = await promisify(execFile)("wrk", [...args, url], { encoding: "utf8" });
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? NaN);
+  const pct = (p: string): number => {
+    const m = new RegExp(`^\\s+${p}%\\s+([\\d.]+)(us|ms|s)`, "m").exec(out);
+    if (m === null) return NaN;
+    const v = Number(m[1]);
+    return m[2] === "us" ? v / 1000 : m[2] === "s" ? v * 1000 : v;
+  };
+  const errs = /Non-2xx or 3xx responses:\s+(\d+)/.exec(out);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const errors =
+    Number(errs?.[1] ?? 0) + (sock === null ? 0 : sock.slice(1).reduce((a, b) => a + Number(b), 0));
+  if (!Number.isFinite(rps)) throw new Error(`cannot read wrk's output:\n${out}`);
+  return { rps, p50: pct("50"), p99: pct("99"), errors };
+}
+
+function median(results: WrkResult[]): WrkResult {
+  const mid = (xs: number[]): number => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  };
+  return {
+    rps: mid(results.map((r) => r.rps)),
+    p50: mid(results.map((r) => r.p50)),
+    p99: mid(results.map((r) => r.p99)),
+    errors: results.reduce((a, r) => a + r.errors, 0),
+  };
+}
+
+/** Run the three variants in turns and return the medians. */
+export async function benchRouter(): Promise<RouterBenchResult> {
+  ensureBenchTools();
+  if (NICE !== 0) {
+    try {
+      setPriority(NICE);
+    } catch {
+      // not root: run at the usual priority
+    }
+  }
+  const dir = mkdtempSync(join(tmpdir(), "gantry-bench-router-"));
+  const appPort = await freePort();
+  const app = await startHello(appPort);
+  const source = new StaticRouteSource({
+    apps: [{ name: "hello", domains: [], instances: [{ address: "127.0.0.1", port: appPort }] }],
+  });
+  const router = await startRouter({
+    listen: { host: "127.0.0.1", port: 0 },
+    source,
+    workers: WORKERS,
+  });
+  const nginxPort = await freePort();
+  const nginx = await startNginx(dir, nginxPort, appPort);
+  try {
+    const variants = {
+      direct: (seconds: number) => wrk(`http://127.0.0.1:${appPort}/`, { seconds }),
+      router: (seconds: number) => wrk(`${router.url}/`, { host: "hello.localhost", seconds }),
+      nginx: (seconds: number) =>
+        wrk(`http://127.0.0.1:${nginxPort}/`, { host: "hello.localhost", seconds }),
+    };
+    type Variant = keyof typeof variants;
+    // Warm up every path (JIT, keep-alive pools) before measuring.
+    for (const run of Object.values(variants)) await run(1);
+    const runs: Record<Variant, WrkResult[]> = { direct: [], router: [], nginx: [] };
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const name of Object.keys(variants) as Variant[]) {
+        const r = await variants[name](SECONDS);
+        runs[name].push(r);
+        console.log(
+          `  round ${round} ${name.padEnd(6)} ${r.rps.toFixed(0).padStart(7)} req/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms${r.errors ? `  errors ${r.errors}` : ""}`,
+        );
+      }
+    }
+    const direct = median(runs.direct);
+    const viaRouter = median(runs.router);
+    const viaNginx = median(runs.nginx);
+    return {
+      direct,
+      router: viaRouter,
+      nginx: viaNginx,
+      ratio: viaRouter.rps / viaNginx.rps,
+      addedP99: viaRouter.p99 - direct.p99,
+    };
+  } finally {
+    nginx.kill("SIGTERM");
+    await router.close();
+    app.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The table and the summary line the lead merges into bench:paas. */
+export function printRouterResult(r: RouterBenchResult): void {
+  const row = (name: string, x: WrkResult): string =>
+    `${name.padEnd(8)} ${x.rps.toFixed(0).padStart(9)} ${x.p50.toFixed(2).padStart(9)} ${x.p99.toFixed(2).padStart(9)} ${String(x.errors).padStart(7)}`;
+  console.log(
+    `\nwrk -c${CONNECTIONS}, ${SECONDS} s × ${ROUNDS} rounds (median); router workers: ${WORKERS}`,
+  );
+  console.log(
+    `${"variant".padEnd(8)} ${"req/s".padStart(9)} ${"p50 ms".padStart(9)} ${"p99 ms".padStart(9)} ${"errors".padStart(7)}`,
+  );
+  console.log(row("direct", r.direct));
+  console.log(row("router", r.router));
+  console.log(row("nginx", r.nginx));
+  console.log(
+    `router: router/nginx=${r.ratio.toFixed(2)}x router-added-p99=${r.addedP99.toFixed(2)}ms`,
+  );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  printRouterResult(await benchRouter());
+}

@@ -1,0 +1,11 @@
+import type { RouteSnapshot } from "./source.js";
+
+/** What the router's primary process tells a worker (a `conn` message carries the socket). */
+export type ToWorker =
+  | { type: "init"; domain: string }
+  | { type: "routes"; snapshot: RouteSnapshot }
+  | { type: "conn" }
+  | { type: "stop" };
+
+/** What a worker tells the primary. */
+export type FromWorker = { type: "ready" } | { type: "log"; line: string };

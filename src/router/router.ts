@@ -1,0 +1,97 @@
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { Proxy } from "./proxy.js";
+import type { RouteSnapshot, RouteSource } from "./source.js";
+import { RouterWorkers } from "./workers.js";
+
+export interface RouterOptions {
+  listen: { host: string; port: number };
+  /** Apps are served at `<app>.<domain>` (default "localhost"). */
+  domain?: string;
+  source: RouteSource;
+  log?: (line: string) => void;
+  /**
+   * Worker processes that serve the connections (the primary only accepts and hands them out);
+   * 0, the default, serves in this process.
+   */
+  workers?: number;
+}
+
+export interface RunningRouter {
+  address: AddressInfo;
+  /** e.g. http://127.0.0.1:8080 */
+  url: string;
+  domain: string;
+  /** The table as last delivered by the source. */
+  snapshot(): RouteSnapshot;
+  close(): Promise<void>;
+}
+
+/**
+ * Start the router: a reverse proxy from `Host: <app>.<domain>` (and custom domains) to the
+ * passing instances of each app, following `source`. Needs no token: it is the public edge.
+ */
+export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
+  const domain = (opts.domain ?? "localhost").toLowerCase();
+  const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
+  const proxy = new Proxy({ domain, log });
+  const workers = (opts.workers ?? 0) > 0 ? new RouterWorkers(opts.workers!, domain, log) : null;
+  let current: RouteSnapshot = { apps: [] };
+  const unwatch = opts.source.watch((snapshot) => {
+    current = snapshot;
+    proxy.setRoutes(snapshot);
+    workers?.setRoutes(snapshot);
+  });
+
+  const serveHere = (socket: Socket): void => {
+    socket.allowHalfOpen = true;
+    proxy.handle(socket);
+    if (socket.isPaused()) socket.resume();
+  };
+  const server = createServer(
+    { allowHalfOpen: true, pauseOnConnect: workers !== null },
+    (socket) => {
+      if (workers === null || !workers.dispatch(socket, serveHere)) serveHere(socket);
+    },
+  );
+  try {
+    await workers?.start();
+    await listen(server, opts.listen.host, opts.listen.port);
+  } catch (err) {
+    unwatch();
+    proxy.close();
+    await workers?.close();
+    throw err;
+  }
+  server.on("error", (err) => log(`router: ${err.message}`));
+  const address = server.address() as AddressInfo;
+  const host = address.address.includes(":") ? `[${address.address}]` : address.address;
+  return {
+    address,
+    url: `http://${host}:${address.port}`,
+    domain,
+    snapshot: () => current,
+    close: async () => {
+      unwatch();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      proxy.close();
+      await workers?.close();
+      await closed;
+    },
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => {
+      server.off("listening", onListening);
+      reject(err);
+    };
+    const onListening = (): void => {
+      server.off("error", onError);
+      resolve();
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen(port, host);
+  });
+}

@@ -1,0 +1,43 @@
+/**
+ * A router worker process (forked by workers.ts): it serves the client connections the primary
+ * hands it, with its own upstream pools, from the table the primary sends over IPC.
+ */
+import type { Socket } from "node:net";
+import type { FromWorker, ToWorker } from "./messages.js";
+import { Proxy } from "./proxy.js";
+
+const send = (msg: FromWorker): void => {
+  if (process.connected) process.send!(msg);
+};
+
+let proxy: Proxy | undefined;
+
+process.on("message", (msg: ToWorker, handle?: Socket) => {
+  switch (msg.type) {
+    case "init":
+      proxy = new Proxy({ domain: msg.domain, log: (line) => send({ type: "log", line }) });
+      send({ type: "ready" });
+      break;
+    case "routes":
+      proxy?.setRoutes(msg.snapshot);
+      break;
+    case "conn":
+      if (handle === undefined) break;
+      if (proxy === undefined) handle.destroy();
+      else {
+        handle.allowHalfOpen = true;
+        proxy.handle(handle);
+        handle.resume();
+      }
+      break;
+    case "stop":
+      proxy?.close();
+      process.exit(0);
+  }
+});
+
+// The primary is gone: nobody will hand us connections or routes any more.
+process.on("disconnect", () => {
+  proxy?.close();
+  process.exit(0);
+});

@@ -1,0 +1,48 @@
+import { GantryClient } from "../client/client.js";
+import type { Policy } from "../model/token.js";
+import { ApiRouteSource } from "../router/api-source.js";
+import { defaultRouterWorkers } from "../router/index.js";
+import { startRouter, type RunningRouter } from "../router/router.js";
+import { ensureLocalToken } from "./local-tokens.js";
+import type { RunningServer } from "./server.js";
+
+/** What the router may do: read apps (names, domains) and services (passing instances). */
+export const routerPolicies: Policy[] = [
+  { resource: "app", prefix: "", access: "read" },
+  { resource: "service", prefix: "", access: "read" },
+];
+
+export interface LocalRouterOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  domain: string;
+  /** Default: defaultRouterWorkers(). */
+  workers?: number;
+  log?: (line: string) => void;
+}
+
+/**
+ * The router of `gantry up`: it follows the API over HTTP with its own read-only token (created
+ * once, kept in DATA_DIR/router.token), exactly as a router on another machine would.
+ */
+export async function startLocalRouter(
+  server: RunningServer,
+  opts: LocalRouterOptions,
+): Promise<RunningRouter> {
+  const token = await ensureLocalToken(
+    server.api.deps.tokens,
+    opts.dataDir,
+    "router.token",
+    "router",
+    routerPolicies,
+  );
+  const client = new GantryClient({ addr: server.url, token });
+  return startRouter({
+    listen: { host: opts.host, port: opts.port },
+    domain: opts.domain,
+    source: new ApiRouteSource({ client, ...(opts.log ? { log: opts.log } : {}) }),
+    workers: opts.workers ?? defaultRouterWorkers(),
+    ...(opts.log ? { log: opts.log } : {}),
+  });
+}
