@@ -13,7 +13,10 @@ afterAll(async () => {
 const raw = (path: string, init: RequestInit = {}, token?: string): Promise<Response> =>
   fetch(t.url + path, {
     ...init,
-    headers: { ...(token === undefined ? {} : { authorization: `Bearer ${token}` }), ...(init.headers ?? {}) },
+    headers: {
+      ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      ...(init.headers ?? {}),
+    },
   });
 
 async function errorOf(p: Promise<unknown>): Promise<ApiError> {
@@ -33,7 +36,9 @@ describe("auth", () => {
     expect(await health.json()).toMatchObject({ status: "ok", store: "sqlite" });
     const missing = await raw("/v1/kv/a");
     expect(missing.status).toBe(401);
-    expect(await missing.json()).toEqual({ error: { code: "unauthorized", message: expect.any(String) } });
+    expect(await missing.json()).toEqual({
+      error: { code: "unauthorized", message: expect.any(String) },
+    });
     const unknown = await raw("/v1/kv/a", {}, "gty_not-a-real-token");
     expect(unknown.status).toBe(401);
   });
@@ -72,7 +77,12 @@ describe("kv", () => {
   it("writes and reads bytes, raw and as JSON, with revisions", async () => {
     const rev = await t.admin.kvPut("app/config/port", "8080");
     const e = await t.admin.kvGet("app/config/port");
-    expect(e).toMatchObject({ key: "app/config/port", modRevision: rev, createRevision: rev, version: 1 });
+    expect(e).toMatchObject({
+      key: "app/config/port",
+      modRevision: rev,
+      createRevision: rev,
+      version: 1,
+    });
     expect(Buffer.from(e!.value, "base64").toString()).toBe("8080");
     const r = await raw("/v1/kv/app/config/port?raw", {}, t.adminToken);
     expect(await r.text()).toBe("8080");
@@ -101,16 +111,20 @@ describe("kv", () => {
   });
 
   it("runs a transaction atomically", async () => {
-    const res = await t.admin.json<{ succeeded: boolean; results: { type: string }[] }>("POST", "/v1/txn", {
-      body: {
-        compare: [{ key: "txn/guard", target: "version", op: "==", value: 0 }],
-        success: [
-          { type: "put", key: "txn/a", value: "1" },
-          { type: "put", key: "txn/b", valueBase64: Buffer.from("2").toString("base64") },
-          { type: "get", key: "txn/", recurse: true },
-        ],
+    const res = await t.admin.json<{ succeeded: boolean; results: { type: string }[] }>(
+      "POST",
+      "/v1/txn",
+      {
+        body: {
+          compare: [{ key: "txn/guard", target: "version", op: "==", value: 0 }],
+          success: [
+            { type: "put", key: "txn/a", value: "1" },
+            { type: "put", key: "txn/b", valueBase64: Buffer.from("2").toString("base64") },
+            { type: "get", key: "txn/", recurse: true },
+          ],
+        },
       },
-    });
+    );
     expect(res.succeeded).toBe(true);
     expect(res.results.map((r) => r.type)).toEqual(["put", "put", "get"]);
     expect(await t.admin.kvList("txn/", { keysOnly: true })).toEqual(["txn/a", "txn/b"]);
@@ -119,7 +133,9 @@ describe("kv", () => {
   it("blocks a read until the key changes after the given index", async () => {
     const rev = await t.admin.kvPut("block/k", "v1");
     const started = Date.now();
-    const waiting = t.admin.request("GET", "/v1/kv/block/k", { query: { index: rev, wait: "10s" } });
+    const waiting = t.admin.request("GET", "/v1/kv/block/k", {
+      query: { index: rev, wait: "10s" },
+    });
     setTimeout(() => void t.admin.kvPut("block/k", "v2"), 200);
     const res = await waiting;
     const body = (await res.json()) as { value: string };
@@ -140,7 +156,11 @@ describe("kv", () => {
     let ready!: () => void;
     const isReady = new Promise<void>((r) => (ready = r));
     const consumer = (async () => {
-      for await (const batch of t.admin.kvWatch("sse/", { recurse: true, signal: abort.signal, onReady: () => ready() })) {
+      for await (const batch of t.admin.kvWatch("sse/", {
+        recurse: true,
+        signal: abort.signal,
+        onReady: () => ready(),
+      })) {
         for (const e of batch.events) seen.push(`${e.type}:${e.key}`);
         if (seen.length >= 3) abort.abort();
       }
@@ -155,20 +175,30 @@ describe("kv", () => {
 
     // Last-Event-ID resumes after the given revision.
     const first = (await t.admin.kvGet("sse/b"))!.modRevision;
-    const res = await raw("/v1/watch/kv/sse/?recurse", { headers: { "last-event-id": String(first - 1) } }, t.adminToken);
+    const res = await raw(
+      "/v1/watch/kv/sse/?recurse",
+      { headers: { "last-event-id": String(first - 1) } },
+      t.adminToken,
+    );
     const reader = res.body!.getReader();
     let text = "";
-    while (!text.includes("event: kv")) text += new TextDecoder().decode((await reader.read()).value);
+    while (!text.includes("event: kv"))
+      text += new TextDecoder().decode((await reader.read()).value);
     await reader.cancel();
     expect(text).toContain(`id: ${first}`);
   });
 
   it("records every change in the audit log with the token's name", async () => {
-    const c = await t.clientWith([{ resource: "kv", prefix: "audited/", access: "write" }], "auditor-test");
+    const c = await t.clientWith(
+      [{ resource: "kv", prefix: "audited/", access: "write" }],
+      "auditor-test",
+    );
     await c.kvPut("audited/x", "1");
     await c.kvDelete("audited/x");
     const log = await t.admin.audit(20);
-    const mine = log.filter((e) => e.token === "auditor-test").map((e) => `${e.action} ${e.target}`);
+    const mine = log
+      .filter((e) => e.token === "auditor-test")
+      .map((e) => `${e.action} ${e.target}`);
     expect(mine).toEqual(["kv.put audited/x", "kv.delete audited/x"]);
   });
 });
@@ -184,9 +214,27 @@ describe("bad input", () => {
       ["/v1/kv/a%01b", { method: "PUT", body: "x" }, 400, "key"],
       ["/v1/kv/big", { method: "PUT", body: Buffer.alloc(3 * 1024 * 1024) }, 413, "body"],
       ["/v1/txn", { method: "POST", body: "{not json" }, 400, "body"],
-      ["/v1/txn", { method: "POST", body: JSON.stringify({ success: [], extra: 1 }) }, 400, "extra"],
-      ["/v1/txn", { method: "POST", body: JSON.stringify({ success: [{ type: "put", key: "k" }] }) }, 400, "success.0.value"],
-      ["/v1/tokens", { method: "POST", body: JSON.stringify({ name: "bad name!", policies: [{ admin: true }] }) }, 400, "name"],
+      [
+        "/v1/txn",
+        { method: "POST", body: JSON.stringify({ success: [], extra: 1 }) },
+        400,
+        "extra",
+      ],
+      [
+        "/v1/txn",
+        { method: "POST", body: JSON.stringify({ success: [{ type: "put", key: "k" }] }) },
+        400,
+        "success.0.value",
+      ],
+      [
+        "/v1/tokens",
+        {
+          method: "POST",
+          body: JSON.stringify({ name: "bad name!", policies: [{ admin: true }] }),
+        },
+        400,
+        "name",
+      ],
       ["/v1/kv/a", { method: "PATCH" }, 405, undefined],
       ["/v1/nope", {}, 404, undefined],
     ];
