@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiError } from "../src/client/errors.js";
 import { startTestApi, type TestApi } from "./helpers/api.js";
@@ -246,5 +247,29 @@ describe("bad input", () => {
       if (field !== undefined) expect([path, body.error.field]).toEqual([path, field]);
     }
     expect((await t.admin.health()).revision).toBe(before);
+  });
+});
+
+describe("keys with dot segments", () => {
+  it("are refused by the server and the client instead of addressing another key", async () => {
+    for (const path of ["/v1/kv/a/../b", "/v1/kv/a/./c", "/v1/kv/a/%2e%2e/b", "/v1/kv/.."]) {
+      // node:http sends the path as written (fetch would resolve the dots first).
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(
+          t.url + "/",
+          { method: "PUT", path, headers: { authorization: `Bearer ${t.adminToken}` } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on("error", reject);
+        req.end("v");
+      });
+      expect([path, status]).toEqual([path, 400]);
+    }
+    await expect(t.admin.kvPut("a/../b", "v")).rejects.toThrow(/must not contain/);
+    expect(await t.admin.kvGet("b")).toBeUndefined();
+    expect(await t.admin.kvGet("a/c")).toBeUndefined();
   });
 });

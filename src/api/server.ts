@@ -116,6 +116,17 @@ function answerClientError(
 
 /** The request target as a URL: `//x/y` is a path here, where WHATWG parsing would make `x` a host. */
 function requestUrl(target: string): URL {
+  // URL parsing would silently resolve `a/../b` to `b`: a KV key or app name must never change
+  // under the caller's feet, so dot segments are refused instead.
+  const path = target.split("?")[0]!;
+  if (/(^|\/)(\.|%2e){1,2}(\/|$)/i.test(path)) {
+    throw new HttpError(
+      400,
+      "invalid_argument",
+      'the path must not contain "." or ".." segments',
+      "path",
+    );
+  }
   try {
     return target.startsWith("/")
       ? new URL(`http://gantry.invalid${target}`)

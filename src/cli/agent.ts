@@ -1,12 +1,11 @@
 import type { Command } from "commander";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { startAgent } from "../agent/agent.js";
 import { GantryClient } from "../client/client.js";
 import { ValidationError } from "../errors.js";
 import { NodeNameSchema } from "../model/node.js";
 import { defaultDataDir } from "../server/datadir.js";
-import { defaultNodeName } from "../server/up.js";
+import { defaultNodeName } from "../server/node-name.js";
 import { parseWith } from "../validate.js";
 import { colours, type Output } from "./output.js";
 
@@ -97,6 +96,8 @@ Examples:
           "--address",
         );
       const client = new GantryClient({ addr, token: tokenOf(opts, process.env) });
+      // Loaded only when the agent runs, so other commands start fast.
+      const { startAgent } = await import("../agent/agent.js");
       const agent = startAgent({
         client,
         nodeName,

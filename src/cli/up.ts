@@ -3,8 +3,9 @@ import { GantryError, ValidationError } from "../errors.js";
 import type { RunningRouter } from "../router/router.js";
 import { ROUTER_DOMAIN } from "../router/table.js";
 import { defaultDataDir } from "../server/datadir.js";
-import { startServer, type RunningServer } from "../server/server.js";
-import { defaultNodeName, startUp } from "../server/up.js";
+// The server code is loaded only when `up`/`server` run, so other commands start fast.
+import type { RunningServer } from "../server/server.js";
+import { defaultNodeName } from "../server/node-name.js";
 import { parseHostPort } from "./config.js";
 import { colours, type Output } from "./output.js";
 
@@ -102,8 +103,8 @@ Examples:
         );
       await serveUntilSignal(
         o,
-        () =>
-          startUp({
+        async () =>
+          (await import("../server/up.js")).startUp({
             dataDir: opts.dataDir,
             apiHost: api.host,
             apiPort: api.port,
@@ -141,8 +142,8 @@ Examples:
       const api = parseHostPort(opts.apiAddr, "--api-addr");
       await serveUntilSignal(
         o,
-        () =>
-          startServer({
+        async () =>
+          (await import("../server/server.js")).startServer({
             dataDir: opts.dataDir,
             apiHost: api.host,
             apiPort: api.port,

@@ -1,3 +1,4 @@
+import { ValidationError } from "../errors.js";
 import { ApiError, ConnectError } from "./errors.js";
 import { parseSse } from "./sse.js";
 
@@ -234,7 +235,12 @@ export interface AuditEntry {
 
 /** Percent-encode each segment of a key, keeping the slashes. */
 export function encodeKey(key: string): string {
-  return key.split("/").map(encodeURIComponent).join("/");
+  const segments = key.split("/");
+  if (segments.some((s) => s === "." || s === "..")) {
+    // URLs resolve dot segments, which would address another key: refuse rather than surprise.
+    throw new ValidationError(`"${key}" must not contain "." or ".." segments`, "key");
+  }
+  return segments.map(encodeURIComponent).join("/");
 }
 
 async function toApiError(res: Response): Promise<ApiError> {

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { newSecret } from "../api/tokens.js";
+import { newSecret } from "../model/secret.js";
 
 /** `~/.gantry`, or $GANTRY_DATA_DIR. */
 export function defaultDataDir(): string {

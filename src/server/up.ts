@@ -1,4 +1,3 @@
-import { hostname } from "node:os";
 import { join } from "node:path";
 import { startAgent, type Agent } from "../agent/agent.js";
 import type { TokenRegistry } from "../api/tokens.js";
@@ -6,6 +5,7 @@ import { GantryClient } from "../client/client.js";
 import { NodeNameSchema } from "../model/node.js";
 import type { Policy } from "../model/token.js";
 import { parseWith } from "../validate.js";
+import { defaultNodeName } from "./node-name.js";
 import { startServer, type RunningServer, type ServerOptions } from "./server.js";
 import type { RunningRouter } from "../router/router.js";
 import { startLocalRouter } from "./local-router.js";
@@ -28,15 +28,6 @@ export interface RunningUp extends RunningServer {
   nodeName: string;
   agent: Agent;
   router: RunningRouter;
-}
-
-/** The default node name: the host name, cut to a valid node name. */
-export function defaultNodeName(): string {
-  const name = hostname()
-    .split(".")[0]!
-    .replace(/[^A-Za-z0-9_.-]/g, "-")
-    .slice(0, 63);
-  return /^[A-Za-z0-9]/.test(name) ? name : `node-${name}`.slice(0, 63);
 }
 
 /**
@@ -118,3 +109,5 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
+
+export { defaultNodeName } from "./node-name.js";
