@@ -77,27 +77,33 @@ export function allows(
   name: string,
   access: Access,
 ): boolean {
-  for (const p of policies) {
-    if ("admin" in p) return true;
-    if (p.resource !== resource) continue;
-    if (access === "write" && p.access !== "write") continue;
-    if (name.startsWith(p.prefix)) return true;
-  }
-  return false;
+  return granted(policies, resource, access, name);
 }
 
-/** Whether the policies allow `access` on every name under `prefix` (for recursive reads/deletes). */
+/**
+ * Whether the policies allow `access` on every name under `prefix` (for recursive reads and
+ * deletes): some policy's prefix is a prefix of it, exactly the test `allows` makes on a name.
+ */
 export function allowsPrefix(
   policies: readonly Policy[],
   resource: Resource,
   prefix: string,
   access: Access,
 ): boolean {
+  return granted(policies, resource, access, prefix);
+}
+
+function granted(
+  policies: readonly Policy[],
+  resource: Resource,
+  access: Access,
+  target: string,
+): boolean {
   for (const p of policies) {
     if ("admin" in p) return true;
     if (p.resource !== resource) continue;
     if (access === "write" && p.access !== "write") continue;
-    if (prefix.startsWith(p.prefix)) return true;
+    if (target.startsWith(p.prefix)) return true;
   }
   return false;
 }
