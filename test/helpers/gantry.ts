@@ -159,7 +159,11 @@ export async function startGantry(opts: StartOptions = {}): Promise<GantryProces
     stop: () => waitExit("SIGTERM"),
     kill: () => waitExit("SIGKILL"),
     cleanup: async () => {
-      await waitExit("SIGKILL");
+      // SIGTERM first: `gantry up` then stops its apps' instances (their own process groups,
+      // which a SIGKILL of the platform would leave running); SIGKILL if it does not exit.
+      const killer = setTimeout(() => child?.kill("SIGKILL"), 15_000);
+      await waitExit("SIGTERM");
+      clearTimeout(killer);
       if (opts.dataDir === undefined && existsSync(dataDir))
         rmSync(dataDir, { recursive: true, force: true });
     },
