@@ -281,7 +281,11 @@ async function exchange(r: FuzzRequest): Promise<{ answer: Answer; made: string[
   // routing and close the connection, which the API's own answers never do. They carry the JSON
   // body too, except when the server cannot tell the request was not a HEAD (no body allowed).
   const byParser = a.closed === true;
-  const route = byParser ? undefined : predicted(r);
+  // Paths with "." or ".." segments are refused before routing (they would address another key).
+  const dotted = /(^|\/)(\.|%2e){1,2}(\/|$)/i.test(r.target.split("?")[0]!);
+  if (dotted && !byParser && a.status !== 400)
+    fail(`a path with dot segments answered ${a.status}`);
+  const route = byParser || dotted ? undefined : predicted(r);
   // Routes outside /v1 that speak another protocol (git's smart HTTP answers git clients in
   // plain text) keep their own error format; everything else answers errors in JSON.
   const foreign =
