@@ -33,40 +33,17 @@ import {
   type TxnOp,
   type TxnRequest,
 } from "../types.js";
+import { countArg, flagArg, leaseIdArg, optionsArg } from "../args.js";
 import { etcdRange } from "./convert.js";
 
 const MAX_INT64 = (1n << 63n) - 1n;
-
-function options<T extends object>(opts: unknown, field: string): Partial<T> {
-  if (opts === undefined || opts === null) return {};
-  if (typeof opts !== "object") throw new ValidationError(`${field} must be an object`, field);
-  return opts as Partial<T>;
-}
-
-function flag(v: unknown, field: string): boolean {
-  if (v === undefined || v === null) return false;
-  if (typeof v !== "boolean") throw new ValidationError(`${field} must be true or false`, field);
-  return v;
-}
-
-function count(v: unknown, field: string): number {
-  if (v === undefined || v === null) return 0;
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-    throw new ValidationError(`${field} must be a non-negative integer`, field);
-  }
-  return v;
-}
 
 /**
  * A lease id: a decimal string, in canonical form ("0" = none; absent = none). As in the
  * embedded store, up to 20 digits are accepted; one beyond etcd's int64 cannot exist.
  */
 export function leaseId(id: unknown, field = "lease"): LeaseId {
-  if (id === undefined || id === null) return NO_LEASE;
-  if (typeof id !== "string" || !/^[0-9]{1,20}$/.test(id)) {
-    throw new ValidationError(`${field} must be a lease id (a decimal string)`, field);
-  }
-  const canonical = id.replace(/^0+/, "") || NO_LEASE;
+  const canonical = leaseIdArg(id, field);
   if (BigInt(canonical) > MAX_INT64) throw new LeaseNotFoundError(canonical);
   return canonical;
 }
@@ -103,26 +80,26 @@ export function rangeRequest(
   field = "range",
   prefix = "",
 ): { req: IRangeRequest; revision: number } {
-  const o = options<RangeOptions>(opts, "options");
+  const o = optionsArg<RangeOptions>(opts, "options");
   const req: IRangeRequest = etcdRange(toByteRange(range as KeyRange, field));
   const revision = prefix === "" ? revisionArg(o.revision) : 0;
   if (revision > 0) req.revision = revision;
-  const limit = count(o.limit, `${prefix}limit`);
+  const limit = countArg(o.limit, `${prefix}limit`);
   if (limit > 0) req.limit = limit;
-  if (flag(o.keysOnly, `${prefix}keysOnly`)) req.keys_only = true;
-  if (flag(o.countOnly, `${prefix}countOnly`)) req.count_only = true;
+  if (flagArg(o.keysOnly, `${prefix}keysOnly`)) req.keys_only = true;
+  if (flagArg(o.countOnly, `${prefix}countOnly`)) req.count_only = true;
   return { req, revision };
 }
 
 export function putRequest(key: unknown, value: unknown, opts: unknown, field = ""): IPutRequest {
-  const o = options<PutOptions>(opts, "options");
+  const o = optionsArg<PutOptions>(opts, "options");
   const req: IPutRequest = {
     key: keyBytes(key, `${field}key`),
     value: valueBytes(value, `${field}value`),
   };
   const lease = leaseId(o.lease, `${field}lease`);
   if (lease !== NO_LEASE) req.lease = lease;
-  if (flag(o.prevKv, `${field}prevKv`)) req.prev_kv = true;
+  if (flagArg(o.prevKv, `${field}prevKv`)) req.prev_kv = true;
   return req;
 }
 
@@ -132,10 +109,10 @@ export function deleteRequest(
   field = "range",
   prefix = "",
 ): { req: IDeleteRangeRequest; range: ByteRange } {
-  const o = options<DeleteOptions>(opts, "options");
+  const o = optionsArg<DeleteOptions>(opts, "options");
   const bytes = toByteRange(range as KeyRange, field);
   const req: IDeleteRangeRequest = etcdRange(bytes);
-  if (flag(o.prevKv, `${prefix}prevKv`)) req.prev_kv = true;
+  if (flagArg(o.prevKv, `${prefix}prevKv`)) req.prev_kv = true;
   return { req, range: bytes };
 }
 

@@ -1,4 +1,5 @@
 import { ValidationError } from "../../errors.js";
+import { countArg, flagArg, leaseIdArg, optionsArg } from "../args.js";
 import { TooLargeError } from "../errors.js";
 import {
   checkRevision,
@@ -69,41 +70,13 @@ export interface TxnSpec {
 
 const COMPARE_OPS: ReadonlySet<string> = new Set(["==", "!=", "<", ">"]);
 const NUMBER_TARGETS: ReadonlySet<string> = new Set(["version", "createRevision", "modRevision"]);
-const LEASE_ID = /^[0-9]{1,20}$/;
-
-function options(opts: unknown, field: string): Record<string, unknown> {
-  if (opts === undefined || opts === null) return {};
-  if (typeof opts !== "object") throw new ValidationError(`${field} must be an object`, field);
-  return opts as Record<string, unknown>;
-}
-
-function flag(v: unknown, field: string): boolean {
-  if (v === undefined || v === null) return false;
-  if (typeof v !== "boolean") throw new ValidationError(`${field} must be true or false`, field);
-  return v;
-}
-
-function count(v: unknown, field: string): number {
-  if (v === undefined || v === null) return 0;
-  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-    throw new ValidationError(`${field} must be a non-negative integer`, field);
-  }
-  return v;
-}
 
 function prefixed(prefix: string, name: string): string {
   return prefix === "" ? name : `${prefix}.${name}`;
 }
 
 /** A lease id in canonical form (no leading zeros); "0" when absent. */
-export function parseLeaseId(v: unknown, field: string): LeaseId {
-  if (v === undefined || v === null) return NO_LEASE;
-  if (typeof v !== "string" || !LEASE_ID.test(v)) {
-    throw new ValidationError(`${field} must be a lease id (a decimal string)`, field);
-  }
-  const trimmed = v.replace(/^0+/, "");
-  return trimmed === "" ? NO_LEASE : trimmed;
-}
+export const parseLeaseId = (v: unknown, field: string): LeaseId => leaseIdArg(v, field);
 
 /** Compare two canonical decimal ids without BigInt: longer is larger, else by digits. */
 export function compareLeaseIds(a: LeaseId, b: LeaseId): number {
@@ -121,20 +94,20 @@ export function checkTtl(ttl: unknown): number {
 
 /** Check range/get options; `prefix` names the fields inside a txn. */
 export function checkRead(range: ByteRange, opts: unknown, prefix = ""): ReadSpec {
-  const o = options(opts, prefix || "options");
+  const o = optionsArg<Record<string, unknown>>(opts, prefix || "options");
   return {
     range,
     revision:
       o.revision === undefined ? 0 : checkRevision(o.revision, prefixed(prefix, "revision")),
-    limit: count(o.limit, prefixed(prefix, "limit")),
-    keysOnly: flag(o.keysOnly, prefixed(prefix, "keysOnly")),
-    countOnly: flag(o.countOnly, prefixed(prefix, "countOnly")),
+    limit: countArg(o.limit, prefixed(prefix, "limit")),
+    keysOnly: flagArg(o.keysOnly, prefixed(prefix, "keysOnly")),
+    countOnly: flagArg(o.countOnly, prefixed(prefix, "countOnly")),
   };
 }
 
 /** Check a put. */
 export function checkPut(key: unknown, value: unknown, opts: unknown, prefix = ""): PutSpec {
-  const o = options(opts, prefix || "options");
+  const o = optionsArg<Record<string, unknown>>(opts, prefix || "options");
   const keyBuf = keyBytes(key, prefixed(prefix, "key"));
   let bytes = valueBytes(value, prefixed(prefix, "value"));
   // Caller-owned bytes are copied: watchers receive this buffer and the caller may reuse its own.
@@ -144,16 +117,16 @@ export function checkPut(key: unknown, value: unknown, opts: unknown, prefix = "
     keyStr: key as string,
     value: bytes,
     lease: parseLeaseId(o.lease, prefixed(prefix, "lease")),
-    prevKv: flag(o.prevKv, prefixed(prefix, "prevKv")),
+    prevKv: flagArg(o.prevKv, prefixed(prefix, "prevKv")),
   };
 }
 
 /** Check a delete. */
 export function checkDelete(range: KeyRange, opts: unknown, prefix = ""): DeleteSpec {
-  const o = options(opts, prefix || "options");
+  const o = optionsArg<Record<string, unknown>>(opts, prefix || "options");
   return {
     range: toByteRange(range, prefixed(prefix, "range")),
-    prevKv: flag(o.prevKv, prefixed(prefix, "prevKv")),
+    prevKv: flagArg(o.prevKv, prefixed(prefix, "prevKv")),
   };
 }
 
