@@ -4,6 +4,7 @@
  * here: these tests pin down the receive and build side; deploying has its own tests.
  */
 import { spawn } from "node:child_process";
+import { git as gitIn } from "./helpers/paas.js";
 import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -30,29 +31,8 @@ interface Run {
   stderr: string;
 }
 
-/** git with no user or system config, never prompting, no proxies. */
-function git(args: string[], cwd = work): Promise<Run> {
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env["PATH"],
-    HOME: work,
-    GIT_CONFIG_NOSYSTEM: "1",
-    GIT_CONFIG_GLOBAL: "/dev/null",
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_AUTHOR_NAME: "Dev",
-    GIT_AUTHOR_EMAIL: "dev@example.com",
-    GIT_COMMITTER_NAME: "Dev",
-    GIT_COMMITTER_EMAIL: "dev@example.com",
-  };
-  return new Promise((res, rej) => {
-    const p = spawn("git", args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    p.on("error", rej);
-    p.on("close", (code) => res({ code: code ?? -1, stdout, stderr }));
-  });
-}
+/** git with no user or system config (test/helpers/paas.ts), run in the work dir by default. */
+const git = (args: string[], cwd = work): Promise<Run> => gitIn(args, cwd);
 
 const remote = (token: string, app = "hello"): string =>
   `${t.url.replace("://", `://x:${token}@`)}/git/${app}.git`;
