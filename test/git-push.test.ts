@@ -229,7 +229,7 @@ describe("git push", () => {
         },
       };
     }
-  });
+  }, 120_000);
 
   it("needs a token: 401 with a Basic challenge, and git fails", async () => {
     const res = await fetch(`${t.url}/git/hello.git/info/refs?service=git-upload-pack`);
