@@ -75,7 +75,9 @@ async function localRepo(files: Record<string, string | Buffer> | string): Promi
     for (const [name, body] of Object.entries(files)) writeFileSync(join(dir, name), body);
   }
   await git(["add", "-A"], dir);
-  await git(["commit", "-q", "-m", "change"], dir);
+  // A unique message: the same files committed in the same second would otherwise give the
+  // same commit as an earlier test's, and pushing it would be a no-op.
+  await git(["commit", "-q", "-m", `change ${randomBytes(4).toString("hex")}`], dir);
   return dir;
 }
 
@@ -208,7 +210,11 @@ describe("git push", () => {
     };
     try {
       const one = git(["push", "--force", remote(writer), "main"], first);
-      while (releases.length === 0) await new Promise((r) => setTimeout(r, 20));
+      const until = Date.now() + 60_000;
+      while (releases.length === 0 && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(releases, "the first push never reached the release step").toHaveLength(1);
       // The second push sees the old main, sends its pack, and waits for the first to finish.
       const two = git(["push", "--force", remote(writer), "main"], second);
       await new Promise((r) => setTimeout(r, 500));

@@ -3,6 +3,7 @@
  * keep-alive load generator that counts every request that did not answer 2xx.
  */
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { cpSync, mkdtempSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { join, resolve } from "node:path";
@@ -50,7 +51,8 @@ export async function localRepo(
   if (typeof from === "string") cpSync(from, dir, { recursive: true });
   else for (const [name, body] of Object.entries(from)) writeFileSync(join(dir, name), body);
   await git(["add", "-A"], dir);
-  await git(["commit", "-q", "-m", "change"], dir);
+  // A unique message keeps two repositories with the same files from sharing a commit.
+  await git(["commit", "-q", "-m", `change ${randomBytes(4).toString("hex")}`], dir);
   return dir;
 }
 
