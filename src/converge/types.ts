@@ -68,8 +68,12 @@ export interface ControlPlane {
 export interface ResourceContext {
   /** Check mode: nothing may change. `inspect` never changes anything regardless. */
   readonly check: boolean;
-  /** The states dir, for `source:` paths (templates, files). */
-  readonly statesDir: string;
+  /**
+   * A file of the states dir by relative path (`templates/site.conf.j2`), for `source:` fields.
+   * Throws a StateError naming the path when it does not exist. The states dir travels with the
+   * Job (over SSH, from the control plane), so types never read it from disk themselves.
+   */
+  source(path: string): string;
   readonly facts: Facts;
   /** The resource's merged vars (after forEach: with `item`, and `key`/`value` for maps). */
   readonly vars: Record<string, unknown>;
