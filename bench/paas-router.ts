@@ -40,8 +40,33 @@ export interface RouterBenchResult {
   nginx: WrkResult;
   /** router requests/s ÷ nginx requests/s */
   ratio: number;
-  /** router p99 − direct p99, ms */
+  /** Light steady load (latency-probe.mjs): what each hop adds to one request. */
+  probe: { direct: ProbeResult; router: ProbeResult; nginx: ProbeResult };
+  /** router p99 − direct p99 at the probe's light load, ms */
   addedP99: number;
+  /** nginx p99 − direct p99 at the same load, ms: the peer's figure for the same hop */
+  nginxAddedP99: number;
+}
+
+export interface ProbeResult {
+  sent: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+  errors: number;
+}
+
+const PROBE_RATE = Number(process.env["BENCH_PROBE_RATE"] ?? 500);
+const PROBE_SECONDS = Number(process.env["BENCH_PROBE_SECONDS"] ?? 5);
+const PROBE_CONNS = Number(process.env["BENCH_PROBE_CONNECTIONS"] ?? 4);
+
+/** One latency-probe run in its own process (asynchronous: the router may run in this one). */
+export async function probe(url: string, host = ""): Promise<ProbeResult> {
+  const script = join(import.meta.dirname, "latency-probe.mjs");
+  const args = [script, url, host, String(PROBE_RATE), String(PROBE_SECONDS), String(PROBE_CONNS)];
+  const { stdout } = await promisify(execFile)(process.execPath, args, { encoding: "utf8" });
+  return JSON.parse(stdout.trim().split("\n").pop()!) as ProbeResult;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -235,12 +260,38 @@ export async function benchRouter(): Promise<RouterBenchResult> {
     const direct = median(runs.direct);
     const viaRouter = median(runs.router);
     const viaNginx = median(runs.nginx);
+
+    // Latency at a light load, the three in turns; the median round of each.
+    const probes = {
+      direct: () => probe(`http://127.0.0.1:${appPort}/`),
+      router: () => probe(`${router.url}/`, "hello.localhost"),
+      nginx: () => probe(`http://127.0.0.1:${nginxPort}/`, "hello.localhost"),
+    };
+    const probed: Record<Variant, ProbeResult[]> = { direct: [], router: [], nginx: [] };
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const name of Object.keys(probes) as Variant[]) {
+        const r = await probes[name]();
+        probed[name].push(r);
+        console.log(
+          `  probe ${round} ${name.padEnd(6)} ${PROBE_RATE} req/s  p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  max ${r.max.toFixed(2)} ms${r.errors ? `  errors ${r.errors}` : ""}`,
+        );
+      }
+    }
+    const byP99 = (xs: ProbeResult[]): ProbeResult =>
+      [...xs].sort((a, b) => a.p99 - b.p99)[Math.floor(xs.length / 2)]!;
+    const probeResult = {
+      direct: byP99(probed.direct),
+      router: byP99(probed.router),
+      nginx: byP99(probed.nginx),
+    };
     return {
       direct,
       router: viaRouter,
       nginx: viaNginx,
       ratio: viaRouter.rps / viaNginx.rps,
-      addedP99: viaRouter.p99 - direct.p99,
+      probe: probeResult,
+      addedP99: probeResult.router.p99 - probeResult.direct.p99,
+      nginxAddedP99: probeResult.nginx.p99 - probeResult.direct.p99,
     };
   } finally {
     nginx.kill("SIGTERM");
@@ -264,7 +315,18 @@ export function printRouterResult(r: RouterBenchResult): void {
   console.log(row("router", r.router));
   console.log(row("nginx", r.nginx));
   console.log(
-    `router: router/nginx=${r.ratio.toFixed(2)}x router-added-p99=${r.addedP99.toFixed(2)}ms`,
+    `\nlatency at ${PROBE_RATE} req/s over ${PROBE_CONNS} keep-alive connections, ${PROBE_SECONDS} s × ${ROUNDS} rounds (median p99)`,
+  );
+  console.log(
+    `${"variant".padEnd(8)} ${"p50 ms".padStart(9)} ${"p99 ms".padStart(9)} ${"max ms".padStart(9)}`,
+  );
+  for (const [name, x] of Object.entries(r.probe)) {
+    console.log(
+      `${name.padEnd(8)} ${x.p50.toFixed(3).padStart(9)} ${x.p99.toFixed(3).padStart(9)} ${x.max.toFixed(2).padStart(9)}`,
+    );
+  }
+  console.log(
+    `router: router/nginx=${r.ratio.toFixed(2)}x router-added-p99=${r.addedP99.toFixed(2)}ms (nginx-added-p99=${r.nginxAddedP99.toFixed(2)}ms)`,
   );
 }
 
