@@ -126,10 +126,7 @@ export interface ResourceType<P = Record<string, unknown>> {
    * still per Inspection, but an implementation may make the first apply do the whole batch's
    * work and the rest no-ops.
    */
-  inspectBatch?(
-    items: { name: string; props: P }[],
-    ctx: ResourceContext,
-  ): Promise<Inspection[]>;
+  inspectBatch?(items: { name: string; props: P }[], ctx: ResourceContext): Promise<Inspection[]>;
 }
 
 /** A resource as written in a state file, after schema validation (load.ts). */
@@ -150,6 +147,8 @@ export interface ResourceDecl {
   forEach?: unknown;
   waitFor?: { key: string; timeoutMs: number } | { service: string; timeoutMs: number };
   runOnce?: boolean;
+  /** `secret: true`: the resource's diff is never shown (its content is secret as a whole). */
+  secret?: boolean;
   source: SourceRef;
 }
 
@@ -187,6 +186,7 @@ export interface Step {
   onChanges: string[];
   waitFor?: ResourceDecl["waitFor"];
   runOnce?: boolean;
+  secret?: boolean;
   handler: boolean;
   state: string;
   source: SourceRef;

@@ -1,0 +1,179 @@
+import { hostname } from "node:os";
+import type { Command } from "commander";
+import { ValidationError } from "../errors.js";
+import { gatherFacts } from "../converge/facts.js";
+import { readStatesDir } from "../converge/files.js";
+import { printer, summaryLine } from "../converge/format.js";
+import { runJob } from "../converge/run.js";
+import type { InventoryRunOptions } from "../converge/ssh/cli-options.js";
+import { registerConvergeStatus } from "./converge-status.js";
+import { colours, json, type Output } from "./output.js";
+
+interface ConvergeFlags {
+  local?: boolean;
+  inventory?: string;
+  states: string;
+  role: string[];
+  check?: boolean;
+  diff?: boolean;
+  json?: boolean;
+  extraVar: string[];
+  forks: string;
+  become?: boolean;
+  verbose?: boolean;
+}
+
+const collect = (v: string, all: string[]): string[] => [...all, v];
+
+/** `gantry converge` (local, or over SSH with --inventory) and `gantry facts`. */
+export function registerConvergeCommands(program: Command, o: Output): void {
+  const converge = program
+    .command("converge")
+    .description("make nodes match the state files: locally, or over SSH with --inventory")
+    .argument("[STATE...]", "states to apply (default: the states of --role in top.yaml)")
+    .option("--local", "converge this machine")
+    .option("--inventory <file>", "converge the hosts of an inventory over SSH")
+    .option("--states <dir>", "the states dir (top.yaml and state files)", "states")
+    .option("--role <role>", "apply this role's states from top.yaml (repeatable)", collect, [])
+    .option("--check", "change nothing; report what an apply would change")
+    .option("--diff", "show the diff of every file that changes")
+    .option("--json", 'print {"summary":…,"resources":[…]} (one object per resource)')
+    .option(
+      "-e, --extra-var <k=v>",
+      "a var, above all others (repeatable; or a JSON object)",
+      collect,
+      [],
+    )
+    .option("--forks <n>", "with --inventory: hosts at a time", "10")
+    .option("--become", "with --inventory: run as root through sudo")
+    .option("--verbose", "show resources that were already right, and progress logs")
+    .addHelpText(
+      "after",
+      `
+State files are YAML in the states dir; top.yaml maps roles to states. Vars, by precedence:
+state defaults < role vars (top.yaml) < node vars < -e. Exit status: 0 when nothing failed,
+2 when a resource failed, 1 for bad input (nothing is changed then).
+
+Examples:
+  $ gantry converge --local --states ./states --role web
+  $ gantry converge --local --states ./states nginx --check --diff
+  $ gantry converge --local --states ./states --role web -e port=8080 --json
+  $ gantry converge --inventory hosts.yaml --states ./states --forks 20 --become
+
+Docs: docs/converge.md`,
+    )
+    .action(async (states: string[], flags: ConvergeFlags) => {
+      process.exitCode = await runConverge(states, flags, o);
+    });
+  registerConvergeStatus(converge, o);
+
+  program
+    .command("facts")
+    .description("what converge knows about this machine (facts.* in states and templates)")
+    .option("--json", "print the facts as JSON")
+    .option("--role <role>", "include this role in facts.roles (repeatable)", collect, [])
+    .action(async (flags: { json?: boolean; role: string[] }) => {
+      const facts = await gatherFacts({ roles: flags.role, labels: {} });
+      if (flags.json === true) return json(o, facts);
+      const c = colours(o);
+      for (const [k, v] of Object.entries(facts)) {
+        const shown =
+          typeof v === "object" ? (Array.isArray(v) ? v.join(", ") : JSON.stringify(v)) : String(v);
+        o.out(`${c.bold(`${k}:`.padEnd(14))}${shown}`);
+      }
+    });
+}
+
+async function runConverge(states: string[], flags: ConvergeFlags, o: Output): Promise<number> {
+  const extraVars = parseExtraVars(flags.extraVar);
+  if (flags.inventory !== undefined) {
+    if (flags.local === true) throw new ValidationError("give --local or --inventory, not both");
+    const forks = Number(flags.forks);
+    if (!Number.isInteger(forks) || forks < 1)
+      throw new ValidationError(
+        `--forks must be a whole number ≥ 1, got "${flags.forks}"`,
+        "--forks",
+      );
+    const opts: InventoryRunOptions = {
+      inventory: flags.inventory,
+      statesDir: flags.states,
+      roles: flags.role,
+      states,
+      check: flags.check === true,
+      diff: flags.diff === true,
+      json: flags.json === true,
+      extraVars,
+      forks,
+      become: flags.become === true,
+    };
+    const { convergeInventory } = await import("../converge/ssh/cli.js");
+    return convergeInventory(opts, o);
+  }
+  if (flags.local !== true)
+    throw new ValidationError(
+      "say where to converge: --local (this machine) or --inventory FILE (hosts over SSH)",
+    );
+  if (flags.role.length === 0 && states.length === 0)
+    throw new ValidationError("say what to apply: --role ROLE (via top.yaml) or STATE names");
+
+  const files = readStatesDir(flags.states);
+  const c = colours(o);
+  const abort = new AbortController();
+  const stop = (): void => abort.abort();
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    const show =
+      flags.json === true
+        ? undefined
+        : printer((line) => o.out(line), {
+            diff: flags.diff === true,
+            verbose: flags.verbose === true,
+            progress: o.tty,
+            style: c,
+          });
+    const report = await runJob(
+      {
+        files,
+        roles: flags.role,
+        states,
+        nodeVars: {},
+        extraVars,
+        labels: {},
+        check: flags.check === true,
+        host: hostname(),
+      },
+      { signal: abort.signal, ...(show === undefined ? {} : { onEvent: show }) },
+    );
+    if (flags.json === true) json(o, { summary: report.summary, resources: report.resources });
+    else o.out(summaryLine(report, c));
+    if (abort.signal.aborted) return 130; // interrupted: what was left is reported as skipped
+    return report.summary.failed > 0 ? 2 : 0;
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+}
+
+/** `-e k=v` (a string) or `-e '{"k": 1}'` (a JSON object); later ones win. */
+export function parseExtraVars(raw: string[]): Record<string, unknown> {
+  const vars: Record<string, unknown> = {};
+  for (const r of raw) {
+    if (r.trimStart().startsWith("{")) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(r);
+      } catch {
+        throw new ValidationError(`-e ${r}: not a JSON object`, "-e");
+      }
+      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+        throw new ValidationError(`-e ${r}: not a JSON object`, "-e");
+      Object.assign(vars, parsed);
+      continue;
+    }
+    const eq = r.indexOf("=");
+    if (eq <= 0) throw new ValidationError(`-e needs NAME=VALUE, got "${r}"`, "-e");
+    vars[r.slice(0, eq)] = r.slice(eq + 1);
+  }
+  return vars;
+}

@@ -1,0 +1,425 @@
+import { StateError } from "./errors.js";
+import { throwIfAny } from "./error-list.js";
+import { isRecord, selectStates, validateProps, varSource, type TypeMap } from "./load.js";
+import { secretStrings } from "./redact.js";
+import { isTemplated, RenderFailure, Renderer } from "./render.js";
+import { resourceTypes } from "./resources/index.js";
+import type {
+  ControlPlane,
+  Facts,
+  Plan,
+  ResourceDecl,
+  StateDecl,
+  StateSet,
+  Step,
+} from "./types.js";
+import { fieldName, type Path } from "./yaml-source.js";
+
+export interface CompileInput {
+  /** Roles to apply via top.yaml (their role vars apply), or explicit states. */
+  roles: string[];
+  states: string[];
+  nodeVars: Record<string, unknown>;
+  extraVars: Record<string, unknown>;
+  facts: Facts;
+  controlPlane?: ControlPlane | undefined;
+  types?: TypeMap;
+  /** Shared with the engine so reads are cached and secrets collected for the whole run. */
+  renderer?: Renderer;
+}
+
+const VAR_PASSES = 5;
+
+/**
+ * Turn the loaded states into the Plan for one node: pick the states, merge vars (state
+ * defaults < role vars < node vars < extra vars), expand forEach, evaluate when, render strings,
+ * check every field and reference, and order the steps (file order, then require/onChanges).
+ * Every problem is collected and thrown as one StateError before anything runs.
+ */
+export async function compile(set: StateSet, input: CompileInput): Promise<Plan> {
+  const types = input.types ?? resourceTypes;
+  const errors: StateError[] = [];
+  const secrets = new Set<string>();
+  const renderer =
+    input.renderer ??
+    new Renderer({ facts: input.facts, controlPlane: input.controlPlane, secrets });
+
+  const names = selectStates(
+    set.top,
+    { roles: input.roles, states: input.states },
+    "top.yaml",
+    errors,
+  );
+  const states: StateDecl[] = [];
+  for (const { name, ref } of names) {
+    const s = set.states.get(name);
+    if (s === undefined)
+      errors.push(
+        new StateError(ref, `state "${name}" not found: no ${name}.yaml or ${name}/init.yaml`),
+      );
+    else states.push(s);
+  }
+  throwIfAny(errors);
+
+  const roleVars: Record<string, unknown> = {};
+  for (const role of input.roles) Object.assign(roleVars, set.top?.roles[role]?.vars ?? {});
+  const secretNames = new Set(states.flatMap((s) => s.secretVars));
+
+  const steps: Step[] = [];
+  const handlers = new Map<string, Step>();
+  const skipped: Plan["skipped"] = [];
+  for (const state of states) {
+    const scope = await stateVars(state, roleVars, input, renderer, errors);
+    for (const name of secretNames) for (const v of secretStrings(scope[name])) secrets.add(v);
+    const cx = { renderer, types, errors, skipped };
+    for (const [i, decl] of state.resources.entries()) {
+      for (const vars of await expand(decl, i, scope, renderer, errors)) {
+        const step = await compileStep(decl, state, vars, `resources[${i}]`, cx);
+        if (step !== undefined) steps.push(step);
+      }
+    }
+    for (const [i, decl] of state.handlers.entries()) {
+      const step = await compileStep(decl, state, scope, `handlers[${i}]`, cx);
+      if (step !== undefined) handlers.set(step.id, step);
+    }
+  }
+  throwIfAny(errors);
+
+  resolveRefs(steps, handlers, skipped, errors);
+  throwIfAny(errors);
+  const ordered = order(steps, errors);
+  throwIfAny(errors);
+  return { steps: ordered, handlers, secrets: [...secrets], skipped };
+}
+
+/** State defaults < role vars < node vars < extra vars; `{{ }}` in var values rendered. */
+async function stateVars(
+  state: StateDecl,
+  roleVars: Record<string, unknown>,
+  input: CompileInput,
+  renderer: Renderer,
+  errors: StateError[],
+): Promise<Record<string, unknown>> {
+  const scope: Record<string, unknown> = {
+    ...state.vars,
+    ...roleVars,
+    ...input.nodeVars,
+    ...input.extraVars,
+  };
+  // Vars may use other vars (`url: "http://{{ host }}:{{ port }}"`): render until stable.
+  let failures = new Map<string, unknown>();
+  for (let pass = 0; pass < VAR_PASSES; pass++) {
+    let changed = false;
+    failures = new Map();
+    for (const [k, v] of Object.entries(scope)) {
+      if (!hasTemplate(v)) continue;
+      try {
+        const next = await renderer.value(v, scope);
+        if (JSON.stringify(next) !== JSON.stringify(v)) changed = true;
+        scope[k] = next;
+      } catch (err) {
+        failures.set(k, err); // may depend on a var not rendered yet: try again next pass
+      }
+    }
+    if (!changed) break;
+  }
+  for (const [k, err] of failures) errors.push(failure(err, varSource(state, k), `vars.${k}`));
+  return scope;
+}
+
+function hasTemplate(v: unknown): boolean {
+  if (typeof v === "string") return isTemplated(v);
+  if (Array.isArray(v)) return v.some(hasTemplate);
+  if (isRecord(v)) return Object.values(v).some(hasTemplate);
+  return false;
+}
+
+/** forEach: one vars scope per item (`item`; for maps also `key` and `value`). */
+async function expand(
+  decl: ResourceDecl,
+  index: number,
+  scope: Record<string, unknown>,
+  renderer: Renderer,
+  errors: StateError[],
+): Promise<Record<string, unknown>[]> {
+  if (decl.forEach === undefined) return [scope];
+  let over: unknown;
+  try {
+    over = await renderer.value(decl.forEach, scope);
+  } catch (err) {
+    errors.push(failure(err, decl.source, `resources[${index}].forEach`));
+    return [];
+  }
+  if (Array.isArray(over)) return over.map((item) => ({ ...scope, item }));
+  if (isRecord(over))
+    return Object.entries(over).map(([key, value]) => ({
+      ...scope,
+      key,
+      value,
+      item: { key, value },
+    }));
+  errors.push(
+    new StateError(
+      decl.source,
+      `expected a list or a map, got ${over === null ? "null" : typeof over}`,
+      `resources[${index}].forEach`,
+    ),
+  );
+  return [];
+}
+
+interface StepContext {
+  renderer: Renderer;
+  types: TypeMap;
+  errors: StateError[];
+  skipped: Plan["skipped"];
+}
+
+async function compileStep(
+  decl: ResourceDecl,
+  state: StateDecl,
+  vars: Record<string, unknown>,
+  at: string,
+  cx: StepContext,
+): Promise<Step | undefined> {
+  const before = cx.errors.length;
+  const handler = at.startsWith("handlers");
+  const render = async <T>(v: T, field: string): Promise<T> => {
+    try {
+      return (await cx.renderer.value(v, vars)) as T;
+    } catch (err) {
+      cx.errors.push(failure(err, decl.source, `${at}.${field}`));
+      return v;
+    }
+  };
+  const str = async (v: string, field: string): Promise<string> => {
+    const out = await render(v, field);
+    if (typeof out === "string" || typeof out === "number") return String(out);
+    cx.errors.push(
+      new StateError(decl.source, `expected a string, got ${typeof out}`, `${at}.${field}`),
+    );
+    return v;
+  };
+  const id = await str(decl.id, "id");
+  const name = await str(decl.name, decl.type);
+  if (decl.when !== undefined) {
+    let holds = false;
+    try {
+      holds = await cx.renderer.test(decl.when, vars);
+    } catch (err) {
+      cx.errors.push(failure(err, decl.source, `${at}.when`));
+    }
+    if (cx.errors.length > before) return undefined;
+    if (!holds) {
+      cx.skipped.push({
+        id,
+        type: decl.type,
+        name,
+        state: state.name,
+        reason: `when: ${decl.when}`,
+      });
+      return undefined;
+    }
+  }
+  const list = async (refs: string[], field: string): Promise<string[]> => {
+    const out: string[] = [];
+    for (const [i, r] of refs.entries()) out.push(await str(r, `${field}[${i}]`));
+    return out;
+  };
+  const require = await list(decl.require, "require");
+  const notify = await list(decl.notify, "notify");
+  const onChanges = await list(decl.onChanges, "onChanges");
+  const rawProps: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(decl.props)) rawProps[k] = await render(v, k);
+  if (cx.errors.length > before) return undefined;
+
+  const type = cx.types.get(decl.type)!;
+  const problems: StateError[] = [];
+  const check = (candidate: Record<string, unknown>): unknown =>
+    validateProps(
+      type,
+      name,
+      candidate,
+      (path: Path, message) =>
+        problems.push(new StateError(decl.source, message, fieldName([at, ...path]))),
+      true,
+    );
+  let props = check(rawProps);
+  if (props === undefined) {
+    // `content: "{{ port }}"` gives the number 8080; where the type wants a string, use "8080".
+    const retry = stringifyRendered(decl.props, rawProps) as Record<string, unknown>;
+    const before2 = problems.length;
+    props = retry === rawProps ? undefined : check(retry);
+    if (props === undefined) problems.splice(before2);
+    else problems.length = 0;
+  }
+  cx.errors.push(...problems);
+  if (props === undefined || cx.errors.length > before) return undefined;
+  const step: Step = {
+    id,
+    type: decl.type,
+    name,
+    props: props as Record<string, unknown>,
+    require,
+    notify,
+    onChanges,
+    handler,
+    state: state.name,
+    source: decl.source,
+    vars,
+  };
+  if (decl.waitFor !== undefined) step.waitFor = decl.waitFor;
+  if (decl.runOnce) step.runOnce = true;
+  if (decl.secret) step.secret = true;
+  return step;
+}
+
+/** Numbers and booleans that a whole `{{ expr }}` string rendered to, as strings again. */
+function stringifyRendered(raw: unknown, rendered: unknown): unknown {
+  if (typeof raw === "string" && isTemplated(raw)) {
+    if (typeof rendered === "number" || typeof rendered === "boolean") return String(rendered);
+    return rendered;
+  }
+  if (Array.isArray(raw) && Array.isArray(rendered)) {
+    const out = rendered.map((r, i) => stringifyRendered(raw[i], r));
+    return out.every((x, i) => x === rendered[i]) ? rendered : out;
+  }
+  if (isRecord(raw) && isRecord(rendered)) {
+    const out: Record<string, unknown> = {};
+    let same = true;
+    for (const [k, r] of Object.entries(rendered)) {
+      out[k] = stringifyRendered(raw[k], r);
+      if (out[k] !== r) same = false;
+    }
+    return same ? rendered : out;
+  }
+  return rendered;
+}
+
+/** require/onChanges name resources, notify names handlers: by id, or by a name that is unique. */
+function resolveRefs(
+  steps: Step[],
+  handlers: Map<string, Step>,
+  skipped: Plan["skipped"],
+  errors: StateError[],
+): void {
+  const byId = new Map<string, Step>();
+  for (const s of [...steps, ...handlers.values()]) {
+    const other = byId.get(s.id);
+    if (other !== undefined)
+      errors.push(
+        new StateError(
+          s.source,
+          `duplicate id "${s.id}" (also at ${other.source.file}:${other.source.line}); ` +
+            "give one an `id:`, or use {{ item }} in the id of a forEach",
+        ),
+      );
+    else byId.set(s.id, s);
+  }
+  const skippedIds = new Set(skipped.map((s) => s.id));
+  const byName = (list: Iterable<Step>, ref: string): Step[] =>
+    [...list].filter((s) => s.name === ref);
+
+  for (const step of [...steps, ...handlers.values()]) {
+    for (const field of ["require", "onChanges"] as const) {
+      step[field] = step[field].map((ref, i) => {
+        const where = `${field}[${i}]`;
+        const found = byId.get(ref);
+        if (found?.handler === true) {
+          errors.push(new StateError(step.source, `"${ref}" is a handler: use notify`, where));
+          return ref;
+        }
+        if (found !== undefined || skippedIds.has(ref)) return ref;
+        const named = byName(steps, ref);
+        if (named.length === 1) return named[0]!.id;
+        errors.push(
+          new StateError(
+            step.source,
+            named.length > 1
+              ? `"${ref}" names ${named.length} resources (${named.map((s) => s.id).join(", ")}): use an id`
+              : `no resource "${ref}" in the states of this run (ids look like directory:/srv/app)`,
+            where,
+          ),
+        );
+        return ref;
+      });
+    }
+    step.notify = step.notify.map((ref, i) => {
+      const where = `notify[${i}]`;
+      const found = handlers.get(ref) ?? single(byName(handlers.values(), ref));
+      if (found !== undefined) return found.id;
+      if (skippedIds.has(ref)) return ref;
+      const resource = byId.get(ref) ?? single(byName(steps, ref));
+      errors.push(
+        new StateError(
+          step.source,
+          resource !== undefined
+            ? `"${ref}" is a resource, not a handler (to run it after a change: onChanges on it)`
+            : `no handler "${ref}" — handlers are listed under "handlers:" in a state`,
+          where,
+        ),
+      );
+      return ref;
+    });
+  }
+}
+
+function single(list: Step[]): Step | undefined {
+  return list.length === 1 ? list[0] : undefined;
+}
+
+/**
+ * File order, then require/onChanges: a stable topological sort (of the steps that are ready,
+ * the earliest in the files runs first). A cycle is an error that names it.
+ */
+export function order(steps: Step[], errors: StateError[]): Step[] {
+  const index = new Map(steps.map((s, i) => [s.id, i]));
+  const deps = steps.map((s) =>
+    [...new Set([...s.require, ...s.onChanges])]
+      .map((r) => index.get(r))
+      .filter((i): i is number => i !== undefined),
+  );
+  const waiting = deps.map((d) => d.length);
+  const dependents: number[][] = steps.map(() => []);
+  deps.forEach((d, i) => d.forEach((j) => dependents[j]!.push(i)));
+  const ready: number[] = [];
+  waiting.forEach((w, i) => w === 0 && ready.push(i));
+  const out: Step[] = [];
+  while (ready.length > 0) {
+    ready.sort((a, b) => a - b);
+    const i = ready.shift()!;
+    out.push(steps[i]!);
+    for (const j of dependents[i]!) if (--waiting[j]! === 0) ready.push(j);
+  }
+  if (out.length < steps.length) {
+    const cycle = findCycle(deps, waiting);
+    const first = steps[cycle[0]!]!;
+    errors.push(
+      new StateError(
+        first.source,
+        `require cycle: ${[...cycle, cycle[0]!].map((i) => steps[i]!.id).join(" → ")}`,
+      ),
+    );
+  }
+  return out;
+}
+
+function findCycle(deps: number[][], waiting: number[]): number[] {
+  const start = waiting.findIndex((w) => w > 0);
+  const path: number[] = [];
+  const seen = new Map<number, number>();
+  let at = start;
+  while (!seen.has(at)) {
+    seen.set(at, path.length);
+    path.push(at);
+    at = deps[at]!.find((d) => waiting[d]! > 0)!;
+  }
+  // `path` walks requirements; show the cycle in run order (requirement first).
+  return path.slice(seen.get(at)).reverse();
+}
+
+function failure(err: unknown, source: Step["source"], field: string): StateError {
+  if (err instanceof StateError) return err;
+  if (err instanceof RenderFailure) return new StateError(source, err.message, field);
+  throw err;
+}

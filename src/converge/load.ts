@@ -1,0 +1,495 @@
+import type { z } from "zod";
+import { parseDuration } from "../model/duration.js";
+import { StateError } from "./errors.js";
+import { throwIfAny } from "./error-list.js";
+import { checkTemplate, isTemplated } from "./render.js";
+import { resourceTypes } from "./resources/index.js";
+import type {
+  ResourceDecl,
+  ResourceType,
+  SourceRef,
+  StateDecl,
+  StateSet,
+  TopDecl,
+} from "./types.js";
+import { fieldName, YamlSource, type Path } from "./yaml-source.js";
+
+/** The fields every resource may have, whatever its type; the type's schema checks the rest. */
+export const COMMON_FIELDS = [
+  "id",
+  "require",
+  "notify",
+  "onChanges",
+  "when",
+  "forEach",
+  "waitFor",
+  "runOnce",
+  "secret",
+] as const;
+const COMMON = new Set<string>(COMMON_FIELDS);
+const STATE_KEYS = ["vars", "secretVars", "resources", "handlers"];
+/** Folders of a states dir that hold sources and templates, never states. */
+const SOURCE_DIRS = ["templates/", "files/"];
+const DEFAULT_WAIT_MS = 60_000;
+
+export type TypeMap = ReadonlyMap<string, ResourceType<never>>;
+
+export interface LoadOptions {
+  /** The resource types (default: every registered type). */
+  types?: TypeMap;
+  /** Shown in StateSet.dir. */
+  dir?: string;
+  /**
+   * Load only what these roles (via top.yaml) or states need. Without it every `.yaml` file is
+   * loaded (except top.yaml and what lies under templates/ and files/).
+   */
+  only?: { roles: string[]; states: string[] };
+}
+
+/**
+ * Read and validate a states dir (relative path → content): top.yaml and the state files, every
+ * field checked, every inline template and template source compiled. Throws a StateError listing
+ * every problem as `file:line: field: message`.
+ */
+export function loadStates(files: Record<string, string>, opts: LoadOptions = {}): StateSet {
+  const types = opts.types ?? resourceTypes;
+  const errors: StateError[] = [];
+  const topText = files["top.yaml"] ?? files["top.yml"];
+  const topFile = files["top.yaml"] === undefined ? "top.yml" : "top.yaml";
+  const top = topText === undefined ? undefined : loadTop(topFile, topText, errors);
+
+  const wanted = new Map<string, { file: string } | StateError>();
+  if (opts.only === undefined) {
+    for (const file of Object.keys(files).sort()) {
+      if (!/\.ya?ml$/.test(file) || file === topFile) continue;
+      if (SOURCE_DIRS.some((d) => file.startsWith(d))) continue;
+      wanted.set(file.replace(/(\/init)?\.ya?ml$/, ""), { file });
+    }
+  } else {
+    for (const name of selectStates(top, opts.only, topFile, errors)) {
+      const file = stateFile(files, name.name);
+      wanted.set(
+        name.name,
+        file === undefined
+          ? new StateError(
+              name.ref,
+              `state "${name.name}" not found: no ${name.name}.yaml or ${name.name}/init.yaml`,
+            )
+          : { file },
+      );
+    }
+  }
+
+  const states = new Map<string, StateDecl>();
+  for (const [name, found] of wanted) {
+    if (found instanceof StateError) {
+      errors.push(found);
+      continue;
+    }
+    const state = loadState(name, found.file, files[found.file]!, { types, files, errors });
+    if (state !== undefined) states.set(name, state);
+  }
+  throwIfAny(errors);
+  return { dir: opts.dir ?? "", top, states };
+}
+
+/** The file of state `name`: `name.yaml`, `name.yml` or `name/init.yaml`. */
+export function stateFile(files: Record<string, string>, name: string): string | undefined {
+  for (const f of [`${name}.yaml`, `${name}.yml`, `${name}/init.yaml`, `${name}/init.yml`])
+    if (files[f] !== undefined) return f;
+  return undefined;
+}
+
+/** The states of a run: the explicit ones, else the roles' from top.yaml; in order, deduplicated. */
+export function selectStates(
+  top: TopDecl | undefined,
+  only: { roles: string[]; states: string[] },
+  topFile = "top.yaml",
+  errors: StateError[] = [],
+): { name: string; ref: { file: string; line: number } | undefined }[] {
+  const out = new Map<string, { file: string; line: number } | undefined>();
+  if (only.states.length > 0) {
+    for (const s of only.states) out.set(s, undefined);
+  } else {
+    for (const role of only.roles) {
+      const r = top?.roles[role];
+      if (r === undefined) {
+        const known = top === undefined ? [] : Object.keys(top.roles);
+        errors.push(
+          new StateError(
+            top === undefined ? undefined : { file: topFile, line: 1 },
+            top === undefined
+              ? `role "${role}" needs a ${topFile} that maps roles to states`
+              : `role "${role}" is not in ${topFile}` +
+                (known.length === 0 ? "" : ` — known: ${known.join(", ")}`),
+          ),
+        );
+        continue;
+      }
+      for (const s of r.states) if (!out.has(s)) out.set(s, r.source);
+    }
+  }
+  return [...out].map(([name, ref]) => ({ name, ref }));
+}
+
+function loadTop(file: string, text: string, errors: StateError[]): TopDecl | undefined {
+  const y = new YamlSource(file, text);
+  errors.push(...y.errors);
+  if (y.errors.length > 0) return undefined;
+  const top: TopDecl = { roles: {} };
+  if (y.value === null || y.value === undefined) return top;
+  if (!isRecord(y.value)) {
+    errors.push(y.error([], "expected a map of role → list of states"));
+    return undefined;
+  }
+  for (const [role, v] of Object.entries(y.value)) {
+    const source = y.ref([role]);
+    let states: unknown = v;
+    let vars: unknown = {};
+    if (isRecord(v)) {
+      for (const k of Object.keys(v))
+        if (k !== "states" && k !== "vars")
+          errors.push(y.error([role, k], `unknown field — a role has "states" and "vars"`));
+      states = v["states"] ?? [];
+      vars = v["vars"] ?? {};
+      if (!isRecord(vars)) {
+        errors.push(y.error([role, "vars"], "expected a map of name → value"));
+        vars = {};
+      }
+    }
+    const path = isRecord(v) ? [role, "states"] : [role];
+    if (!isStringList(states)) {
+      errors.push(y.error(path, "expected a list of state names, like [base, nginx]"));
+      continue;
+    }
+    top.roles[role] = { states, vars: vars as Record<string, unknown>, source };
+  }
+  return top;
+}
+
+// Where each state's vars are written, for errors found when compile renders them.
+const varRefs = new WeakMap<StateDecl, Map<string, SourceRef>>();
+
+/** The line of a state's default var, for errors. */
+export function varSource(state: StateDecl, name: string): SourceRef {
+  return varRefs.get(state)?.get(name) ?? { file: state.file, line: 1 };
+}
+
+interface LoadContext {
+  types: TypeMap;
+  files: Record<string, string>;
+  errors: StateError[];
+}
+
+function loadState(
+  name: string,
+  file: string,
+  text: string,
+  cx: LoadContext,
+): StateDecl | undefined {
+  const y = new YamlSource(file, text);
+  cx.errors.push(...y.errors);
+  if (y.errors.length > 0) return undefined;
+  const state: StateDecl = { name, file, vars: {}, secretVars: [], resources: [], handlers: [] };
+  if (y.value === null || y.value === undefined) return state;
+  if (!isRecord(y.value)) {
+    cx.errors.push(y.error([], "expected a map with vars, secretVars, resources and handlers"));
+    return undefined;
+  }
+  const doc = y.value;
+  for (const k of Object.keys(doc))
+    if (!STATE_KEYS.includes(k))
+      cx.errors.push(y.error([k], `unknown field — a state has ${STATE_KEYS.join(", ")}`));
+  if (doc["vars"] !== undefined && doc["vars"] !== null) {
+    if (isRecord(doc["vars"])) {
+      state.vars = doc["vars"];
+      varRefs.set(state, new Map(Object.keys(state.vars).map((k) => [k, y.ref(["vars", k])])));
+    } else cx.errors.push(y.error(["vars"], "expected a map of name → value"));
+  }
+  if (doc["secretVars"] !== undefined) {
+    if (isStringList(doc["secretVars"])) state.secretVars = doc["secretVars"];
+    else cx.errors.push(y.error(["secretVars"], "expected a list of var names"));
+  }
+  for (const kind of ["resources", "handlers"] as const) {
+    const list = doc[kind];
+    if (list === undefined || list === null) continue;
+    if (!Array.isArray(list)) {
+      cx.errors.push(y.error([kind], "expected a list of resources"));
+      continue;
+    }
+    list.forEach((raw, i) => {
+      const decl = loadResource(y, [kind, i], raw, kind === "handlers", cx);
+      if (decl !== undefined) state[kind].push(decl);
+    });
+  }
+  return state;
+}
+
+function loadResource(
+  y: YamlSource,
+  path: Path,
+  raw: unknown,
+  handler: boolean,
+  cx: LoadContext,
+): ResourceDecl | undefined {
+  const before = cx.errors.length;
+  const err = (sub: Path, message: string): void => {
+    cx.errors.push(y.error([...path, ...sub], message));
+  };
+  if (!isRecord(raw) || Object.keys(raw).length === 0) {
+    err([], `expected a resource like "file: /etc/motd" with its fields`);
+    return undefined;
+  }
+  const typeKey = Object.keys(raw)[0]!;
+  const type = cx.types.get(typeKey);
+  if (type === undefined) {
+    const known = [...cx.types.keys()].sort().join(", ");
+    err(
+      [typeKey],
+      `unknown resource type "${typeKey}"` +
+        (known === "" ? "" : ` — known: ${known}`) +
+        " (the first key of a resource names its type)",
+    );
+    return undefined;
+  }
+  const nameRaw = raw[typeKey];
+  if ((typeof nameRaw !== "string" || nameRaw === "") && typeof nameRaw !== "number") {
+    err([typeKey], `expected the resource's name, like "${typeKey}: /etc/motd"`);
+    return undefined;
+  }
+  const name = String(nameRaw);
+  const props: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) if (k !== typeKey && !COMMON.has(k)) props[k] = v;
+
+  const id = optionalString(raw["id"], () => err(["id"], "expected a string"));
+  const refs = (field: string): string[] => {
+    const r = refList(raw[field]);
+    if (r === undefined)
+      err([field], `expected a list of resource ids, like [directory:/srv/app] or [{ file: /x }]`);
+    return r ?? [];
+  };
+  const require = refs("require");
+  const notify = refs("notify");
+  const onChanges = refs("onChanges");
+
+  let when: string | undefined;
+  if (typeof raw["when"] === "boolean") when = String(raw["when"]);
+  else if (typeof raw["when"] === "string") when = raw["when"];
+  else if (raw["when"] !== undefined && raw["when"] !== null)
+    err(["when"], `expected an expression, like 'facts.init == "systemd"'`);
+  const forEach = raw["forEach"];
+  if (
+    forEach !== undefined &&
+    !Array.isArray(forEach) &&
+    !isRecord(forEach) &&
+    !(typeof forEach === "string" && isTemplated(forEach))
+  )
+    err(["forEach"], `expected a list, a map, or a var like "{{ users }}"`);
+
+  const waitFor = loadWaitFor(raw["waitFor"], (sub, m) => err(["waitFor", ...sub], m));
+  const flag = (field: string): boolean | undefined => {
+    const v = raw[field];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== "boolean") err([field], "expected true or false");
+    return v === true ? true : undefined;
+  };
+  const runOnce = flag("runOnce");
+  const secret = flag("secret");
+
+  if (handler) {
+    for (const f of ["require", "onChanges", "forEach"] as const)
+      if (raw[f] !== undefined)
+        err([f], "not allowed on a handler: handlers run at the end, in the order notified");
+  }
+
+  validateProps(type, name, props, (sub, m) => err(sub, m));
+  checkTemplates(y, path, raw, typeKey, cx);
+  checkSources(y, path, typeKey, props, cx);
+  if (cx.errors.length > before) return undefined;
+
+  const decl: ResourceDecl = {
+    type: typeKey,
+    name,
+    id: id ?? `${typeKey}:${name}`,
+    props,
+    require,
+    notify,
+    onChanges,
+    source: y.ref(path),
+  };
+  if (when !== undefined) decl.when = when;
+  if (forEach !== undefined) decl.forEach = forEach;
+  if (waitFor !== undefined) decl.waitFor = waitFor;
+  if (runOnce) decl.runOnce = true;
+  if (secret) decl.secret = true;
+  return decl;
+}
+
+/**
+ * Check a type's fields with its schema. Values still holding `{{ }}` cannot be judged yet: their
+ * problems are left to compile, which checks again after rendering.
+ */
+export function validateProps(
+  type: ResourceType<never>,
+  name: string,
+  props: Record<string, unknown>,
+  err: (path: Path, message: string) => void,
+  final = false,
+): unknown {
+  const result = (type.fields as z.ZodType).safeParse(props);
+  if (!result.success) {
+    let reported = false;
+    for (const issue of result.error.issues) {
+      const path = issue.path.filter((p): p is string | number => typeof p !== "symbol");
+      if (!final && templatedAt(props, path)) continue;
+      if (issue.code === "unrecognized_keys") {
+        const shape = (type.fields as { shape?: Record<string, unknown> }).shape;
+        const known = shape === undefined ? "" : ` — known: ${Object.keys(shape).join(", ")}`;
+        for (const k of issue.keys)
+          err([...path, k], `unknown field for ${type.type}${path.length > 0 ? "" : known}`);
+      } else {
+        err(path, issue.message.replace(/^Invalid input: /, ""));
+      }
+      reported = true;
+    }
+    if (reported || final) return undefined;
+  }
+  if (!final && hasTemplates(props)) return result.success ? result.data : undefined;
+  const problem = type.validate?.(name, (result.success ? result.data : props) as never);
+  if (problem !== undefined) err([problem.field], problem.message);
+  return problem === undefined && result.success ? result.data : undefined;
+}
+
+/** Compile every `{{ }}` string of a resource now, so a broken template fails before any change. */
+function checkTemplates(
+  y: YamlSource,
+  path: Path,
+  value: unknown,
+  typeKey: string,
+  cx: LoadContext,
+  sub: Path = [],
+): void {
+  if (typeof value === "string") {
+    if (!isTemplated(value) && !(sub.length === 1 && sub[0] === "when")) return;
+    const text = sub.length === 1 && sub[0] === "when" ? whenTemplate(value) : value;
+    const problem = checkTemplate(text);
+    if (problem !== undefined) cx.errors.push(y.error([...path, ...sub], problem));
+  } else if (Array.isArray(value)) {
+    value.forEach((v, i) => checkTemplates(y, path, v, typeKey, cx, [...sub, i]));
+  } else if (isRecord(value)) {
+    for (const [k, v] of Object.entries(value))
+      checkTemplates(y, path, v, typeKey, cx, [...sub, k]);
+  }
+}
+
+/** `when:` as a template whose output says whether it holds (see render.ts evaluate). */
+export function whenTemplate(expr: string): string {
+  const inner = expr.trim().match(/^\{\{([\s\S]*)\}\}$/)?.[1] ?? expr;
+  return `{% if ${inner} %}1{% endif %}`;
+}
+
+/** `source:` of file and template must exist in the states dir; a template's must compile. */
+function checkSources(
+  y: YamlSource,
+  path: Path,
+  typeKey: string,
+  props: Record<string, unknown>,
+  cx: LoadContext,
+): void {
+  const src = props["source"];
+  if ((typeKey !== "file" && typeKey !== "template") || typeof src !== "string") return;
+  if (isTemplated(src)) return;
+  const text = cx.files[src];
+  if (text === undefined) {
+    cx.errors.push(y.error([...path, "source"], `no file "${src}" in the states dir`));
+    return;
+  }
+  if (typeKey !== "template") return;
+  const problem = checkTemplate(text, src);
+  if (problem !== undefined) cx.errors.push(new StateError(undefined, problem));
+}
+
+function loadWaitFor(
+  raw: unknown,
+  err: (path: Path, message: string) => void,
+): ResourceDecl["waitFor"] {
+  if (raw === undefined || raw === null) return undefined;
+  const usage = `expected { key: app/ready, timeout: "30s" } or { service: db, timeout: "30s" }`;
+  if (!isRecord(raw)) {
+    err([], usage);
+    return undefined;
+  }
+  for (const k of Object.keys(raw))
+    if (k !== "key" && k !== "service" && k !== "timeout") err([k], `unknown field — ${usage}`);
+  let timeoutMs = DEFAULT_WAIT_MS;
+  if (raw["timeout"] !== undefined) {
+    const t = typeof raw["timeout"] === "string" ? parseDuration(raw["timeout"]) : undefined;
+    if (t === undefined) err(["timeout"], `expected a duration like "30s" or "5m"`);
+    else timeoutMs = t;
+  }
+  const key = raw["key"];
+  const service = raw["service"];
+  if ((key === undefined) === (service === undefined)) {
+    err([], usage);
+    return undefined;
+  }
+  if (key !== undefined) {
+    if (typeof key === "string" && key !== "") return { key, timeoutMs };
+    err(["key"], "expected a key name");
+  } else {
+    if (typeof service === "string" && service !== "") return { service, timeoutMs };
+    err(["service"], "expected a service name");
+  }
+  return undefined;
+}
+
+/** A list of ids: `[id, …]`, one id, or `{ type: name }` maps (Salt's style) → `type:name`. */
+function refList(raw: unknown): string[] | undefined {
+  if (raw === undefined || raw === null) return [];
+  const list = Array.isArray(raw) ? raw : [raw];
+  const out: string[] = [];
+  for (const r of list) {
+    if (typeof r === "string" && r !== "") out.push(r);
+    else if (isRecord(r) && Object.keys(r).length === 1) {
+      const [t, n] = Object.entries(r)[0]!;
+      if (typeof n !== "string" && typeof n !== "number") return undefined;
+      out.push(`${t}:${n}`);
+    } else return undefined;
+  }
+  return out;
+}
+
+function optionalString(v: unknown, bad: () => void): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === "string" && v !== "") return v;
+  bad();
+  return undefined;
+}
+
+function templatedAt(value: unknown, path: Path): boolean {
+  let v = value;
+  for (const p of path) {
+    if (typeof v === "string") return isTemplated(v);
+    if (v === null || typeof v !== "object") return false;
+    v = (v as Record<string | number, unknown>)[p];
+  }
+  return typeof v === "string" ? isTemplated(v) : hasTemplates(v);
+}
+
+/** True when a value holds a `{{ }}` or `{% %}` string anywhere. */
+export function hasTemplates(v: unknown): boolean {
+  if (typeof v === "string") return isTemplated(v);
+  if (Array.isArray(v)) return v.some(hasTemplates);
+  if (isRecord(v)) return Object.values(v).some(hasTemplates);
+  return false;
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function isStringList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.every((s) => typeof s === "string" && s !== "");
+}
+
+export { fieldName };
