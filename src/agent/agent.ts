@@ -6,6 +6,7 @@ import { formatDuration } from "../model/duration.js";
 import { NODE_TTL, type NodeFacts } from "../model/node.js";
 import type { CheckView, NodeInstanceView, StoredCheck } from "../model/service.js";
 import { InstanceRunner, type InstanceRunnerOptions } from "./apps/runner.js";
+import { ConvergeAgent } from "./converge/agent.js";
 import { gatherFacts } from "./facts.js";
 import { realProbes, type ActiveCheck, type Probes } from "./probes/index.js";
 import { CheckRunner } from "./runner.js";
@@ -30,6 +31,8 @@ export interface AgentOptions {
   dataDir?: string;
   /** Tuning of the instance runner (grace periods, backoff, driver…), mostly for tests. */
   runner?: Partial<Omit<InstanceRunnerOptions, "client" | "nodeName" | "dataDir" | "log">>;
+  /** Converge this node's states when they, its roles, or what they read change (default true). */
+  converge?: boolean;
 }
 
 export interface AgentStopOptions {
@@ -90,6 +93,7 @@ class NodeAgent implements Agent {
   private lease: string | undefined;
   private loops: Promise<void>[] = [];
   private runner: InstanceRunner | undefined;
+  private converge: ConvergeAgent | undefined;
 
   constructor(private readonly opts: AgentOptions) {
     this.nodeName = opts.nodeName;
@@ -125,6 +129,14 @@ class NodeAgent implements Agent {
         log: this.log,
       });
       this.runner.start();
+    }
+    if (this.opts.converge !== false) {
+      this.converge = new ConvergeAgent({
+        client: this.opts.client,
+        nodeName: this.nodeName,
+        log: this.log,
+      });
+      this.converge.start();
     }
   }
 
@@ -329,6 +341,7 @@ class NodeAgent implements Agent {
     await Promise.all([...this.runners.values()].map((r) => r.runner.stop()));
     this.runners.clear();
     await Promise.all(this.loops);
+    await this.converge?.stop();
     await this.runner?.stop({ stopInstances: opts.stopInstances === true });
     this.rejectJoined(new Error("the agent stopped"));
     // Instances left running still serve: the node stays until its lease runs out.

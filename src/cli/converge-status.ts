@@ -1,5 +1,54 @@
 import type { Command } from "commander";
-import type { Output } from "./output.js";
+import { ConvergeClient } from "../client/converge.js";
+import { formatTrigger, type RunRecord } from "../model/converge.js";
+import { NodeNameSchema } from "../model/node.js";
+import { parseWith } from "../validate.js";
+import { clientFromEnv } from "./config.js";
+import { colours, json, table, type Output } from "./output.js";
 
-/** `gantry converge status`: the last agent runs per node (filled in with the agent transport). */
-export function registerConvergeStatus(_converge: Command, _o: Output): void {}
+const failed = (r: RunRecord): boolean => r.error !== undefined || (r.summary?.failed ?? 0) > 0;
+
+/**
+ * `gantry converge status [NODE]`: the last agent run of every node (or a node's last runs):
+ * when, what triggered it, ok/changed/failed, and what failed. Exits 2 when a shown last run
+ * failed, like `gantry converge`.
+ */
+export function registerConvergeStatus(converge: Command, o: Output): void {
+  converge
+    .command("status [node]")
+    .description("the last converge run of each node's agent (or a node's last runs)")
+    .option("--json", "print the runs as JSON (newest first)")
+    .action(async (node: string | undefined, _opts: unknown, cmd: Command) => {
+      // `converge` has its own --json, which commander gives to the parent: take either.
+      const opts = cmd.optsWithGlobals<{ json?: boolean }>();
+      const client = new ConvergeClient(clientFromEnv());
+      const runs =
+        node === undefined
+          ? await client.lastRuns()
+          : await client.runs(parseWith(NodeNameSchema, node, "node"));
+      const latest = node === undefined ? runs : runs.slice(0, 1);
+      if (latest.some(failed)) process.exitCode = 2;
+      if (opts.json) return json(o, runs);
+      const c = colours(o);
+      table(
+        o,
+        ["NODE", "STARTED", "TOOK", "TRIGGER", "OK", "CHANGED", "FAILED", "STATES"],
+        runs.map((r) => [
+          r.node,
+          r.startedAt,
+          `${(r.durationMs / 1000).toFixed(1)}s`,
+          r.triggers.map(formatTrigger).join(", "),
+          String(r.summary?.ok ?? "-"),
+          String(r.summary?.changed ?? "-"),
+          r.error !== undefined ? c.red("error") : String(r.summary?.failed ?? "-"),
+          r.statesHash.slice(0, 8),
+        ]),
+        "no converge runs yet (push states and set roles: gantry states push DIR; gantry nodes:roles NODE ROLE)",
+      );
+      for (const r of latest) {
+        if (r.error !== undefined) o.out(`${c.red("✗")} ${r.node}: ${r.error.message}`);
+        for (const res of r.resources.filter((x) => x.status === "failed"))
+          o.out(`${c.red("✗")} ${r.node} ${res.id}: ${res.message ?? "failed"}`);
+      }
+    });
+}

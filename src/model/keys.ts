@@ -29,4 +29,10 @@ export const K = {
   assignments: "assignments/",
   /** Actual instance state reported by agents: `instances/<instance id>`. */
   instances: "instances/",
+  /** Converge by agents (src/model/converge.ts): the states bundle `converge/states`. */
+  convergeStates: "converge/states",
+  /** A node's converge settings (roles, vars, labels): `converge/nodes/<node>`. */
+  convergeNodes: "converge/nodes/",
+  /** A node's last converge runs, newest first: `converge/runs/<node>`. */
+  convergeRuns: "converge/runs/",
 } as const;

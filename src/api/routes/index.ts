@@ -7,6 +7,7 @@ import { auditRoutes } from "./audit.js";
 import { buildRoutes } from "./builds.js";
 import { catalogRoutes } from "./catalog.js";
 import { checkRoutes } from "./checks.js";
+import { convergeRoutes } from "./converge.js";
 import { gitRoutes } from "./git.js";
 import { healthRoutes } from "./health.js";
 import { kvRoutes } from "./kv.js";
@@ -36,6 +37,7 @@ export function registerRoutes(deps: ApiDeps): RouteDef[] {
     ...agentWorkRoutes(deps),
     ...buildRoutes(deps),
     ...gitRoutes(deps),
+    ...convergeRoutes(deps),
   ];
   // The document describes the final list, itself included: it reads `routes` when first asked.
   routes.push(...openapiRoutes(() => routes));

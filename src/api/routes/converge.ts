@@ -1,0 +1,329 @@
+import { loadStates } from "../../converge/load.js";
+import { ValidationError } from "../../errors.js";
+import {
+  MAX_STATES_BYTES,
+  NodeConvergeSchema,
+  RunRecordSchema,
+  RUNS_KEPT,
+  StatesBundleSchema,
+  statesHash,
+  StatesPushSchema,
+  type NodeConverge,
+  type RunRecord,
+  type StatesBundle,
+  type StatesSummary,
+} from "../../model/converge.js";
+import { K } from "../../model/keys.js";
+import { NodeNameSchema } from "../../model/node.js";
+import { allows, allowsPrefix, type Policy } from "../../model/token.js";
+import { text, type KeyValue, type Store } from "../../store/index.js";
+import { parseWait, waitForChange } from "../blocking.js";
+import type { Ctx } from "../context.js";
+import { conflict, forbidden, notFound } from "../errors.js";
+import { pathParam, requestSignal } from "../path-params.js";
+import type { ApiDeps, RouteDef } from "../server.js";
+
+/** What GET /v1/nodes/:node/converge answers: the node's settings and the bundle's hash. */
+export interface NodeConvergeView extends NodeConverge {
+  node: string;
+  /** False when nobody set this node's roles yet (the settings shown are the empty defaults). */
+  configured: boolean;
+  /** The pushed states bundle's hash; undefined when none was pushed. */
+  statesHash: string | undefined;
+}
+
+const parse = <T>(
+  kv: KeyValue | undefined,
+  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } },
+): T | undefined => {
+  if (kv === undefined) return undefined;
+  try {
+    const r = schema.safeParse(JSON.parse(text(kv.value)));
+    return r.success ? r.data : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * Agents read the bundle: a token that may write some node (an agent's token) may read it, as
+ * may `states::read`. Pushing it takes `states::write` (a policy whose prefix is empty).
+ */
+const mayReadStates = (p: readonly Policy[]): boolean =>
+  allowsPrefix(p, "states", "", "read") ||
+  p.some((x) => !("admin" in x) && x.resource === "node" && x.access === "write");
+
+/** A node's settings and runs: readable with `node:NODE:read` or `states:NODE:read`. */
+const mayReadNode = (p: readonly Policy[], node: string): boolean =>
+  allows(p, "node", node, "read") || allows(p, "states", node, "read");
+
+/**
+ * Converge by agents: the states bundle, each node's roles/vars/labels, and the runs agents
+ * report (docs/converge.md, "By agents").
+ */
+export function convergeRoutes(deps: ApiDeps): RouteDef[] {
+  const { store } = deps;
+
+  const nodeParam = (ctx: Ctx): string => pathParam(ctx, "node", NodeNameSchema);
+
+  const readView = async (node: string): Promise<{ view: NodeConvergeView; index: number }> => {
+    const res = await store.txn({
+      success: [
+        { type: "get", range: K.convergeNodes + node },
+        { type: "get", range: K.convergeStates },
+      ],
+    });
+    const [settingsKv, statesKv] = res.results.map((r) =>
+      r.type === "get" ? r.kvs[0] : undefined,
+    );
+    const settings = parse(settingsKv, NodeConvergeSchema);
+    const bundle = parse(statesKv, StatesBundleSchema);
+    return {
+      view: {
+        node,
+        configured: settings !== undefined,
+        roles: settings?.roles ?? [],
+        vars: settings?.vars ?? {},
+        labels: settings?.labels ?? {},
+        statesHash: bundle?.hash,
+      },
+      index: res.revision,
+    };
+  };
+
+  return [
+    {
+      method: "PUT",
+      path: "/v1/states",
+      summary:
+        "Push the states dir {files: {path: content}}; validated (top.yaml, state files) before it is stored",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        if (!allowsPrefix(ctx.who.policies, "states", "", "write")) throw forbidden("push states");
+        const { files } = await ctx.json(StatesPushSchema);
+        // The same check the CLI makes: a bad states dir never reaches the agents.
+        loadStates(files);
+        const bundle: StatesBundle = {
+          files,
+          hash: statesHash(files),
+          pushedAt: new Date().toISOString(),
+          by: ctx.who.name,
+        };
+        const value = JSON.stringify(bundle);
+        if (Buffer.byteLength(value) > MAX_STATES_BYTES)
+          throw new ValidationError(
+            `the states dir is ${Buffer.byteLength(value)} bytes; at most ${MAX_STATES_BYTES} are allowed`,
+            "files",
+          );
+        const res = await store.txn({
+          success: [
+            { type: "put", key: K.convergeStates, value },
+            deps.audit.entry(ctx.who, "states.push", bundle.hash.slice(0, 12)),
+          ],
+        });
+        ctx.send(200, {
+          hash: bundle.hash,
+          files: Object.keys(files).length,
+          revision: res.revision,
+        });
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/states",
+      summary:
+        "The pushed states: {hash, pushedAt, by, files: [{path, bytes}]} (?content: the files too)",
+      handler: async (ctx) => {
+        ctx.allowQuery("content");
+        if (!mayReadStates(ctx.who.policies)) throw forbidden("read states");
+        const kv = await store.get(K.convergeStates);
+        const bundle = parse(kv, StatesBundleSchema);
+        if (bundle === undefined)
+          throw notFound("pushed states (push them with gantry states push DIR)");
+        if (ctx.flag("content")) return ctx.send(200, bundle);
+        const summary: StatesSummary = {
+          hash: bundle.hash,
+          pushedAt: bundle.pushedAt,
+          by: bundle.by,
+          files: Object.keys(bundle.files)
+            .sort()
+            .map((path) => ({ path, bytes: Buffer.byteLength(bundle.files[path]!) })),
+        };
+        ctx.send(200, summary);
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/converge/nodes",
+      summary: "Every node's converge settings (roles, vars, labels) that the token may read",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const res = await store.range({ prefix: K.convergeNodes });
+        const out = res.kvs.flatMap((kv) => {
+          const node = kv.key.slice(K.convergeNodes.length);
+          const s = parse(kv, NodeConvergeSchema);
+          return s !== undefined && mayReadNode(ctx.who.policies, node) ? [{ node, ...s }] : [];
+        });
+        ctx.send(200, out, { "x-gantry-index": String(res.revision) });
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/nodes/:node/converge",
+      summary:
+        "A node's converge settings and the states hash (?index&wait: block until either changes)",
+      handler: async (ctx) => {
+        ctx.allowQuery("index", "wait");
+        const node = nodeParam(ctx);
+        if (!mayReadNode(ctx.who.policies, node)) throw forbidden(`read node "${node}"`);
+        if (ctx.query.has("index")) {
+          const index = ctx.int("index", 0);
+          const waitMs = parseWait(ctx.query.get("wait"));
+          await waitForAny(
+            store,
+            [K.convergeNodes + node, K.convergeStates],
+            index,
+            waitMs,
+            requestSignal(ctx, deps.closing),
+          );
+        } else if (ctx.query.has("wait")) {
+          throw new ValidationError(
+            "wait needs index (the X-Gantry-Index of a previous answer)",
+            "wait",
+          );
+        }
+        const { view, index } = await readView(node);
+        ctx.send(200, view, { "x-gantry-index": String(index) });
+      },
+    },
+    {
+      method: "PUT",
+      path: "/v1/nodes/:node/converge",
+      summary: "Set a node's converge settings {roles, vars, labels} (needs states:NODE:write)",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const node = nodeParam(ctx);
+        if (!allows(ctx.who.policies, "states", node, "write"))
+          throw forbidden(`set the roles of node "${node}"`);
+        const settings = await ctx.json(NodeConvergeSchema);
+        const res = await store.txn({
+          success: [
+            { type: "put", key: K.convergeNodes + node, value: JSON.stringify(settings) },
+            deps.audit.entry(ctx.who, "converge.roles", node),
+          ],
+        });
+        ctx.send(200, { node, ...settings, revision: res.revision });
+      },
+    },
+    {
+      method: "DELETE",
+      path: "/v1/nodes/:node/converge",
+      summary: "Remove a node's converge settings: its agent stops converging",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const node = nodeParam(ctx);
+        if (!allows(ctx.who.policies, "states", node, "write"))
+          throw forbidden(`set the roles of node "${node}"`);
+        const key = K.convergeNodes + node;
+        const res = await store.txn({
+          compare: [{ key, target: "version", op: ">", value: 0 }],
+          success: [
+            { type: "delete", range: key },
+            deps.audit.entry(ctx.who, "converge.unset", node),
+          ],
+        });
+        if (!res.succeeded) throw notFound(`converge settings of node "${node}"`);
+        ctx.send(200, { ok: true, revision: res.revision });
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/nodes/:node/converge/runs",
+      summary: `An agent reports a converge run (RunRecord); the last ${RUNS_KEPT} are kept`,
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const node = nodeParam(ctx);
+        if (!allows(ctx.who.policies, "node", node, "write"))
+          throw forbidden(`report runs of node "${node}"`);
+        const run = await ctx.json(RunRecordSchema);
+        if (run.node !== node)
+          throw new ValidationError(`node must be "${node}", as in the path`, "node");
+        ctx.send(200, { ok: true, revision: await appendRun(store, node, run) });
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/nodes/:node/converge/runs",
+      summary: "A node's last converge runs, newest first",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const node = nodeParam(ctx);
+        if (!mayReadNode(ctx.who.policies, node)) throw forbidden(`read node "${node}"`);
+        const kv = await store.get(K.convergeRuns + node);
+        ctx.send(200, kv === undefined ? [] : parseRuns(kv));
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/converge/runs",
+      summary: "The last converge run of every node the token may read: [{node, run}]",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const res = await store.range({ prefix: K.convergeRuns });
+        const out = res.kvs.flatMap((kv) => {
+          const node = kv.key.slice(K.convergeRuns.length);
+          const last = parseRuns(kv)[0];
+          return last !== undefined && mayReadNode(ctx.who.policies, node) ? [last] : [];
+        });
+        ctx.send(200, out, { "x-gantry-index": String(res.revision) });
+      },
+    },
+  ];
+}
+
+function parseRuns(kv: KeyValue): RunRecord[] {
+  try {
+    const list = JSON.parse(text(kv.value)) as unknown[];
+    return list.flatMap((r) => {
+      const p = RunRecordSchema.safeParse(r);
+      return p.success ? [p.data] : [];
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** Prepend a run to the node's list (compare-and-swap on the list; agents report one at a time). */
+async function appendRun(store: Store, node: string, run: RunRecord): Promise<number> {
+  const key = K.convergeRuns + node;
+  for (let attempt = 0; attempt < 16; attempt++) {
+    const cur = await store.get(key);
+    let runs = [run, ...(cur === undefined ? [] : parseRuns(cur))].slice(0, RUNS_KEPT);
+    // Keep the value well under the store's limit: older runs go first.
+    while (runs.length > 1 && Buffer.byteLength(JSON.stringify(runs)) > MAX_STATES_BYTES)
+      runs = runs.slice(0, -1);
+    const res = await store.txn({
+      compare: [{ key, target: "modRevision", op: "==", value: cur?.modRevision ?? 0 }],
+      success: [{ type: "put", key, value: JSON.stringify(runs) }],
+    });
+    if (res.succeeded) return res.revision;
+  }
+  throw conflict(`the runs of node "${node}" kept changing; try again`);
+}
+
+/** A blocking read over several keys: resolve when any changed after `index` (or the wait ends). */
+async function waitForAny(
+  store: Store,
+  keys: string[],
+  index: number,
+  waitMs: number,
+  signal: AbortSignal,
+): Promise<void> {
+  const done = new AbortController();
+  const both = AbortSignal.any([signal, done.signal]);
+  try {
+    await Promise.race(keys.map((k) => waitForChange(store, k, index, waitMs, both)));
+  } finally {
+    done.abort();
+  }
+}
