@@ -8,11 +8,17 @@ declare -A NEEDS=(
   [etcd]=etcd-server
   [etcdctl]=etcd-client
   [git]=git
+  [ssh]=openssh-client
+  [sshd]=openssh-server
+  [update-rc.d]=init-system-helpers
+  [useradd]=passwd
+  [sudo]=sudo
 )
 
 missing=()
 for cmd in "${!NEEDS[@]}"; do
-  if ! command -v "$cmd" >/dev/null 2>&1; then
+  # sshd lives in /usr/sbin, which is not on every PATH.
+  if ! command -v "$cmd" >/dev/null 2>&1 && ! test -x "/usr/sbin/$cmd"; then
     missing+=("${NEEDS[$cmd]}")
   fi
 done

@@ -1,0 +1,66 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { EXIT_NO_NODE, EXIT_NO_RUNNER, runCommand, runnerPath, uploadCommand } from "./remote.js";
+
+// The remote scripts run here with a real sh, as a login shell on a host would run them.
+const dir = mkdtempSync(join(tmpdir(), "gantry-remote-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const hash = "0123456789ab";
+
+function run(
+  command: string,
+  env: Record<string, string>,
+  input = "",
+): { code: number; out: string; err: string } {
+  const r = spawnSync("sh", ["-c", command], { env, input, encoding: "utf8" });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+describe("remote commands", () => {
+  const home = join(dir, "home");
+  const env = { HOME: home, PATH: process.env["PATH"]! };
+
+  it("exits 98 while the runner is missing, and runs it with stdin once uploaded", () => {
+    expect(run(runCommand(hash, false), env).code).toBe(EXIT_NO_RUNNER);
+
+    const runner =
+      'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{console.log("got "+s);process.exit(2)})';
+    expect(run(uploadCommand(hash), env, runner).code).toBe(0);
+    expect(readFileSync(join(home, runnerPath(hash)), "utf8")).toBe(runner);
+
+    const r = run(runCommand(hash, false), env, "job");
+    expect(r).toMatchObject({ code: 2, out: "got job\n" });
+  });
+
+  it("exits 97 when node is not on PATH", () => {
+    const bin = join(dir, "bin");
+    mkdirSync(bin);
+    for (const c of ["sh", "cat", "mkdir", "mv"])
+      symlinkSync(
+        execFileSync("sh", ["-c", `command -v ${c}`])
+          .toString()
+          .trim(),
+        join(bin, c),
+      );
+    const r = run(runCommand(hash, false), { HOME: home, PATH: bin });
+    expect(r.code).toBe(EXIT_NO_NODE);
+    expect(r.err).toContain("node not found");
+  });
+
+  it("exits 97 when node is older than 20", () => {
+    const bin = join(dir, "oldbin");
+    mkdirSync(bin);
+    writeFileSync(join(bin, "node"), "#!/bin/sh\necho v18.19.0\n", { mode: 0o755 });
+    const r = run(runCommand(hash, false), { HOME: home, PATH: `${bin}:${process.env["PATH"]}` });
+    expect(r.code).toBe(EXIT_NO_NODE);
+    expect(r.err).toContain("node v18.19.0 is too old");
+  });
+
+  it("refuses anything but a 12-digit hex hash in a remote command", () => {
+    expect(() => runCommand("x'; rm -rf ~; '", false)).toThrow(/12 hex digits/);
+    expect(runCommand(hash, true)).toContain('exec sudo -n "$n" "$r"');
+  });
+});

@@ -1,0 +1,48 @@
+/**
+ * The two remote commands, as fixed POSIX sh scripts: the only variable part is the runner's
+ * content hash (hex, computed here), so no inventory or state value ever reaches a remote shell.
+ * Each is wrapped in `sh -c '…'` because ssh hands the command to the user's login shell.
+ */
+
+/** The runner exits 0 (converged) or 2 (something failed); these say why it did not start. */
+export const EXIT_NO_NODE = 97;
+export const EXIT_NO_RUNNER = 98;
+/** What ssh itself exits with when it cannot connect or authenticate. */
+export const EXIT_SSH = 255;
+
+/** The runner's path on a host, relative to $HOME. */
+export function runnerPath(hash: string): string {
+  return `.cache/gantry/runner-${checkHash(hash)}.mjs`;
+}
+
+/**
+ * Check Node (≥ 20) and the cached runner, then run it with the Job on stdin: one round trip
+ * when the runner is there. `become` runs it as root through `sudo -n` (never prompts).
+ */
+export function runCommand(hash: string, become: boolean): string {
+  const script = [
+    'n=$(command -v node) || { echo "gantry: node not found" >&2; exit 97; }',
+    'v=$("$n" -v 2>/dev/null)',
+    'case "$v" in v[2-9][0-9].*|v[1-9][0-9][0-9]*) ;; *) echo "gantry: node $v is too old" >&2; exit 97;; esac',
+    `r="$HOME/${runnerPath(hash)}"`,
+    'test -f "$r" || exit 98',
+    become ? 'exec sudo -n "$n" "$r"' : 'exec "$n" "$r"',
+  ].join("\n");
+  return `sh -c '${script}'`;
+}
+
+/** Write stdin to the runner's path atomically (a temp file, then rename). */
+export function uploadCommand(hash: string): string {
+  const script = [
+    `f="$HOME/${runnerPath(hash)}"`,
+    'mkdir -p "${f%/*}"',
+    'cat > "$f.$$.tmp"',
+    'mv -f "$f.$$.tmp" "$f"',
+  ].join(" && ");
+  return `sh -c '${script}'`;
+}
+
+function checkHash(hash: string): string {
+  if (!/^[0-9a-f]{12}$/.test(hash)) throw new Error(`runner hash must be 12 hex digits: ${hash}`);
+  return hash;
+}

@@ -1,0 +1,265 @@
+/**
+ * Real OpenSSH servers for tests: `startSshHosts(n)` starts n `sshd -D` on loopback addresses
+ * (127.0.0.2, 127.0.0.3, … each on a free port), all in one temp dir with generated host keys,
+ * one ed25519 client key that every host accepts, and a separate HOME per host (sshd's
+ * `SetEnv HOME=…`), so a host's `~/.cache` is its own even though every host is this machine.
+ * Each host can be stopped (its connections too) and started again.
+ */
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const SSHD_BIN = "/usr/sbin/sshd";
+
+export interface SshHost {
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+  /** The HOME of sessions on this host. */
+  readonly home: string;
+  readonly running: boolean;
+  start(): Promise<void>;
+  /** Stop sshd and every session it serves (SIGTERM, then SIGKILL). */
+  stop(): Promise<void>;
+}
+
+export interface SshHosts {
+  readonly dir: string;
+  readonly hosts: SshHost[];
+  /** The client's private key. */
+  readonly identityFile: string;
+  /** ssh options for the client: a private known_hosts, no host key prompts. */
+  readonly clientOptions: string[];
+  /** Stop every host and delete the temp dir. */
+  cleanup(): Promise<void>;
+}
+
+const children = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function track(child: ChildProcess): void {
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on("exit", () => {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+    });
+  }
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once("error", reject);
+    srv.listen(0, host, () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
+      srv.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port"))));
+    });
+  });
+}
+
+function accepts(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: address, port });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+/** Pids of every descendant of `pid` (sshd's per-connection children call setsid). */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const e of readdirSync("/proc")) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
+      // pid (comm) state ppid …: comm may hold spaces, so read after the last ")".
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      parent.set(Number(e), ppid);
+    } catch {
+      // the process exited meanwhile
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number): void => {
+    for (const [c, pp] of parent) {
+      if (pp === p) {
+        out.push(c);
+        walk(c);
+      }
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+class Host implements SshHost {
+  private child: ChildProcess | undefined;
+  private exited: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly name: string,
+    readonly address: string,
+    readonly port: number,
+    readonly home: string,
+    private readonly config: string,
+    private readonly logFile: string,
+  ) {}
+
+  get running(): boolean {
+    return this.child !== undefined;
+  }
+
+  async start(): Promise<void> {
+    if (this.child !== undefined) return;
+    const child = spawn(SSHD_BIN, ["-D", "-e", "-f", this.config], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    track(child);
+    let log = "";
+    child.stderr!.on("data", (b: Buffer) => {
+      log += b.toString();
+      if (log.length > 20_000) log = log.slice(-10_000);
+      writeFileSync(this.logFile, log);
+    });
+    this.child = child;
+    this.exited = new Promise((resolve) =>
+      child.once("exit", () => {
+        if (this.child === child) this.child = undefined;
+        resolve();
+      }),
+    );
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      if (this.child === undefined) throw new Error(`sshd ${this.name} exited: ${log.trim()}`);
+      if (await accepts(this.address, this.port)) return;
+      await sleep(25);
+    }
+    throw new Error(`sshd ${this.name} did not listen within 10 s: ${log.trim()}`);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (child === undefined || child.pid === undefined) return;
+    const pids = [child.pid, ...descendants(child.pid)];
+    for (const p of pids) {
+      try {
+        process.kill(p, "SIGTERM");
+      } catch {
+        // gone already
+      }
+    }
+    const timer = setTimeout(() => {
+      for (const p of pids) {
+        try {
+          process.kill(p, "SIGKILL");
+        } catch {
+          // gone already
+        }
+      }
+    }, 5000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+export interface SshHostsOptions {
+  /** More environment for sessions on host `i` (0-based), through sshd's SetEnv: `PATH`. */
+  env?: (i: number) => Record<string, string>;
+}
+
+/** Start `n` sshd hosts on 127.0.0.2… and a client key they all accept. */
+export async function startSshHosts(n: number, opts: SshHostsOptions = {}): Promise<SshHosts> {
+  if (!existsSync(SSHD_BIN)) {
+    throw new Error(
+      `${SSHD_BIN} is missing: the SSH tests need Debian's openssh-server; run scripts/install-test-deps.sh (as root)`,
+    );
+  }
+  // sshd refuses to start without its privilege separation directory.
+  mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
+  const dir = await mkdtemp(join(tmpdir(), "gantry-sshd-"));
+  // sshd reads authorized_keys as the user who logs in: let unprivileged test users in too.
+  chmodSync(dir, 0o755);
+  const identityFile = join(dir, "client_key");
+  const keygen = (file: string, comment: string): void => {
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file]);
+  };
+  keygen(identityFile, "gantry-test-client");
+  writeFileSync(join(dir, "authorized_keys"), readFileSync(`${identityFile}.pub`));
+  const hostKey = join(dir, "host_key");
+  keygen(hostKey, "gantry-test-host");
+
+  const hosts: Host[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const name = `host${i + 1}`;
+      const address = `127.0.0.${i + 2}`;
+      const port = await freePort(address);
+      const home = join(dir, name, "home");
+      mkdirSync(home, { recursive: true });
+      const config = join(dir, name, "sshd_config");
+      writeFileSync(
+        config,
+        [
+          `ListenAddress ${address}:${port}`,
+          `HostKey ${hostKey}`,
+          `PidFile ${join(dir, name, "sshd.pid")}`,
+          `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+          "PermitRootLogin yes",
+          "StrictModes no",
+          "UsePAM no",
+          "PasswordAuthentication no",
+          "KbdInteractiveAuthentication no",
+          "PrintMotd no",
+          "PrintLastLog no",
+          "MaxStartups 100:30:200",
+          "MaxSessions 100",
+          "LogLevel ERROR",
+          `SetEnv HOME=${home}${Object.entries(opts.env?.(i) ?? {})
+            .map(([k, v]) => ` ${k}=${v}`)
+            .join("")}`,
+          "",
+        ].join("\n"),
+      );
+      const host = new Host(name, address, port, home, config, join(dir, name, "sshd.log"));
+      hosts.push(host);
+    }
+    await Promise.all(hosts.map((h) => h.start()));
+  } catch (err) {
+    await Promise.all(hosts.map((h) => h.stop()));
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    dir,
+    hosts,
+    identityFile,
+    clientOptions: [
+      `UserKnownHostsFile=${join(dir, "known_hosts")}`,
+      "StrictHostKeyChecking=no",
+      "LogLevel=ERROR",
+    ],
+    async cleanup() {
+      await Promise.all(hosts.map((h) => h.stop()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
