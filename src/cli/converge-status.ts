@@ -18,6 +18,15 @@ export function registerConvergeStatus(converge: Command, o: Output): void {
     .command("status [node]")
     .description("the last converge run of each node's agent (or a node's last runs)")
     .option("--json", "print the runs as JSON (newest first)")
+    .addHelpText(
+      "after",
+      `
+Exit status 2 when a shown last run failed.
+Examples:
+  $ gantry converge status               # every node's last run
+  $ gantry converge status web-1         # web-1's last 10 runs, and what failed
+  $ gantry converge status web-1 --json  # with every resource`,
+    )
     .action(async (node: string | undefined, _opts: unknown, cmd: Command) => {
       // `converge` has its own --json, which commander gives to the parent: take either.
       const opts = cmd.optsWithGlobals<{ json?: boolean }>();
@@ -32,7 +41,7 @@ export function registerConvergeStatus(converge: Command, o: Output): void {
       const c = colours(o);
       table(
         o,
-        ["NODE", "STARTED", "TOOK", "TRIGGER", "OK", "CHANGED", "FAILED", "STATES"],
+        ["NODE", "STARTED", "TOOK", "TRIGGER", "OK", "CHANGED", "FAILED", "SKIPPED", "STATES"],
         runs.map((r) => [
           r.node,
           r.startedAt,
@@ -41,12 +50,15 @@ export function registerConvergeStatus(converge: Command, o: Output): void {
           String(r.summary?.ok ?? "-"),
           String(r.summary?.changed ?? "-"),
           r.error !== undefined ? c.red("error") : String(r.summary?.failed ?? "-"),
+          String(r.summary?.skipped ?? "-"),
           r.statesHash.slice(0, 8),
         ]),
         "no converge runs yet (push states and set roles: gantry states push DIR; gantry nodes:roles NODE ROLE)",
       );
       for (const r of latest) {
-        if (r.error !== undefined) o.out(`${c.red("✗")} ${r.node}: ${r.error.message}`);
+        // An invalid state lists every problem, one per line: each gets its node.
+        for (const line of r.error?.message.split("\n") ?? [])
+          o.out(`${c.red("✗")} ${r.node}: ${line}`);
         for (const res of r.resources.filter((x) => x.status === "failed"))
           o.out(`${c.red("✗")} ${r.node} ${res.id}: ${res.message ?? "failed"}`);
       }

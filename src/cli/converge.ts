@@ -13,17 +13,18 @@ interface ConvergeFlags {
   local?: boolean;
   inventory?: string;
   states: string;
-  role: string[];
+  role?: string[];
   check?: boolean;
   diff?: boolean;
   json?: boolean;
-  extraVar: string[];
+  extraVar?: string[];
   forks: string;
   become?: boolean;
   verbose?: boolean;
 }
 
-const collect = (v: string, all: string[]): string[] => [...all, v];
+// No default list: commander would print "(default: [])" in the help.
+const collect = (v: string, all: string[] = []): string[] => [...all, v];
 
 /** `gantry converge` (local, or over SSH with --inventory) and `gantry facts`. */
 export function registerConvergeCommands(program: Command, o: Output): void {
@@ -34,7 +35,7 @@ export function registerConvergeCommands(program: Command, o: Output): void {
     .option("--local", "converge this machine")
     .option("--inventory <file>", "converge the hosts of an inventory over SSH")
     .option("--states <dir>", "the states dir (top.yaml and state files)", "states")
-    .option("--role <role>", "apply this role's states from top.yaml (repeatable)", collect, [])
+    .option("--role <role>", "apply this role's states from top.yaml (repeatable)", collect)
     .option("--check", "change nothing; report what an apply would change")
     .option("--diff", "show the diff of every file that changes")
     .option("--json", 'print {"summary":…,"resources":[…]} (one object per resource)')
@@ -42,7 +43,6 @@ export function registerConvergeCommands(program: Command, o: Output): void {
       "-e, --extra-var <k=v>",
       "a var, above all others (repeatable; or a JSON object)",
       collect,
-      [],
     )
     .option("--forks <n>", "with --inventory: hosts at a time", "10")
     .option("--become", "with --inventory: run as root through sudo")
@@ -55,10 +55,11 @@ state defaults < role vars (top.yaml) < node vars < -e. Exit status: 0 when noth
 2 when a resource failed, 1 for bad input (nothing is changed then).
 
 Examples:
+  $ gantry converge --local --states examples/states --role web --check --diff
   $ gantry converge --local --states ./states --role web
-  $ gantry converge --local --states ./states nginx --check --diff
-  $ gantry converge --local --states ./states --role web -e port=8080 --json
-  $ gantry converge --inventory hosts.yaml --states ./states --forks 20 --become
+  $ gantry converge --local --states ./states nginx -e port=8080 --json
+  $ gantry converge --inventory hosts.yaml --states ./states --role web --forks 20 --become
+  $ gantry converge status                 # what the agents did (converge by agents)
 
 Docs: docs/converge.md`,
     )
@@ -71,21 +72,40 @@ Docs: docs/converge.md`,
     .command("facts")
     .description("what converge knows about this machine (facts.* in states and templates)")
     .option("--json", "print the facts as JSON")
-    .option("--role <role>", "include this role in facts.roles (repeatable)", collect, [])
-    .action(async (flags: { json?: boolean; role: string[] }) => {
-      const facts = await gatherFacts({ roles: flags.role, labels: {} });
+    .option("--role <role>", "include this role in facts.roles (repeatable)", collect)
+    .addHelpText(
+      "after",
+      `
+In states and templates: {{ facts.hostname }}, when: facts.init == "systemd".
+Examples:
+  $ gantry facts
+  $ gantry facts --json | jq .distribution`,
+    )
+    .action(async (flags: { json?: boolean; role?: string[] }) => {
+      const facts = await gatherFacts({ roles: flags.role ?? [], labels: {} });
       if (flags.json === true) return json(o, facts);
       const c = colours(o);
-      for (const [k, v] of Object.entries(facts)) {
-        const shown =
-          typeof v === "object" ? (Array.isArray(v) ? v.join(", ") : JSON.stringify(v)) : String(v);
-        o.out(`${c.bold(`${k}:`.padEnd(14))}${shown}`);
-      }
+      for (const [k, v] of Object.entries(facts))
+        o.out(`${c.bold(`${k}:`.padEnd(14))}${showFact(v) || c.dim("(none)")}`);
     });
 }
 
+/** A fact as one line: `debian 12 bookworm`, `10.0.0.5, ::1`, `zone=a`. */
+function showFact(v: unknown): string {
+  if (Array.isArray(v)) return v.join(", ");
+  if (v !== null && typeof v === "object") {
+    const entries = Object.entries(v);
+    // distribution: its values read as a sentence; labels: as k=v.
+    return "codename" in v
+      ? entries.map(([, x]) => String(x)).join(" ")
+      : entries.map(([k, x]) => `${k}=${String(x)}`).join(", ");
+  }
+  return String(v);
+}
+
 async function runConverge(states: string[], flags: ConvergeFlags, o: Output): Promise<number> {
-  const extraVars = parseExtraVars(flags.extraVar);
+  const extraVars = parseExtraVars(flags.extraVar ?? []);
+  const roles = flags.role ?? [];
   if (flags.inventory !== undefined) {
     if (flags.local === true) throw new ValidationError("give --local or --inventory, not both");
     const forks = Number(flags.forks);
@@ -97,7 +117,7 @@ async function runConverge(states: string[], flags: ConvergeFlags, o: Output): P
     const opts: InventoryRunOptions = {
       inventory: flags.inventory,
       statesDir: flags.states,
-      roles: flags.role,
+      roles,
       states,
       check: flags.check === true,
       diff: flags.diff === true,
@@ -113,7 +133,7 @@ async function runConverge(states: string[], flags: ConvergeFlags, o: Output): P
     throw new ValidationError(
       "say where to converge: --local (this machine) or --inventory FILE (hosts over SSH)",
     );
-  if (flags.role.length === 0 && states.length === 0)
+  if (roles.length === 0 && states.length === 0)
     throw new ValidationError("say what to apply: --role ROLE (via top.yaml) or STATE names");
 
   const files = readStatesDir(flags.states);
@@ -135,7 +155,7 @@ async function runConverge(states: string[], flags: ConvergeFlags, o: Output): P
     const report = await runJob(
       {
         files,
-        roles: flags.role,
+        roles,
         states,
         nodeVars: {},
         extraVars,
@@ -147,7 +167,16 @@ async function runConverge(states: string[], flags: ConvergeFlags, o: Output): P
     );
     if (flags.json === true) json(o, { summary: report.summary, resources: report.resources });
     else o.out(summaryLine(report, c));
-    if (abort.signal.aborted) return 130; // interrupted: what was left is reported as skipped
+    if (abort.signal.aborted) {
+      // Interrupted: what was left is reported as skipped. A handler notified by a change that
+      // did happen will not be notified again by the next run: say so.
+      const lost = report.resources.filter((r) => r.handler && r.status === "skipped");
+      if (lost.length > 0)
+        o.err(
+          `interrupted before these handlers ran; run them by hand: ${lost.map((r) => r.id).join(", ")}`,
+        );
+      return 130;
+    }
     return report.summary.failed > 0 ? 2 : 0;
   } finally {
     process.off("SIGINT", stop);

@@ -2,8 +2,12 @@ import type { Command } from "commander";
 import { existsSync, statSync } from "node:fs";
 import { resolve } from "node:path";
 import { ConvergeClient } from "../client/converge.js";
+import { compile } from "../converge/compile.js";
+import { StateErrors } from "../converge/error-list.js";
+import { gatherFacts } from "../converge/facts.js";
 import { readStatesDir } from "../converge/files.js";
 import { loadStates } from "../converge/load.js";
+import type { StateSet } from "../converge/types.js";
 import { ValidationError } from "../errors.js";
 import type { NodeConverge } from "../model/converge.js";
 import { NodeNameSchema } from "../model/node.js";
@@ -31,6 +35,34 @@ function pairs(list: string[], flag: string, typed: boolean): Record<string, unk
     out[p.slice(0, eq)] = value;
   }
   return out;
+}
+
+// Problems that do not depend on a node's vars or facts: worth a warning before a push.
+const STATIC_PROBLEM =
+  /: (no handler|no resource|require cycle|duplicate id|"[^"]*" is a (handler|resource))/;
+
+/**
+ * What compiling each role of top.yaml here finds wrong in the wiring of the states (a notify
+ * of a missing handler, a require cycle): load cannot see those, and an agent would refuse to
+ * run them. Compiled with this machine's facts, no node vars and one role at a time, so these
+ * are warnings (`role web: web.yaml:9: notify[0]: no handler "x"`), not proof.
+ */
+async function wiringWarnings(set: StateSet): Promise<string[]> {
+  const roles = Object.keys(set.top?.roles ?? {});
+  if (roles.length === 0) return [];
+  const facts = await gatherFacts({ roles: [], labels: {} });
+  const found = new Map<string, string[]>();
+  for (const role of roles) {
+    try {
+      await compile(set, { roles: [role], states: [], nodeVars: {}, extraVars: {}, facts });
+    } catch (err) {
+      const errors = err instanceof StateErrors ? err.errors : [err];
+      for (const e of errors)
+        if (e instanceof Error && STATIC_PROBLEM.test(e.message))
+          found.set(e.message, [...(found.get(e.message) ?? []), role]);
+    }
+  }
+  return [...found].map(([message, inRoles]) => `role ${inRoles.join(", ")}: ${message}`);
 }
 
 function showNode(o: Output, v: NodeConverge & { node: string }): void {
@@ -80,15 +112,27 @@ Examples:
   states
     .command("push <dir>")
     .description("validate a states dir here, then store it for the agents")
+    .addHelpText(
+      "after",
+      `
+Every agent whose node has roles (gantry nodes:roles) converges to the new states.
+Examples:
+  $ gantry states push ./states
+  $ gantry states push examples/states && gantry nodes:roles web-1 web && gantry converge status`,
+    )
     .action(async (dir: string) => {
       const abs = resolve(dir);
       if (!existsSync(abs) || !statSync(abs).isDirectory())
         throw new ValidationError(`${dir} is not a directory`, "dir");
       const files = readStatesDir(abs);
       // Bad states never reach the server: the same load the agents run, before the upload.
-      loadStates(files, { dir: abs });
+      const set = loadStates(files, { dir: abs });
+      const warnings = await wiringWarnings(set);
+      for (const w of warnings) o.err(`warning: ${w}`);
       const res = await new ConvergeClient(clientFromEnv()).pushStates(files);
       o.out(`pushed ${res.files} files (hash ${res.hash.slice(0, 12)}, revision ${res.revision})`);
+      if (warnings.length > 0)
+        o.err("warning: nodes with these roles will fail to converge (see gantry converge status)");
     });
 
   program

@@ -240,6 +240,10 @@ describe("references and order", () => {
         "    notify: [nohandler]",
         "  - mem: b",
         "    value: y",
+        "  - mem: c",
+        "    value: z",
+        "    require: [mem:aa]",
+        "    notify: [restrat]",
         "handlers:",
         "  - run: restart",
       ),
@@ -252,6 +256,8 @@ describe("references and order", () => {
       'web.yaml:2: require[0]: no resource "mem:nope" in the states of this run (ids look like directory:/srv/app)',
       'web.yaml:2: notify[0]: "mem:b" is a resource, not a handler (to run it after a change: onChanges on it)',
       'web.yaml:6: notify[0]: no handler "nohandler" — handlers are listed under "handlers:" in a state',
+      'web.yaml:11: require[0]: no resource "mem:aa" in the states of this run — did you mean "mem:a"?',
+      'web.yaml:11: notify[0]: no handler "restrat" — did you mean "restart"?',
     ]);
   });
 

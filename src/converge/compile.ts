@@ -4,6 +4,7 @@ import { isRecord, selectStates, validateProps, varSource, type TypeMap } from "
 import { secretStrings } from "./redact.js";
 import { isTemplated, RenderFailure, Renderer } from "./render.js";
 import { resourceTypes } from "./resources/index.js";
+import { didYouMean } from "./suggest.js";
 import type {
   ControlPlane,
   Facts,
@@ -337,7 +338,11 @@ function resolveRefs(
             step.source,
             named.length > 1
               ? `"${ref}" names ${named.length} resources (${named.map((s) => s.id).join(", ")}): use an id`
-              : `no resource "${ref}" in the states of this run (ids look like directory:/srv/app)`,
+              : `no resource "${ref}" in the states of this run` +
+                (didYouMean(
+                  ref,
+                  steps.flatMap((s) => [s.id, s.name]),
+                ) || " (ids look like directory:/srv/app)"),
             where,
           ),
         );
@@ -355,7 +360,11 @@ function resolveRefs(
           step.source,
           resource !== undefined
             ? `"${ref}" is a resource, not a handler (to run it after a change: onChanges on it)`
-            : `no handler "${ref}" — handlers are listed under "handlers:" in a state`,
+            : `no handler "${ref}"` +
+              (didYouMean(
+                ref,
+                [...handlers.values()].flatMap((h) => [h.id, h.name]),
+              ) || ` — handlers are listed under "handlers:" in a state`),
           where,
         ),
       );

@@ -86,7 +86,27 @@ describe("loadStates", () => {
     });
     expect(errors).toEqual([
       'web.yaml:4: resources[0].mode: expected a string like "0644"',
-      "web.yaml:5: resources[0].valeu: unknown field for mem — known: value, source, fail, mode",
+      'web.yaml:5: resources[0].valeu: unknown field for mem — did you mean "value"?',
+    ]);
+  });
+
+  it("suggests the name meant when one is close, and lists the known ones otherwise", () => {
+    const errors = errorsOf({
+      "web.yaml": [
+        "resources:",
+        "  - mme: a",
+        "  - mem: b",
+        "    value: x",
+        "    zzzzz: 1",
+        "  - template: /c",
+        "    source: templates/sit.j2",
+      ].join("\n"),
+      "templates/site.j2": "x",
+    });
+    expect(errors).toEqual([
+      'web.yaml:2: resources[0].mme: unknown resource type "mme" — did you mean "mem"?',
+      "web.yaml:5: resources[1].zzzzz: unknown field for mem — known: value, source, fail, mode",
+      'web.yaml:7: resources[2].source: no file "templates/sit.j2" in the states dir — did you mean "templates/site.j2"?',
     ]);
   });
 
@@ -132,7 +152,9 @@ describe("loadStates", () => {
       "templates/site.j2": "server {\n  listen {{ port }};\n  {% if x %}\n}\n",
     });
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatch(/^templates\/site\.j2:\d+: /);
+    expect(errors[0]).toMatch(
+      /^templates\/site\.j2:\d+: .* \(resources\[0\]\.source at web\.yaml:3\)$/,
+    );
   });
 
   it("checks `when` expressions and template filters at load time", () => {
@@ -146,7 +168,7 @@ describe("loadStates", () => {
         '    value: "{{ name | nosuchfilter }}"',
       ].join("\n"),
     });
-    expect(errors[0]).toMatch(/^web\.yaml:4: resources\[0\]\.when: template error: /);
+    expect(errors[0]).toBe("web.yaml:4: resources[0].when: not a valid expression: facts.cpus >");
     expect(errors[1]).toMatch(/^web\.yaml:6: resources\[1\]\.value: .*nosuchfilter/);
   });
 

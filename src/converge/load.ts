@@ -4,6 +4,7 @@ import { StateError } from "./errors.js";
 import { throwIfAny } from "./error-list.js";
 import { checkTemplate, isTemplated } from "./render.js";
 import { resourceTypes } from "./resources/index.js";
+import { didYouMean } from "./suggest.js";
 import type {
   ResourceDecl,
   ResourceType,
@@ -73,7 +74,8 @@ export function loadStates(files: Record<string, string>, opts: LoadOptions = {}
         file === undefined
           ? new StateError(
               name.ref,
-              `state "${name.name}" not found: no ${name.name}.yaml or ${name.name}/init.yaml`,
+              `state "${name.name}" not found: no ${name.name}.yaml or ${name.name}/init.yaml` +
+                didYouMean(name.name, stateNames(files, topFile)),
             )
           : { file },
       );
@@ -91,6 +93,13 @@ export function loadStates(files: Record<string, string>, opts: LoadOptions = {}
   }
   throwIfAny(errors);
   return { dir: opts.dir ?? "", top, states };
+}
+
+/** The states a dir holds, by name (`nginx` for nginx.yaml and nginx/init.yaml). */
+function stateNames(files: Record<string, string>, topFile: string): string[] {
+  return Object.keys(files)
+    .filter((f) => /\.ya?ml$/.test(f) && f !== topFile && !SOURCE_DIRS.some((d) => f.startsWith(d)))
+    .map((f) => f.replace(/(\/init)?\.ya?ml$/, ""));
 }
 
 /** The file of state `name`: `name.yaml`, `name.yml` or `name/init.yaml`. */
@@ -244,11 +253,14 @@ function loadResource(
   const type = cx.types.get(typeKey);
   if (type === undefined) {
     const known = [...cx.types.keys()].sort().join(", ");
+    const hint = didYouMean(typeKey, cx.types.keys());
     err(
       [typeKey],
       `unknown resource type "${typeKey}"` +
-        (known === "" ? "" : ` — known: ${known}`) +
-        " (the first key of a resource names its type)",
+        (hint !== ""
+          ? hint
+          : (known === "" ? "" : ` — known: ${known}`) +
+            " (the first key of a resource names its type)"),
     );
     return undefined;
   }
@@ -344,9 +356,15 @@ export function validateProps(
       if (!final && templatedAt(props, path)) continue;
       if (issue.code === "unrecognized_keys") {
         const shape = (type.fields as { shape?: Record<string, unknown> }).shape;
-        const known = shape === undefined ? "" : ` — known: ${Object.keys(shape).join(", ")}`;
-        for (const k of issue.keys)
-          err([...path, k], `unknown field for ${type.type}${path.length > 0 ? "" : known}`);
+        const fields = shape === undefined ? [] : Object.keys(shape);
+        const known = fields.length === 0 ? "" : ` — known: ${fields.join(", ")}`;
+        for (const k of issue.keys) {
+          const hint = path.length > 0 ? "" : didYouMean(k, [...fields, ...COMMON_FIELDS]);
+          err(
+            [...path, k],
+            `unknown field for ${type.type}${hint !== "" ? hint : path.length > 0 ? "" : known}`,
+          );
+        }
       } else {
         err(path, issue.message.replace(/^Invalid input: /, ""));
       }
@@ -370,10 +388,13 @@ function checkTemplates(
   sub: Path = [],
 ): void {
   if (typeof value === "string") {
-    if (!isTemplated(value) && !(sub.length === 1 && sub[0] === "when")) return;
-    const text = sub.length === 1 && sub[0] === "when" ? whenTemplate(value) : value;
-    const problem = checkTemplate(text);
-    if (problem !== undefined) cx.errors.push(y.error([...path, ...sub], problem));
+    const isWhen = sub.length === 1 && sub[0] === "when";
+    if (!isTemplated(value) && !isWhen) return;
+    const problem = checkTemplate(isWhen ? whenTemplate(value) : value);
+    if (problem === undefined) return;
+    // The wrapper whenTemplate adds would show in nunjucks' words (`unexpected token: %}`).
+    const shown = isWhen ? `not a valid expression: ${value.trim()}` : problem;
+    cx.errors.push(y.error([...path, ...sub], shown));
   } else if (Array.isArray(value)) {
     value.forEach((v, i) => checkTemplates(y, path, v, typeKey, cx, [...sub, i]));
   } else if (isRecord(value)) {
@@ -401,12 +422,17 @@ function checkSources(
   if (isTemplated(src)) return;
   const text = cx.files[src];
   if (text === undefined) {
-    cx.errors.push(y.error([...path, "source"], `no file "${src}" in the states dir`));
+    const hint = didYouMean(src, Object.keys(cx.files));
+    cx.errors.push(y.error([...path, "source"], `no file "${src}" in the states dir${hint}`));
     return;
   }
   if (typeKey !== "template") return;
   const problem = checkTemplate(text, src);
-  if (problem !== undefined) cx.errors.push(new StateError(undefined, problem));
+  if (problem === undefined) return;
+  // The template's own file:line first; then which resource reads it.
+  const at = y.ref([...path, "source"]);
+  const field = fieldName([...path, "source"]);
+  cx.errors.push(new StateError(undefined, `${problem} (${field} at ${at.file}:${at.line})`));
 }
 
 function loadWaitFor(

@@ -33,6 +33,12 @@ describe("Renderer", () => {
     const r = renderer();
     await expect(r.value("port={{ prot }}", vars)).rejects.toThrow("prot is undefined");
     await expect(r.value("{{ prot }}", vars)).rejects.toThrow("prot is undefined");
+    await expect(r.value("port={{ prot }}", vars)).rejects.toThrow(
+      'prot is undefined (or null) — did you mean "port"?',
+    );
+    await expect(r.text("{% if on %}{{ prot }}{% endif %}", vars)).rejects.toThrow(
+      /did you mean "port"\?$/,
+    );
     await expect(r.text("a\n{% if on %}{{ db.nope }}{% endif %}", vars)).rejects.toMatchObject({
       message: "db.nope is undefined (or null)",
       line: 2,
@@ -51,6 +57,9 @@ describe("Renderer", () => {
   it("finds syntax errors without rendering", () => {
     expect(checkTemplate("{{ port }}")).toBeUndefined();
     expect(checkTemplate("{% for x in y %}")).toMatch(/^template error: /);
+    // A lookup missing a brace is not plain text to copy verbatim.
+    expect(checkTemplate("<h1>{{ item.domain }</h1>")).toMatch(/^template error: /);
+    expect(checkTemplate("{{ a }} and {{ b")).toMatch(/^template error: /);
     expect(checkTemplate("a\n{{ x | nosuch }}\n", "t.j2")).toBe("t.j2:2: filter not found: nosuch");
   });
 });

@@ -1,5 +1,6 @@
 import nunjucks from "nunjucks";
 import { compileTemplate, TemplateError } from "../template/render.js";
+import { didYouMean } from "./suggest.js";
 import type { ControlPlane, Facts } from "./types.js";
 
 /** True when a string holds nunjucks syntax (`{{ }}`, `{% %}`) and must be rendered. */
@@ -14,7 +15,7 @@ export function isTemplated(s: string): boolean {
 export function checkTemplate(text: string, file?: string): string | undefined {
   if (file === undefined && simplePaths(text) !== undefined) return undefined;
   try {
-    compileTemplate(text, file ?? "inline");
+    compiled(text, file ?? "inline");
     return undefined;
   } catch (err) {
     if (!(err instanceof TemplateError)) throw err;
@@ -49,6 +50,8 @@ function simplePaths(text: string): string[] | undefined {
     if (p === null) return undefined;
     paths.push(p[1]!);
   }
+  // A `{{` left without its `}}` (`{{ item }</h1>`) is a syntax error: nunjucks must say so.
+  if (text.replace(EXPR, "").includes("{{")) return undefined;
   return paths;
 }
 
@@ -60,6 +63,13 @@ function lookup(path: string, scope: Record<string, unknown>): unknown {
     v = (v as Record<string, unknown>)[seg];
   }
   return v;
+}
+
+/** ` — did you mean "port"?` when the var an expression starts with is not set but one close is. */
+function misspelt(expr: string, vars: Record<string, unknown>): string {
+  const name = /^\s*([A-Za-z_]\w*)/.exec(expr)?.[1];
+  if (name === undefined || name === "facts" || name in vars) return "";
+  return didYouMean(name, Object.keys(vars));
 }
 
 // `{{ expr }}` alone: the value keeps its type (a list stays a list for forEach).
@@ -75,6 +85,26 @@ const env = new nunjucks.Environment([], {
   lstripBlocks: true,
   throwOnUndefined: true,
 });
+
+/**
+ * Compiled templates by file and text, shared by the loader's check and the renders of the run
+ * that follows: compiling (to a JS function) is most of what a template costs, so each distinct
+ * template is compiled once per process. Bounded for long-lived agents.
+ */
+const templates = new Map<string, nunjucks.Template>();
+const MAX_TEMPLATES = 5000;
+
+/** Compile (or find) a template; throws TemplateError naming file and line. */
+function compiled(text: string, file: string): nunjucks.Template {
+  const id = `${file}\0${text}`;
+  let tpl = templates.get(id);
+  if (tpl === undefined) {
+    tpl = compileTemplate(text, file, env).template;
+    if (templates.size >= MAX_TEMPLATES) templates.clear();
+    templates.set(id, tpl);
+  }
+  return tpl;
+}
 
 export interface RendererOptions {
   facts: Facts;
@@ -93,7 +123,6 @@ type Loads = Map<string, () => Promise<unknown>>;
  * the run: each key is fetched once.
  */
 export class Renderer {
-  private readonly compiled = new Map<string, nunjucks.Template>();
   private readonly loaded = new Map<string, unknown>();
 
   constructor(private readonly opts: RendererOptions) {}
@@ -107,7 +136,8 @@ export class Renderer {
         const path = PATH.exec(whole[1]!)?.[1];
         if (path === undefined) return this.evaluate(whole[1]!, vars);
         const found = lookup(path, { facts: this.opts.facts, ...vars });
-        if (found === undefined) throw new RenderFailure(`${path} is undefined`, undefined);
+        if (found === undefined)
+          throw new RenderFailure(`${path} is undefined${misspelt(path, vars)}`, undefined);
         return found;
       }
       return this.text(v, vars);
@@ -144,7 +174,7 @@ export class Renderer {
       const v = lookup(path, scope);
       if (v === undefined || v === null) {
         const line = text.slice(0, offset).split("\n").length;
-        throw new RenderFailure(`${path} is undefined (or null)`, line);
+        throw new RenderFailure(`${path} is undefined (or null)${misspelt(path, vars)}`, line);
       }
       return String(v);
     });
@@ -163,7 +193,8 @@ export class Renderer {
         await this.run((fns) => alone.render({ ...fns, facts: this.opts.facts, ...vars }));
       } catch {
         const line = text.slice(0, m.index).split("\n").length;
-        return new RenderFailure(`${m[1]!.trim()} is undefined (or null)`, line);
+        const expr = m[1]!.trim();
+        return new RenderFailure(`${expr} is undefined (or null)${misspelt(expr, vars)}`, line);
       }
     }
     return undefined;
@@ -197,20 +228,13 @@ export class Renderer {
   }
 
   private compile(text: string, file: string): nunjucks.Template {
-    const id = `${file}\0${text}`;
-    let tpl = this.compiled.get(id);
-    if (tpl === undefined) {
-      try {
-        compileTemplate(text, file); // syntax and filters, with the line
-        tpl = new nunjucks.Template(text, env, file, true);
-      } catch (err) {
-        if (err instanceof TemplateError)
-          throw new RenderFailure(err.message.replace(/^[^:\n]*(:\d+)?: /, ""), err.line);
-        throw err;
-      }
-      this.compiled.set(id, tpl);
+    try {
+      return compiled(text, file);
+    } catch (err) {
+      if (err instanceof TemplateError)
+        throw new RenderFailure(err.message.replace(/^[^:\n]*(:\d+)?: /, ""), err.line);
+      throw err;
     }
-    return tpl;
   }
 
   private async run<T>(render: (fns: Record<string, unknown>) => T): Promise<T> {
