@@ -87,14 +87,20 @@ const internals = nunjucks as unknown as {
 };
 
 /** Compile a template; syntax errors become a TemplateError naming the file and line. */
-export function compileTemplate(text: string, file: string): CompiledTemplate {
+export function compileTemplate(
+  text: string,
+  file: string,
+  environment: nunjucks.Environment = env,
+): CompiledTemplate {
   let template: nunjucks.Template;
   try {
-    template = new nunjucks.Template(text, env, file, true);
+    template = new nunjucks.Template(text, environment, file, true);
   } catch (err) {
     throw toTemplateError(err, file, "compile", text);
   }
-  checkFilters(text, file);
+  // A filter is always written after a "|": without one there is nothing to look up (and the
+  // second parse is most of the cost of a small template).
+  if (text.includes("|")) checkFilters(text, file, environment);
   return { file, template };
 }
 
@@ -102,12 +108,12 @@ export function compileTemplate(text: string, file: string): CompiledTemplate {
  * nunjucks looks filters up only when a render reaches them, and then without a line: check
  * them all at compile time, so a typo fails before anything is written, naming its line.
  */
-function checkFilters(text: string, file: string): void {
+function checkFilters(text: string, file: string, environment: nunjucks.Environment): void {
   for (const node of internals.parser.parse(text, [], options).findAll(internals.nodes.Filter)) {
     const name = node.name?.value;
     if (typeof name !== "string") continue;
     try {
-      env.getFilter(name);
+      environment.getFilter(name);
     } catch {
       throw new TemplateError(file, node.lineno + 1, `filter not found: ${name}`);
     }
