@@ -1,3 +1,4 @@
+import jsYaml from "js-yaml";
 import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { StateError } from "./errors.js";
 import type { SourceRef } from "./types.js";
@@ -12,50 +13,93 @@ export function fieldName(path: Path): string {
 }
 
 /**
- * One YAML file of the states dir, parsed with positions, so every error can name its line:
- * the value as plain data plus `ref(path)` for where a path (or its nearest parent) is written.
+ * Text the fast parser may read differently from the `yaml` package (YAML 1.2 core schema):
+ * anchors and aliases (whose expansion `yaml` bounds), merge keys, tags, js-yaml's `0b` ints.
+ */
+const NEEDS_FULL_PARSER = /[&*!]|<<|\b0b[01]/;
+
+/**
+ * One YAML file of the states dir, parsed so that every error can name its line: the value as
+ * plain data plus `ref(path)` for where a path (or its nearest parent) is written.
+ *
+ * Two parsers, for speed: js-yaml (core schema) reads the value ~10× faster than the `yaml`
+ * package, whose document keeps every node's position. A run that has no error never needs a
+ * position, so the positioned document is parsed only when a line is first asked for (and
+ * always for text js-yaml refuses or may read differently, so errors and values are `yaml`'s).
  */
 export class YamlSource {
   readonly value: unknown;
   readonly errors: StateError[] = [];
-  private readonly doc: Document;
-  private readonly lines = new LineCounter();
+  private positioned: { doc: Document; lines: LineCounter } | undefined;
 
   constructor(
     readonly file: string,
-    text: string,
+    private readonly text: string,
   ) {
-    this.doc = parseDocument(text, { lineCounter: this.lines, prettyErrors: false });
-    for (const e of this.doc.errors) {
-      const line = this.lines.linePos(e.pos[0]).line;
+    if (!NEEDS_FULL_PARSER.test(text)) {
+      try {
+        this.value = jsYaml.load(text, { schema: jsYaml.CORE_SCHEMA, filename: file }) ?? null;
+        return;
+      } catch {
+        // Invalid YAML, or a construct only the full parser takes: it gives the error and line.
+      }
+    }
+    const { doc, lines } = this.full();
+    for (const e of doc.errors) {
+      const line = lines.linePos(e.pos[0]).line;
       this.errors.push(new StateError({ file, line }, `invalid YAML: ${firstLine(e.message)}`));
     }
-    this.value = this.errors.length === 0 ? this.doc.toJS({ maxAliasCount: 1000 }) : undefined;
+    this.value = this.errors.length === 0 ? doc.toJS({ maxAliasCount: 1000 }) : undefined;
   }
 
-  /** Where `path` is written; the nearest parent that exists when it is not (a missing field). */
+  private full(): { doc: Document; lines: LineCounter } {
+    if (this.positioned === undefined) {
+      const lines = new LineCounter();
+      const doc = parseDocument(this.text, { lineCounter: lines, prettyErrors: false });
+      this.positioned = { doc, lines };
+    }
+    return this.positioned;
+  }
+
+  /**
+   * Where `path` is written; the nearest parent that exists when it is not (a missing field).
+   * The line is found when first read: resources carry their ref, and most are never read.
+   */
   ref(path: Path): SourceRef {
+    let line: number | undefined;
+    const find = (): number => (line ??= this.lineOf(path));
+    return {
+      file: this.file,
+      get line() {
+        return find();
+      },
+    };
+  }
+
+  private lineOf(path: Path): number {
+    const { doc, lines } = this.full();
     for (let n = path.length; n >= 0; n--) {
-      const node = n === 0 ? this.doc.contents : this.doc.getIn(path.slice(0, n), true);
+      const node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
       const range = (node as { range?: [number, number, number] } | undefined)?.range;
       if (range !== undefined) {
         // A value's line, except for maps and block strings: there the key's line reads better.
         const keyLine = n > 0 ? this.keyLine(path.slice(0, n - 1), path[n - 1]!) : undefined;
-        return { file: this.file, line: keyLine ?? this.lines.linePos(range[0]).line };
+        return keyLine ?? lines.linePos(range[0]).line;
       }
     }
-    return { file: this.file, line: 1 };
+    return 1;
   }
 
   /** The line of key `key` in the map at `parent`. */
   private keyLine(parent: Path, key: string | number): number | undefined {
     if (typeof key !== "string") return undefined;
-    const node = parent.length === 0 ? this.doc.contents : this.doc.getIn(parent, true);
+    const { doc, lines } = this.full();
+    const node = parent.length === 0 ? doc.contents : doc.getIn(parent, true);
     if (!isMap(node)) return undefined;
     for (const item of node.items) {
       if (!isPair(item) || !isScalar(item.key) || item.key.value !== key) continue;
       const range = item.key.range;
-      return range === undefined || range === null ? undefined : this.lines.linePos(range[0]).line;
+      return range === undefined || range === null ? undefined : lines.linePos(range[0]).line;
     }
     return undefined;
   }
