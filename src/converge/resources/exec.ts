@@ -4,7 +4,7 @@ import { z } from "zod";
 import { durationMs, durationSchema } from "../../model/duration.js";
 import { ResourceFailed } from "../errors.js";
 import type { Inspection, ResourceContext, ResourceType } from "../types.js";
-import { lookupUser } from "./exec/passwd.js";
+import { lookupUser } from "./system/accounts.js";
 import { failure, formatArgv, runProcess, type RunOptions } from "./exec/process.js";
 
 const DEFAULT_TIMEOUT_MS = 300_000;

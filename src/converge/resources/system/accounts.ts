@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 
 /** One line of /etc/passwd. */
@@ -70,3 +71,11 @@ export function supplementaryGroups(accounts: Accounts, user: string): string[] 
 
 /** User and group names useradd accepts (Debian's default NAME_REGEX, plus `.`). */
 export const ACCOUNT_NAME = /^[a-z_][a-z0-9_.-]*\$?$/;
+
+/** The passwd entry of a user by name or numeric uid, or undefined when there is none. */
+export function lookupUser(user: string, path = "/etc/passwd"): PasswdEntry | undefined {
+  const entries = parsePasswd(readFileSync(path, "utf8"));
+  return /^\d+$/.test(user)
+    ? entries.find((e) => e.uid === Number(user))
+    : entries.find((e) => e.name === user);
+}
