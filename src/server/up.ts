@@ -84,10 +84,16 @@ export async function startUp(opts: UpOptions): Promise<RunningUp> {
   }
 }
 
-/** What the local agent may do: its own node, and the health of any service placed on it. */
+/**
+ * What the local agent may do: its own node, the health of any service placed on it, and for
+ * converge (docs/converge.md): read KV keys its states read, take run-once locks.
+ */
 export const agentPolicies = (node: string): Policy[] => [
   { resource: "node", prefix: node, access: "write" },
   { resource: "service", prefix: "", access: "write" },
+  { resource: "kv", prefix: "", access: "read" },
+  { resource: "kv", prefix: "converge/once/", access: "write" },
+  { resource: "session", prefix: "converge/", access: "write" },
 ];
 
 /**
