@@ -6,8 +6,8 @@
  *   etcd [api-etcd]; the same workload straight to that etcd through the Store's etcd3 client,
  *   both as 64 clients with a connection each (as in bench:store) and as one connection with 64
  *   in flight. etcd-direct, the bar, is the faster of those two. [etcd-txn+audit] sends etcd
- *   what the API sends (the put and its audit entry in one txn), to separate etcd's share of
- *   the gap from Gantry's. The variants take turns for BENCH_ROUNDS rounds; each figure is the
+ *   what the API would send for each put on its own (the put and its audit entry in one txn);
+ *   the API groups concurrent puts into fewer such transactions (src/api/write-batch.ts). The variants take turns for BENCH_ROUNDS rounds; each figure is the
  *   median round. CPU per put is read from /proc for the client (this process), the Gantry
  *   server and etcd: on a small machine the processes share the cores, so it explains the rates.
  * - watch: put-to-event latency, p50/p99: a PUT through the API until its Server-Sent Event

@@ -1,7 +1,7 @@
 import { lstatSync, readdirSync } from "node:fs";
 import { posix } from "node:path";
 import { once } from "node:events";
-import * as tar from "tar";
+import type { ReadEntry } from "tar";
 import { BuildError } from "./errors.js";
 
 /** Every entry of a packed artifact gets this mtime, so the same tree packs to the same bytes. */
@@ -40,12 +40,14 @@ export async function unpackTar(
   const refused: string[] = [];
   let unpacked = 0;
   let entries = 0;
+  // node-tar is loaded at first use: an idle server never needs it in memory.
+  const tar = await import("tar");
   const x = tar.x({
     cwd: dir,
     strict: true,
     preserveOwner: false,
     filter: (path, entry) => {
-      const e = entry as tar.ReadEntry;
+      const e = entry as ReadEntry;
       const why = refusal(path, e);
       if (why !== undefined) {
         refused.push(why);
@@ -91,7 +93,7 @@ export async function unpackTar(
 }
 
 /** Why an entry may not be unpacked, or undefined when it may. */
-function refusal(path: string, e: tar.ReadEntry): string | undefined {
+function refusal(path: string, e: ReadEntry): string | undefined {
   if (!ALLOWED_TYPES.has(e.type)) return `${path}: ${e.type} entries are not allowed`;
   if (escapes(path)) return `${path}: the path is outside the app directory`;
   if (e.type === "SymbolicLink" && e.linkpath !== undefined) {
@@ -120,8 +122,9 @@ function refusedError(refused: string[]): BuildError {
  * Pack a directory as a deterministic .tar.gz: entries sorted, a fixed mtime, no owners
  * (`portable`), so the same tree always gives the same bytes and so the same artifact sha.
  */
-export function packDirectory(dir: string): AsyncIterable<Buffer> {
-  return tar.c(
+export async function* packDirectory(dir: string): AsyncIterable<Buffer> {
+  const tar = await import("tar");
+  yield* tar.c(
     { cwd: dir, gzip: true, portable: true, mtime: FIXED_MTIME, noDirRecurse: true, follow: false },
     listTree(dir),
   ) as unknown as AsyncIterable<Buffer>;

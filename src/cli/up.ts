@@ -8,6 +8,7 @@ import type { RunningServer } from "../server/server.js";
 import { defaultNodeName } from "../server/node-name.js";
 import { parseHostPort } from "./config.js";
 import { colours, type Output } from "./output.js";
+import { tuneServerMemory } from "./server-memory.js";
 
 interface UpOptions {
   dataDir: string;
@@ -26,9 +27,12 @@ async function serveUntilSignal(
   flags: { apiPort: number; httpPort?: number },
 ): Promise<void> {
   const c = colours(o);
-  const running = await start().catch((err: unknown) => {
-    throw listenError(err, flags);
-  });
+  const started = tuneServerMemory();
+  const running = await start()
+    .catch((err: unknown) => {
+      throw listenError(err, flags);
+    })
+    .finally(started);
   const st = await running.store.status();
   o.out(`${c.green("●")} ${what} is up`);
   o.out(`  API      ${running.url}`);

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, renameSync, rmSync } from "node:fs";
-import { list, extract } from "tar";
 import { GantryError } from "../../errors.js";
 
 /** An artifact that tries to reach outside its directory, or holds what an app has no use for. */
@@ -100,6 +99,8 @@ export function checkEntries(entries: readonly EntryInfo[]): void {
  * archive and setuid/setgid/sticky bits are dropped.
  */
 export async function unpackArtifact(archive: string, dest: string): Promise<void> {
+  // Loaded at first use: an idle agent never needs node-tar in memory.
+  const { list, extract } = await import("tar");
   const entries: EntryInfo[] = [];
   await list({
     file: archive,

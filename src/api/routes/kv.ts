@@ -13,6 +13,7 @@ import { requestSignal } from "../path-params.js";
 import { Locks, NotHolderError } from "../locks.js";
 import { Sessions } from "../sessions.js";
 import { SessionIdSchema } from "../../model/session.js";
+import { WriteBatcher } from "../write-batch.js";
 
 const stripped = (storeKey: string): string => storeKey.slice(K.kv.length);
 
@@ -20,6 +21,7 @@ export function kvRoutes(deps: ApiDeps): RouteDef[] {
   const { store } = deps;
   const sessions = new Sessions(store, deps.audit);
   const locks = new Locks(store, deps.audit, sessions);
+  const batcher = new WriteBatcher(store);
   return [
     {
       method: "GET",
@@ -103,10 +105,12 @@ export function kvRoutes(deps: ApiDeps): RouteDef[] {
         if (lease !== undefined && !/^[0-9]{1,20}$/.test(lease))
           throw new ValidationError("lease must be a lease id", "lease");
         const put: TxnOp = { type: "put", key, value, ...(lease === undefined ? {} : { lease }) };
-        const res = await casWrite(store, key, cas, [
-          put,
-          deps.audit.entry(ctx.who, "kv.put", user),
-        ]);
+        const ops = [put, deps.audit.entry(ctx.who, "kv.put", user)];
+        // A put with a lease can fail on its own (lease not found): it goes alone.
+        const res =
+          cas === undefined && lease === undefined
+            ? await batcher.write(key, ops)
+            : await casWrite(store, key, cas, ops);
         ctx.send(200, { ok: true, revision: res }, { "x-gantry-index": String(res) });
       },
     },
@@ -127,10 +131,14 @@ export function kvRoutes(deps: ApiDeps): RouteDef[] {
         if (cas !== undefined && recurse)
           throw new ValidationError("cas applies to one key, not with recurse", "cas");
         const range = recurse ? { prefix: key } : key;
-        const res = await casWrite(store, key, cas, [
+        const ops: TxnOp[] = [
           { type: "delete", range },
           deps.audit.entry(ctx.who, recurse ? "kv.delete-prefix" : "kv.delete", user),
-        ]);
+        ];
+        const res =
+          cas === undefined && !recurse
+            ? await batcher.write(key, ops)
+            : await casWrite(store, key, cas, ops);
         ctx.send(200, { ok: true, revision: res }, { "x-gantry-index": String(res) });
       },
     },
