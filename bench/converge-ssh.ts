@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Output } from "../src/cli/output.js";
 import { convergeInventory } from "../src/converge/ssh/cli.js";
-import { startSshHosts, type SshHosts } from "../test/helpers/sshd.js";
+import { inventorySshSection, startSshHosts, type SshHosts } from "../test/helpers/sshd.js";
 
 const HOSTS = 10;
 const RESOURCES = Number(process.env["BENCH_SSH_RESOURCES"] ?? 200);
@@ -94,10 +94,7 @@ async function gantry(ssh: SshHosts, dir: string, bundle: string): Promise<numbe
   writeFileSync(
     inventory,
     [
-      "ssh:",
-      "  user: root",
-      `  identityFile: ${ssh.identityFile}`,
-      `  options: [${ssh.clientOptions.map((o) => JSON.stringify(o)).join(", ")}]`,
+      inventorySshSection(ssh),
       "hosts:",
       ...ssh.hosts.map(
         (h) =>

@@ -17,7 +17,7 @@ import { convergeHost } from "../src/converge/ssh/host.js";
 import { runnerPath } from "../src/converge/ssh/remote.js";
 import { loadRunnerBundle } from "../src/converge/ssh/runner-bundle.js";
 import type { Job } from "../src/converge/types.js";
-import { startSshHosts, type SshHosts } from "./helpers/sshd.js";
+import { inventorySshSection, startSshHosts, type SshHosts } from "./helpers/sshd.js";
 
 let ssh: SshHosts;
 let dir: string;
@@ -29,14 +29,7 @@ function capture(): Output & { stdout: string[]; stderr: string[] } {
   return { stdout, stderr, tty: false, out: (l) => stdout.push(l), err: (l) => stderr.push(l) };
 }
 
-function sshSection(): string {
-  return [
-    "ssh:",
-    "  user: root",
-    `  identityFile: ${ssh.identityFile}`,
-    `  options: [${[...ssh.clientOptions, "ConnectTimeout=5"].map((o) => JSON.stringify(o)).join(", ")}]`,
-  ].join("\n");
-}
+const sshSection = (): string => inventorySshSection(ssh, ["ConnectTimeout=5"]);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "gantry-converge-ssh-"));

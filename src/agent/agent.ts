@@ -10,6 +10,7 @@ import { ConvergeAgent } from "./converge/agent.js";
 import { gatherFacts } from "./facts.js";
 import { realProbes, type ActiveCheck, type Probes } from "./probes/index.js";
 import { CheckRunner } from "./runner.js";
+import { sleep } from "./sleep.js";
 
 export interface AgentOptions {
   /** The API client, with a token that may write this node and the services on it. */
@@ -362,16 +363,3 @@ const fingerprint = (view: NodeInstanceView, check: StoredCheck): string =>
   JSON.stringify([view.address, view.port, check]);
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done);
-  });
-}

@@ -1,5 +1,7 @@
 import { ValidationError } from "../errors.js";
 import { CompactedError, type KeyRange, type Store } from "../store/index.js";
+import type { Ctx } from "./context.js";
+import { requestSignal } from "./path-params.js";
 
 const MAX_WAIT_MS = 10 * 60_000;
 
@@ -40,5 +42,63 @@ export async function waitForChange(
     clearTimeout(timer);
     closing.removeEventListener("abort", onClose);
     watch.cancel();
+  }
+}
+
+/**
+ * A blocking read over several ranges: resolve as soon as any changed after revision `index`, or
+ * after `waitMs`, or when `stop` aborts (server shutdown, client gone). Exact like the KV's
+ * waitForChange, for reads that no single range covers without also waking on every write
+ * in between (catalog/, health/ and nodes/; a node's converge settings and the states).
+ */
+export async function waitForAny(
+  store: Store,
+  ranges: KeyRange[],
+  index: number,
+  waitMs: number,
+  stop: AbortSignal,
+): Promise<void> {
+  const current = (await store.status()).revision;
+  const startRevision = Math.min(index, current) + 1;
+  const watches = ranges.map((range) => store.watch(range, { startRevision }));
+  const cancelAll = (): void => {
+    for (const w of watches) w.cancel();
+  };
+  const timer = setTimeout(cancelAll, waitMs);
+  stop.addEventListener("abort", cancelAll);
+  if (stop.aborted) cancelAll();
+  try {
+    await Promise.race(
+      watches.map(async (w) => {
+        try {
+          for await (const _batch of w) break;
+        } catch (err) {
+          if (!(err instanceof CompactedError)) throw err; // compacted: answer now
+        }
+      }),
+    );
+  } finally {
+    clearTimeout(timer);
+    stop.removeEventListener("abort", cancelAll);
+    cancelAll();
+  }
+}
+
+/**
+ * A request's blocking query: with `?index`, wait until something in `ranges` changed after it
+ * (or `?wait` passed, or the client left); `?wait` without `?index` is refused.
+ */
+export async function blockIfAsked(
+  ctx: Ctx,
+  store: Store,
+  ranges: KeyRange[],
+  closing: AbortSignal,
+): Promise<void> {
+  if (ctx.query.has("index")) {
+    const index = ctx.int("index", 0);
+    const waitMs = parseWait(ctx.query.get("wait"));
+    await waitForAny(store, ranges, index, waitMs, requestSignal(ctx, closing));
+  } else if (ctx.query.has("wait")) {
+    throw new ValidationError("wait needs index (the X-Gantry-Index of a previous answer)", "wait");
   }
 }

@@ -1,6 +1,6 @@
 import { K } from "../model/keys.js";
 import type { HealthRecord, InstanceView, ServiceInstance } from "../model/service.js";
-import { CompactedError, text, type KeyRange, type KeyValue, type Store } from "../store/index.js";
+import { text, type KeyRange, type KeyValue, type Store } from "../store/index.js";
 import {
   parseHealthKey,
   resultId,
@@ -81,44 +81,5 @@ export function parseInstance(kv: KeyValue): ServiceInstance | undefined {
     return typeof inst.service === "string" && Array.isArray(inst.checks) ? inst : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/**
- * A blocking read over several ranges: resolve as soon as any changed after revision `index`, or
- * after `waitMs`, or when `stop` aborts (server shutdown, client gone). Exact like the KV's
- * waitForChange, whose single range cannot cover catalog/, health/ and nodes/ without also
- * waking on every kv/ write in between.
- */
-export async function waitForAny(
-  store: Store,
-  ranges: KeyRange[],
-  index: number,
-  waitMs: number,
-  stop: AbortSignal,
-): Promise<void> {
-  const current = (await store.status()).revision;
-  const startRevision = Math.min(index, current) + 1;
-  const watches = ranges.map((range) => store.watch(range, { startRevision }));
-  const cancelAll = (): void => {
-    for (const w of watches) w.cancel();
-  };
-  const timer = setTimeout(cancelAll, waitMs);
-  stop.addEventListener("abort", cancelAll);
-  if (stop.aborted) cancelAll();
-  try {
-    await Promise.race(
-      watches.map(async (w) => {
-        try {
-          for await (const _batch of w) break;
-        } catch (err) {
-          if (!(err instanceof CompactedError)) throw err; // compacted: answer now
-        }
-      }),
-    );
-  } finally {
-    clearTimeout(timer);
-    stop.removeEventListener("abort", cancelAll);
-    cancelAll();
   }
 }

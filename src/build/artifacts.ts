@@ -9,9 +9,10 @@ import {
   utimesSync,
   type ReadStream,
 } from "node:fs";
-import { open, rename, rm } from "node:fs/promises";
+import { open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { GantryError, ValidationError } from "../errors.js";
+import { renameDurably } from "../fsutil/rename-durably.js";
 import { K } from "../model/keys.js";
 import type { Store } from "../store/index.js";
 
@@ -91,8 +92,7 @@ export class ArtifactStore {
       const now = new Date();
       utimesSync(final, now, now);
     } else {
-      await rename(tmp, final);
-      await syncDir(this.dir);
+      await renameDurably(tmp, final);
     }
     return { sha, size };
   }
@@ -103,15 +103,6 @@ export class ArtifactStore {
     return readdirSync(this.dir)
       .map((name) => ARTIFACT_FILE.exec(name)?.[1])
       .filter((sha): sha is string => sha !== undefined);
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 

@@ -5,20 +5,11 @@
  */
 import { z } from "zod";
 import { ResourceFailed } from "./errors.js";
+import { testFacts } from "./resources/test-context.js";
 import type { Facts, ResourceType } from "./types.js";
 
-export const fakeFacts: Facts = {
-  os: "linux",
-  distribution: { id: "debian", version: "12", codename: "bookworm" },
-  arch: "x64",
-  cpus: 2,
-  memoryMb: 2048,
-  hostname: "node-1",
-  addresses: ["10.0.0.5", "127.0.0.1"],
-  init: "sysv",
-  roles: ["web"],
-  labels: { zone: "a" },
-};
+/** The resource tests' plain Debian box, named and labelled like a node of a pool. */
+export const fakeFacts: Facts = { ...testFacts, hostname: "node-1", labels: { zone: "a" } };
 
 export interface FakeSystem {
   /** name → value: what `mem` resources manage. */

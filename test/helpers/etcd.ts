@@ -11,9 +11,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, openSync, closeSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { killOnExit } from "./children.js";
+import { freePort } from "./ports.js";
 
 export const ETCD_BIN = "/usr/bin/etcd";
 const HOST = "127.0.0.1";
@@ -74,21 +75,6 @@ export interface EtcdCluster {
   cleanup(): Promise<void>;
 }
 
-// Every child we start, so a crashing test run cannot leave etcd processes behind.
-const children = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function track(child: ChildProcess): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on("exit", () => {
-      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-    });
-  }
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-}
-
 function checkBinary(): void {
   if (!existsSync(ETCD_BIN)) {
     throw new Error(
@@ -97,23 +83,9 @@ function checkBinary(): void {
   }
 }
 
-/** A port that was free a moment ago (bind port 0, read it, release it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once("error", reject);
-    srv.listen(0, HOST, () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port"))));
-    });
-  });
-}
-
 async function freePorts(n: number): Promise<number[]> {
   const ports = new Set<number>();
-  while (ports.size < n) ports.add(await freePort());
+  while (ports.size < n) ports.add(await freePort(HOST));
   return [...ports];
 }
 
@@ -212,7 +184,7 @@ class Member implements EtcdMember {
     const fd = openSync(this.logFile, "a");
     try {
       const child = spawn(ETCD_BIN, this.args, { stdio: ["ignore", fd, fd] });
-      track(child);
+      killOnExit(child);
       this.child = child;
       this.exited = new Promise((resolve) =>
         child.once("exit", () => {

@@ -15,9 +15,11 @@ import {
   writeFileSync,
 } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { connect, createServer } from "node:net";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { killOnExit } from "./children.js";
+import { freePort } from "./ports.js";
 
 export const SSHD_BIN = "/usr/sbin/sshd";
 
@@ -44,34 +46,7 @@ export interface SshHosts {
   cleanup(): Promise<void>;
 }
 
-const children = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function track(child: ChildProcess): void {
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on("exit", () => {
-      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
-    });
-  }
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.once("error", reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr !== null ? addr.port : 0;
-      srv.close(() => (port > 0 ? resolve(port) : reject(new Error("no free port"))));
-    });
-  });
-}
 
 function accepts(address: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -133,7 +108,7 @@ class Host implements SshHost {
     const child = spawn(SSHD_BIN, ["-D", "-e", "-f", this.config], {
       stdio: ["ignore", "ignore", "pipe"],
     });
-    track(child);
+    killOnExit(child);
     let log = "";
     child.stderr!.on("data", (b: Buffer) => {
       log += b.toString();
@@ -179,6 +154,20 @@ class Host implements SshHost {
     await this.exited;
     clearTimeout(timer);
   }
+}
+
+/**
+ * The `ssh:` section of a `gantry converge --inventory` file that reaches these hosts as root
+ * with the client key (and `extraOptions` besides).
+ */
+export function inventorySshSection(ssh: SshHosts, extraOptions: string[] = []): string {
+  const options = [...ssh.clientOptions, ...extraOptions].map((o) => JSON.stringify(o));
+  return [
+    "ssh:",
+    "  user: root",
+    `  identityFile: ${ssh.identityFile}`,
+    `  options: [${options.join(", ")}]`,
+  ].join("\n");
 }
 
 export interface SshHostsOptions {

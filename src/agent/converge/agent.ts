@@ -10,6 +10,7 @@ import type { Job, Report } from "../../converge/types.js";
 import type { RunRecord, StatesBundle, Trigger } from "../../model/converge.js";
 import { formatTrigger } from "../../model/converge.js";
 import { RunScheduler } from "./scheduler.js";
+import { sleep } from "../sleep.js";
 import { watchReads } from "./watch-reads.js";
 
 export interface ConvergeAgentOptions {
@@ -224,16 +225,3 @@ export class ConvergeAgent {
 }
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done);
-  });
-}

@@ -15,10 +15,10 @@ import { K } from "../../model/keys.js";
 import { NodeNameSchema } from "../../model/node.js";
 import { allows, isAdmin } from "../../model/token.js";
 import { text, type KeyValue } from "../../store/index.js";
-import { parseWait, waitForChange } from "../blocking.js";
+import { blockIfAsked } from "../blocking.js";
 import type { Ctx } from "../context.js";
 import { forbidden, notFound } from "../errors.js";
-import { pathParam, requestSignal } from "../path-params.js";
+import { pathParam } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 
 const InstanceIdParam = AssignmentSchema.shape.id;
@@ -66,16 +66,7 @@ export function agentWorkRoutes(deps: ApiDeps): RouteDef[] {
         ctx.allowQuery("index", "wait");
         const node = writableNode(ctx, "node");
         const prefix = `${K.assignments}${node}/`;
-        if (ctx.query.has("index")) {
-          const index = ctx.int("index", 0);
-          const waitMs = parseWait(ctx.query.get("wait"));
-          await waitForChange(store, { prefix }, index, waitMs, requestSignal(ctx, deps.closing));
-        } else if (ctx.query.has("wait")) {
-          throw new ValidationError(
-            "wait needs index (the X-Gantry-Index of a previous answer)",
-            "wait",
-          );
-        }
+        await blockIfAsked(ctx, store, [{ prefix }], deps.closing);
         const res = await store.range({ prefix });
         const list = res.kvs.map(parseAssignment).filter((a) => a !== undefined);
         ctx.send(200, list, { "x-gantry-index": String(res.revision) });

@@ -3,9 +3,9 @@ import { ValidationError } from "../../errors.js";
 import { AppNameSchema, AppSchema, DomainSchema, FormationSchema } from "../../model/app.js";
 import { K } from "../../model/keys.js";
 import { allows } from "../../model/token.js";
-import { parseWait, waitForChange } from "../blocking.js";
+import { blockIfAsked } from "../blocking.js";
 import { forbidden } from "../errors.js";
-import { pathParam, requestSignal } from "../path-params.js";
+import { pathParam } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 import { apiBase, appParam, appsOf } from "./apps-common.js";
 
@@ -43,18 +43,7 @@ export function appRoutes(deps: ApiDeps): RouteDef[] {
       summary: "List apps with gitUrl and url (?index&wait to block until one changes)",
       handler: async (ctx) => {
         ctx.allowQuery("index", "wait");
-        if (ctx.query.has("index")) {
-          const index = ctx.int("index", 0);
-          await waitForChange(
-            store,
-            { prefix: K.apps },
-            index,
-            parseWait(ctx.query.get("wait")),
-            requestSignal(ctx, deps.closing),
-          );
-        } else if (ctx.query.has("wait")) {
-          throw new ValidationError("wait needs index (the X-Gantry-Index of an answer)", "wait");
-        }
+        await blockIfAsked(ctx, store, [{ prefix: K.apps }], deps.closing);
         const apps = appsOf(deps);
         const { apps: list, revision } = await apps.list();
         const base = apiBase(ctx, deps);

@@ -10,19 +10,12 @@ import type { NodeInstanceView, ServiceInstance } from "../../model/service.js";
 import { NodeNameSchema } from "../../model/node.js";
 import { allows, type Policy } from "../../model/token.js";
 import type { TxnOp } from "../../store/index.js";
-import { parseWait } from "../blocking.js";
-import {
-  readCatalog,
-  scopeRanges,
-  waitForAny,
-  parseInstance,
-  type CatalogScope,
-} from "../catalog-read.js";
+import { blockIfAsked } from "../blocking.js";
+import { readCatalog, scopeRanges, parseInstance, type CatalogScope } from "../catalog-read.js";
 import type { Ctx } from "../context.js";
 import { forbidden, notFound } from "../errors.js";
-import { pathParam, requestSignal } from "../path-params.js";
+import { pathParam } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
-import { ValidationError } from "../../errors.js";
 
 const readsServices = (policies: readonly Policy[]): boolean =>
   policies.some((p) => "admin" in p || p.resource === "service");
@@ -32,16 +25,7 @@ export function catalogRoutes(deps: ApiDeps): RouteDef[] {
 
   /** Block when asked (?index&wait), then read; the answer carries X-Gantry-Index. */
   const blockingRead = async (ctx: Ctx, scope: CatalogScope) => {
-    if (ctx.query.has("index")) {
-      const index = ctx.int("index", 0);
-      const waitMs = parseWait(ctx.query.get("wait"));
-      await waitForAny(store, scopeRanges(scope), index, waitMs, requestSignal(ctx, deps.closing));
-    } else if (ctx.query.has("wait")) {
-      throw new ValidationError(
-        "wait needs index (the X-Gantry-Index of a previous answer)",
-        "wait",
-      );
-    }
+    await blockIfAsked(ctx, store, scopeRanges(scope), deps.closing);
     const snap = await readCatalog(store, scope);
     return { snap, headers: { "x-gantry-index": String(snap.revision) } };
   };

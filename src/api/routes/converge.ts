@@ -1,3 +1,4 @@
+import { kvsOf, parseRecord } from "../../apps/records.js";
 import { loadStates } from "../../converge/load.js";
 import { ValidationError } from "../../errors.js";
 import {
@@ -17,10 +18,10 @@ import { K } from "../../model/keys.js";
 import { NodeNameSchema } from "../../model/node.js";
 import { allows, allowsPrefix, type Policy } from "../../model/token.js";
 import { text, type KeyValue, type Store } from "../../store/index.js";
-import { parseWait, waitForChange } from "../blocking.js";
+import { blockIfAsked } from "../blocking.js";
 import type { Ctx } from "../context.js";
 import { conflict, forbidden, notFound } from "../errors.js";
-import { pathParam, requestSignal } from "../path-params.js";
+import { pathParam } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 
 /** What GET /v1/nodes/:node/converge answers: the node's settings and the bundle's hash. */
@@ -31,19 +32,6 @@ export interface NodeConvergeView extends NodeConverge {
   /** The pushed states bundle's hash; undefined when none was pushed. */
   statesHash: string | undefined;
 }
-
-const parse = <T>(
-  kv: KeyValue | undefined,
-  schema: { safeParse(v: unknown): { success: true; data: T } | { success: false } },
-): T | undefined => {
-  if (kv === undefined) return undefined;
-  try {
-    const r = schema.safeParse(JSON.parse(text(kv.value)));
-    return r.success ? r.data : undefined;
-  } catch {
-    return undefined;
-  }
-};
 
 /**
  * Agents read the bundle: a token that may write some node (an agent's token) may read it, as
@@ -66,6 +54,36 @@ export function convergeRoutes(deps: ApiDeps): RouteDef[] {
 
   const nodeParam = (ctx: Ctx): string => pathParam(ctx, "node", NodeNameSchema);
 
+  /** The path's node, once the token may read its settings and runs. */
+  const readableNode = (ctx: Ctx): string => {
+    const node = nodeParam(ctx);
+    if (!mayReadNode(ctx.who.policies, node)) throw forbidden(`read node "${node}"`);
+    return node;
+  };
+
+  /** The path's node, once the token may set its converge settings. */
+  const settableNode = (ctx: Ctx): string => {
+    const node = nodeParam(ctx);
+    if (!allows(ctx.who.policies, "states", node, "write"))
+      throw forbidden(`set the roles of node "${node}"`);
+    return node;
+  };
+
+  /** Send what `pick` makes of each node's value under `prefix`, for the nodes the token may read. */
+  const sendReadable = async <T>(
+    ctx: Ctx,
+    prefix: string,
+    pick: (kv: KeyValue, node: string) => T | undefined,
+  ): Promise<void> => {
+    const res = await store.range({ prefix });
+    const out = res.kvs.flatMap((kv) => {
+      const node = kv.key.slice(prefix.length);
+      const value = mayReadNode(ctx.who.policies, node) ? pick(kv, node) : undefined;
+      return value === undefined ? [] : [value];
+    });
+    ctx.send(200, out, { "x-gantry-index": String(res.revision) });
+  };
+
   const readView = async (node: string): Promise<{ view: NodeConvergeView; index: number }> => {
     const res = await store.txn({
       success: [
@@ -73,11 +91,8 @@ export function convergeRoutes(deps: ApiDeps): RouteDef[] {
         { type: "get", range: K.convergeStates },
       ],
     });
-    const [settingsKv, statesKv] = res.results.map((r) =>
-      r.type === "get" ? r.kvs[0] : undefined,
-    );
-    const settings = parse(settingsKv, NodeConvergeSchema);
-    const bundle = parse(statesKv, StatesBundleSchema);
+    const settings = parseRecord(kvsOf(res, 0)[0], NodeConvergeSchema);
+    const bundle = parseRecord(kvsOf(res, 1)[0], StatesBundleSchema);
     return {
       view: {
         node,
@@ -137,7 +152,7 @@ export function convergeRoutes(deps: ApiDeps): RouteDef[] {
         ctx.allowQuery("content");
         if (!mayReadStates(ctx.who.policies)) throw forbidden("read states");
         const kv = await store.get(K.convergeStates);
-        const bundle = parse(kv, StatesBundleSchema);
+        const bundle = parseRecord(kv, StatesBundleSchema);
         if (bundle === undefined)
           throw notFound("pushed states (push them with gantry states push DIR)");
         if (ctx.flag("content")) return ctx.send(200, bundle);
@@ -158,13 +173,10 @@ export function convergeRoutes(deps: ApiDeps): RouteDef[] {
       summary: "Every node's converge settings (roles, vars, labels) that the token may read",
       handler: async (ctx) => {
         ctx.allowQuery();
-        const res = await store.range({ prefix: K.convergeNodes });
-        const out = res.kvs.flatMap((kv) => {
-          const node = kv.key.slice(K.convergeNodes.length);
-          const s = parse(kv, NodeConvergeSchema);
-          return s !== undefined && mayReadNode(ctx.who.policies, node) ? [{ node, ...s }] : [];
+        await sendReadable(ctx, K.convergeNodes, (kv, node) => {
+          const settings = parseRecord(kv, NodeConvergeSchema);
+          return settings === undefined ? undefined : { node, ...settings };
         });
-        ctx.send(200, out, { "x-gantry-index": String(res.revision) });
       },
     },
     {
@@ -174,24 +186,8 @@ export function convergeRoutes(deps: ApiDeps): RouteDef[] {
         "A node's converge settings and the states hash (?index&wait: block until either changes)",
       handler: async (ctx) => {
         ctx.allowQuery("index", "wait");
-        const node = nodeParam(ctx);
-        if (!mayReadNode(ctx.who.policies, node)) throw forbidden(`read node "${node}"`);
-        if (ctx.query.has("index")) {
-          const index = ctx.int("index", 0);
-          const waitMs = parseWait(ctx.query.get("wait"));
-          await waitForAny(
-            store,
-            [K.convergeNodes + node, K.convergeStates],
-            index,
-            waitMs,
-            requestSignal(ctx, deps.closing),
-          );
-        } else if (ctx.query.has("wait")) {
-          throw new ValidationError(
-            "wait needs index (the X-Gantry-Index of a previous answer)",
-            "wait",
-          );
-        }
+        const node = readableNode(ctx);
+        await blockIfAsked(ctx, store, [K.convergeNodes + node, K.convergeStates], deps.closing);
         const { view, index } = await readView(node);
         ctx.send(200, view, { "x-gantry-index": String(index) });
       },
@@ -202,9 +198,7 @@ export function convergeRoutes(deps: ApiDeps): RouteDef[] {
       summary: "Set a node's converge settings {roles, vars, labels} (needs states:NODE:write)",
       handler: async (ctx) => {
         ctx.allowQuery();
-        const node = nodeParam(ctx);
-        if (!allows(ctx.who.policies, "states", node, "write"))
-          throw forbidden(`set the roles of node "${node}"`);
+        const node = settableNode(ctx);
         const settings = await ctx.json(NodeConvergeSchema);
         const res = await store.txn({
           success: [
@@ -221,9 +215,7 @@ export function convergeRoutes(deps: ApiDeps): RouteDef[] {
       summary: "Remove a node's converge settings: its agent stops converging",
       handler: async (ctx) => {
         ctx.allowQuery();
-        const node = nodeParam(ctx);
-        if (!allows(ctx.who.policies, "states", node, "write"))
-          throw forbidden(`set the roles of node "${node}"`);
+        const node = settableNode(ctx);
         const key = K.convergeNodes + node;
         const res = await store.txn({
           compare: [{ key, target: "version", op: ">", value: 0 }],
@@ -257,8 +249,7 @@ export function convergeRoutes(deps: ApiDeps): RouteDef[] {
       summary: "A node's last converge runs, newest first",
       handler: async (ctx) => {
         ctx.allowQuery();
-        const node = nodeParam(ctx);
-        if (!mayReadNode(ctx.who.policies, node)) throw forbidden(`read node "${node}"`);
+        const node = readableNode(ctx);
         const kv = await store.get(K.convergeRuns + node);
         ctx.send(200, kv === undefined ? [] : parseRuns(kv));
       },
@@ -269,13 +260,7 @@ export function convergeRoutes(deps: ApiDeps): RouteDef[] {
       summary: "The last converge run of every node the token may read: [{node, run}]",
       handler: async (ctx) => {
         ctx.allowQuery();
-        const res = await store.range({ prefix: K.convergeRuns });
-        const out = res.kvs.flatMap((kv) => {
-          const node = kv.key.slice(K.convergeRuns.length);
-          const last = parseRuns(kv)[0];
-          return last !== undefined && mayReadNode(ctx.who.policies, node) ? [last] : [];
-        });
-        ctx.send(200, out, { "x-gantry-index": String(res.revision) });
+        await sendReadable(ctx, K.convergeRuns, (kv) => parseRuns(kv)[0]);
       },
     },
   ];
@@ -309,21 +294,4 @@ async function appendRun(store: Store, node: string, run: RunRecord): Promise<nu
     if (res.succeeded) return res.revision;
   }
   throw conflict(`the runs of node "${node}" kept changing; try again`);
-}
-
-/** A blocking read over several keys: resolve when any changed after `index` (or the wait ends). */
-async function waitForAny(
-  store: Store,
-  keys: string[],
-  index: number,
-  waitMs: number,
-  signal: AbortSignal,
-): Promise<void> {
-  const done = new AbortController();
-  const both = AbortSignal.any([signal, done.signal]);
-  try {
-    await Promise.race(keys.map((k) => waitForChange(store, k, index, waitMs, both)));
-  } finally {
-    done.abort();
-  }
 }

@@ -1,12 +1,11 @@
 import type { Stats } from "node:fs";
 import { chmod, chown, mkdir, stat } from "node:fs/promises";
-import { dirname } from "node:path";
 import { z } from "zod";
 import { ResourceFailed } from "../errors.js";
 import type { Inspection, ResourceType } from "../types.js";
 import { attrChanges, attrShape, finalAttrs, fixAttrs, resolveWanted } from "./fs/attrs.js";
-import { errnoCode, fsFailed } from "./fs/errors.js";
-import { absolutePath, kindOf, lstatIfAny, missingAncestor, requireAbsolute } from "./fs/stat.js";
+import { applyFailed } from "./fs/errors.js";
+import { absolutePath, kindOf, lstatIfAny, requireAbsolute, requireParentDir } from "./fs/stat.js";
 
 const fields = z.strictObject({
   ...attrShape,
@@ -56,10 +55,8 @@ export const directoryType: ResourceType<DirectoryProps> = {
     }
 
     const recursive = props.makeDirs !== false;
-    if (!recursive && !ctx.check && (await missingAncestor(dirname(path))) !== undefined)
-      throw new ResourceFailed(
-        `cannot create ${path}: directory ${dirname(path)} does not exist (create it first, or set makeDirs: true)`,
-      );
+    if (!recursive)
+      await requireParentDir(path, ctx.check, "create it first, or set makeDirs: true");
     return {
       changes: ["create"],
       async apply() {
@@ -69,11 +66,7 @@ export const directoryType: ResourceType<DirectoryProps> = {
           await chown(path, attrs.uid, attrs.gid);
           await chmod(path, attrs.mode); // explicit: the umask must not decide it
         } catch (err) {
-          if (errnoCode(err) === "ENOENT")
-            throw new ResourceFailed(
-              `cannot create ${path}: directory ${dirname(path)} does not exist`,
-            );
-          throw fsFailed("create", path, err);
+          throw applyFailed("create", path, err);
         }
       },
     };

@@ -16,20 +16,21 @@ import { userType } from "./user.js";
  * Every resource type, by the key that names it in a state file (`file: /etc/motd`).
  * Each type lives in its own file in this folder and adds itself here.
  */
-export const resourceTypes: ReadonlyMap<string, ResourceType<never>> = new Map<
-  string,
-  ResourceType<never>
->([
-  ["file", fileType as ResourceType<never>],
-  ["template", templateType as ResourceType<never>],
-  ["directory", directoryType as ResourceType<never>],
-  ["symlink", symlinkType as ResourceType<never>],
-  ["absent", absentType as ResourceType<never>],
-  ["line", lineType as ResourceType<never>],
-  ["exec", execType as ResourceType<never>],
-  ["git", gitType as ResourceType<never>],
-  ["package", packageType as ResourceType<never>],
-  ["service", serviceType as ResourceType<never>],
-  ["user", userType as ResourceType<never>],
-  ["group", groupType as ResourceType<never>],
-]);
+export const resourceTypes: ReadonlyMap<string, ResourceType<never>> = new Map(
+  (
+    [
+      fileType,
+      templateType,
+      directoryType,
+      symlinkType,
+      absentType,
+      lineType,
+      execType,
+      gitType,
+      packageType,
+      serviceType,
+      userType,
+      groupType,
+    ] as ResourceType<never>[]
+  ).map((t) => [t.type, t]),
+);

@@ -1,13 +1,12 @@
 import type { Stats } from "node:fs";
 import { realpath } from "node:fs/promises";
-import { dirname } from "node:path";
 import { z } from "zod";
 import { ResourceFailed } from "../errors.js";
 import type { Inspection, ResourceType } from "../types.js";
 import { writeAtomic } from "./fs/atomic.js";
 import { contentDiff, readExisting } from "./fs/content.js";
-import { errnoCode, fsFailed } from "./fs/errors.js";
-import { absolutePath, kindOf, lstatIfAny, missingAncestor, requireAbsolute } from "./fs/stat.js";
+import { applyFailed, fsFailed } from "./fs/errors.js";
+import { absolutePath, kindOf, lstatIfAny, requireAbsolute, requireParentDir } from "./fs/stat.js";
 
 const fields = z.strictObject({
   /**
@@ -132,8 +131,7 @@ export const lineType: ResourceType<LineProps> = {
         apply: async () => undefined,
       };
     }
-    if (st === undefined && !ctx.check && (await missingAncestor(dirname(path))) !== undefined)
-      throw new ResourceFailed(`cannot create ${path}: directory ${dirname(path)} does not exist`);
+    if (st === undefined) await requireParentDir(path, ctx.check);
 
     const before = st === undefined ? undefined : await readExisting(path);
     const edited = editLines(before?.toString("utf8") ?? "", { line: props.text, match, state });
@@ -150,11 +148,7 @@ export const lineType: ResourceType<LineProps> = {
         try {
           await writeAtomic(path, after, attrs);
         } catch (err) {
-          if (errnoCode(err) === "ENOENT")
-            throw new ResourceFailed(
-              `cannot write ${path}: directory ${dirname(path)} does not exist`,
-            );
-          throw fsFailed("write", path, err);
+          throw applyFailed("write", path, err);
         }
       },
     };

@@ -1,11 +1,10 @@
 import { readdir, readlink, rmdir } from "node:fs/promises";
-import { dirname } from "node:path";
 import { z } from "zod";
 import { ResourceFailed } from "../errors.js";
 import type { Inspection, ResourceType } from "../types.js";
 import { symlinkAtomic } from "./fs/atomic.js";
-import { errnoCode, fsFailed } from "./fs/errors.js";
-import { absolutePath, kindOf, lstatIfAny, missingAncestor, requireAbsolute } from "./fs/stat.js";
+import { applyFailed, fsFailed } from "./fs/errors.js";
+import { absolutePath, kindOf, lstatIfAny, requireAbsolute, requireParentDir } from "./fs/stat.js";
 
 const fields = z.strictObject({
   /** What the link points at, verbatim (absolute or relative to the link's directory). */
@@ -30,10 +29,7 @@ export const symlinkType: ResourceType<SymlinkProps> = {
     let change: string;
     let emptyDir = false;
     if (st === undefined) {
-      if (!ctx.check && (await missingAncestor(dirname(path))) !== undefined)
-        throw new ResourceFailed(
-          `cannot create ${path}: directory ${dirname(path)} does not exist (create it first)`,
-        );
+      await requireParentDir(path, ctx.check, "create it first");
       change = `create → ${target}`;
     } else if (st.isSymbolicLink()) {
       let current: string;
@@ -71,11 +67,7 @@ export const symlinkType: ResourceType<SymlinkProps> = {
           if (emptyDir) await rmdir(path);
           await symlinkAtomic(target, path);
         } catch (err) {
-          if (errnoCode(err) === "ENOENT")
-            throw new ResourceFailed(
-              `cannot create ${path}: directory ${dirname(path)} does not exist`,
-            );
-          throw fsFailed("create symlink", path, err);
+          throw applyFailed("create symlink", path, err);
         }
       },
     };

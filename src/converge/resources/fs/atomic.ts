@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { open, rename, rm, symlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { renameDurably } from "../../../fsutil/rename-durably.js";
 
 /** What a written file should end up with; every field explicit so the umask plays no part. */
 export interface FileAttrs {
@@ -11,15 +12,6 @@ export interface FileAttrs {
 
 function tempPath(path: string): string {
   return join(dirname(path), `.${basename(path)}.gantry-${randomBytes(6).toString("hex")}.tmp`);
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, "r");
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /**
@@ -43,12 +35,11 @@ export async function writeAtomic(
     } finally {
       await fh.close();
     }
-    await rename(tmp, path);
+    await renameDurably(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
   }
-  await syncDir(dirname(path));
 }
 
 /** Point `path` at `target`: a temp link renamed over whatever link or file is there. */

@@ -6,7 +6,7 @@ import type { Inspection, ResourceContext } from "../../types.js";
 import { writeAtomic } from "./atomic.js";
 import { attrChanges, finalAttrs, fixAttrs, resolveWanted, type AttrFields } from "./attrs.js";
 import { isBinary, unifiedDiff } from "./diff.js";
-import { errnoCode, fsFailed } from "./errors.js";
+import { applyFailed, fsFailed } from "./errors.js";
 import { kindOf, lstatIfAny, missingAncestor, requireAbsolute } from "./stat.js";
 
 /** Existing files above this size are compared but not diffed. */
@@ -106,11 +106,7 @@ export async function inspectManagedFile(
         if (makeDir !== undefined) await mkdir(dirname(path), { recursive: true, mode: 0o755 });
         await writeAtomic(path, bytes, finalAttrs(path, wanted, existing, 0o644));
       } catch (err) {
-        if (errnoCode(err) === "ENOENT")
-          throw new ResourceFailed(
-            `cannot write ${path}: directory ${dirname(path)} does not exist`,
-          );
-        throw fsFailed("write", path, err);
+        throw applyFailed("write", path, err);
       }
     },
   };

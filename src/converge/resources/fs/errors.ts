@@ -1,3 +1,4 @@
+import { dirname } from "node:path";
 import { ResourceFailed } from "../../errors.js";
 
 const WHY: Record<string, string> = {
@@ -34,6 +35,18 @@ export function describeError(err: unknown): string {
 export function fsFailed(action: string, path: string, err: unknown): ResourceFailed {
   if (err instanceof ResourceFailed) return err;
   return new ResourceFailed(`cannot ${action} ${path}: ${describeError(err)}`);
+}
+
+/**
+ * fsFailed for a change being applied: there ENOENT means `path`'s directory is missing (it
+ * went away after the inspection, or the inspection was a check run), so name the directory.
+ */
+export function applyFailed(action: string, path: string, err: unknown): ResourceFailed {
+  if (errnoCode(err) === "ENOENT")
+    return new ResourceFailed(
+      `cannot ${action} ${path}: directory ${dirname(path)} does not exist`,
+    );
+  return fsFailed(action, path, err);
 }
 
 /** The errno code of an error, if it has one. */

@@ -32,6 +32,18 @@ export async function missingAncestor(dir: string): Promise<string | undefined> 
   }
 }
 
+/**
+ * Fail when the directory `path` goes in is missing, naming it; `hint` says how to fix that. In
+ * check mode an earlier resource would have created it, so there a missing one passes.
+ */
+export async function requireParentDir(path: string, check: boolean, hint?: string): Promise<void> {
+  if (check || (await missingAncestor(dirname(path))) === undefined) return;
+  const how = hint === undefined ? "" : ` (${hint})`;
+  throw new ResourceFailed(
+    `cannot create ${path}: directory ${dirname(path)} does not exist${how}`,
+  );
+}
+
 /** What kind of thing a path is, in the words changes and messages use. */
 export function kindOf(st: Stats): string {
   if (st.isFile()) return "file";
