@@ -1,5 +1,4 @@
 import { kvsOf, parseRecord } from "../../apps/records.js";
-import { loadStates } from "../../converge/load.js";
 import { ValidationError } from "../../errors.js";
 import {
   MAX_STATES_BYTES,
@@ -116,7 +115,9 @@ export function convergeRoutes(deps: ApiDeps): RouteDef[] {
         ctx.allowQuery();
         if (!allowsPrefix(ctx.who.policies, "states", "", "write")) throw forbidden("push states");
         const { files } = await ctx.json(StatesPushSchema);
-        // The same check the CLI makes: a bad states dir never reaches the agents.
+        // The same check the CLI makes: a bad states dir never reaches the agents. Loaded on
+        // first use: the loader and every resource type are memory an idle server need not hold.
+        const { loadStates } = await import("../../converge/load.js");
         loadStates(files);
         const bundle: StatesBundle = {
           files,
