@@ -1,6 +1,7 @@
 import { StateError } from "./errors.js";
 import { throwIfAny } from "./error-list.js";
-import { isRecord, selectStates, validateProps, varSource, type TypeMap } from "./load.js";
+import { selectStates, validateProps, varSource, type TypeMap } from "./load.js";
+import { isRecord } from "./values.js";
 import { secretStrings } from "./redact.js";
 import { isTemplated, RenderFailure, Renderer } from "./render.js";
 import { resourceTypes } from "./resources/index.js";

@@ -2,17 +2,13 @@ import type { z } from "zod";
 import { parseDuration } from "../model/duration.js";
 import { StateError } from "./errors.js";
 import { throwIfAny } from "./error-list.js";
-import { checkTemplate, isTemplated } from "./render.js";
 import { resourceTypes } from "./resources/index.js";
+import { isTemplated } from "./render.js";
 import { didYouMean } from "./suggest.js";
-import type {
-  ResourceDecl,
-  ResourceType,
-  SourceRef,
-  StateDecl,
-  StateSet,
-  TopDecl,
-} from "./types.js";
+import type { ResourceDecl, ResourceType, SourceRef, StateDecl, StateSet } from "./types.js";
+import { checkSources, checkTemplates, hasTemplates, templatedAt } from "./load-templates.js";
+import { isRecord, isStringList } from "./values.js";
+import { loadTop, selectStates, SOURCE_DIRS, stateFile, stateNames } from "./top.js";
 import { fieldName, YamlSource, type Path } from "./yaml-source.js";
 
 /** The fields every resource may have, whatever its type; the type's schema checks the rest. */
@@ -30,7 +26,6 @@ export const COMMON_FIELDS = [
 const COMMON = new Set<string>(COMMON_FIELDS);
 const STATE_KEYS = ["vars", "secretVars", "resources", "handlers"];
 /** Folders of a states dir that hold sources and templates, never states. */
-const SOURCE_DIRS = ["templates/", "files/"];
 const DEFAULT_WAIT_MS = 60_000;
 
 export type TypeMap = ReadonlyMap<string, ResourceType<never>>;
@@ -95,88 +90,6 @@ export function loadStates(files: Record<string, string>, opts: LoadOptions = {}
   return { dir: opts.dir ?? "", top, states };
 }
 
-/** The states a dir holds, by name (`nginx` for nginx.yaml and nginx/init.yaml). */
-function stateNames(files: Record<string, string>, topFile: string): string[] {
-  return Object.keys(files)
-    .filter((f) => /\.ya?ml$/.test(f) && f !== topFile && !SOURCE_DIRS.some((d) => f.startsWith(d)))
-    .map((f) => f.replace(/(\/init)?\.ya?ml$/, ""));
-}
-
-/** The file of state `name`: `name.yaml`, `name.yml` or `name/init.yaml`. */
-export function stateFile(files: Record<string, string>, name: string): string | undefined {
-  for (const f of [`${name}.yaml`, `${name}.yml`, `${name}/init.yaml`, `${name}/init.yml`])
-    if (files[f] !== undefined) return f;
-  return undefined;
-}
-
-/** The states of a run: the explicit ones, else the roles' from top.yaml; in order, deduplicated. */
-export function selectStates(
-  top: TopDecl | undefined,
-  only: { roles: string[]; states: string[] },
-  topFile = "top.yaml",
-  errors: StateError[] = [],
-): { name: string; ref: { file: string; line: number } | undefined }[] {
-  const out = new Map<string, { file: string; line: number } | undefined>();
-  if (only.states.length > 0) {
-    for (const s of only.states) out.set(s, undefined);
-  } else {
-    for (const role of only.roles) {
-      const r = top?.roles[role];
-      if (r === undefined) {
-        const known = top === undefined ? [] : Object.keys(top.roles);
-        errors.push(
-          new StateError(
-            top === undefined ? undefined : { file: topFile, line: 1 },
-            top === undefined
-              ? `role "${role}" needs a ${topFile} that maps roles to states`
-              : `role "${role}" is not in ${topFile}` +
-                (known.length === 0 ? "" : ` — known: ${known.join(", ")}`),
-          ),
-        );
-        continue;
-      }
-      for (const s of r.states) if (!out.has(s)) out.set(s, r.source);
-    }
-  }
-  return [...out].map(([name, ref]) => ({ name, ref }));
-}
-
-function loadTop(file: string, text: string, errors: StateError[]): TopDecl | undefined {
-  const y = new YamlSource(file, text);
-  errors.push(...y.errors);
-  if (y.errors.length > 0) return undefined;
-  const top: TopDecl = { roles: {} };
-  if (y.value === null || y.value === undefined) return top;
-  if (!isRecord(y.value)) {
-    errors.push(y.error([], "expected a map of role → list of states"));
-    return undefined;
-  }
-  for (const [role, v] of Object.entries(y.value)) {
-    const source = y.ref([role]);
-    let states: unknown = v;
-    let vars: unknown = {};
-    if (isRecord(v)) {
-      for (const k of Object.keys(v))
-        if (k !== "states" && k !== "vars")
-          errors.push(y.error([role, k], `unknown field — a role has "states" and "vars"`));
-      states = v["states"] ?? [];
-      vars = v["vars"] ?? {};
-      if (!isRecord(vars)) {
-        errors.push(y.error([role, "vars"], "expected a map of name → value"));
-        vars = {};
-      }
-    }
-    const path = isRecord(v) ? [role, "states"] : [role];
-    if (!isStringList(states)) {
-      errors.push(y.error(path, "expected a list of state names, like [base, nginx]"));
-      continue;
-    }
-    top.roles[role] = { states, vars: vars as Record<string, unknown>, source };
-  }
-  return top;
-}
-
-// Where each state's vars are written, for errors found when compile renders them.
 const varRefs = new WeakMap<StateDecl, Map<string, SourceRef>>();
 
 /** The line of a state's default var, for errors. */
@@ -378,63 +291,6 @@ export function validateProps(
   return problem === undefined && result.success ? result.data : undefined;
 }
 
-/** Compile every `{{ }}` string of a resource now, so a broken template fails before any change. */
-function checkTemplates(
-  y: YamlSource,
-  path: Path,
-  value: unknown,
-  typeKey: string,
-  cx: LoadContext,
-  sub: Path = [],
-): void {
-  if (typeof value === "string") {
-    const isWhen = sub.length === 1 && sub[0] === "when";
-    if (!isTemplated(value) && !isWhen) return;
-    const problem = checkTemplate(isWhen ? whenTemplate(value) : value);
-    if (problem === undefined) return;
-    // The wrapper whenTemplate adds would show in nunjucks' words (`unexpected token: %}`).
-    const shown = isWhen ? `not a valid expression: ${value.trim()}` : problem;
-    cx.errors.push(y.error([...path, ...sub], shown));
-  } else if (Array.isArray(value)) {
-    value.forEach((v, i) => checkTemplates(y, path, v, typeKey, cx, [...sub, i]));
-  } else if (isRecord(value)) {
-    for (const [k, v] of Object.entries(value))
-      checkTemplates(y, path, v, typeKey, cx, [...sub, k]);
-  }
-}
-
-/** `when:` as a template whose output says whether it holds (see render.ts evaluate). */
-export function whenTemplate(expr: string): string {
-  const inner = expr.trim().match(/^\{\{([\s\S]*)\}\}$/)?.[1] ?? expr;
-  return `{% if ${inner} %}1{% endif %}`;
-}
-
-/** `source:` of file and template must exist in the states dir; a template's must compile. */
-function checkSources(
-  y: YamlSource,
-  path: Path,
-  typeKey: string,
-  props: Record<string, unknown>,
-  cx: LoadContext,
-): void {
-  const src = props["source"];
-  if ((typeKey !== "file" && typeKey !== "template") || typeof src !== "string") return;
-  if (isTemplated(src)) return;
-  const text = cx.files[src];
-  if (text === undefined) {
-    const hint = didYouMean(src, Object.keys(cx.files));
-    cx.errors.push(y.error([...path, "source"], `no file "${src}" in the states dir${hint}`));
-    return;
-  }
-  if (typeKey !== "template") return;
-  const problem = checkTemplate(text, src);
-  if (problem === undefined) return;
-  // The template's own file:line first; then which resource reads it.
-  const at = y.ref([...path, "source"]);
-  const field = fieldName([...path, "source"]);
-  cx.errors.push(new StateError(undefined, `${problem} (${field} at ${at.file}:${at.line})`));
-}
-
 function loadWaitFor(
   raw: unknown,
   err: (path: Path, message: string) => void,
@@ -492,30 +348,6 @@ function optionalString(v: unknown, bad: () => void): string | undefined {
   return undefined;
 }
 
-function templatedAt(value: unknown, path: Path): boolean {
-  let v = value;
-  for (const p of path) {
-    if (typeof v === "string") return isTemplated(v);
-    if (v === null || typeof v !== "object") return false;
-    v = (v as Record<string | number, unknown>)[p];
-  }
-  return typeof v === "string" ? isTemplated(v) : hasTemplates(v);
-}
-
-/** True when a value holds a `{{ }}` or `{% %}` string anywhere. */
-export function hasTemplates(v: unknown): boolean {
-  if (typeof v === "string") return isTemplated(v);
-  if (Array.isArray(v)) return v.some(hasTemplates);
-  if (isRecord(v)) return Object.values(v).some(hasTemplates);
-  return false;
-}
-
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === "object" && !Array.isArray(v);
-}
-
-function isStringList(v: unknown): v is string[] {
-  return Array.isArray(v) && v.every((s) => typeof s === "string" && s !== "");
-}
-
 export { fieldName };
+
+export { selectStates, stateFile };
