@@ -299,7 +299,12 @@ describe("gantry converge --inventory", () => {
     writeFileSync(badInv, "hosts:\n  a: {}\ngroups:\n  g: { hosts: [a, b] }\n");
     const bad = await converge({ inventory: badInv, json: false });
     expect(bad.code).toBe(1);
-    expect(bad.out.stderr).toEqual([`${badInv}:4: groups.g.hosts[1]: unknown host "b"`]);
+    expect(bad.out.stderr).toEqual([`gantry: ${badInv}:4: groups.g.hosts[1]: unknown host "b"`]);
+    const missing = await converge({ inventory: join(dir, "nope.yaml"), json: false });
+    expect(missing.code).toBe(1);
+    expect(missing.out.stderr).toEqual([
+      `gantry: cannot read inventory ${join(dir, "nope.yaml")}: no such file`,
+    ]);
 
     const badStates = join(dir, "bad-states");
     mkdirSync(badStates);

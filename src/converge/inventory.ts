@@ -251,13 +251,18 @@ export async function readInventory(path: string): Promise<Inventory> {
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
-    throw new GantryError(
-      "invalid_inventory",
-      `cannot read inventory ${path}: ${(err as Error).message}`,
-      {
-        status: 400,
-      },
-    );
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === "ENOENT"
+        ? "no such file"
+        : code === "EISDIR"
+          ? "it is a directory"
+          : code === "EACCES"
+            ? "permission denied"
+            : (err as Error).message;
+    throw new GantryError("invalid_inventory", `cannot read inventory ${path}: ${why}`, {
+      status: 400,
+    });
   }
   const inv = parseInventory(text, path);
   const key = inv.ssh.identityFile;

@@ -48,15 +48,15 @@ export async function convergeInventory(
     prepared = await prepare(opts, deps);
   } catch (err) {
     if (!isGantryError(err)) throw err;
-    o.err(err.message);
+    for (const line of err.message.split("\n")) o.err(`gantry: ${line}`);
     return 1;
   }
   const { inventory, jobs, runner } = prepared;
   if (jobs.length === 0) {
     o.err(
       opts.roles.length > 0
-        ? `no host in ${opts.inventory} has role ${opts.roles.join(" or ")}`
-        : `no host in ${opts.inventory} has roles to apply (give states, or roles in the inventory)`,
+        ? `gantry: no host in ${opts.inventory} has role ${opts.roles.join(" or ")}`
+        : `gantry: no host in ${opts.inventory} has roles to apply (give states, or roles in the inventory)`,
     );
     return 1;
   }
@@ -215,6 +215,6 @@ function recap(
   const mode = check ? " (check mode: nothing was changed)" : "";
   const runner = uploaded.length === 0 ? "" : `; runner uploaded to ${uploaded.length}`;
   o.out(
-    `${s.hosts} hosts: ${s.ok} ok, ${s.changed} changed, ${s.failed} failed, ${s.skipped} skipped, ${s.unreachable} unreachable${runner}${mode}`,
+    `${s.hosts} ${s.hosts === 1 ? "host" : "hosts"}: ${s.ok} ok, ${s.changed} changed, ${s.failed} failed, ${s.skipped} skipped, ${s.unreachable} unreachable${runner}${mode}`,
   );
 }
