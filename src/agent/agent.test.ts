@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestApi, type TestApi } from "../../test/helpers/api.js";
+import { eventually } from "../../test/helpers/paas.js";
 import { CatalogClient } from "../client/catalog.js";
 import type { InstanceView } from "../model/service.js";
 import { agentPolicies } from "../server/up.js";
@@ -23,25 +24,6 @@ afterAll(async () => {
   await agent?.stop();
   await t?.close();
 });
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  ms = 8000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-}
 
 const instance = async (service: string, id: string): Promise<InstanceView | undefined> =>
   (await cat.service(service)).value.find((i) => i.id === id);
