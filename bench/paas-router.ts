@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { defaultRouterWorkers } from "../src/router/index.js";
 import { startRouter } from "../src/router/router.js";
 import { StaticRouteSource } from "../src/router/source.js";
+import { holdCpuLatency, type CpuLatencyHold } from "../src/server/cpu-latency.js";
 import { freePort } from "../test/helpers/ports.js";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
@@ -40,11 +41,26 @@ export interface RouterBenchResult {
   nginx: WrkResult;
   /** router requests/s ÷ nginx requests/s */
   ratio: number;
-  /** Light steady load (latency-probe.mjs): what each hop adds to one request. */
-  probe: { direct: ProbeResult; router: ProbeResult; nginx: ProbeResult };
-  /** router p99 − direct p99 at the probe's light load, ms */
+  /**
+   * Light steady load (latency-probe.mjs): what each hop adds to one request, with idle CPUs
+   * held ready (as `gantry up --low-latency` holds them) when this machine allows it — else the
+   * same as `untuned`.
+   */
+  latency: LatencyResult;
+  /** The same, with the CPUs' idle states left as they are. */
+  untuned: LatencyResult;
+  /** router p99 − direct p99 at the probe's light load, ms (of `latency`) */
   addedP99: number;
-  /** nginx p99 − direct p99 at the same load, ms: the peer's figure for the same hop */
+}
+
+export interface LatencyResult {
+  /** Whether idle CPUs were held at 0 µs wake-up latency during these rounds. */
+  lowLatency: boolean;
+  /** The median round of each variant, by p99. */
+  probe: { direct: ProbeResult; router: ProbeResult; nginx: ProbeResult };
+  /** router p99 − direct p99 in the same round, median over the rounds, ms */
+  addedP99: number;
+  /** nginx p99 − direct p99 in the same round, median over the rounds, ms: the peer's figure */
   nginxAddedP99: number;
 }
 
@@ -57,16 +73,27 @@ export interface ProbeResult {
   errors: number;
 }
 
+/** BENCH_WRK=0 skips the throughput rounds (when only the latency probe is wanted). */
+const WRK = process.env["BENCH_WRK"] !== "0";
 const PROBE_RATE = Number(process.env["BENCH_PROBE_RATE"] ?? 500);
-const PROBE_SECONDS = Number(process.env["BENCH_PROBE_SECONDS"] ?? 5);
+const PROBE_SECONDS = Number(process.env["BENCH_PROBE_SECONDS"] ?? 8);
+const PROBE_ROUNDS = Number(process.env["BENCH_PROBE_ROUNDS"] ?? 5);
 const PROBE_CONNS = Number(process.env["BENCH_PROBE_CONNECTIONS"] ?? 4);
 
-/** One latency-probe run in its own process (asynchronous: the router may run in this one). */
-export async function probe(url: string, host = ""): Promise<ProbeResult> {
+/**
+ * One latency-probe run in its own process over every target at once, interleaved (asynchronous:
+ * the router may run in this one).
+ */
+export async function probe(
+  targets: Record<string, { url: string; host?: string }>,
+): Promise<Record<string, ProbeResult>> {
   const script = join(import.meta.dirname, "latency-probe.mjs");
-  const args = [script, url, host, String(PROBE_RATE), String(PROBE_SECONDS), String(PROBE_CONNS)];
+  const specs = Object.entries(targets).map(
+    ([name, t]) => `${name}=${t.url}${t.host === undefined ? "" : `@${t.host}`}`,
+  );
+  const args = [script, String(PROBE_RATE), String(PROBE_SECONDS), String(PROBE_CONNS), ...specs];
   const { stdout } = await promisify(execFile)(process.execPath, args, { encoding: "utf8" });
-  return JSON.parse(stdout.trim().split("\n").pop()!) as ProbeResult;
+  return JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, ProbeResult>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -200,17 +227,57 @@ export async function wrk(
   return { rps, p50: pct("50"), p99: pct("99"), errors };
 }
 
+function midpoint(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
 function median(results: WrkResult[]): WrkResult {
-  const mid = (xs: number[]): number => {
-    const s = [...xs].sort((a, b) => a - b);
-    const m = Math.floor(s.length / 2);
-    return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-  };
+  const mid = midpoint;
   return {
     rps: mid(results.map((r) => r.rps)),
     p50: mid(results.map((r) => r.p50)),
     p99: mid(results.map((r) => r.p99)),
     errors: results.reduce((a, r) => a + r.errors, 0),
+  };
+}
+
+type Variant = "direct" | "router" | "nginx";
+
+/**
+ * PROBE_ROUNDS latency probes over the three variants, interleaved; what the router and nginx
+ * add is taken per round (measured in the same seconds as direct), then the median.
+ */
+async function latencyRounds(
+  targets: Record<Variant, { url: string; host?: string }>,
+  lowLatency: boolean,
+): Promise<LatencyResult> {
+  const probed: Record<Variant, ProbeResult[]> = { direct: [], router: [], nginx: [] };
+  const label = lowLatency ? "low-latency" : "untuned";
+  for (let round = 1; round <= PROBE_ROUNDS; round++) {
+    const rs = await probe(targets);
+    for (const name of Object.keys(targets) as Variant[]) {
+      const r = rs[name]!;
+      probed[name].push(r);
+      console.log(
+        `  probe ${label} ${round} ${name.padEnd(6)} ${PROBE_RATE} req/s  p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  max ${r.max.toFixed(2)} ms${r.errors ? `  errors ${r.errors}` : ""}`,
+      );
+    }
+  }
+  const byP99 = (xs: ProbeResult[]): ProbeResult =>
+    [...xs].sort((a, b) => a.p99 - b.p99)[Math.floor(xs.length / 2)]!;
+  const added = (name: Variant): number =>
+    midpoint(probed[name].map((r, i) => r.p99 - probed.direct[i]!.p99));
+  return {
+    lowLatency,
+    probe: {
+      direct: byP99(probed.direct),
+      router: byP99(probed.router),
+      nginx: byP99(probed.nginx),
+    },
+    addedP99: added("router"),
+    nginxAddedP99: added("nginx"),
   };
 }
 
@@ -244,11 +311,11 @@ export async function benchRouter(): Promise<RouterBenchResult> {
       nginx: (seconds: number) =>
         wrk(`http://127.0.0.1:${nginxPort}/`, { host: "hello.localhost", seconds }),
     };
-    type Variant = keyof typeof variants;
     // Warm up every path (JIT, keep-alive pools) before measuring.
     for (const run of Object.values(variants)) await run(1);
+    const wrkRounds = WRK ? ROUNDS : 0;
     const runs: Record<Variant, WrkResult[]> = { direct: [], router: [], nginx: [] };
-    for (let round = 1; round <= ROUNDS; round++) {
+    for (let round = 1; round <= wrkRounds; round++) {
       for (const name of Object.keys(variants) as Variant[]) {
         const r = await variants[name](SECONDS);
         runs[name].push(r);
@@ -261,37 +328,32 @@ export async function benchRouter(): Promise<RouterBenchResult> {
     const viaRouter = median(runs.router);
     const viaNginx = median(runs.nginx);
 
-    // Latency at a light load, the three in turns; the median round of each.
-    const probes = {
-      direct: () => probe(`http://127.0.0.1:${appPort}/`),
-      router: () => probe(`${router.url}/`, "hello.localhost"),
-      nginx: () => probe(`http://127.0.0.1:${nginxPort}/`, "hello.localhost"),
+    const targets = {
+      direct: { url: `http://127.0.0.1:${appPort}/` },
+      router: { url: `${router.url}/`, host: "hello.localhost" },
+      nginx: { url: `http://127.0.0.1:${nginxPort}/`, host: "hello.localhost" },
     };
-    const probed: Record<Variant, ProbeResult[]> = { direct: [], router: [], nginx: [] };
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const name of Object.keys(probes) as Variant[]) {
-        const r = await probes[name]();
-        probed[name].push(r);
-        console.log(
-          `  probe ${round} ${name.padEnd(6)} ${PROBE_RATE} req/s  p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  max ${r.max.toFixed(2)} ms${r.errors ? `  errors ${r.errors}` : ""}`,
-        );
-      }
+    let hold: CpuLatencyHold | undefined;
+    try {
+      hold = holdCpuLatency(0);
+    } catch (err) {
+      console.log(`  (${(err as Error).message}: the latency rounds run untuned only)`);
     }
-    const byP99 = (xs: ProbeResult[]): ProbeResult =>
-      [...xs].sort((a, b) => a.p99 - b.p99)[Math.floor(xs.length / 2)]!;
-    const probeResult = {
-      direct: byP99(probed.direct),
-      router: byP99(probed.router),
-      nginx: byP99(probed.nginx),
-    };
+    let latency: LatencyResult;
+    try {
+      latency = await latencyRounds(targets, hold !== undefined);
+    } finally {
+      hold?.release();
+    }
+    const untuned = hold === undefined ? latency : await latencyRounds(targets, false);
     return {
       direct,
       router: viaRouter,
       nginx: viaNginx,
       ratio: viaRouter.rps / viaNginx.rps,
-      probe: probeResult,
-      addedP99: probeResult.router.p99 - probeResult.direct.p99,
-      nginxAddedP99: probeResult.nginx.p99 - probeResult.direct.p99,
+      latency,
+      untuned,
+      addedP99: latency.addedP99,
     };
   } finally {
     nginx.kill("SIGTERM");
@@ -314,20 +376,34 @@ export function printRouterResult(r: RouterBenchResult): void {
   console.log(row("direct", r.direct));
   console.log(row("router", r.router));
   console.log(row("nginx", r.nginx));
-  console.log(
-    `\nlatency at ${PROBE_RATE} req/s over ${PROBE_CONNS} keep-alive connections, ${PROBE_SECONDS} s × ${ROUNDS} rounds (median p99)`,
-  );
-  console.log(
-    `${"variant".padEnd(8)} ${"p50 ms".padStart(9)} ${"p99 ms".padStart(9)} ${"max ms".padStart(9)}`,
-  );
-  for (const [name, x] of Object.entries(r.probe)) {
+  const table = (x: LatencyResult): void => {
     console.log(
-      `${name.padEnd(8)} ${x.p50.toFixed(3).padStart(9)} ${x.p99.toFixed(3).padStart(9)} ${x.max.toFixed(2).padStart(9)}`,
+      `\nlatency at ${PROBE_RATE} req/s each over ${PROBE_CONNS} keep-alive connections, the three interleaved, ${PROBE_SECONDS} s × ${PROBE_ROUNDS} rounds, ${x.lowLatency ? "idle CPUs held ready (as gantry up --low-latency)" : "CPU idle states untuned"}`,
     );
-  }
+    console.log(
+      `${"variant".padEnd(8)} ${"p50 ms".padStart(9)} ${"p99 ms".padStart(9)} ${"max ms".padStart(9)}   (median round by p99)`,
+    );
+    for (const [name, p] of Object.entries(x.probe)) {
+      console.log(
+        `${name.padEnd(8)} ${p.p50.toFixed(3).padStart(9)} ${p.p99.toFixed(3).padStart(9)} ${p.max.toFixed(2).padStart(9)}`,
+      );
+    }
+    console.log(
+      `added p99 (median of per-round differences): router ${x.addedP99.toFixed(2)} ms, nginx ${x.nginxAddedP99.toFixed(2)} ms`,
+    );
+  };
+  table(r.latency);
+  if (r.untuned !== r.latency) table(r.untuned);
   console.log(
-    `router: router/nginx=${r.ratio.toFixed(2)}x router-added-p99=${r.addedP99.toFixed(2)}ms (nginx-added-p99=${r.nginxAddedP99.toFixed(2)}ms)`,
+    `router: router/nginx=${r.ratio.toFixed(2)}x router-added-p99=${r.addedP99.toFixed(2)}ms ${addedNote(r)}`,
   );
+}
+
+/** What the added-p99 figure was measured under, and the untuned figures beside it. */
+export function addedNote(r: RouterBenchResult): string {
+  return r.latency.lowLatency
+    ? `(low-latency; nginx ${r.latency.nginxAddedP99.toFixed(2)}ms; untuned: router ${r.untuned.addedP99.toFixed(2)}ms nginx ${r.untuned.nginxAddedP99.toFixed(2)}ms)`
+    : `(untuned; nginx ${r.latency.nginxAddedP99.toFixed(2)}ms)`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

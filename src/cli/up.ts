@@ -5,6 +5,7 @@ import { ROUTER_DOMAIN } from "../router/table.js";
 import { defaultDataDir } from "../server/datadir.js";
 // The server code is loaded only when `up`/`server` run, so other commands start fast.
 import type { RunningServer } from "../server/server.js";
+import { CPU_DMA_LATENCY, holdCpuLatency } from "../server/cpu-latency.js";
 import { defaultNodeName } from "../server/node-name.js";
 import { parseHostPort } from "./config.js";
 import { colours, type Output } from "./output.js";
@@ -17,6 +18,7 @@ interface UpOptions {
   store?: string;
   nodeName?: string;
   domain: string;
+  lowLatency?: boolean;
 }
 
 /** Start, print where everything is, and stop cleanly on SIGINT/SIGTERM. */
@@ -24,12 +26,15 @@ async function serveUntilSignal(
   o: Output,
   start: () => Promise<RunningServer & { nodeName?: string; router?: RunningRouter }>,
   what: string,
-  flags: { apiPort: number; httpPort?: number },
+  flags: { apiPort: number; httpPort?: number; lowLatency?: boolean },
 ): Promise<void> {
   const c = colours(o);
+  // Asked for explicitly, so a machine that cannot do it stops here, before anything starts.
+  const hold = flags.lowLatency === true ? holdCpuLatency(0) : undefined;
   const started = tuneServerMemory();
   const running = await start()
     .catch((err: unknown) => {
+      hold?.release();
       throw listenError(err, flags);
     })
     .finally(started);
@@ -41,6 +46,10 @@ async function serveUntilSignal(
     o.out(`  agent    node ${running.nodeName} (runs the health checks of services on it)`);
   if (running.router !== undefined)
     o.out(`  router   ${running.router.url} (*.${running.router.domain})`);
+  if (hold !== undefined)
+    o.out(
+      `  latency  idle CPUs wake at once while Gantry runs (--low-latency: ${CPU_DMA_LATENCY} = 0)`,
+    );
   o.out(`  token    ${c.dim("saved in the data directory (admin.token); the CLI finds it there")}`);
   o.out(c.dim("  Ctrl-C to stop"));
   await new Promise<void>((resolve) => {
@@ -54,6 +63,7 @@ async function serveUntilSignal(
   });
   o.out("stopping…");
   await running.stop();
+  hold?.release();
   o.out("stopped");
 }
 
@@ -87,6 +97,10 @@ export function registerUpCommands(program: Command, o: Output): void {
     .option("--http-addr <host:port>", "router listen address (apps)", "127.0.0.1:8080")
     .option("--node-name <name>", "this machine's node name (default: the host name)")
     .option("--domain <domain>", "apps are served at <app>.<domain> by the router", "localhost")
+    .option(
+      "--low-latency",
+      "keep idle CPUs ready to run at once (PM QoS, needs root): trims the router's tail latency on VMs; idle CPUs poll instead of sleeping",
+    )
     .addHelpText(
       "after",
       `
@@ -94,7 +108,8 @@ Examples:
   $ gantry up
   $ gantry up --data-dir /var/lib/gantry --api-addr 127.0.0.1:7700
   $ gantry up --node-name web-1
-  $ gantry up --http-addr 0.0.0.0:80 --domain apps.example.com`,
+  $ gantry up --http-addr 0.0.0.0:80 --domain apps.example.com
+  $ sudo gantry up --http-addr 0.0.0.0:80 --low-latency   # a dedicated edge machine`,
     )
     .action(async (opts: UpOptions) => {
       const api = parseHostPort(opts.apiAddr, "--api-addr");
@@ -118,7 +133,7 @@ Examples:
             nodeName: opts.nodeName ?? defaultNodeName(),
           }),
         "Gantry",
-        { apiPort: api.port, httpPort: http.port },
+        { apiPort: api.port, httpPort: http.port, lowLatency: opts.lowLatency === true },
       );
     });
 

@@ -50,18 +50,21 @@ export interface StartOptions {
   dataDir?: string;
   /** Extra flags for node itself (e.g. --cpu-prof), before bin/gantry. */
   nodeArgs?: string[];
+  /** Extra flags for the command (e.g. --low-latency). */
+  args?: string[];
 }
 
 /** Run the CLI once and collect its output. */
 export function runCli(
   args: string[],
   env: NodeJS.ProcessEnv,
-  opts: { input?: string; timeoutMs?: number } = {},
+  opts: { input?: string; timeoutMs?: number; uid?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, [GANTRY_BIN, ...args], {
       env: { ...process.env, NO_COLOR: "1", ...env },
       stdio: ["pipe", "pipe", "pipe"],
+      ...(opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid }),
     });
     let stdout = "";
     let stderr = "";
@@ -76,6 +79,11 @@ export function runCli(
     if (opts.input !== undefined) child.stdin.end(opts.input);
     else child.stdin.end();
   });
+}
+
+/** Run the CLI once as another user (the tests run as root; e.g. 65534, nobody). */
+export function runCliAs(uid: number, args: string[]): Promise<CliResult> {
+  return runCli(args, {}, { uid });
 }
 
 /**
@@ -105,6 +113,7 @@ export async function startGantry(opts: StartOptions = {}): Promise<GantryProces
       opts.mode === "server" ? ["server"] : ["up", "--http-addr", `127.0.0.1:${await freePort()}`];
     args.push("--data-dir", dataDir, "--api-addr", `127.0.0.1:${port}`);
     if (opts.store !== undefined) args.push("--store", opts.store);
+    args.push(...(opts.args ?? []));
     const c = spawn(process.execPath, [...(opts.nodeArgs ?? []), GANTRY_BIN, ...args], {
       env: { ...process.env, NO_COLOR: "1" },
       stdio: ["ignore", "pipe", "pipe"],
