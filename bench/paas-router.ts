@@ -8,6 +8,10 @@
  * from a config rendered into a temporary directory: keep-alive upstream, HTTP/1.1 to the app,
  * worker_processes auto. The router runs as `gantry up` runs it (ROUTER_WORKERS, default: one
  * worker per CPU; BENCH_ROUTER_WORKERS overrides), fed by a static route source.
+ *
+ * Then latency at a light load: bench/latency-probe.mjs over the three interleaved, BENCH_PROBE_ROUNDS
+ * rounds of BENCH_PROBE_SECONDS, first with idle CPUs held ready as `gantry up --low-latency`
+ * holds them (when this machine and user can), then untuned. BENCH_WRK=0 skips the wrk rounds.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
@@ -77,7 +81,7 @@ export interface ProbeResult {
 const WRK = process.env["BENCH_WRK"] !== "0";
 const PROBE_RATE = Number(process.env["BENCH_PROBE_RATE"] ?? 500);
 const PROBE_SECONDS = Number(process.env["BENCH_PROBE_SECONDS"] ?? 8);
-const PROBE_ROUNDS = Number(process.env["BENCH_PROBE_ROUNDS"] ?? 5);
+const PROBE_ROUNDS = Number(process.env["BENCH_PROBE_ROUNDS"] ?? 7);
 const PROBE_CONNS = Number(process.env["BENCH_PROBE_CONNECTIONS"] ?? 4);
 
 /**
