@@ -262,6 +262,35 @@ describe("converge by agents", () => {
     const statuses = onceRuns.map((r) => r!.resources.find((x) => x.id === "exec:seed")?.status);
     expect(statuses.sort()).toEqual(["changed", "skipped"]);
     expect(read("once.log")).toBe("seeded\n");
-    expect((await g.cli(["kv", "get", "converge/once/once/exec:seed/done"])).code).toBe(0);
+    const markers = async (): Promise<string[]> => {
+      const ls = await g.cli(["kv", "ls", "converge/once/once/exec:seed/", "--json"]);
+      expect(ls.code, ls.stderr).toBe(0);
+      return (JSON.parse(ls.stdout) as { key: string }[])
+        .map((e) => e.key)
+        .filter((k) => k.endsWith("/done"));
+    };
+    expect(await markers()).toHaveLength(1);
+
+    // Edited, the resource is a new version: it runs once more, again on one node only.
+    const states = join(work, "states");
+    writeFileSync(
+      join(states, "once.yaml"),
+      `resources:
+  - exec: seed
+    shell: "echo seeded again >> ${out}/once.log; sleep 0.5"
+    runOnce: true
+`,
+    );
+    const pushed = await g.cli(["states", "push", states]);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const { hash } = JSON.parse((await g.cli(["states", "--json"])).stdout) as { hash: string };
+    const again = await eventually("both nodes ran the edited once state", async () => {
+      const lasts = (await Promise.all([runsOf(local), runsOf(NODE2)])).map((r) => r[0]);
+      return lasts.every((r) => r?.statesHash === hash) ? lasts : undefined;
+    });
+    const seeds = again.map((r) => r!.resources.find((x) => x.id === "exec:seed")?.status);
+    expect(seeds.sort()).toEqual(["changed", "skipped"]);
+    expect(read("once.log")).toBe("seeded\nseeded again\n");
+    expect(await markers()).toHaveLength(2);
   });
 });

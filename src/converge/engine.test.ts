@@ -312,7 +312,10 @@ describe("engine", () => {
       once: async (scope) => (calls.push(`once ${scope}`), false),
     };
     const withCp = await converge(fakeSystem(), files, { controlPlane: cp });
-    expect(calls).toEqual(['wait {"key":"db/primary"} 5000', "once web/run:migrate"]);
+    expect(calls).toEqual([
+      'wait {"key":"db/primary"} 5000',
+      expect.stringMatching(/^once web\/run:migrate\/[0-9a-f]{12}$/),
+    ]);
     expect(statuses(withCp)).toEqual(["mem:replica changed", "run:migrate skipped"]);
   });
 

@@ -2,6 +2,7 @@ import { StateError } from "./errors.js";
 import type { TypeMap } from "./load.js";
 import type { Redactor } from "./redact.js";
 import { RenderFailure, type Renderer } from "./render.js";
+import { onceScope } from "./once-scope.js";
 import type {
   ControlPlane,
   Facts,
@@ -195,7 +196,7 @@ async function runStep(
       more.diff = step.secret === true ? "(diff hidden: the resource is secret)\n" : found.diff;
     if (opts.check) return done("changed", more);
     if (step.runOnce === true && cp !== undefined) {
-      const ran = await cp.once(`${step.state}/${step.id}`, () => found.apply());
+      const ran = await cp.once(onceScope(step.state, step.id, step.props), () => found.apply());
       if (!ran) return done("skipped", { message: "runOnce: done already by another node" });
     } else {
       await found.apply();
