@@ -3,7 +3,7 @@
  * loops, each with its own keep-alive connection to every target, send one request to each target
  * in turn (the order rotating), waiting for each answer, then pause so that every target gets
  * about RATE requests/s, for SECONDS. Each latency is timed from the request's write to the end
- * of its answer. Prints one JSON line: {"<name>": {"sent","p50","p90","p99","max","errors"}}
+ * of its answer. Prints one JSON line: {"<name>": {"sent","p50","p90","p95","p99","p999","max","errors"}}
  * (ms).
  *
  * Interleaving is what makes the figures comparable on a shared machine: a stall of the machine
@@ -86,7 +86,9 @@ for (const t of targets) {
     sent: xs.length + t.errors,
     p50: pct(50),
     p90: pct(90),
+    p95: pct(95),
     p99: pct(99),
+    p999: pct(99.9),
     max: xs[xs.length - 1] ?? NaN,
     errors: t.errors,
   };

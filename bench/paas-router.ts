@@ -10,8 +10,9 @@
  * worker per CPU; BENCH_ROUTER_WORKERS overrides), fed by a static route source.
  *
  * Then latency at a light load: bench/latency-probe.mjs over the three interleaved, BENCH_PROBE_ROUNDS
- * rounds of BENCH_PROBE_SECONDS, first with idle CPUs held ready as `gantry up --low-latency`
- * holds them (when this machine and user can), then untuned. BENCH_WRK=0 skips the wrk rounds.
+ * rounds of BENCH_PROBE_SECONDS, first on the machine as it is, then with idle CPUs held ready as
+ * `gantry up --low-latency` holds them (when this machine and user can). BENCH_WRK=0 skips the
+ * wrk rounds.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
@@ -46,13 +47,13 @@ export interface RouterBenchResult {
   /** router requests/s ÷ nginx requests/s */
   ratio: number;
   /**
-   * Light steady load (latency-probe.mjs): what each hop adds to one request, with idle CPUs
-   * held ready (as `gantry up --low-latency` holds them) when this machine allows it — else the
-   * same as `untuned`.
+   * Light steady load (latency-probe.mjs): what each hop adds to one request, on the machine as
+   * it is (as `gantry up` runs by default).
    */
   latency: LatencyResult;
-  /** The same, with the CPUs' idle states left as they are. */
-  untuned: LatencyResult;
+  /** The same with idle CPUs held ready, as `gantry up --low-latency` holds them (when this
+   * machine and user can). */
+  lowLatency?: LatencyResult;
   /** router p99 − direct p99 at the probe's light load, ms (of `latency`) */
   addedP99: number;
 }
@@ -66,6 +67,8 @@ export interface LatencyResult {
   addedP99: number;
   /** nginx p99 − direct p99 in the same round, median over the rounds, ms: the peer's figure */
   nginxAddedP99: number;
+  /** How late a 0.5 ms sleep woke (bench/wake-jitter.mjs) just before the rounds, ms. */
+  wake: { p50: number; p99: number };
 }
 
 export interface ProbeResult {
@@ -82,7 +85,12 @@ const WRK = process.env["BENCH_WRK"] !== "0";
 const PROBE_RATE = Number(process.env["BENCH_PROBE_RATE"] ?? 500);
 const PROBE_SECONDS = Number(process.env["BENCH_PROBE_SECONDS"] ?? 8);
 const PROBE_ROUNDS = Number(process.env["BENCH_PROBE_ROUNDS"] ?? 7);
-const PROBE_CONNS = Number(process.env["BENCH_PROBE_CONNECTIONS"] ?? 4);
+/**
+ * One connection per target: the three targets share one app and one probe, so with several
+ * connections their requests queue behind each other there, and the p99 measures that queueing
+ * (worse for whichever target takes longer) rather than the hop.
+ */
+const PROBE_CONNS = Number(process.env["BENCH_PROBE_CONNECTIONS"] ?? 1);
 
 /**
  * One latency-probe run in its own process over every target at once, interleaved (asynchronous:
@@ -259,6 +267,10 @@ async function latencyRounds(
 ): Promise<LatencyResult> {
   const probed: Record<Variant, ProbeResult[]> = { direct: [], router: [], nginx: [] };
   const label = lowLatency ? "low-latency" : "untuned";
+  const wake = await wakeJitter();
+  console.log(
+    `  ${label}: a 0.5 ms sleep wakes late by p50 ${wake.p50.toFixed(3)} ms, p99 ${wake.p99.toFixed(3)} ms`,
+  );
   for (let round = 1; round <= PROBE_ROUNDS; round++) {
     const rs = await probe(targets);
     for (const name of Object.keys(targets) as Variant[]) {
@@ -282,7 +294,15 @@ async function latencyRounds(
     },
     addedP99: added("router"),
     nginxAddedP99: added("nginx"),
+    wake,
   };
+}
+
+/** The machine's own wake-up lateness (bench/wake-jitter.mjs, in its own process). */
+async function wakeJitter(): Promise<{ p50: number; p99: number }> {
+  const script = join(import.meta.dirname, "wake-jitter.mjs");
+  const { stdout } = await promisify(execFile)(process.execPath, [script], { encoding: "utf8" });
+  return JSON.parse(stdout.trim()) as { p50: number; p99: number };
 }
 
 /** Run the three variants in turns and return the medians. */
@@ -337,26 +357,25 @@ export async function benchRouter(): Promise<RouterBenchResult> {
       router: { url: `${router.url}/`, host: "hello.localhost" },
       nginx: { url: `http://127.0.0.1:${nginxPort}/`, host: "hello.localhost" },
     };
+    const latency = await latencyRounds(targets, false);
+    let lowLatency: LatencyResult | undefined;
     let hold: CpuLatencyHold | undefined;
     try {
       hold = holdCpuLatency(0);
+      lowLatency = await latencyRounds(targets, true);
     } catch (err) {
-      console.log(`  (${(err as Error).message}: the latency rounds run untuned only)`);
-    }
-    let latency: LatencyResult;
-    try {
-      latency = await latencyRounds(targets, hold !== undefined);
+      if (hold !== undefined) throw err;
+      console.log(`  (${(err as Error).message}: no low-latency rounds)`);
     } finally {
       hold?.release();
     }
-    const untuned = hold === undefined ? latency : await latencyRounds(targets, false);
     return {
       direct,
       router: viaRouter,
       nginx: viaNginx,
       ratio: viaRouter.rps / viaNginx.rps,
       latency,
-      untuned,
+      ...(lowLatency === undefined ? {} : { lowLatency }),
       addedP99: latency.addedP99,
     };
   } finally {
@@ -382,7 +401,7 @@ export function printRouterResult(r: RouterBenchResult): void {
   console.log(row("nginx", r.nginx));
   const table = (x: LatencyResult): void => {
     console.log(
-      `\nlatency at ${PROBE_RATE} req/s each over ${PROBE_CONNS} keep-alive connections, the three interleaved, ${PROBE_SECONDS} s × ${PROBE_ROUNDS} rounds, ${x.lowLatency ? "idle CPUs held ready (as gantry up --low-latency)" : "CPU idle states untuned"}`,
+      `\nlatency at ${PROBE_RATE} req/s each over ${PROBE_CONNS} keep-alive connection(s) each, the three interleaved, ${PROBE_SECONDS} s × ${PROBE_ROUNDS} rounds, ${x.lowLatency ? "idle CPUs held ready (as gantry up --low-latency)" : "CPU idle states untuned"}`,
     );
     console.log(
       `${"variant".padEnd(8)} ${"p50 ms".padStart(9)} ${"p99 ms".padStart(9)} ${"max ms".padStart(9)}   (median round by p99)`,
@@ -393,21 +412,25 @@ export function printRouterResult(r: RouterBenchResult): void {
       );
     }
     console.log(
-      `added p99 (median of per-round differences): router ${x.addedP99.toFixed(2)} ms, nginx ${x.nginxAddedP99.toFixed(2)} ms`,
+      `added p99 (median of per-round differences): router ${x.addedP99.toFixed(2)} ms, nginx ${x.nginxAddedP99.toFixed(2)} ms; a 0.5 ms sleep woke late by ${x.wake.p99.toFixed(2)} ms at p99`,
     );
   };
   table(r.latency);
-  if (r.untuned !== r.latency) table(r.untuned);
+  if (r.lowLatency !== undefined) table(r.lowLatency);
   console.log(
     `router: router/nginx=${r.ratio.toFixed(2)}x router-added-p99=${r.addedP99.toFixed(2)}ms ${addedNote(r)}`,
   );
 }
 
-/** What the added-p99 figure was measured under, and the untuned figures beside it. */
+/** nginx's figure beside the router's, the machine's wake-up lateness, and the low-latency run. */
 export function addedNote(r: RouterBenchResult): string {
-  return r.latency.lowLatency
-    ? `(low-latency; nginx ${r.latency.nginxAddedP99.toFixed(2)}ms; untuned: router ${r.untuned.addedP99.toFixed(2)}ms nginx ${r.untuned.nginxAddedP99.toFixed(2)}ms)`
-    : `(untuned; nginx ${r.latency.nginxAddedP99.toFixed(2)}ms)`;
+  const ms = (x: number): string => `${x.toFixed(2)}ms`;
+  const l = r.latency;
+  const tuned =
+    r.lowLatency === undefined
+      ? ""
+      : `; --low-latency: router ${ms(r.lowLatency.addedP99)} nginx ${ms(r.lowLatency.nginxAddedP99)} wake-p99 ${ms(r.lowLatency.wake.p99)}`;
+  return `(nginx ${ms(l.nginxAddedP99)}; wake-p99 ${ms(l.wake.p99)}${tuned})`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
