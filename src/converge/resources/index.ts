@@ -8,6 +8,7 @@ import { templateType } from "./template.js";
 import { execType } from "./exec.js";
 import { gitType } from "./git.js";
 import { groupType } from "./group.js";
+import { packageIndexType } from "./package-index.js";
 import { packageType } from "./package.js";
 import { serviceType } from "./service.js";
 import { userType } from "./user.js";
@@ -28,6 +29,7 @@ export const resourceTypes: ReadonlyMap<string, ResourceType<never>> = new Map(
       execType,
       gitType,
       packageType,
+      packageIndexType,
       serviceType,
       userType,
       groupType,

@@ -1,32 +1,19 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Inspection } from "../types.js";
 import { createPackageType, packageType, plan, type PackageProps } from "./package.js";
-import type { Runner } from "./system/run.js";
+import { buildDeb as buildDebIn, privateApt, type PrivateApt } from "./system/test-apt.js";
 import { converge, recordingRunner } from "./system/test-run.js";
 import { testContext } from "./test-context.js";
 
 let dir: string;
 const made: string[] = [];
 
-/** A tiny real .deb: one file, /usr/share/NAME/version, holding the version. */
-function buildDeb(name: string, version: string): string {
-  const root = join(dir, `${name}_${version}`);
-  mkdirSync(join(root, "DEBIAN"), { recursive: true });
-  mkdirSync(join(root, "usr/share", name), { recursive: true });
-  writeFileSync(
-    join(root, "DEBIAN/control"),
-    `Package: ${name}\nVersion: ${version}\nArchitecture: all\nMaintainer: Gantry Tests <tests@example.invalid>\nDescription: Gantry converge test package\n`,
-  );
-  writeFileSync(join(root, "usr/share", name, "version"), `${version}\n`);
-  const deb = `${root}.deb`;
-  execFileSync("dpkg-deb", ["--build", "--root-owner-group", root, deb], { stdio: "ignore" });
-  return deb;
-}
+const buildDeb = (name: string, version: string): string => buildDebIn(dir, name, version);
 
 function packageName(): string {
   const name = `gantry-test-hello-${randomBytes(3).toString("hex")}`;
@@ -47,52 +34,23 @@ function installed(name: string): string | undefined {
   }
 }
 
-// A private apt repository through APT_CONFIG: its own sources, lists and cache, so nothing in
-// /etc/apt or /var changes (dpkg, what is installed, is the real one). apt is also much faster
-// with one small repository than with Debian's lists.
-let aptEnv: Record<string, string>;
+// A private apt repository (test-apt.ts): nothing in /etc/apt or /var/lib/apt changes.
+let apt: PrivateApt;
 /** In the private repository at versions 1.0 and 1.1. */
 let repoPackage: string;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "gantry-debs-"));
   repoPackage = packageName();
-  const repo = join(dir, "repo");
-  mkdirSync(repo);
-  for (const v of ["1.0", "1.1"]) execFileSync("cp", [buildDeb(repoPackage, v), repo]);
-  const packages = execFileSync("dpkg-scanpackages", ["--multiversion", "."], {
-    cwd: repo,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "ignore"],
-  });
-  writeFileSync(join(repo, "Packages"), packages);
-  const apt = join(dir, "apt");
-  for (const d of ["lists/partial", "cache/archives/partial", "parts"])
-    mkdirSync(join(apt, d), { recursive: true });
-  writeFileSync(join(apt, "sources.list"), `deb [trusted=yes] file:${repo} ./\n`);
-  writeFileSync(
-    join(apt, "apt.conf"),
-    [
-      `Dir::Etc::SourceList "${apt}/sources.list";`,
-      `Dir::Etc::SourceParts "${apt}/parts";`,
-      `Dir::State::Lists "${apt}/lists";`,
-      `Dir::Cache "${apt}/cache";`,
-      "",
-    ].join("\n"),
-  );
-  aptEnv = { APT_CONFIG: join(apt, "apt.conf") };
-  execFileSync("apt-get", ["update", "-qq"], {
-    env: { ...process.env, ...aptEnv },
-    stdio: "ignore",
-  });
+  apt = privateApt(dir);
+  apt.add(["1.0", "1.1"].map((v) => buildDeb(repoPackage, v)));
+  apt.update();
 });
 
 /** The package type with apt pointed at the private repository; `calls` records every argv. */
-function privateApt(): { type: ReturnType<typeof createPackageType>; calls: string[][] } {
+function privateAptType(): { type: ReturnType<typeof createPackageType>; calls: string[][] } {
   const runner = recordingRunner();
-  const withRepo: Runner = (argv, opts) =>
-    runner(argv, { ...opts, env: { ...opts?.env, ...aptEnv } });
-  return { type: createPackageType(withRepo), calls: runner.calls };
+  return { type: createPackageType(apt.runner(runner)), calls: runner.calls };
 }
 
 afterAll(() => {
@@ -106,7 +64,7 @@ describe("package (real dpkg and apt)", { timeout: 240_000 }, () => {
     const name = packageName();
     const [v10, v11] = [buildDeb(name, "1.0"), buildDeb(name, "1.1")];
     const check = testContext({ check: true });
-    const { type: packageType } = privateApt();
+    const { type: packageType } = privateAptType();
 
     expect(await converge(packageType, name, { deb: v10 }, check)).toEqual(["install 1.0"]);
     expect(installed(name)).toBeUndefined();
@@ -150,7 +108,7 @@ describe("package (real dpkg and apt)", { timeout: 240_000 }, () => {
   it("checks a batch with one dpkg-query and installs it with one apt-get", async () => {
     const [a, b] = [packageName(), packageName()];
     const [debA, debB] = [buildDeb(a, "1.0"), buildDeb(b, "2.0")];
-    const { type, calls } = privateApt();
+    const { type, calls } = privateAptType();
     const items = (props: Record<string, unknown>[]) =>
       [a, b].map((name, i) => ({ name, props: type.fields.parse(props[i]) }));
     const ctx = testContext();
@@ -195,7 +153,7 @@ describe("package (real dpkg and apt)", { timeout: 240_000 }, () => {
   it("when a batch fails, each resource is retried alone so the failure lands on the right one", async () => {
     const good = packageName();
     const deb = buildDeb(good, "1.0");
-    const { type } = privateApt();
+    const { type } = privateAptType();
     const ctx = testContext();
     const inspections = await type.inspectBatch!(
       [
@@ -266,7 +224,7 @@ describe("package (real dpkg and apt)", { timeout: 240_000 }, () => {
 
 describe("package from an apt repository (NAME=VERSION)", { timeout: 240_000 }, () => {
   it("installs a pinned version with NAME=VERSION, upgrades and downgrades, each once", async () => {
-    const { type: t, calls } = privateApt();
+    const { type: t, calls } = privateAptType();
     expect(
       await converge(t, repoPackage, { version: "1.0" }, testContext({ check: true })),
     ).toEqual(["install 1.0"]);
@@ -284,7 +242,7 @@ describe("package from an apt repository (NAME=VERSION)", { timeout: 240_000 }, 
   });
 
   it("installs the candidate when no version is asked for", async () => {
-    const { type: t } = privateApt();
+    const { type: t } = privateAptType();
     await converge(t, repoPackage, { state: "absent" });
     expect(await converge(t, repoPackage, {})).toEqual(["install"]);
     expect(installed(repoPackage)).toBe("1.1");
@@ -292,7 +250,7 @@ describe("package from an apt repository (NAME=VERSION)", { timeout: 240_000 }, 
   });
 
   it("state latest upgrades to apt's candidate with one apt-cache policy, then reports nothing", async () => {
-    const { type: t, calls } = privateApt();
+    const { type: t, calls } = privateAptType();
     await converge(t, repoPackage, { version: "1.0" });
     expect(
       await converge(t, repoPackage, { state: "latest" }, testContext({ check: true })),

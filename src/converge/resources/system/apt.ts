@@ -104,3 +104,29 @@ export async function aptApply(runner: Runner, work: AptWork, opts: RunOptions):
       o,
     );
 }
+
+/** Where apt keeps its package index (`Dir::State::Lists`) and its state (`Dir::State`),
+ * as the effective configuration says (APT_CONFIG included). */
+export async function aptDirs(
+  runner: Runner,
+  opts: RunOptions,
+): Promise<{ lists: string; state: string }> {
+  const out = await runOk(
+    runner,
+    ["apt-config", "shell", "LISTS", "Dir::State::Lists/d", "STATE", "Dir::State/d"],
+    opts,
+  );
+  const value = (name: string): string => {
+    const m = new RegExp(`^${name}='([^']*)'$`, "m").exec(out);
+    if (m === null || !m[1]!.startsWith("/"))
+      throw new ResourceFailed(`apt-config does not say where ${name.toLowerCase()} are`);
+    return m[1]!.endsWith("/") ? m[1]! : `${m[1]!}/`;
+  };
+  return { lists: value("LISTS"), state: value("STATE") };
+}
+
+/** `apt-get update`: refresh the package index from every source. */
+export async function aptUpdate(runner: Runner, opts: RunOptions): Promise<void> {
+  const o = { ...opts, env: { ...opts.env, ...APT_ENV }, timeoutMs: APT_TIMEOUT_MS };
+  await runOk(runner, ["apt-get", "update", "-q", ...APT_OPTIONS], o);
+}
