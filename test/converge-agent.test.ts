@@ -293,4 +293,34 @@ describe("converge by agents", () => {
     expect(read("once.log")).toBe("seeded\nseeded again\n");
     expect(await markers()).toHaveLength(2);
   });
+  it("the local agent of gantry up reads secret() from the config store; reports show [secret]", async () => {
+    expect((await g.cli(["apps:create", "vault"])).code).toBe(0);
+    const set = await g.cli(["config:set", "vault", "DB_PASSWORD=s3cr3t-value"]);
+    expect(set.code, set.stderr).toBe(0);
+    const states = join(work, "states");
+    writeFileSync(
+      join(states, "top.yaml"),
+      ["app: [app]", "slow: [slow]", "replica: [replica]", "once: [once]", "db: [db]", ""].join(
+        "\n",
+      ),
+    );
+    writeFileSync(
+      join(states, "db.yaml"),
+      `resources:
+  - file: ${out}/db.conf
+    content: "password={{ secret('vault', 'DB_PASSWORD') }}\\n"
+    mode: "0600"
+`,
+    );
+    expect((await g.cli(["states", "push", states])).code).toBe(0);
+    expect((await g.cli(["nodes:roles", local, "db"])).code).toBe(0);
+    await eventually("db.conf rendered by the local agent", async () =>
+      read("db.conf") === "password=s3cr3t-value\n" ? true : undefined,
+    );
+    const last = (await runsOf(local))[0]!;
+    expect(last.resources.find((r) => r.id === `file:${out}/db.conf`)?.status).toBe("changed");
+    const shown = await g.cli(["converge", "status", local, "--json"]);
+    expect(shown.stdout).not.toContain("s3cr3t-value");
+    expect(JSON.stringify(await runsOf(local))).not.toContain("s3cr3t-value");
+  });
 });

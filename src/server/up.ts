@@ -90,6 +90,10 @@ export async function startUp(opts: UpOptions): Promise<RunningUp> {
  */
 export const agentPolicies = (node: string): Policy[] => [
   { resource: "node", prefix: node, access: "write" },
+  // States it converges may read app config with secret(APP, NAME), which the config API gives
+  // to app writers only. This token lives in the data directory beside admin.token and the
+  // secrets key, so it reaches nothing its holder could not reach already.
+  { resource: "app", prefix: "", access: "write" },
   { resource: "service", prefix: "", access: "write" },
   { resource: "kv", prefix: "", access: "read" },
   { resource: "kv", prefix: "converge/once/", access: "write" },
