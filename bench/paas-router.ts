@@ -9,10 +9,7 @@
  * worker_processes auto. The router runs as `gantry up` runs it (ROUTER_WORKERS, default: one
  * worker per CPU; BENCH_ROUTER_WORKERS overrides), fed by a static route source.
  *
- * Then latency at a light load: bench/latency-probe.mjs over the three interleaved, BENCH_PROBE_ROUNDS
- * rounds of BENCH_PROBE_SECONDS, first on the machine as it is, then with idle CPUs held ready as
- * `gantry up --low-latency` holds them (when this machine and user can). BENCH_WRK=0 skips the
- * wrk rounds.
+ * Then latency at a light load (router-latency.ts). BENCH_WRK=0 skips the wrk rounds.
  */
 import { execFile, execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
@@ -22,8 +19,15 @@ import { join } from "node:path";
 import { defaultRouterWorkers } from "../src/router/index.js";
 import { startRouter } from "../src/router/router.js";
 import { StaticRouteSource } from "../src/router/source.js";
-import { holdCpuLatency, type CpuLatencyHold } from "../src/server/cpu-latency.js";
 import { freePort } from "../test/helpers/ports.js";
+import {
+  latencyNote,
+  measureLatency,
+  midpoint,
+  printLatency,
+  type LatencyResult,
+  type Variant,
+} from "./router-latency.js";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
@@ -54,60 +58,10 @@ export interface RouterBenchResult {
   /** The same with idle CPUs held ready, as `gantry up --low-latency` holds them (when this
    * machine and user can). */
   lowLatency?: LatencyResult;
-  /** router p99 − direct p99 at the probe's light load, ms (of `latency`) */
-  addedP99: number;
-}
-
-export interface LatencyResult {
-  /** Whether idle CPUs were held at 0 µs wake-up latency during these rounds. */
-  lowLatency: boolean;
-  /** The median round of each variant, by p99. */
-  probe: { direct: ProbeResult; router: ProbeResult; nginx: ProbeResult };
-  /** router p99 − direct p99 in the same round, median over the rounds, ms */
-  addedP99: number;
-  /** nginx p99 − direct p99 in the same round, median over the rounds, ms: the peer's figure */
-  nginxAddedP99: number;
-  /** How late a 0.5 ms sleep woke (bench/wake-jitter.mjs) just before the rounds, ms. */
-  wake: { p50: number; p99: number };
-}
-
-export interface ProbeResult {
-  sent: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-  errors: number;
 }
 
 /** BENCH_WRK=0 skips the throughput rounds (when only the latency probe is wanted). */
 const WRK = process.env["BENCH_WRK"] !== "0";
-const PROBE_RATE = Number(process.env["BENCH_PROBE_RATE"] ?? 500);
-const PROBE_SECONDS = Number(process.env["BENCH_PROBE_SECONDS"] ?? 8);
-const PROBE_ROUNDS = Number(process.env["BENCH_PROBE_ROUNDS"] ?? 7);
-/**
- * One connection per target: the three targets share one app and one probe, so with several
- * connections their requests queue behind each other there, and the p99 measures that queueing
- * (worse for whichever target takes longer) rather than the hop.
- */
-const PROBE_CONNS = Number(process.env["BENCH_PROBE_CONNECTIONS"] ?? 1);
-
-/**
- * One latency-probe run in its own process over every target at once, interleaved (asynchronous:
- * the router may run in this one).
- */
-export async function probe(
-  targets: Record<string, { url: string; host?: string }>,
-): Promise<Record<string, ProbeResult>> {
-  const script = join(import.meta.dirname, "latency-probe.mjs");
-  const specs = Object.entries(targets).map(
-    ([name, t]) => `${name}=${t.url}${t.host === undefined ? "" : `@${t.host}`}`,
-  );
-  const args = [script, String(PROBE_RATE), String(PROBE_SECONDS), String(PROBE_CONNS), ...specs];
-  const { stdout } = await promisify(execFile)(process.execPath, args, { encoding: "utf8" });
-  return JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, ProbeResult>;
-}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function have(cmd: string): boolean {
@@ -239,70 +193,13 @@ export async function wrk(
   return { rps, p50: pct("50"), p99: pct("99"), errors };
 }
 
-function midpoint(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 function median(results: WrkResult[]): WrkResult {
-  const mid = midpoint;
   return {
-    rps: mid(results.map((r) => r.rps)),
-    p50: mid(results.map((r) => r.p50)),
-    p99: mid(results.map((r) => r.p99)),
+    rps: midpoint(results.map((r) => r.rps)),
+    p50: midpoint(results.map((r) => r.p50)),
+    p99: midpoint(results.map((r) => r.p99)),
     errors: results.reduce((a, r) => a + r.errors, 0),
   };
-}
-
-type Variant = "direct" | "router" | "nginx";
-
-/**
- * PROBE_ROUNDS latency probes over the three variants, interleaved; what the router and nginx
- * add is taken per round (measured in the same seconds as direct), then the median.
- */
-async function latencyRounds(
-  targets: Record<Variant, { url: string; host?: string }>,
-  lowLatency: boolean,
-): Promise<LatencyResult> {
-  const probed: Record<Variant, ProbeResult[]> = { direct: [], router: [], nginx: [] };
-  const label = lowLatency ? "low-latency" : "untuned";
-  const wake = await wakeJitter();
-  console.log(
-    `  ${label}: a 0.5 ms sleep wakes late by p50 ${wake.p50.toFixed(3)} ms, p99 ${wake.p99.toFixed(3)} ms`,
-  );
-  for (let round = 1; round <= PROBE_ROUNDS; round++) {
-    const rs = await probe(targets);
-    for (const name of Object.keys(targets) as Variant[]) {
-      const r = rs[name]!;
-      probed[name].push(r);
-      console.log(
-        `  probe ${label} ${round} ${name.padEnd(6)} ${PROBE_RATE} req/s  p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  max ${r.max.toFixed(2)} ms${r.errors ? `  errors ${r.errors}` : ""}`,
-      );
-    }
-  }
-  const byP99 = (xs: ProbeResult[]): ProbeResult =>
-    [...xs].sort((a, b) => a.p99 - b.p99)[Math.floor(xs.length / 2)]!;
-  const added = (name: Variant): number =>
-    midpoint(probed[name].map((r, i) => r.p99 - probed.direct[i]!.p99));
-  return {
-    lowLatency,
-    probe: {
-      direct: byP99(probed.direct),
-      router: byP99(probed.router),
-      nginx: byP99(probed.nginx),
-    },
-    addedP99: added("router"),
-    nginxAddedP99: added("nginx"),
-    wake,
-  };
-}
-
-/** The machine's own wake-up lateness (bench/wake-jitter.mjs, in its own process). */
-async function wakeJitter(): Promise<{ p50: number; p99: number }> {
-  const script = join(import.meta.dirname, "wake-jitter.mjs");
-  const { stdout } = await promisify(execFile)(process.execPath, [script], { encoding: "utf8" });
-  return JSON.parse(stdout.trim()) as { p50: number; p99: number };
 }
 
 /** Run the three variants in turns and return the medians. */
@@ -357,26 +254,12 @@ export async function benchRouter(): Promise<RouterBenchResult> {
       router: { url: `${router.url}/`, host: "hello.localhost" },
       nginx: { url: `http://127.0.0.1:${nginxPort}/`, host: "hello.localhost" },
     };
-    const latency = await latencyRounds(targets, false);
-    let lowLatency: LatencyResult | undefined;
-    let hold: CpuLatencyHold | undefined;
-    try {
-      hold = holdCpuLatency(0);
-      lowLatency = await latencyRounds(targets, true);
-    } catch (err) {
-      if (hold !== undefined) throw err;
-      console.log(`  (${(err as Error).message}: no low-latency rounds)`);
-    } finally {
-      hold?.release();
-    }
     return {
       direct,
       router: viaRouter,
       nginx: viaNginx,
       ratio: viaRouter.rps / viaNginx.rps,
-      latency,
-      ...(lowLatency === undefined ? {} : { lowLatency }),
-      addedP99: latency.addedP99,
+      ...(await measureLatency(targets)),
     };
   } finally {
     nginx.kill("SIGTERM");
@@ -399,38 +282,11 @@ export function printRouterResult(r: RouterBenchResult): void {
   console.log(row("direct", r.direct));
   console.log(row("router", r.router));
   console.log(row("nginx", r.nginx));
-  const table = (x: LatencyResult): void => {
-    console.log(
-      `\nlatency at ${PROBE_RATE} req/s each over ${PROBE_CONNS} keep-alive connection(s) each, the three interleaved, ${PROBE_SECONDS} s × ${PROBE_ROUNDS} rounds, ${x.lowLatency ? "idle CPUs held ready (as gantry up --low-latency)" : "CPU idle states untuned"}`,
-    );
-    console.log(
-      `${"variant".padEnd(8)} ${"p50 ms".padStart(9)} ${"p99 ms".padStart(9)} ${"max ms".padStart(9)}   (median round by p99)`,
-    );
-    for (const [name, p] of Object.entries(x.probe)) {
-      console.log(
-        `${name.padEnd(8)} ${p.p50.toFixed(3).padStart(9)} ${p.p99.toFixed(3).padStart(9)} ${p.max.toFixed(2).padStart(9)}`,
-      );
-    }
-    console.log(
-      `added p99 (median of per-round differences): router ${x.addedP99.toFixed(2)} ms, nginx ${x.nginxAddedP99.toFixed(2)} ms; a 0.5 ms sleep woke late by ${x.wake.p99.toFixed(2)} ms at p99`,
-    );
-  };
-  table(r.latency);
-  if (r.lowLatency !== undefined) table(r.lowLatency);
+  printLatency(r.latency);
+  if (r.lowLatency !== undefined) printLatency(r.lowLatency);
   console.log(
-    `router: router/nginx=${r.ratio.toFixed(2)}x router-added-p99=${r.addedP99.toFixed(2)}ms ${addedNote(r)}`,
+    `router: router/nginx=${r.ratio.toFixed(2)}x router-added-p99=${r.latency.addedP99.toFixed(2)}ms ${latencyNote(r.latency, r.lowLatency)}`,
   );
-}
-
-/** nginx's figure beside the router's, the machine's wake-up lateness, and the low-latency run. */
-export function addedNote(r: RouterBenchResult): string {
-  const ms = (x: number): string => `${x.toFixed(2)}ms`;
-  const l = r.latency;
-  const tuned =
-    r.lowLatency === undefined
-      ? ""
-      : `; --low-latency: router ${ms(r.lowLatency.addedP99)} nginx ${ms(r.lowLatency.nginxAddedP99)} wake-p99 ${ms(r.lowLatency.wake.p99)}`;
-  return `(nginx ${ms(l.nginxAddedP99)}; wake-p99 ${ms(l.wake.p99)}${tuned})`;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -20,7 +20,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startGantry } from "../test/helpers/gantry.js";
 import { HELLO, localRepo, routerPort, stopGantry, withToken } from "../test/helpers/paas.js";
-import { addedNote, benchRouter, printRouterResult } from "./paas-router.js";
+import { benchRouter, printRouterResult } from "./paas-router.js";
+import { latencyNote } from "./router-latency.js";
 
 const PUSHES = Number(process.env["BENCH_PUSHES"] ?? 3);
 
@@ -190,5 +191,5 @@ console.log("\nrouter: direct vs Gantry's router vs nginx");
 const router = await benchRouter();
 printRouterResult(router);
 console.log(
-  `paas: push-to-serving=${pushS.toFixed(2)}s router/nginx=${router.ratio.toFixed(2)}x router-added-p99=${router.addedP99.toFixed(2)}ms ${addedNote(router)}`,
+  `paas: push-to-serving=${pushS.toFixed(2)}s router/nginx=${router.ratio.toFixed(2)}x router-added-p99=${router.latency.addedP99.toFixed(2)}ms ${latencyNote(router.latency, router.lowLatency)}`,
 );
