@@ -1,17 +1,15 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { jinjaTemplate } from "./gantry.js";
-import { BENCH_TEMPLATES, BENCH_VARS, TOUCH, benchResources } from "./spec.js";
+import { writeJinjaTemplates } from "./gantry.js";
+import { BENCH_VARS, TOUCH, benchResources } from "./spec.js";
 
 /**
  * An Ansible playbook for the 200 resources (file, copy, template, command with `creates`),
  * facts off (`gather_facts: false`). Returns the playbook's path.
  */
 export function writeAnsiblePlaybook(dir: string): string {
-  mkdirSync(join(dir, "templates"), { recursive: true });
-  for (const t of BENCH_TEMPLATES)
-    writeFileSync(join(dir, "templates", `${t.name}.j2`), jinjaTemplate(t.title));
+  writeJinjaTemplates(dir);
   const at = (path: string): string => `{{ root }}/${path}`;
   const tasks = benchResources().map((r) => {
     switch (r.kind) {

@@ -4,15 +4,20 @@ import { stringify } from "yaml";
 import { BENCH_TEMPLATES, BENCH_VARS, TOUCH, benchResources } from "./spec.js";
 
 /** The template body in Jinja/nunjucks: a header and a loop over `servers`. */
-export function jinjaTemplate(title: string): string {
+function jinjaTemplate(title: string): string {
   return `${title}\n{% for s in servers %}server {{ s }}:{{ port }};\n{% endfor %}`;
+}
+
+/** The bench templates as `DIR/templates/NAME.j2` (Gantry's and Ansible's shared syntax). */
+export function writeJinjaTemplates(dir: string): void {
+  mkdirSync(join(dir, "templates"), { recursive: true });
+  for (const t of BENCH_TEMPLATES)
+    writeFileSync(join(dir, "templates", `${t.name}.j2`), jinjaTemplate(t.title));
 }
 
 /** A Gantry states dir holding state `bench` (the 200 resources) and its templates. */
 export function writeGantryStates(dir: string): { state: string } {
-  mkdirSync(join(dir, "templates"), { recursive: true });
-  for (const t of BENCH_TEMPLATES)
-    writeFileSync(join(dir, "templates", `${t.name}.j2`), jinjaTemplate(t.title));
+  writeJinjaTemplates(dir);
   const at = (path: string): string => `{{ root }}/${path}`;
   const resources = benchResources().map((r) => {
     switch (r.kind) {

@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
-import { GantryError } from "../errors.js";
+import { GantryError, ValidationError } from "../errors.js";
 
 /** Linux's PM QoS device: while a process holds it open with a value written, idle CPUs wake
  * within that many microseconds (the same knob as tuned's latency-performance profile). */
@@ -21,9 +21,7 @@ export interface CpuLatencyHold {
  */
 export function holdCpuLatency(us = 0, device = CPU_DMA_LATENCY): CpuLatencyHold {
   if (!Number.isInteger(us) || us < 0 || us > 2_000_000_000)
-    throw new GantryError("invalid_argument", `CPU wake-up latency must be 0…2000000000 µs`, {
-      status: 400,
-    });
+    throw new ValidationError("CPU wake-up latency must be 0…2000000000 µs");
   let fd: number;
   try {
     fd = openSync(device, "w");

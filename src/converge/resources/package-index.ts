@@ -4,7 +4,7 @@ import { z } from "zod";
 import { formatDuration, parseDuration } from "../../model/duration.js";
 import { ResourceFailed } from "../errors.js";
 import type { Inspection, ResourceType } from "../types.js";
-import { aptDirs, aptUpdate } from "./system/apt.js";
+import { aptStateDir, aptUpdate } from "./system/apt.js";
 import { run, type RunOptions, type Runner } from "./system/run.js";
 
 const fields = z.strictObject({
@@ -50,8 +50,7 @@ export function createPackageIndexType(runner: Runner = run): ResourceType<Packa
     },
     async inspect(_name, props, ctx): Promise<Inspection> {
       const opts: RunOptions = { signal: ctx.signal, redact: ctx.redact };
-      const { state } = await aptDirs(runner, opts);
-      const stamp = state + STAMP;
+      const stamp = (await aptStateDir(runner, opts)) + STAMP;
       const maxAgeMs = parseDuration(props.maxAge)!;
       let last: number | undefined;
       try {

@@ -105,24 +105,14 @@ export async function aptApply(runner: Runner, work: AptWork, opts: RunOptions):
     );
 }
 
-/** Where apt keeps its package index (`Dir::State::Lists`) and its state (`Dir::State`),
- * as the effective configuration says (APT_CONFIG included). */
-export async function aptDirs(
-  runner: Runner,
-  opts: RunOptions,
-): Promise<{ lists: string; state: string }> {
-  const out = await runOk(
-    runner,
-    ["apt-config", "shell", "LISTS", "Dir::State::Lists/d", "STATE", "Dir::State/d"],
-    opts,
-  );
-  const value = (name: string): string => {
-    const m = new RegExp(`^${name}='([^']*)'$`, "m").exec(out);
-    if (m === null || !m[1]!.startsWith("/"))
-      throw new ResourceFailed(`apt-config does not say where ${name.toLowerCase()} are`);
-    return m[1]!.endsWith("/") ? m[1]! : `${m[1]!}/`;
-  };
-  return { lists: value("LISTS"), state: value("STATE") };
+/** apt's `Dir::State` (`/var/lib/apt/`), as the effective configuration says (APT_CONFIG
+ * included), with a trailing slash. */
+export async function aptStateDir(runner: Runner, opts: RunOptions): Promise<string> {
+  const out = await runOk(runner, ["apt-config", "shell", "STATE", "Dir::State/d"], opts);
+  const dir = /^STATE='([^']*)'$/m.exec(out)?.[1];
+  if (dir === undefined || !dir.startsWith("/"))
+    throw new ResourceFailed("apt-config does not say where apt keeps its state");
+  return dir.endsWith("/") ? dir : `${dir}/`;
 }
 
 /** `apt-get update`: refresh the package index from every source. */
