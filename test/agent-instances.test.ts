@@ -21,6 +21,7 @@ import {
   seedApp,
 } from "./helpers/agent-fixture.js";
 import { startTestApi, type TestApi } from "./helpers/api.js";
+import { eventually } from "./helpers/paas.js";
 import { appTarball, storeArtifact, tarGz } from "./helpers/tarball.js";
 
 const NODE = "box";
@@ -90,25 +91,6 @@ afterAll(async () => {
   rmSync(agentDir, { recursive: true, force: true });
   delete process.env["AGENT_ONLY_SECRET"];
 });
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-}
 
 const assignment = (fields: Partial<Assignment> = {}): Assignment =>
   newAssignment(APP, NODE, artifact, fields);

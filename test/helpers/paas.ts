@@ -101,9 +101,13 @@ export function get(port: number, host: string, path = "/"): Promise<Answer> {
   });
 }
 
+/**
+ * Poll `probe` until it gives something other than undefined or false (a thrown error counts as
+ * not yet, and is shown if time runs out).
+ */
 export async function eventually<T>(
   what: string,
-  probe: () => Promise<T | undefined>,
+  probe: () => Promise<T | undefined> | T | undefined,
   ms = 30_000,
 ): Promise<T> {
   const deadline = Date.now() + ms;
@@ -111,7 +115,7 @@ export async function eventually<T>(
   while (Date.now() < deadline) {
     try {
       const v = await probe();
-      if (v !== undefined) return v;
+      if (v !== undefined && v !== false) return v;
     } catch (e) {
       last = e;
     }
