@@ -317,8 +317,11 @@ describe("converge by agents", () => {
     await eventually("db.conf rendered by the local agent", async () =>
       read("db.conf") === "password=s3cr3t-value\n" ? true : undefined,
     );
-    const last = (await runsOf(local))[0]!;
-    expect(last.resources.find((r) => r.id === `file:${out}/db.conf`)?.status).toBe("changed");
+    // The file is written mid-run; the run's record is stored when the run ends.
+    const run = await eventually("the run that wrote db.conf stored", async () =>
+      (await runsOf(local)).find((r) => r.resources.some((x) => x.id === `file:${out}/db.conf`)),
+    );
+    expect(run.resources.find((r) => r.id === `file:${out}/db.conf`)?.status).toBe("changed");
     const shown = await g.cli(["converge", "status", local, "--json"]);
     expect(shown.stdout).not.toContain("s3cr3t-value");
     expect(JSON.stringify(await runsOf(local))).not.toContain("s3cr3t-value");
