@@ -45,6 +45,8 @@ export interface WrkResult {
 }
 
 export interface RouterBenchResult {
+  /** Which router was measured, how it runs. */
+  describe: string;
   direct: WrkResult;
   router: WrkResult;
   nginx: WrkResult;
@@ -111,7 +113,11 @@ async function startHello(port: number): Promise<ChildProcess> {
   return child;
 }
 
-async function startNginx(dir: string, port: number, appPort: number): Promise<ChildProcess> {
+export async function startNginx(
+  dir: string,
+  port: number,
+  appPort: number,
+): Promise<ChildProcess> {
   mkdirSync(join(dir, "logs"), { recursive: true });
   mkdirSync(join(dir, "tmp"), { recursive: true });
   const conf = join(dir, "nginx.conf");
@@ -202,17 +208,8 @@ function median(results: WrkResult[]): WrkResult {
   };
 }
 
-/** Run the three variants in turns and return the medians. */
-export async function benchRouter(): Promise<RouterBenchResult> {
-  ensureBenchTools();
-  if (NICE !== 0) {
-    try {
-      setPriority(NICE);
-    } catch {
-      // not root: run at the usual priority
-    }
-  }
-  const dir = mkdtempSync(join(tmpdir(), "gantry-bench-router-"));
+/** A hello app and a router of this process's own in front of it (as `gantry up` would run it). */
+async function startOwnRouter(): Promise<{ under: RouterUnderTest; stop: () => Promise<void> }> {
   const appPort = await freePort();
   const app = await startHello(appPort);
   const source = new StaticRouteSource({
@@ -223,12 +220,61 @@ export async function benchRouter(): Promise<RouterBenchResult> {
     source,
     workers: WORKERS,
   });
+  return {
+    under: {
+      appPort,
+      url: router.url,
+      host: "hello.localhost",
+      describe: `a router on its own (in this process, workers: ${WORKERS}) in front of a bare Node hello app`,
+    },
+    stop: async () => {
+      await router.close();
+      app.kill("SIGTERM");
+    },
+  };
+}
+
+/**
+ * This process and what it starts from now on (inherited) at BENCH_NICE, so other work on a
+ * shared machine disturbs every variant less; call it before starting anything measured.
+ */
+export function benchPriority(): void {
+  if (NICE === 0) return;
+  try {
+    setPriority(NICE);
+  } catch {
+    // not root: run at the usual priority
+  }
+}
+
+/** A router already serving the app, e.g. the one inside a running `gantry up`. */
+export interface RouterUnderTest {
+  /** The app's own port (the direct variant; nginx proxies to it too). */
+  appPort: number;
+  /** The router's base URL and the Host that routes to the app. */
+  url: string;
+  host: string;
+  /** How it runs, for the table's title. */
+  describe: string;
+}
+
+/**
+ * Run the three variants in turns and return the medians: against `given` (a router and app
+ * already running), or else a hello app and a router of its own started here.
+ */
+export async function benchRouter(given?: RouterUnderTest): Promise<RouterBenchResult> {
+  ensureBenchTools();
+  benchPriority();
+  const dir = mkdtempSync(join(tmpdir(), "gantry-bench-router-"));
+  const own = given === undefined ? await startOwnRouter() : null;
+  const under = given ?? own!.under;
+  const appPort = under.appPort;
   const nginxPort = await freePort();
   const nginx = await startNginx(dir, nginxPort, appPort);
   try {
     const variants = {
       direct: (seconds: number) => wrk(`http://127.0.0.1:${appPort}/`, { seconds }),
-      router: (seconds: number) => wrk(`${router.url}/`, { host: "hello.localhost", seconds }),
+      router: (seconds: number) => wrk(`${under.url}/`, { host: under.host, seconds }),
       nginx: (seconds: number) =>
         wrk(`http://127.0.0.1:${nginxPort}/`, { host: "hello.localhost", seconds }),
     };
@@ -251,10 +297,11 @@ export async function benchRouter(): Promise<RouterBenchResult> {
 
     const targets = {
       direct: { url: `http://127.0.0.1:${appPort}/` },
-      router: { url: `${router.url}/`, host: "hello.localhost" },
+      router: { url: `${under.url}/`, host: under.host },
       nginx: { url: `http://127.0.0.1:${nginxPort}/`, host: "hello.localhost" },
     };
     return {
+      describe: under.describe,
       direct,
       router: viaRouter,
       nginx: viaNginx,
@@ -263,8 +310,7 @@ export async function benchRouter(): Promise<RouterBenchResult> {
     };
   } finally {
     nginx.kill("SIGTERM");
-    await router.close();
-    app.kill("SIGTERM");
+    await own?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -273,9 +319,7 @@ export async function benchRouter(): Promise<RouterBenchResult> {
 export function printRouterResult(r: RouterBenchResult): void {
   const row = (name: string, x: WrkResult): string =>
     `${name.padEnd(8)} ${x.rps.toFixed(0).padStart(9)} ${x.p50.toFixed(2).padStart(9)} ${x.p99.toFixed(2).padStart(9)} ${String(x.errors).padStart(7)}`;
-  console.log(
-    `\nwrk -c${CONNECTIONS}, ${SECONDS} s × ${ROUNDS} rounds (median); router workers: ${WORKERS}`,
-  );
+  console.log(`\n${r.describe}\nwrk -c${CONNECTIONS}, ${SECONDS} s × ${ROUNDS} rounds (median)`);
   console.log(
     `${"variant".padEnd(8)} ${"req/s".padStart(9)} ${"p50 ms".padStart(9)} ${"p99 ms".padStart(9)} ${"errors".padStart(7)}`,
   );

@@ -8,8 +8,9 @@
  *   pack, receive until the hook speaks), build (of it, dependency install: hello has none, so
  *   that is 0 and the rest is platform overhead), release + deploy (instances start and pass
  *   their health check), then until the router serves it.
- * - router: requests/s and p99 of the app direct, through Gantry's router and through nginx
- *   (bench/paas-router.ts).
+ * - router: requests/s and p99 of the first app's instance direct, through the router of that
+ *   same `gantry up` (as users get it: in its main process on 2 CPUs, beside the API, store,
+ *   agent and controllers) and through nginx proxying the instance (bench/paas-router.ts).
  *
  * Last line: `paas: push-to-serving=<s>s router/nginx=<ratio>x router-added-p99=<ms>ms`.
  */
@@ -20,10 +21,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startGantry } from "../test/helpers/gantry.js";
 import { HELLO, localRepo, routerPort, stopGantry, withToken } from "../test/helpers/paas.js";
-import { benchRouter, printRouterResult } from "./paas-router.js";
+import { benchPriority, benchRouter, printRouterResult } from "./paas-router.js";
 import { latencyNote } from "./router-latency.js";
 
 const PUSHES = Number(process.env["BENCH_PUSHES"] ?? 3);
+/** Extra `gantry up` options, e.g. BENCH_GANTRY_ARGS="--router-workers 1". */
+const GANTRY_ARGS = (process.env["BENCH_GANTRY_ARGS"] ?? "").split(" ").filter((a) => a !== "");
 
 interface PushTiming {
   app: string;
@@ -143,53 +146,76 @@ const median = (xs: number[]): number => {
 };
 const ms = (x: number): string => (Number.isNaN(x) ? "    -" : x.toFixed(0).padStart(5));
 
-async function benchPush(): Promise<number> {
-  const work = mkdtempSync(join(tmpdir(), "gantry-bench-paas-"));
-  const g = await startGantry();
-  try {
-    const port = await routerPort(g);
-    const runs: PushTiming[] = [];
-    for (let i = 1; i <= PUSHES; i++) runs.push(await pushToServing(g, port, work, `hello${i}`));
+async function benchPush(
+  g: Awaited<ReturnType<typeof startGantry>>,
+  port: number,
+  work: string,
+): Promise<number> {
+  const runs: PushTiming[] = [];
+  for (let i = 1; i <= PUSHES; i++) runs.push(await pushToServing(g, port, work, `hello${i}`));
+  console.log(
+    `push-to-serving of examples/hello on a fresh \`gantry up\` (${PUSHES} fresh apps; ms from the start of git push)`,
+  );
+  console.log(
+    `${"app".padEnd(8)} ${"git".padStart(5)} ${"build".padStart(5)} ${"deps".padStart(5)} ${"deploy".padStart(6)} ${"route".padStart(5)} ${"total".padStart(5)}  (push exit)`,
+  );
+  for (const r of runs) {
+    // git: connect + pack + receive until the hook's first line; build: the builder;
+    // deploy: release + start + health checks until "live"; route: until the router serves it.
+    const git = r.buildStart;
+    const build = r.buildEnd - r.buildStart;
+    const deploy = r.live - r.buildEnd;
+    const route = r.serving - r.live;
     console.log(
-      `push-to-serving of examples/hello on a fresh \`gantry up\` (${PUSHES} fresh apps; ms from the start of git push)`,
+      `${r.app.padEnd(8)} ${ms(git)} ${ms(build)} ${ms(r.installMs)} ${ms(deploy).padStart(6)} ${ms(route)} ${ms(r.serving)}  (${r.pushExit.toFixed(0)})`,
     );
-    console.log(
-      `${"app".padEnd(8)} ${"git".padStart(5)} ${"build".padStart(5)} ${"deps".padStart(5)} ${"deploy".padStart(6)} ${"route".padStart(5)} ${"total".padStart(5)}  (push exit)`,
-    );
-    for (const r of runs) {
-      // git: connect + pack + receive until the hook's first line; build: the builder;
-      // deploy: release + start + health checks until "live"; route: until the router serves it.
-      const git = r.buildStart;
-      const build = r.buildEnd - r.buildStart;
-      const deploy = r.live - r.buildEnd;
-      const route = r.serving - r.live;
-      console.log(
-        `${r.app.padEnd(8)} ${ms(git)} ${ms(build)} ${ms(r.installMs)} ${ms(deploy).padStart(6)} ${ms(route)} ${ms(r.serving)}  (${r.pushExit.toFixed(0)})`,
-      );
-    }
-    console.log(
-      "deploy, inside (median ms): release → instance started " +
-        `${median(runs.map((r) => r.started - r.deployStart)).toFixed(0)}, → running (1 s up) ` +
-        `${median(runs.map((r) => r.running - r.started)).toFixed(0)}, → passing its check ` +
-        `${median(runs.map((r) => r.passing - r.running)).toFixed(0)}, → live ` +
-        `${median(runs.map((r) => r.live - r.passing)).toFixed(0)}`,
-    );
-    const total = median(runs.map((r) => r.serving));
-    const install = median(runs.map((r) => r.installMs));
-    console.log(
-      `push-to-serving: median ${(total / 1000).toFixed(2)} s; dependency install ${install.toFixed(0)} ms, platform overhead ${((total - install) / 1000).toFixed(2)} s`,
-    );
-    return total / 1000;
-  } finally {
-    await stopGantry(g);
-    rmSync(work, { recursive: true, force: true });
   }
+  console.log(
+    "deploy, inside (median ms): release → instance started " +
+      `${median(runs.map((r) => r.started - r.deployStart)).toFixed(0)}, → running (1 s up) ` +
+      `${median(runs.map((r) => r.running - r.started)).toFixed(0)}, → passing its check ` +
+      `${median(runs.map((r) => r.passing - r.running)).toFixed(0)}, → live ` +
+      `${median(runs.map((r) => r.live - r.passing)).toFixed(0)}`,
+  );
+  const total = median(runs.map((r) => r.serving));
+  const install = median(runs.map((r) => r.installMs));
+  console.log(
+    `push-to-serving: median ${(total / 1000).toFixed(2)} s; dependency install ${install.toFixed(0)} ms, platform overhead ${((total - install) / 1000).toFixed(2)} s`,
+  );
+  return total / 1000;
 }
 
-const pushS = await benchPush();
-console.log("\nrouter: direct vs Gantry's router vs nginx");
-const router = await benchRouter();
-printRouterResult(router);
-console.log(
-  `paas: push-to-serving=${pushS.toFixed(2)}s router/nginx=${router.ratio.toFixed(2)}x router-added-p99=${router.latency.addedP99.toFixed(2)}ms ${latencyNote(router.latency, router.lowLatency)}`,
-);
+/** The port of an app's first instance, from `gantry ps --json`. */
+async function instancePort(
+  g: Awaited<ReturnType<typeof startGantry>>,
+  app: string,
+): Promise<number> {
+  const ps = await g.cli(["ps", app, "--json"]);
+  const port = (JSON.parse(ps.stdout) as { port?: number }[])[0]?.port;
+  if (ps.code !== 0 || port === undefined)
+    throw new Error(`no instance port for ${app}: ${ps.stderr}`);
+  return port;
+}
+
+// Everything measured (gantry up and its apps, nginx, the probes) runs at the bench's priority.
+benchPriority();
+const work = mkdtempSync(join(tmpdir(), "gantry-bench-paas-"));
+const g = await startGantry({ args: GANTRY_ARGS });
+try {
+  const port = await routerPort(g);
+  const pushS = await benchPush(g, port, work);
+  console.log("\nrouter: direct vs Gantry's router vs nginx");
+  const router = await benchRouter({
+    appPort: await instancePort(g, "hello1"),
+    url: `http://127.0.0.1:${port}`,
+    host: "hello1.localhost",
+    describe: `the router of the \`gantry up${GANTRY_ARGS.map((a) => ` ${a}`).join("")}\` above, in front of hello1's web.1 (examples/hello)`,
+  });
+  printRouterResult(router);
+  console.log(
+    `paas: push-to-serving=${pushS.toFixed(2)}s router/nginx=${router.ratio.toFixed(2)}x router-added-p99=${router.latency.addedP99.toFixed(2)}ms ${latencyNote(router.latency, router.lowLatency)}`,
+  );
+} finally {
+  await stopGantry(g);
+  rmSync(work, { recursive: true, force: true });
+}
