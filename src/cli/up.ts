@@ -19,6 +19,7 @@ interface UpOptions {
   nodeName?: string;
   domain: string;
   lowLatency?: boolean;
+  routerWorkers?: string;
 }
 
 /** Start, print where everything is, and stop cleanly on SIGINT/SIGTERM. */
@@ -98,6 +99,10 @@ export function registerUpCommands(program: Command, o: Output): void {
     .option("--node-name <name>", "this machine's node name (default: the host name)")
     .option("--domain <domain>", "apps are served at <app>.<domain> by the router", "localhost")
     .option(
+      "--router-workers <n>",
+      "router worker processes; 0 serves in the main process (default: 0 on 1-2 CPUs, else one per CPU, at most 8)",
+    )
+    .option(
       "--low-latency",
       "keep idle CPUs ready to run at once (PM QoS, needs root): trims the router's tail latency on VMs; idle CPUs poll instead of sleeping",
     )
@@ -120,6 +125,8 @@ Examples:
           `--domain must be a host name like localhost or apps.example.com, got "${opts.domain}"`,
           "--domain",
         );
+      const routerWorkers =
+        opts.routerWorkers === undefined ? undefined : parseRouterWorkers(opts.routerWorkers);
       await serveUntilSignal(
         o,
         async () =>
@@ -131,6 +138,7 @@ Examples:
             httpPort: http.port,
             appDomain: domain,
             nodeName: opts.nodeName ?? defaultNodeName(),
+            ...(routerWorkers === undefined ? {} : { routerWorkers }),
           }),
         "Gantry",
         { apiPort: api.port, httpPort: http.port, lowLatency: opts.lowLatency === true },
@@ -172,4 +180,15 @@ Examples:
         { apiPort: api.port },
       );
     });
+}
+
+/** --router-workers: a whole number from 0 to 64. */
+function parseRouterWorkers(raw: string): number {
+  const n = /^\d{1,2}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= 0 && n <= 64))
+    throw new ValidationError(
+      `--router-workers must be a whole number from 0 to 64, got "${raw}"`,
+      "--router-workers",
+    );
+  return n;
 }
