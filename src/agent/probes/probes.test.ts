@@ -16,6 +16,8 @@ beforeAll(async () => {
     if (req.url === "/busy") return res.writeHead(429).end();
     if (req.url === "/slow") return void setTimeout(() => res.end("late"), 2000);
     if (req.url === "/login") return res.writeHead(302, { location: "/nowhere" }).end();
+    if (req.url === "/moved") return res.writeHead(301, { location: `${base}/ok` }).end();
+    if (req.url === "/loop") return res.writeHead(302, { location: "/loop" }).end();
     if (req.url === "/missing") return res.writeHead(404).end("no such page");
     res.writeHead(503).end("down for maintenance");
   });
@@ -61,6 +63,17 @@ describe("http probe", () => {
     expect(await passes("/other")).toBe("critical");
     // The default stays Consul's: a 404 is critical.
     expect((await httpProbe(`${base}/missing`, 1000, never)).status).toBe("critical");
+  });
+
+  it("follows redirects to the answer that counts, up to 10", async () => {
+    const moved = await httpProbe(`${base}/moved`, 1000, never);
+    expect(moved).toMatchObject({ status: "passing" });
+    expect(moved.output).toBe(`HTTP GET ${base}/moved: 200 OK Output: all good`);
+    const login = await httpProbe(`${base}/login`, 1000, never);
+    expect(login).toMatchObject({ status: "critical" });
+    expect(login.output).toMatch(/: 503 Service Unavailable Output: down for maintenance$/);
+    const loop = await httpProbe(`${base}/loop`, 1000, never);
+    expect(loop).toEqual({ status: "critical", output: `HTTP GET ${base}/loop: 302 Found` });
   });
 
   it("fails when nothing answers in time, or nothing listens", async () => {
