@@ -18,6 +18,10 @@ export class ApiMetrics {
   });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: "gantry_" });
+    collectDefaultMetrics({
+      register: this.registry,
+      prefix: "gantry_",
+      eventLoopMonitoringPrecision: 100,
+    });
   }
 }
