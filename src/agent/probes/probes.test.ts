@@ -3,7 +3,7 @@ import { createServer as createTcpServer } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { execProbe } from "./exec.js";
-import { httpProbe } from "./http.js";
+import { httpProbe, readAnswer } from "./http.js";
 import { tcpProbe } from "./tcp.js";
 
 const never = new AbortController().signal;
@@ -17,6 +17,11 @@ beforeAll(async () => {
     if (req.url === "/slow") return void setTimeout(() => res.end("late"), 2000);
     if (req.url === "/login") return res.writeHead(302, { location: "/nowhere" }).end();
     if (req.url === "/moved") return res.writeHead(301, { location: `${base}/ok` }).end();
+    if (req.url === "/chunked") {
+      res.write("first ");
+      return void setTimeout(() => res.end("second"), 20);
+    }
+    if (req.url === "/big") return res.end("x".repeat(100_000));
     if (req.url === "/loop") return res.writeHead(302, { location: "/loop" }).end();
     if (req.url === "/missing") return res.writeHead(404).end("no such page");
     res.writeHead(503).end("down for maintenance");
@@ -76,6 +81,16 @@ describe("http probe", () => {
     expect(loop).toEqual({ status: "critical", output: `HTTP GET ${base}/loop: 302 Found` });
   });
 
+  it("reads chunked and large bodies as far as the output needs", async () => {
+    expect(await httpProbe(`${base}/chunked`, 1000, never)).toEqual({
+      status: "passing",
+      output: `HTTP GET ${base}/chunked: 200 OK Output: first second`,
+    });
+    const big = await httpProbe(`${base}/big`, 1000, never);
+    expect(big.status).toBe("passing");
+    expect(big.output).toBe(`HTTP GET ${base}/big: 200 OK Output: ${"x".repeat(512)}`);
+  });
+
   it("fails when nothing answers in time, or nothing listens", async () => {
     const slow = await httpProbe(`${base}/slow`, 200, never);
     expect(slow).toEqual({
@@ -86,6 +101,49 @@ describe("http probe", () => {
     const refused = await httpProbe(`http://127.0.0.1:${port}/`, 1000, never);
     expect(refused.status).toBe("critical");
     expect(refused.output).toMatch(/ECONNREFUSED/);
+  });
+});
+
+describe("reading an answer", () => {
+  const b = (s: string): Buffer => Buffer.from(s, "latin1");
+  it("waits for the head, then for the body or its first bytes", () => {
+    expect(readAnswer(b("HTTP/1.1 200 OK\r\ncontent-le"), false)).toBeNull();
+    expect(readAnswer(b("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nab"), false)).toBeNull();
+    expect(readAnswer(b("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nabcde"), false)).toEqual({
+      status: 200,
+      reason: "OK",
+      body: "abcde",
+    });
+    // No length: the body ends with the connection.
+    expect(readAnswer(b("HTTP/1.0 503 Busy\r\n\r\nlater"), false)).toBeNull();
+    expect(readAnswer(b("HTTP/1.0 503 Busy\r\n\r\nlater"), true)).toEqual({
+      status: 503,
+      reason: "Busy",
+      body: "later",
+    });
+  });
+
+  it("takes the reason from the status code when the line has none, and the location", () => {
+    expect(
+      readAnswer(b("HTTP/1.1 302\r\nLocation: /x\r\ncontent-length: 0\r\n\r\n"), false),
+    ).toEqual({
+      status: 302,
+      reason: "Found",
+      location: "/x",
+      body: "",
+    });
+    expect(readAnswer(b("HTTP/1.1 204 No Content\r\n\r\n"), false)?.status).toBe(204);
+  });
+
+  it("joins chunks, and refuses what is not HTTP", () => {
+    const chunked = "HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n";
+    expect(readAnswer(b(chunked), false)).toBeNull();
+    expect(readAnswer(b(`${chunked}0\r\n\r\n`), false)?.body).toBe("abcde");
+    expect(() => readAnswer(b("SSH-2.0-OpenSSH_9.2\r\n\r\n"), false)).toThrow("not HTTP");
+    expect(() => readAnswer(b(""), true)).toThrow("empty answer");
+    expect(() =>
+      readAnswer(b(`HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n`), false),
+    ).toThrow("malformed");
   });
 });
 
