@@ -75,6 +75,39 @@ describe("OutputTail", () => {
     }
   });
 
+  it("is woken by changes to the file, not by its poll", async () => {
+    const f = file("a\n");
+    const lines: string[] = [];
+    // A poll this slow never fires during the test: only inotify can bring the lines.
+    const tail = new OutputTail(f, { onLine: (l) => lines.push(l), pollMs: 600_000 });
+    tail.start();
+    try {
+      await expect.poll(() => lines).toEqual(["a"]);
+      appendFileSync(f, "b\n");
+      await expect.poll(() => lines).toEqual(["a", "b"]);
+      appendFileSync(f, "c\nd\n");
+      await expect.poll(() => lines).toEqual(["a", "b", "c", "d"]);
+    } finally {
+      tail.stop();
+    }
+  });
+
+  it("finds a file that appears after it started, then follows it", async () => {
+    const f = join(dir, `late-${++n}.log`);
+    const lines: string[] = [];
+    const tail = new OutputTail(f, { onLine: (l) => lines.push(l) });
+    tail.start();
+    try {
+      await new Promise((r) => setTimeout(r, 50));
+      writeFileSync(f, "here\n");
+      await expect.poll(() => lines).toEqual(["here"]);
+      appendFileSync(f, "more\n");
+      await expect.poll(() => lines).toEqual(["here", "more"]);
+    } finally {
+      tail.stop();
+    }
+  });
+
   it("rotates a file past its bound once it is read", async () => {
     const f = file("x".repeat(100) + "\n");
     const tail = new OutputTail(f, { onLine: () => undefined, maxBytes: 50 });
