@@ -2,12 +2,14 @@
  * The router half of `npm run bench:paas`: requests/s and p99 latency of a Node hello app
  * [direct], through Gantry's router [router] and through Debian's nginx [nginx] proxying the same
  * app, with wrk -c50. The three take turns for BENCH_ROUNDS rounds of BENCH_SECONDS each; each
- * figure is the median round. Run alone: `node --import tsx bench/paas-router.ts`.
+ * figure is the median round. bench:paas hands it the router and app of a running `gantry up`;
+ * run alone (`node --import tsx bench/paas-router.ts`) it starts a bare Node hello app and a
+ * router of its own in this process (ROUTER_WORKERS as `gantry up` would run it: default one
+ * worker per CPU, none on 2 CPUs; BENCH_ROUTER_WORKERS overrides), fed by a static route source.
  *
  * wrk and nginx come from Debian; they are installed (apt-get, as root) when missing. nginx runs
  * from a config rendered into a temporary directory: keep-alive upstream, HTTP/1.1 to the app,
- * worker_processes auto. The router runs as `gantry up` runs it (ROUTER_WORKERS, default: one
- * worker per CPU; BENCH_ROUTER_WORKERS overrides), fed by a static route source.
+ * worker_processes auto.
  *
  * Then latency at a light load (router-latency.ts). BENCH_WRK=0 skips the wrk rounds.
  */
