@@ -8,6 +8,7 @@
  *   pack, receive until the hook speaks), build (of it, dependency install: hello has none, so
  *   that is 0 and the rest is platform overhead), release + deploy (instances start and pass
  *   their health check), then until the router serves it.
+ * - idle: CPU and wake-ups a second of gantry up's main thread with the apps running and idle.
  * - router: requests/s and p99 of the first app's instance direct, through the router of that
  *   same `gantry up` (as users get it: in its main process on 2 CPUs, beside the API, store,
  *   agent and controllers) and through nginx proxying the instance (bench/paas-router.ts).
@@ -15,7 +16,7 @@
  * Last line: `paas: push-to-serving=<s>s router/nginx=<ratio>x router-added-p99=<ms>ms`.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -185,6 +186,26 @@ async function benchPush(
   return total / 1000;
 }
 
+/** CPU time (ns, from schedstat) and voluntary context switches of a process's main thread. */
+function mainThread(pid: number): { ns: number; wakes: number } {
+  const ns = Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, "utf8").split(" ")[0]);
+  const status = readFileSync(`/proc/${pid}/task/${pid}/status`, "utf8");
+  return { ns, wakes: Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1] ?? NaN) };
+}
+
+/**
+ * What the main thread of `gantry up` does while its apps are idle (the event loop the router
+ * serves from on 2 CPUs): CPU ms and wake-ups per second over BENCH_IDLE_SECONDS.
+ */
+async function idleMainThread(pid: number): Promise<{ cpuMs: number; wakes: number }> {
+  const seconds = Number(process.env["BENCH_IDLE_SECONDS"] ?? 10);
+  await new Promise((r) => setTimeout(r, 2000)); // the last push settles
+  const a = mainThread(pid);
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const b = mainThread(pid);
+  return { cpuMs: (b.ns - a.ns) / 1e6 / seconds, wakes: (b.wakes - a.wakes) / seconds };
+}
+
 /** The port of an app's first instance, from `gantry ps --json`. */
 async function instancePort(
   g: Awaited<ReturnType<typeof startGantry>>,
@@ -204,6 +225,10 @@ const g = await startGantry({ args: GANTRY_ARGS });
 try {
   const port = await routerPort(g);
   const pushS = await benchPush(g, port, work);
+  const idle = await idleMainThread(g.pid()!);
+  console.log(
+    `idle, ${PUSHES} apps running: gantry up's main thread used ${idle.cpuMs.toFixed(1)} ms of CPU a second and woke ${idle.wakes.toFixed(0)} times a second`,
+  );
   console.log("\nrouter: direct vs Gantry's router vs nginx");
   const router = await benchRouter({
     appPort: await instancePort(g, "hello1"),
