@@ -1,5 +1,14 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -33,6 +42,25 @@ describe("remote commands", () => {
 
     const r = run(runCommand(hash, false), env, "job");
     expect(r).toMatchObject({ code: 2, out: "got job\n" });
+  });
+
+  it("removes runners other versions left more than two days ago, and keeps recent ones", () => {
+    const cache = join(home, ".cache/gantry");
+    mkdirSync(cache, { recursive: true });
+    const stale = join(cache, "runner-aaaaaaaaaaaa.mjs");
+    const staleTmp = join(cache, "runner-bbbbbbbbbbbb.mjs.4242.tmp");
+    const recent = join(cache, "runner-cccccccccccc.mjs");
+    const unrelated = join(cache, "notes.txt");
+    for (const f of [stale, staleTmp, recent, unrelated]) writeFileSync(f, "x");
+    const threeDaysAgo = new Date(Date.now() - 3 * 86_400_000);
+    for (const f of [stale, staleTmp, unrelated]) utimesSync(f, threeDaysAgo, threeDaysAgo);
+
+    expect(run(uploadCommand(hash), env, "runner").code).toBe(0);
+    expect(existsSync(join(home, runnerPath(hash)))).toBe(true);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(staleTmp)).toBe(false);
+    expect(existsSync(recent)).toBe(true);
+    expect(existsSync(unrelated)).toBe(true);
   });
 
   it("exits 97 when node is not on PATH", () => {

@@ -31,13 +31,19 @@ export function runCommand(hash: string, become: boolean): string {
   return `sh -c '${script}'`;
 }
 
-/** Write stdin to the runner's path atomically (a temp file, then rename). */
+/**
+ * Write stdin to the runner's path atomically (a temp file, then rename), then remove other
+ * runners (and temp files of interrupted uploads) not touched for two days: what older Gantry
+ * versions left. Recent ones stay, so a controller of another version converging this host now
+ * keeps its runner (and one that finds its runner gone uploads it again).
+ */
 export function uploadCommand(hash: string): string {
   const script = [
     `f="$HOME/${runnerPath(hash)}"`,
     'mkdir -p "${f%/*}"',
     'cat > "$f.$$.tmp"',
     'mv -f "$f.$$.tmp" "$f"',
+    `{ find "\${f%/*}" -type f -name "runner-*" ! -name "runner-${checkHash(hash)}.mjs" -mtime +1 -exec rm -f {} + 2>/dev/null || true; }`,
   ].join(" && ");
   return `sh -c '${script}'`;
 }
