@@ -115,11 +115,7 @@ async function startHello(port: number): Promise<ChildProcess> {
   return child;
 }
 
-export async function startNginx(
-  dir: string,
-  port: number,
-  appPort: number,
-): Promise<ChildProcess> {
+async function startNginx(dir: string, port: number, appPort: number): Promise<ChildProcess> {
   mkdirSync(join(dir, "logs"), { recursive: true });
   mkdirSync(join(dir, "tmp"), { recursive: true });
   const conf = join(dir, "nginx.conf");

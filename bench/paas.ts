@@ -20,7 +20,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startGantry } from "../test/helpers/gantry.js";
+import { startGantry, type GantryProcess } from "../test/helpers/gantry.js";
 import { HELLO, localRepo, routerPort, stopGantry, withToken } from "../test/helpers/paas.js";
 import { benchPriority, benchRouter, printRouterResult } from "./paas-router.js";
 import { latencyNote } from "./router-latency.js";
@@ -94,7 +94,7 @@ function timedPush(
 }
 
 async function pushToServing(
-  g: Awaited<ReturnType<typeof startGantry>>,
+  g: GantryProcess,
   port: number,
   work: string,
   app: string,
@@ -147,11 +147,7 @@ const median = (xs: number[]): number => {
 };
 const ms = (x: number): string => (Number.isNaN(x) ? "    -" : x.toFixed(0).padStart(5));
 
-async function benchPush(
-  g: Awaited<ReturnType<typeof startGantry>>,
-  port: number,
-  work: string,
-): Promise<number> {
+async function benchPush(g: GantryProcess, port: number, work: string): Promise<number> {
   const runs: PushTiming[] = [];
   for (let i = 1; i <= PUSHES; i++) runs.push(await pushToServing(g, port, work, `hello${i}`));
   console.log(
@@ -207,10 +203,7 @@ async function idleMainThread(pid: number): Promise<{ cpuMs: number; wakes: numb
 }
 
 /** The port of an app's first instance, from `gantry ps --json`. */
-async function instancePort(
-  g: Awaited<ReturnType<typeof startGantry>>,
-  app: string,
-): Promise<number> {
+async function instancePort(g: GantryProcess, app: string): Promise<number> {
   const ps = await g.cli(["ps", app, "--json"]);
   const port = (JSON.parse(ps.stdout) as { port?: number }[])[0]?.port;
   if (ps.code !== 0 || port === undefined)
