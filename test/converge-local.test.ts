@@ -242,6 +242,40 @@ describe("gantry converge --local", () => {
     expect(existsSync(join(target, "bad-1"))).toBe(false);
   });
 
+  it("--timeout stops a run that takes too long, kills its command and names the lost handlers", async () => {
+    write(states, {
+      "slow.yaml": [
+        "resources:",
+        `  - file: ${target}/slow-before`,
+        '    content: "x\n"',
+        "    notify: [log-restart]",
+        "  - exec: hang",
+        `    shell: "echo $$ > ${target}/slow.pid; exec sleep 60"`,
+        "handlers:",
+        "  - exec: log-restart",
+        '    command: ["true"]',
+        "",
+      ].join("\n"),
+    });
+    const started = Date.now();
+    const r = await converge("slow", "--timeout", "2s");
+    expect(r.code).toBe(2);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(r.stderr).toContain("gantry: timed out after 2s: the run was stopped");
+    expect(r.stderr).toContain(
+      "stopped before these handlers ran; run them by hand: exec:log-restart",
+    );
+    const pid = Number(readFileSync(join(target, "slow.pid"), "utf8"));
+    expect(() => process.kill(pid, 0)).toThrow(); // the sleep was killed with its group
+
+    for (const bad of ["soon", "0s", "25h"]) {
+      const refused = await converge("slow", "--timeout", bad);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`--timeout must be a duration from 1s to 24h`);
+      expect(refused.stderr).toContain(`got "${bad}"`);
+    }
+  });
+
   it("says what is missing when neither --local nor roles are given", async () => {
     const where = await runCli(["converge", "--states", states, "base"], {});
     expect(where.code).toBe(1);

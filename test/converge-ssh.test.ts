@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +18,7 @@ import { convergeHost } from "../src/converge/ssh/host.js";
 import { runnerPath } from "../src/converge/ssh/remote.js";
 import { loadRunnerBundle } from "../src/converge/ssh/runner-bundle.js";
 import type { Job } from "../src/converge/types.js";
+import { eventually } from "./helpers/paas.js";
 import { inventorySshSection, startSshHosts, type SshHosts } from "./helpers/sshd.js";
 
 let ssh: SshHosts;
@@ -55,11 +57,15 @@ afterAll(async () => {
 });
 
 describe("the ssh transport", () => {
-  // A stand-in runner (the engine is covered below): echoes the job's host in a done event.
+  // A stand-in runner (the engine is covered below): echoes the job's host in a done event. The
+  // job is stdin's first line; stdin stays open (the lifeline), so it lets go of it when done.
   const fakeRunner = `
 let s = "";
-process.stdin.on("data", (d) => (s += d)).on("end", () => {
-  const job = JSON.parse(s);
+process.stdin.on("data", (d) => {
+  s += d;
+  if (!s.includes("\\n")) return;
+  process.stdin.destroy();
+  const job = JSON.parse(s.slice(0, s.indexOf("\\n")));
   const report = { host: job.host, check: job.check, summary: { ok: 1, changed: 0, failed: 0, skipped: 0 },
     resources: [], startedAt: new Date().toISOString(), durationMs: 1, uid: process.getuid() };
   console.log("a line a chatty shell printed");
@@ -314,5 +320,121 @@ describe("gantry converge --inventory", () => {
     expect(broken.code).toBe(1);
     expect(broken.out.stderr.join("\n")).toMatch(/app\.yaml:2/);
     expect(broken.out.stdout).toEqual([]);
+  });
+});
+
+describe("time limits", () => {
+  let states: string;
+  const root = join(tmpdir(), `gantry-hang-${process.pid}`);
+
+  beforeAll(() => {
+    states = join(dir, "hang-states");
+    mkdirSync(states, { recursive: true });
+    writeFileSync(join(states, "top.yaml"), "hang: [hang]\n");
+    // A change that notifies a handler, then a command that hangs, writing its pid first.
+    writeFileSync(
+      join(states, "hang.yaml"),
+      [
+        "resources:",
+        `  - file: ${root}/before`,
+        '    content: "x\\n"',
+        "    makeDirs: true",
+        "    notify: [reload]",
+        "  - exec: hang",
+        `    shell: "echo $$ > ${root}/pid; exec sleep 60"`,
+        `  - file: ${root}/after`,
+        '    content: "x\\n"',
+        "handlers:",
+        "  - exec: reload",
+        '    command: ["true"]',
+        "",
+      ].join("\n"),
+    );
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  const inventoryFor = (hosts: string, options: string[] = ["ConnectTimeout=5"]): string => {
+    const file = join(dir, `inv-${createHash("sha1").update(hosts).digest("hex")}.yaml`);
+    writeFileSync(file, `${inventorySshSection(ssh, options)}\nhosts:\n${hosts}`);
+    return file;
+  };
+
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+
+  it("--timeout gives up on a hung host and stops its run there too", async () => {
+    const h = ssh.hosts[1]!;
+    const inventory = inventoryFor(
+      `  slow: { address: ${h.address}, port: ${h.port}, roles: [hang] }\n`,
+    );
+    const out = capture();
+    const started = Date.now();
+    const code = await convergeInventory(
+      {
+        inventory,
+        statesDir: states,
+        roles: [],
+        states: [],
+        check: false,
+        diff: false,
+        json: false,
+        extraVars: {},
+        timeoutMs: 3000,
+      },
+      out,
+      { runnerBundle: bundle },
+    );
+    expect(code).toBe(2);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const err = out.stderr.join("\n");
+    expect(err).toContain(
+      "slow: failed: timed out after 3s: the run on the host was stopped " +
+        "(0 ok, 1 changed, 1 failed, 2 skipped; handlers not run, run them by hand: exec:reload)",
+    );
+    expect(out.stdout.join("\n")).toMatch(/^slow\s+\d+\s+\d+\s+1\s+\d+\s+0$/m);
+    // The command was killed on the host, and nothing after it ran.
+    const pid = Number(readFileSync(join(root, "pid"), "utf8"));
+    expect(pid).toBeGreaterThan(1);
+    await eventually("the hung command to be killed", () => !alive(pid), 5000);
+    expect(existsSync(join(root, "after"))).toBe(false);
+  });
+
+  it("a host that accepts but never speaks SSH is unreachable after ConnectTimeout", async () => {
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const inventory = inventoryFor(
+        `  mute: { address: 127.0.0.1, port: ${port}, roles: [hang] }\n`,
+        ["ConnectTimeout=1"],
+      );
+      const out = capture();
+      const started = Date.now();
+      const code = await convergeInventory(
+        {
+          inventory,
+          statesDir: states,
+          roles: [],
+          states: [],
+          check: true,
+          diff: false,
+          json: false,
+          extraVars: {},
+        },
+        out,
+        { runnerBundle: bundle },
+      );
+      expect(code).toBe(2);
+      expect(Date.now() - started).toBeLessThan(8000);
+      expect(out.stderr.join("\n")).toMatch(/^mute: unreachable: .*timed out/im);
+    } finally {
+      silent.close();
+    }
   });
 });

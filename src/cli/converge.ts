@@ -1,10 +1,12 @@
 import { hostname } from "node:os";
 import type { Command } from "commander";
 import { ValidationError } from "../errors.js";
+import { formatDuration, parseDuration } from "../model/duration.js";
 import { gatherFacts } from "../converge/facts.js";
 import { readStatesDir } from "../converge/files.js";
-import { printer, summaryLine } from "../converge/format.js";
+import { lostHandlers, printer, summaryLine } from "../converge/format.js";
 import { runJob } from "../converge/run.js";
+import type { Report } from "../converge/types.js";
 import type { InventoryRunOptions } from "../converge/ssh/cli-options.js";
 import { registerConvergeStatus } from "./converge-status.js";
 import { colours, json, type Output } from "./output.js";
@@ -20,6 +22,7 @@ interface ConvergeFlags {
   extraVar?: string[];
   forks: string;
   become?: boolean;
+  timeout?: string;
   verbose?: boolean;
 }
 
@@ -46,6 +49,10 @@ export function registerConvergeCommands(program: Command, o: Output): void {
     )
     .option("--forks <n>", "with --inventory: hosts at a time", "10")
     .option("--become", "with --inventory: run as root through sudo")
+    .option(
+      "--timeout <duration>",
+      "stop after this long, e.g. 10m (with --inventory: per host; its run stops there too)",
+    )
     .option("--verbose", "show resources that were already right, and progress logs")
     .addHelpText(
       "after",
@@ -59,6 +66,7 @@ Examples:
   $ gantry converge --local --states ./states --role web
   $ gantry converge --local --states ./states nginx -e port=8080 --json
   $ gantry converge --inventory hosts.yaml --states ./states --role web --forks 20 --become
+  $ gantry converge --inventory hosts.yaml --states ./states --role db --timeout 15m
   $ gantry converge status                 # what the agents did (converge by agents)
 
 Docs: docs/converge.md`,
@@ -106,6 +114,7 @@ function showFact(v: unknown): string {
 async function runConverge(states: string[], flags: ConvergeFlags, o: Output): Promise<number> {
   const extraVars = parseExtraVars(flags.extraVar ?? []);
   const roles = flags.role ?? [];
+  const timeoutMs = flags.timeout === undefined ? undefined : parseTimeout(flags.timeout);
   if (flags.inventory !== undefined) {
     if (flags.local === true) throw new ValidationError("give --local or --inventory, not both");
     const forks = Number(flags.forks);
@@ -125,6 +134,7 @@ async function runConverge(states: string[], flags: ConvergeFlags, o: Output): P
       extraVars,
       forks,
       become: flags.become === true,
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
     };
     const { convergeInventory } = await import("../converge/ssh/cli.js");
     return convergeInventory(opts, o);
@@ -142,6 +152,14 @@ async function runConverge(states: string[], flags: ConvergeFlags, o: Output): P
   const stop = (): void => abort.abort();
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  let timedOut = false;
+  const timer =
+    timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => {
+          timedOut = true;
+          abort.abort();
+        }, timeoutMs);
   try {
     const show =
       flags.json === true
@@ -167,21 +185,42 @@ async function runConverge(states: string[], flags: ConvergeFlags, o: Output): P
     );
     if (flags.json === true) json(o, { summary: report.summary, resources: report.resources });
     else o.out(summaryLine(report, c));
+    if (timedOut) {
+      o.err(`gantry: timed out after ${formatDuration(timeoutMs!)}: the run was stopped`);
+      reportLostHandlers(report, o);
+      return 2;
+    }
     if (abort.signal.aborted) {
-      // Interrupted: what was left is reported as skipped. A handler notified by a change that
-      // did happen will not be notified again by the next run: say so.
-      const lost = report.resources.filter((r) => r.handler && r.status === "skipped");
-      if (lost.length > 0)
-        o.err(
-          `interrupted before these handlers ran; run them by hand: ${lost.map((r) => r.id).join(", ")}`,
-        );
+      reportLostHandlers(report, o);
       return 130;
     }
     return report.summary.failed > 0 ? 2 : 0;
   } finally {
+    clearTimeout(timer);
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
   }
+}
+
+/**
+ * A stopped run reports what was left as skipped. A handler notified by a change that did happen
+ * will not be notified again by the next run: say so.
+ */
+function reportLostHandlers(report: Report, o: Output): void {
+  const lost = lostHandlers(report);
+  if (lost.length > 0)
+    o.err(`stopped before these handlers ran; run them by hand: ${lost.join(", ")}`);
+}
+
+/** --timeout: a duration from 1s to 24h. */
+function parseTimeout(raw: string): number {
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms < 1000 || ms > 86_400_000)
+    throw new ValidationError(
+      `--timeout must be a duration from 1s to 24h, like 90s or 10m, got "${raw}"`,
+      "--timeout",
+    );
+  return ms;
 }
 
 /** `-e k=v` (a string) or `-e '{"k": 1}'` (a JSON object); later ones win. */

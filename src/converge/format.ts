@@ -41,6 +41,14 @@ function seconds(ms: number): string {
   return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
 }
 
+/**
+ * Handlers a stopped run skipped: the changes that notified them happened, and the next run will
+ * not notify them again.
+ */
+export function lostHandlers(report: Report): string[] {
+  return report.resources.filter((r) => r.handler && r.status === "skipped").map((r) => r.id);
+}
+
 export interface PrinterOptions {
   /** Show diffs under changed resources. */
   diff: boolean;

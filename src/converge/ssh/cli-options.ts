@@ -18,4 +18,6 @@ export interface InventoryRunOptions {
   forks?: number;
   /** Run the runner as root through `sudo -n` on every host. */
   become?: boolean;
+  /** Give up on a host after this long (ms); its run is stopped there too. */
+  timeoutMs?: number;
 }

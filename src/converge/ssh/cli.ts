@@ -80,6 +80,7 @@ export async function convergeInventory(
         onEvent: (e) => progress.event(host.name, e),
         onStatus: (s) => progress.status(host.name, s),
         ...(deps.sshBin === undefined ? {} : { sshBin: deps.sshBin }),
+        ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
       });
       progress.status(host.name, outcomeLine(outcome));
       outcomes.set(host.name, outcome);

@@ -7,7 +7,16 @@ import type { ConvergeEvent, Job, Report } from "../types.js";
 import type { InventoryHost, SshDefaults } from "../inventory.js";
 import { sshArgs } from "./argv.js";
 import { runSsh } from "./exec.js";
-import { EXIT_NO_NODE, EXIT_NO_RUNNER, EXIT_SSH, runCommand, uploadCommand } from "./remote.js";
+import { formatDuration } from "../../model/duration.js";
+import { lostHandlers } from "../format.js";
+import {
+  EXIT_NO_NODE,
+  EXIT_NO_RUNNER,
+  EXIT_SHORT_UPLOAD,
+  EXIT_SSH,
+  runCommand,
+  uploadCommand,
+} from "./remote.js";
 import type { RunnerBundle } from "./runner-bundle.js";
 
 export type HostOutcome =
@@ -27,33 +36,71 @@ export interface HostRun {
   onStatus(status: string): void;
   /** The ssh binary (default `ssh`). */
   sshBin?: string;
+  /**
+   * Give up on the host after this long (ms; upload and run together): the runner's lifeline is
+   * cut, so the run stops on the host too, and ssh is killed if it does not end soon after.
+   */
+  timeoutMs?: number;
+  /** How long ssh may take to end once the lifeline is cut (default 10 s). */
+  killAfterMs?: number;
 }
 
 /** Converge one host; never rejects for a host's own problems (those are outcomes). */
 export async function convergeHost(r: HostRun): Promise<HostOutcome> {
+  const deadline = new AbortController();
+  const timer =
+    r.timeoutMs === undefined ? undefined : setTimeout(() => deadline.abort(), r.timeoutMs);
+  try {
+    const outcome = await attempt(r, deadline.signal);
+    if (!deadline.signal.aborted || outcome.kind === "unreachable") return outcome;
+    const after = formatDuration(r.timeoutMs!);
+    const how =
+      outcome.kind === "report"
+        ? `the run on the host was stopped (${stoppedSummary(outcome.report)})`
+        : "the host did not stop its run when told to, so ssh was killed (the run may go on there)";
+    return {
+      kind: "failed",
+      message: `timed out after ${after}: ${how}`,
+      uploaded: outcome.uploaded,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function attempt(r: HostRun, deadline: AbortSignal): Promise<HostOutcome> {
   const args = sshArgs(r.host, r.ssh, r.controlDir);
-  const stdin = JSON.stringify(r.job);
+  const stdin = JSON.stringify(r.job) + "\n";
+  const ssh = {
+    stop: deadline,
+    ...(r.killAfterMs === undefined ? {} : { killAfterMs: r.killAfterMs }),
+    ...(r.sshBin === undefined ? {} : { bin: r.sshBin }),
+  };
   let uploaded = false;
   r.onStatus("connecting");
   for (;;) {
     let report: Report | undefined;
     let error: string | undefined;
+    // The runner's lifeline: held while it runs, let go once it has said how it ended.
+    const lifeline = new AbortController();
     const exit = await runSsh({
+      ...ssh,
       args,
       command: runCommand(r.runner.hash, r.become),
       stdin,
-      ...(r.sshBin === undefined ? {} : { bin: r.sshBin }),
+      holdStdin: lifeline.signal,
       onLine(line) {
         const e = parseEvent(line);
         if (e === undefined) return;
         if (e.kind === "done") report = e.report;
         if (e.kind === "error") error = e.message;
+        if (e.kind === "done" || e.kind === "error") lifeline.abort();
         r.onEvent(e);
       },
     });
     if (report !== undefined) return { kind: "report", report, uploaded };
     if (error !== undefined) return { kind: "failed", message: error, uploaded };
-    if (exit.code === EXIT_SSH) {
+    if (exit.code === EXIT_SSH && !exit.stopped) {
       return { kind: "unreachable", message: lastLines(exit.stderr), uploaded };
     }
     if (exit.code === EXIT_NO_NODE) {
@@ -66,20 +113,21 @@ export async function convergeHost(r: HostRun): Promise<HostOutcome> {
         uploaded,
       };
     }
-    if (exit.code === EXIT_NO_RUNNER && !uploaded) {
+    if (exit.code === EXIT_NO_RUNNER && !uploaded && !deadline.aborted) {
       r.onStatus("uploading runner");
       const up = await runSsh({
+        ...ssh,
         args,
-        command: uploadCommand(r.runner.hash),
+        command: uploadCommand(r.runner.hash, r.runner.content.length),
         stdin: r.runner.content,
-        ...(r.sshBin === undefined ? {} : { bin: r.sshBin }),
       });
-      if (up.code === EXIT_SSH)
+      if (up.code === EXIT_SSH && !up.stopped)
         return { kind: "unreachable", message: lastLines(up.stderr), uploaded };
       if (up.code !== 0) {
+        const why = up.code === EXIT_SHORT_UPLOAD ? "it arrived cut short" : `exit ${up.code}`;
         return {
           kind: "failed",
-          message: `cannot upload the runner (exit ${up.code}): ${lastLines(up.stderr)}`,
+          message: `cannot upload the runner (${why}): ${lastLines(up.stderr)}`,
           uploaded,
         };
       }
@@ -100,6 +148,16 @@ export async function convergeHost(r: HostRun): Promise<HostOutcome> {
       uploaded,
     };
   }
+}
+
+/** How far a stopped run got: "2 ok, 1 changed, 1 failed, 3 skipped; handlers not run: …". */
+function stoppedSummary(report: Report): string {
+  const s = report.summary;
+  const lost = lostHandlers(report);
+  return (
+    `${s.ok} ok, ${s.changed} changed, ${s.failed} failed, ${s.skipped} skipped` +
+    (lost.length === 0 ? "" : `; handlers not run, run them by hand: ${lost.join(", ")}`)
+  );
 }
 
 const kinds = new Set(["start", "resource", "log", "done", "error"]);

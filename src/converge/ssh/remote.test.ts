@@ -3,6 +3,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -12,7 +13,14 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { EXIT_NO_NODE, EXIT_NO_RUNNER, runCommand, runnerPath, uploadCommand } from "./remote.js";
+import {
+  EXIT_NO_NODE,
+  EXIT_NO_RUNNER,
+  EXIT_SHORT_UPLOAD,
+  runCommand,
+  runnerPath,
+  uploadCommand,
+} from "./remote.js";
 
 // The remote scripts run here with a real sh, as a login shell on a host would run them.
 const dir = mkdtempSync(join(tmpdir(), "gantry-remote-"));
@@ -37,7 +45,7 @@ describe("remote commands", () => {
 
     const runner =
       'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{console.log("got "+s);process.exit(2)})';
-    expect(run(uploadCommand(hash), env, runner).code).toBe(0);
+    expect(run(uploadCommand(hash, Buffer.byteLength(runner)), env, runner).code).toBe(0);
     expect(readFileSync(join(home, runnerPath(hash)), "utf8")).toBe(runner);
 
     const r = run(runCommand(hash, false), env, "job");
@@ -55,12 +63,23 @@ describe("remote commands", () => {
     const threeDaysAgo = new Date(Date.now() - 3 * 86_400_000);
     for (const f of [stale, staleTmp, unrelated]) utimesSync(f, threeDaysAgo, threeDaysAgo);
 
-    expect(run(uploadCommand(hash), env, "runner").code).toBe(0);
+    expect(run(uploadCommand(hash, 6), env, "runner").code).toBe(0);
     expect(existsSync(join(home, runnerPath(hash)))).toBe(true);
     expect(existsSync(stale)).toBe(false);
     expect(existsSync(staleTmp)).toBe(false);
     expect(existsSync(recent)).toBe(true);
     expect(existsSync(unrelated)).toBe(true);
+  });
+
+  it("keeps nothing of an upload cut short", () => {
+    const other = "fedcba987654";
+    const r = run(uploadCommand(other, 1000), env, "only part of it");
+    expect(r.code).toBe(EXIT_SHORT_UPLOAD);
+    expect(r.err).toContain("the upload was cut short");
+    expect(existsSync(join(home, runnerPath(other)))).toBe(false);
+    const leftovers = readdirSync(join(home, ".cache/gantry")).filter((f) => f.includes(other));
+    expect(leftovers).toEqual([]);
+    expect(() => uploadCommand(other, -1)).toThrow(/bad runner size/);
   });
 
   it("exits 97 when node is not on PATH", () => {
@@ -89,6 +108,6 @@ describe("remote commands", () => {
 
   it("refuses anything but a 12-digit hex hash in a remote command", () => {
     expect(() => runCommand("x'; rm -rf ~; '", false)).toThrow(/12 hex digits/);
-    expect(runCommand(hash, true)).toContain('exec sudo -n "$n" "$r"');
+    expect(runCommand(hash, true)).toContain('exec sudo -n "$n" "$r" --lifeline');
   });
 });
