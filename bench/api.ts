@@ -12,7 +12,9 @@
  *   server and etcd: on a small machine the processes share the cores, so it explains the rates.
  * - watch: put-to-event latency, p50/p99: a PUT through the API until its Server-Sent Event
  *   arrives (etcd-direct: the Store's put until its watch event).
- * - idle RSS: `gantry up` (API, embedded store, local agent) after BENCH_IDLE_MS of nothing.
+ * - idle RSS: `gantry up` (API, embedded store, local agent, router) after BENCH_IDLE_MS of
+ *   nothing: the main process's RSS plus the private pages of any child process (router workers
+ *   on more than 2 CPUs), so pages they share with it are counted once.
  *
  * The servers run as real processes (bin/gantry, built from dist/: run `npm run build` first).
  * BENCH_CPU_PROF=DIR writes a V8 CPU profile of each API server there (open in Chrome DevTools).
@@ -20,7 +22,7 @@
  * two API backends.
  */
 import { Agent, request } from "node:http";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { AuditLog } from "../src/api/audit.js";
 import { GantryClient } from "../src/client/client.js";
 import { openEtcdStore } from "../src/store/etcd/index.js";
@@ -203,7 +205,55 @@ function rssMb(pid: number): number {
   return Number(m[1]) / 1024;
 }
 
+/** A process's own pages (not shared with another process), in MB: what it adds to the machine. */
+function privateMb(pid: number): number {
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
+  let kb = 0;
+  for (const m of rollup.matchAll(/^Private_(?:Clean|Dirty):\s+(\d+) kB$/gm)) kb += Number(m[1]);
+  return kb / 1024;
+}
+
+/** Every process below `pid` (router workers, if any; bench:api runs no apps). */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found: number[] = [];
+  const walk = (p: number): void => {
+    for (const [child, pp] of parent) {
+      if (pp !== p) continue;
+      found.push(child);
+      walk(child);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+/**
+ * Idle memory of `gantry up`: the main process's RSS plus what its child processes (router
+ * workers, one per CPU on more than 2 CPUs) add on top of the pages they share with it.
+ */
+function idleMemory(pid: number): { main: number; children: number; count: number } {
+  const kids = descendants(pid);
+  return {
+    main: rssMb(pid),
+    children: kids.reduce((sum, k) => sum + privateMb(k), 0),
+    count: kids.length,
+  };
+}
+
 const fmt = (n: number, digits = 0): string => n.toFixed(digits);
+
+/** Extra options for the idle `gantry up`, e.g. BENCH_GANTRY_ARGS="--router-workers 2". */
+const GANTRY_ARGS = (process.env["BENCH_GANTRY_ARGS"] ?? "").split(" ").filter((a) => a !== "");
 
 interface Variant {
   name: string;
@@ -340,10 +390,11 @@ async function main(): Promise<void> {
     }
 
     process.stderr.write(`idle RSS of gantry up (${IDLE_MS} ms idle)…\n`);
-    const up = await startGantry();
+    const up = await startGantry({ args: GANTRY_ARGS });
     running.push(up);
     await sleep(IDLE_MS);
-    const idleRss = rssMb(up.pid()!);
+    const idle = idleMemory(up.pid()!);
+    const idleRss = idle.main + idle.children;
 
     console.log(
       `KV puts, 100-byte values, ${CLIENTS} concurrent clients; median of ${ROUNDS} rounds of ${PUTS64}`,
@@ -367,7 +418,12 @@ async function main(): Promise<void> {
       ...Object.entries(watch).map(([name, l]) => [name, fmt(l.p50, 2), fmt(l.p99, 2)]),
     ]);
     console.log("");
-    console.log(`idle RSS of gantry up after ${IDLE_MS} ms: ${fmt(idleRss, 1)} MB`);
+    console.log(
+      `idle RSS of gantry up after ${IDLE_MS} ms: ${fmt(idleRss, 1)} MB` +
+        (idle.count === 0
+          ? " (one process)"
+          : ` (main ${fmt(idle.main, 1)} MB + ${idle.count} child process(es)' private ${fmt(idle.children, 1)} MB)`),
+    );
     console.log(
       `api: puts64 api-embedded/etcd-direct=${fmt(puts("api-embedded") / direct, 2)}x ` +
         `api-etcd/etcd-direct=${fmt(puts("api-etcd") / direct, 2)}x ` +

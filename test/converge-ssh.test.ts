@@ -359,6 +359,28 @@ describe("time limits", () => {
     return file;
   };
 
+  /** Converge `inventory` with the hang states, human output; resolves to the exit and output. */
+  async function run(inventory: string, o: Partial<InventoryRunOptions> = {}) {
+    const out = capture();
+    const started = Date.now();
+    const code = await convergeInventory(
+      {
+        inventory,
+        statesDir: states,
+        roles: [],
+        states: [],
+        check: false,
+        diff: false,
+        json: false,
+        extraVars: {},
+        ...o,
+      },
+      out,
+      { runnerBundle: bundle },
+    );
+    return { code, out, ms: Date.now() - started };
+  }
+
   const alive = (pid: number): boolean => {
     try {
       process.kill(pid, 0);
@@ -373,25 +395,9 @@ describe("time limits", () => {
     const inventory = inventoryFor(
       `  slow: { address: ${h.address}, port: ${h.port}, roles: [hang] }\n`,
     );
-    const out = capture();
-    const started = Date.now();
-    const code = await convergeInventory(
-      {
-        inventory,
-        statesDir: states,
-        roles: [],
-        states: [],
-        check: false,
-        diff: false,
-        json: false,
-        extraVars: {},
-        timeoutMs: 3000,
-      },
-      out,
-      { runnerBundle: bundle },
-    );
+    const { code, out, ms } = await run(inventory, { timeoutMs: 3000 });
     expect(code).toBe(2);
-    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(ms).toBeLessThan(15_000);
     const err = out.stderr.join("\n");
     expect(err).toContain(
       "slow: failed: timed out after 3s: the run on the host was stopped " +
@@ -414,24 +420,9 @@ describe("time limits", () => {
         `  mute: { address: 127.0.0.1, port: ${port}, roles: [hang] }\n`,
         ["ConnectTimeout=1"],
       );
-      const out = capture();
-      const started = Date.now();
-      const code = await convergeInventory(
-        {
-          inventory,
-          statesDir: states,
-          roles: [],
-          states: [],
-          check: true,
-          diff: false,
-          json: false,
-          extraVars: {},
-        },
-        out,
-        { runnerBundle: bundle },
-      );
+      const { code, out, ms } = await run(inventory, { check: true });
       expect(code).toBe(2);
-      expect(Date.now() - started).toBeLessThan(8000);
+      expect(ms).toBeLessThan(8000);
       expect(out.stderr.join("\n")).toMatch(/^mute: unreachable: .*timed out/im);
     } finally {
       silent.close();
