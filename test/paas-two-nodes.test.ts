@@ -1,7 +1,9 @@
 /**
  * Two nodes: a second `gantry agent` process joins `gantry up` with a node token made by
  * `gantry tokens create`, and `ps:scale web=4` spreads the app's instances over both nodes; the
- * router serves from all of them.
+ * router serves from all of them. Then the second node dies (agent and instances SIGKILLed):
+ * once its lease and the grace have passed, its instances start again on the live node, under
+ * the same names, while the router serves on without one failed request.
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -36,7 +38,7 @@ beforeAll(async () => {
   port = await routerPort(g);
 });
 afterAll(async () => {
-  if (agent !== undefined && agent.exitCode === null) {
+  if (agent !== undefined && agent.exitCode === null && agent.signalCode === null) {
     const exited = new Promise((r) => agent!.once("exit", r));
     agent.kill("SIGINT");
     await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
@@ -45,6 +47,61 @@ afterAll(async () => {
   await stopGantry(g);
   rmSync(work, { recursive: true, force: true });
 });
+
+/** Start `gantry agent` as node-2 (its data dir kept across restarts) and wait until it joins. */
+async function startAgent2(tokenFile: string): Promise<void> {
+  agentOut = "";
+  agent = spawnCli(
+    [
+      "agent",
+      "--server",
+      g.url,
+      "--token-file",
+      tokenFile,
+      "--node-name",
+      NODE2,
+      "--data-dir",
+      join(work, "agent2"),
+      "--stop-instances",
+    ],
+    { GANTRY_TOKEN: "", GANTRY_ADDR: "", GANTRY_DATA_DIR: join(work, "home") },
+  );
+  agent.stdout!.on("data", (d: Buffer) => (agentOut += d.toString()));
+  agent.stderr!.on("data", (d: Buffer) => (agentOut += d.toString()));
+  await eventually("the agent to join", async () =>
+    agentOut.includes(`as ${NODE2}`) ? true : undefined,
+  ).catch((e: Error) => {
+    throw new Error(`${e.message}\n${agentOut}`);
+  });
+}
+
+const ps = async (): Promise<PsEntry[]> =>
+  JSON.parse((await g.cli(["ps", "hello", "--json"])).stdout) as PsEntry[];
+
+/** The app's web instances once `n` of them run and pass, all satisfying `where`. */
+function passingWeb(n: number, where: (p: PsEntry) => boolean, ms = 60_000): Promise<PsEntry[]> {
+  return eventually(
+    `${n} passing web instances`,
+    async () => {
+      const up = (await ps()).filter(
+        (p) => p.processType === "web" && p.state === "running" && p.health === "passing",
+      );
+      return up.length === n && up.every(where) ? up : undefined;
+    },
+    ms,
+  ).catch(async (e: Error) => {
+    throw new Error(`${e.message}\n${(await g.cli(["ps", "hello"])).stdout}\nagent:\n${agentOut}`);
+  });
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 describe("two nodes", () => {
   it("a second agent joins and ps:scale web=4 spreads instances over both nodes", async () => {
@@ -72,28 +129,7 @@ describe("two nodes", () => {
     writeFileSync(tokenFile, (JSON.parse(tok.stdout) as { secret: string }).secret + "\n", {
       mode: 0o600,
     });
-    agent = spawnCli(
-      [
-        "agent",
-        "--server",
-        g.url,
-        "--token-file",
-        tokenFile,
-        "--node-name",
-        NODE2,
-        "--data-dir",
-        join(work, "agent2"),
-        "--stop-instances",
-      ],
-      { GANTRY_TOKEN: "", GANTRY_ADDR: "", GANTRY_DATA_DIR: join(work, "home") },
-    );
-    agent.stdout!.on("data", (d: Buffer) => (agentOut += d.toString()));
-    agent.stderr!.on("data", (d: Buffer) => (agentOut += d.toString()));
-    await eventually("the agent to join", async () =>
-      agentOut.includes(`as ${NODE2}`) ? true : undefined,
-    ).catch((e: Error) => {
-      throw new Error(`${e.message}\n${agentOut}`);
-    });
+    await startAgent2(tokenFile);
     const nodes = await eventually("both nodes registered", async () => {
       const res = await fetch(`${g.url}/v1/nodes`, {
         headers: { authorization: `Bearer ${g.token}` },
@@ -106,21 +142,7 @@ describe("two nodes", () => {
     const load = startLoad(port, "hello.localhost", { concurrency: 2, maxMs: 60_000 });
     const scaled = await g.cli(["ps:scale", "hello", "web=4"]);
     expect(scaled.code, scaled.stderr).toBe(0);
-    const web = await eventually(
-      "4 passing web instances",
-      async () => {
-        const list = JSON.parse((await g.cli(["ps", "hello", "--json"])).stdout) as PsEntry[];
-        const up = list.filter(
-          (p) => p.processType === "web" && p.state === "running" && p.health === "passing",
-        );
-        return up.length === 4 ? up : undefined;
-      },
-      40_000,
-    ).catch(async (e: Error) => {
-      throw new Error(
-        `${e.message}\n${(await g.cli(["ps", "hello"])).stdout}\nagent:\n${agentOut}`,
-      );
-    });
+    const web = await passingWeb(4, () => true, 40_000);
     const perNode = new Map<string, number>();
     for (const p of web) perNode.set(p.node, (perNode.get(p.node) ?? 0) + 1);
     expect(Object.fromEntries(perNode)).toEqual({ [localNode]: 2, [NODE2]: 2 });
@@ -136,4 +158,59 @@ describe("two nodes", () => {
       expect(await res.text()).toBe("Hello from hello\n");
     }
   }, 120_000);
+
+  it("when a node dies, its instances start again on the live node, and no request fails", async () => {
+    const before = (await ps()).filter((p) => p.processType === "web");
+    const onNode2 = before.filter((p) => p.node === NODE2);
+    expect(onNode2).toHaveLength(2);
+    const localNode = before.find((p) => p.node !== NODE2)!.node;
+
+    const load = startLoad(port, "hello.localhost", { concurrency: 2, maxMs: 90_000 });
+    // The machine dies: its agent and its instances are gone at once, without a word.
+    agent!.kill("SIGKILL");
+    for (const p of onNode2) process.kill(-p.pid!, "SIGKILL");
+    const killedAt = Date.now();
+
+    const after = await passingWeb(4, (p) => p.node === localNode);
+    const tookMs = Date.now() - killedAt;
+    // The node's lease (10 s) and the grace before its instances count as lost (10 s).
+    expect(tookMs).toBeGreaterThan(15_000);
+    expect(after.map((p) => p.name).sort()).toEqual(["web.1", "web.2", "web.3", "web.4"]);
+    const r = await load.stop();
+    expect(r.failed, r.failures.join("\n")).toBe(0);
+    expect(r.ok).toBeGreaterThan(50);
+    const logs = await g.cli(["logs", "hello", "--ps", "deploy", "-n", "1000"]);
+    expect(logs.stdout).toMatch(/lost web\.\d, web\.\d: node node-2 \(gone \d+ s\)/);
+    expect(logs.stdout).toMatch(/replacing: starting web\.\d on /);
+  }, 120_000);
+
+  it("a node cut off for a while has its instances replaced, and stops them when it is back", async () => {
+    const localNode = (await ps())[0]!.node;
+    // The dead node's machine comes back: its agent, restarted on the same data dir, joins again.
+    await startAgent2(join(work, "agent.token"));
+    const scaled = await g.cli(["ps:scale", "hello", "web=6"]);
+    expect(scaled.code, scaled.stderr).toBe(0);
+    const six = await passingWeb(6, () => true);
+    const onNode2 = six.filter((p) => p.node === NODE2);
+    expect(onNode2.map((p) => p.name).sort()).toEqual(["web.5", "web.6"]);
+
+    // Cut off (frozen, its instances still running): once its lease and the grace have passed,
+    // web.5 and web.6 start again on the live node.
+    const load = startLoad(port, "hello.localhost", { concurrency: 2, maxMs: 90_000 });
+    agent!.kill("SIGSTOP");
+    try {
+      await passingWeb(6, (p) => p.node === localNode);
+    } finally {
+      agent!.kill("SIGCONT");
+    }
+    // Back, it finds it no longer holds them: it stops them.
+    await eventually("node-2's old instances to stop", () =>
+      onNode2.every((p) => !alive(p.pid!)) ? true : undefined,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}\nagent:\n${agentOut}`);
+    });
+    const r = await load.stop();
+    expect(r.failed, r.failures.join("\n")).toBe(0);
+    expect((await ps()).filter((p) => p.node === NODE2)).toEqual([]);
+  }, 150_000);
 });

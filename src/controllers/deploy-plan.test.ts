@@ -9,6 +9,7 @@ import {
   type Release,
 } from "../model/app.js";
 import {
+  NODE_LOST_MS,
   planDeploy,
   type DeploySnapshot,
   type InstanceHealth,
@@ -31,6 +32,7 @@ class World {
   instances = new Map<string, InstanceStatus>();
   health = new Map<string, InstanceHealth>();
   nodes = ["node-a", "node-b"];
+  downSince = new Map<string, number>();
   deleted: string[] = [];
   now = T0;
   private n = 0;
@@ -63,6 +65,7 @@ class World {
       instances: this.instances,
       health: this.health,
       nodes: this.nodes,
+      downSince: this.downSince,
       others: [],
     };
   }
@@ -402,6 +405,76 @@ describe("planDeploy: scaling the current release", () => {
     expect(w.plan().wakeAt).toBe(w.now + 30_000);
     w.now += 30_000;
     expect(w.settle()).toEqual(["scale down v1"]);
+  });
+});
+
+describe("planDeploy: a node that dies", () => {
+  /** node-b stops heartbeating: its lease expires and the controller notes when. */
+  function kill(w: World, node: string): void {
+    w.nodes = w.nodes.filter((n) => n !== node);
+    w.downSince.set(node, w.now);
+  }
+
+  it("replaces its instances on the live nodes after the grace, keeping their names", () => {
+    const w = new World();
+    const before = live(w, { web: 2 });
+    expect(before.map((a) => a.node).sort()).toEqual(["node-a", "node-b"]);
+    const onB = before.find((a) => a.node === "node-b")!;
+    kill(w, "node-b");
+    // Within the grace nothing moves, and the planner says when to look again.
+    expect(w.settle()).toEqual([]);
+    expect(w.plan().wakeAt).toBe(w.now + NODE_LOST_MS);
+    w.now += NODE_LOST_MS;
+    const p = w.plan();
+    expect(p.transition?.summary).toBe("replace lost instances of v1");
+    expect(p.transition?.events).toEqual([
+      `lost web.${onB.index}: node node-b (gone 10 s)`,
+      `replacing: starting web.${onB.index} on node-a`,
+    ]);
+    w.apply(p.transition!);
+    expect(w.deleted).toContain(assignmentKey("node-b", onB.id));
+    const web = ofRelease(w, 1);
+    expect(web.map((a) => [a.processType, a.index, a.node]).sort()).toEqual([
+      ["web", 1, "node-a"],
+      ["web", 2, "node-a"],
+    ]);
+    expect(web.every((a) => a.desired === "running")).toBe(true);
+    expect(w.settle()).toEqual([]);
+  });
+
+  it("leaves them alone when the node comes back within the grace", () => {
+    const w = new World();
+    const before = live(w, { web: 2 });
+    kill(w, "node-b");
+    w.now += NODE_LOST_MS - 1;
+    expect(w.settle()).toEqual([]);
+    w.nodes = ["node-a", "node-b"];
+    w.downSince.clear();
+    w.now += 60_000;
+    expect(w.settle()).toEqual([]);
+    expect(
+      ofRelease(w, 1)
+        .map((a) => a.id)
+        .sort(),
+    ).toEqual(before.map((a) => a.id).sort());
+  });
+
+  it("keeps them while no live node can take them, and forgets the ones scaled away", () => {
+    const w = new World();
+    live(w, { web: 2 });
+    kill(w, "node-a");
+    kill(w, "node-b");
+    w.now += NODE_LOST_MS;
+    expect(w.settle()).toEqual([]);
+    expect(ofRelease(w, 1)).toHaveLength(2);
+    // Scaled to 1 meanwhile: web.2 is forgotten; web.1 waits for a node.
+    w.put(appKey("hello"), { ...app(w), formation: { web: 1 } });
+    expect(w.settle()).toEqual(["forget 1 lost instance(s)"]);
+    expect(ofRelease(w, 1).map((a) => a.index)).toEqual([1]);
+    // A node joins: web.1 starts there.
+    w.nodes = ["node-c"];
+    expect(w.settle()).toEqual(["replace lost instances of v1"]);
+    expect(ofRelease(w, 1).map((a) => [a.index, a.node])).toEqual([[1, "node-c"]]);
   });
 });
 

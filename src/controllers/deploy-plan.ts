@@ -44,6 +44,11 @@ export interface DeploySnapshot {
   health: ReadonlyMap<string, InstanceHealth>;
   /** Live nodes. */
   nodes: readonly string[];
+  /**
+   * Nodes that hold assignments but are not live, with when the controller first saw them
+   * gone (ms). Their instances are lost, and replaced, NODE_LOST_MS after that.
+   */
+  downSince: ReadonlyMap<string, number>;
   /** Other apps' running instances, so new ones spread over the least busy nodes. */
   others: readonly Placed[];
 }
@@ -76,6 +81,12 @@ export interface Plan {
 export const MIN_RUNNING_MS = 1000;
 /** A finished one-off's assignment is removed this long after it ended. */
 export const ONEOFF_KEEP_MS = 60_000;
+/**
+ * How long a node may be gone (its heartbeat lease expired: 10 s of silence by default) before
+ * its instances count as lost and are started again elsewhere. A `gantry up` restarting, or an
+ * agent rejoining after a blip, is back well within it.
+ */
+export const NODE_LOST_MS = 10_000;
 /** The deploy log keeps this many lines (the schema's bound). */
 const MAX_LOG = 200;
 /**
@@ -136,6 +147,15 @@ class Planner {
     return this.s.assignments.filter(
       (a) => a.value.kind === "run" && a.value.desired === "running" && filter(a.value),
     );
+  }
+
+  /** Whether an assignment's node has been gone for NODE_LOST_MS (else when it will have). */
+  private lost(a: Assignment): boolean {
+    if (this.s.nodes.includes(a.node)) return false;
+    const at = (this.s.downSince.get(a.node) ?? this.s.now) + NODE_LOST_MS;
+    if (at <= this.s.now) return true;
+    this.wakes.push(at);
+    return false;
   }
 
   private iso(): string {
@@ -489,7 +509,10 @@ class Planner {
     const rel = this.release(current);
     if (rel === undefined || rel.value.artifact === undefined) return undefined;
     const want = effectiveFormation(this.app.formation, rel.value.processTypes);
-    const running = this.runs((a) => a.release === current);
+    // Instances on a node gone for good are not running: their places are filled again.
+    const lost = this.runs((a) => a.release === current && this.lost(a));
+    const lostIds = new Set(lost.map((a) => a.value.id));
+    const running = this.runs((a) => a.release === current && !lostIds.has(a.id));
     const byType = new Map<string, VA[]>();
     for (const a of running) {
       const list = byType.get(a.value.processType) ?? [];
@@ -520,15 +543,35 @@ class Planner {
         })
         .filter((m) => m.indexes.length > 0);
       const created = this.newAssignments(rel.value, batch, staying);
-      if (created === undefined || created.length === 0) return undefined;
-      const t = this.transition(`scale up v${current}`);
-      for (const a of created)
-        t.puts.push({ key: assignmentKey(a.node, a.id), value: a, expect: 0 });
-      t.events.push(
-        `scaling: starting ${created.map((a) => `${instanceName(a)} on ${a.node}`).join(", ")}`,
-      );
+      if (created !== undefined && created.length > 0) {
+        const replaced = lost.filter((l) =>
+          created.some((c) => c.processType === l.value.processType && c.index === l.value.index),
+        );
+        const t = this.transition(
+          replaced.length > 0 ? `replace lost instances of v${current}` : `scale up v${current}`,
+        );
+        for (const a of created)
+          t.puts.push({ key: assignmentKey(a.node, a.id), value: a, expect: 0 });
+        // The lost assignments go: should their node come back, its agent stops them.
+        for (const l of replaced)
+          t.deletes.push({ key: assignmentKey(l.value.node, l.value.id), expect: l.modRevision });
+        if (replaced.length > 0) t.events.push(lostLine(replaced, this.s));
+        t.events.push(
+          `${replaced.length > 0 ? "replacing" : "scaling"}: starting ${created.map((a) => `${instanceName(a)} on ${a.node}`).join(", ")}`,
+        );
+        return t;
+      }
+    }
+    // Lost instances the formation no longer wants (scaled down meanwhile) are forgotten.
+    const unwanted = lost.filter((l) => l.value.index > (want[l.value.processType] ?? 0));
+    if (unwanted.length > 0) {
+      const t = this.transition(`forget ${unwanted.length} lost instance(s)`);
+      for (const l of unwanted.slice(0, MAX_BATCH))
+        t.deletes.push({ key: assignmentKey(l.value.node, l.value.id), expect: l.modRevision });
+      t.events.push(lostLine(unwanted, this.s));
       return t;
     }
+    if (missing.length > 0) return undefined;
     // Then drain the surplus, once everything that stays is up (or has had its chance).
     const surplus: VA[] = [];
     for (const [type, list] of byType) {
@@ -553,6 +596,15 @@ class Planner {
     );
     return t;
   }
+}
+
+/** "web.2 on node-b lost: the node has been gone for 12 s". */
+function lostLine(lost: VA[], s: DeploySnapshot): string {
+  const nodes = [...new Set(lost.map((l) => l.value.node))];
+  const gone = nodes
+    .map((n) => `${n} (gone ${Math.round((s.now - (s.downSince.get(n) ?? s.now)) / 1000)} s)`)
+    .join(", ");
+  return `lost ${lost.map((l) => instanceName(l.value)).join(", ")}: node ${gone}`;
 }
 
 const range = (from: number, count: number): number[] =>

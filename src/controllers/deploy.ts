@@ -77,6 +77,8 @@ class Controller implements DeployController {
   private readonly dirty = new Set<string>();
   private readonly known = new Set<string>();
   private readonly timers = new Map<string, { at: number; timer: ReturnType<typeof setTimeout> }>();
+  /** Nodes with assignments that are not live, and since when this controller has seen that. */
+  private readonly downSince = new Map<string, number>();
   private readonly cancels: (() => void)[] = [];
   private stopped = false;
   private working: Promise<void> | undefined;
@@ -239,6 +241,10 @@ class Controller implements DeployController {
     const deploy = parseRecord(deployKv, DeploySchema);
     const assignments = parseAll(kvsOf(res, 3), AssignmentSchema);
     const nodes = kvsOf(res, 7).map((kv) => kv.key.slice(K.nodes.length));
+    this.noteDownNodes(
+      nodes,
+      assignments.map((a) => a.value.node),
+    );
     const instances = new Map(
       parseAll(kvsOf(res, 4), InstanceStatusSchema)
         .filter((s) => s.value.app === app)
@@ -254,11 +260,25 @@ class Controller implements DeployController {
       instances,
       health: catalogHealth(kvsOf(res, 5), kvsOf(res, 6), new Set(nodes)),
       nodes,
+      downSince: this.downSince,
       others: assignments
         .filter((a) => a.value.app !== app && a.value.desired === "running")
         .map((a) => a.value),
     };
     return { snap, step: kvsOf(res, 8)[0]?.modRevision ?? 0 };
+  }
+
+  /**
+   * Remember when each node that holds assignments was first seen not live; forget nodes that are
+   * back or hold nothing. A controller that starts afresh gives every node its full grace.
+   */
+  private noteDownNodes(live: string[], assigned: string[]): void {
+    const up = new Set(live);
+    const holding = new Set(assigned);
+    for (const node of this.downSince.keys())
+      if (up.has(node) || !holding.has(node)) this.downSince.delete(node);
+    for (const node of holding)
+      if (!up.has(node) && !this.downSince.has(node)) this.downSince.set(node, this.now());
   }
 
   /** One transaction; false when a compare failed (something changed: plan again). */
