@@ -171,6 +171,17 @@ describe("two nodes", () => {
     for (const p of onNode2) process.kill(-p.pid!, "SIGKILL");
     const killedAt = Date.now();
 
+    // Once its lease runs out, ps says the node is down (what it shows is what it last said).
+    await eventually(
+      "node-2 shown down",
+      async () => {
+        const there = (await ps()).filter((p) => p.node === NODE2);
+        return there.length === 2 && there.every((p) => p.nodeDown === true) ? true : undefined;
+      },
+      30_000,
+    );
+    expect((await g.cli(["ps", "hello"])).stdout).toMatch(/^web\.\d +\S+ +v1 +node-2 \(down\)/m);
+
     const after = await passingWeb(4, (p) => p.node === localNode);
     const tookMs = Date.now() - killedAt;
     // The node's lease (10 s) and the grace before its instances count as lost (10 s).

@@ -76,13 +76,14 @@ export async function listPs(store: Store, app: string): Promise<PsEntry[]> {
         a.index - b.index ||
         a.release - b.release,
     )
-    .map((a) => psEntry(a, statuses.get(a.id), health.get(a.id)?.status));
+    .map((a) => psEntry(a, statuses.get(a.id), health.get(a.id)?.status, !live.has(a.node)));
 }
 
 export function psEntry(
   a: Assignment,
   s: ReturnType<typeof InstanceStatusSchema.parse> | undefined,
   health: HealthStatus | undefined,
+  nodeDown = false,
 ): PsEntry {
   return {
     id: a.id,
@@ -104,5 +105,6 @@ export function psEntry(
     ...(s?.startedAt === undefined ? {} : { startedAt: s.startedAt }),
     ...(s?.updatedAt === undefined ? {} : { updatedAt: s.updatedAt }),
     ...(health === undefined ? {} : { health }),
+    ...(nodeDown ? { nodeDown } : {}),
   };
 }

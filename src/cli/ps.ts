@@ -36,7 +36,7 @@ export function showPs(o: Output, list: PsEntry[], now = Date.now()): void {
       p.name,
       paint(p.state) + (p.desired === "draining" ? " (draining)" : ""),
       `v${p.release}`,
-      p.node,
+      p.nodeDown === true ? c.red(`${p.node} (down)`) : p.node,
       p.port === undefined ? "-" : String(p.port),
       String(p.restarts),
       p.health ?? "-",

@@ -45,6 +45,11 @@ export interface PsEntry {
   updatedAt?: string;
   /** Web instances: their health in the catalog (absent while not registered). */
   health?: HealthStatus;
+  /**
+   * The node has no live agent (its heartbeat lease ran out): the state is what it last said.
+   * After a grace the instance is started again elsewhere (docs/apps.md, "A node that dies").
+   */
+  nodeDown?: boolean;
 }
 
 /** `POST /v1/apps/:app/run`: the one-off's id, and the log source its output comes under. */
