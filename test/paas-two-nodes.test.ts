@@ -205,12 +205,25 @@ describe("two nodes", () => {
     const onNode2 = six.filter((p) => p.node === NODE2);
     expect(onNode2.map((p) => p.name).sort()).toEqual(["web.5", "web.6"]);
 
+    // A one-off goes to the node with the fewest of the app's instances: node-2.
+    const oneoff = spawnCli(["run", "hello", "--", "sleep", "600"], g.env);
+    let oneoffErr = "";
+    oneoff.stderr!.on("data", (d: Buffer) => (oneoffErr += d.toString()));
+    const oneoffExit = new Promise<number | null>((r) => oneoff.once("exit", (code) => r(code)));
+    await eventually("the one-off running on node-2", async () =>
+      (await ps()).some((p) => p.kind === "oneoff" && p.node === NODE2 && p.state === "running")
+        ? true
+        : undefined,
+    );
+
     // Cut off (frozen, its instances still running): once its lease and the grace have passed,
-    // web.5 and web.6 start again on the live node.
+    // web.5 and web.6 start again on the live node, and `gantry run` says what happened.
     const load = startLoad(port, "hello.localhost", { concurrency: 2, maxMs: 90_000 });
     agent!.kill("SIGSTOP");
     try {
       await passingWeb(6, (p) => p.node === localNode);
+      expect(await oneoffExit).toBe(1);
+      expect(oneoffErr).toMatch(/run\.\d+ was running on node node-2, which went down/);
     } finally {
       agent!.kill("SIGCONT");
     }
@@ -222,6 +235,6 @@ describe("two nodes", () => {
     });
     const r = await load.stop();
     expect(r.failed, r.failures.join("\n")).toBe(0);
-    expect((await ps()).filter((p) => p.node === NODE2)).toEqual([]);
+    expect((await ps()).filter((p) => p.node === NODE2 && p.kind === "run")).toEqual([]);
   }, 150_000);
 });

@@ -54,6 +54,11 @@ export async function runOneoff(
       index = got.index;
       status = got.value;
       if (ENDED.has(status.state)) break;
+      if (status.nodeDown === true)
+        throw new GantryError(
+          "run_node_down",
+          `${run.source} was running on node ${status.node}, which went down (its agent stopped heartbeating): how it ended is unknown`,
+        );
       if (status.state === "pending" && Date.now() - started > START_TIMEOUT_MS)
         throw new GantryError(
           "run_not_started",

@@ -504,4 +504,29 @@ describe("planDeploy: one-offs", () => {
     expect(w.assignments().map((a) => a.id)).not.toContain(done.id);
     expect(w.deleted).toEqual([assignmentKey(done.node, done.id), `instances/${done.id}`]);
   });
+
+  it("removes a one-off whose node died a minute after it counted as lost", () => {
+    const w = new World();
+    live(w, { web: 1 });
+    const base = ofRelease(w, 1)[0]!;
+    const busy: Assignment = {
+      ...base,
+      id: "hello-run-3-cccc",
+      node: "node-b",
+      kind: "oneoff",
+      processType: "run",
+      index: 3,
+      command: "sleep 600",
+    };
+    w.put(assignmentKey(busy.node, busy.id), busy);
+    w.report(busy, "running");
+    w.nodes = ["node-a"];
+    w.downSince.set("node-b", w.now);
+    w.now += NODE_LOST_MS;
+    expect(w.settle()).toEqual([]);
+    expect(w.plan().wakeAt).toBe(w.now + 60_000);
+    w.now += 60_000;
+    expect(w.settle()).toEqual(["remove 1 finished or lost one-off(s)"]);
+    expect(w.assignments().map((a) => a.id)).not.toContain(busy.id);
+  });
 });

@@ -283,17 +283,28 @@ class Planner {
 
   private cleanOneoffs(): Transition | undefined {
     const due: VA[] = [];
+    let lost = 0;
     for (const a of this.s.assignments) {
       if (a.value.kind !== "oneoff") continue;
       const inst = this.s.instances.get(a.value.id);
-      if (inst === undefined || !["exited", "crashed", "stopped"].includes(inst.state)) continue;
-      const at = Date.parse(inst.updatedAt) + ONEOFF_KEEP_MS;
-      if (at <= this.s.now) due.push(a);
-      else this.wakes.push(at);
+      const ended = inst !== undefined && ["exited", "crashed", "stopped"].includes(inst.state);
+      // One on a node gone for good will never end: it goes like a finished one.
+      if (!ended && !this.lost(a.value)) continue;
+      const endedAt = ended
+        ? Date.parse(inst.updatedAt)
+        : (this.s.downSince.get(a.value.node) ?? this.s.now) + NODE_LOST_MS;
+      const at = endedAt + ONEOFF_KEEP_MS;
+      if (at > this.s.now) this.wakes.push(at);
+      else {
+        due.push(a);
+        if (!ended) lost++;
+      }
     }
     if (due.length === 0) return undefined;
     due.splice(MAX_BATCH);
-    const t = this.transition(`remove ${due.length} finished one-off(s)`);
+    const t = this.transition(
+      `remove ${due.length} ${lost > 0 ? "finished or lost" : "finished"} one-off(s)`,
+    );
     // Their status went unread for a minute: the instance record goes too (agents keep a
     // one-off's record after it exits so that `gantry run` can read its exit code).
     for (const a of due)

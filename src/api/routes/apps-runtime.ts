@@ -83,14 +83,17 @@ export function appRuntimeRoutes(deps: ApiDeps): RouteDef[] {
           success: [
             { type: "get", range: instanceKey(id) },
             { type: "get", range: { prefix: K.assignments } },
+            { type: "get", range: { prefix: K.nodes }, keysOnly: true },
           ],
         });
         const got = (i: number) => (res.results[i]?.type === "get" ? res.results[i].kvs : []);
         const status = parseRecord(got(0)[0], InstanceStatusSchema);
         const a = parseAll(got(1), AssignmentSchema).find((x) => x.value.id === id)?.value;
         const headers = { "x-gantry-index": String(res.revision) };
-        if (a !== undefined && a.app === app)
-          return ctx.send(200, psEntry(a, status, undefined), headers);
+        if (a !== undefined && a.app === app) {
+          const live = got(2).some((kv) => kv.key === K.nodes + a.node);
+          return ctx.send(200, psEntry(a, status, undefined, !live), headers);
+        }
         if (status === undefined || status.app !== app) throw notFound(`instance ${id} of ${app}`);
         // The assignment is gone (a finished one-off): what the agent last said.
         ctx.send(
