@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { GantryClient } from "../client/client.js";
 import { ValidationError } from "../errors.js";
@@ -7,46 +6,18 @@ import { NodeNameSchema } from "../model/node.js";
 import { defaultDataDir } from "../server/datadir.js";
 import { defaultNodeName } from "../server/node-name.js";
 import { parseWith } from "../validate.js";
+import { joinToken, serverAddr, untilSignal, type JoinOptions } from "./join.js";
 import { colours, type Output } from "./output.js";
 
-interface AgentCliOptions {
-  server?: string;
-  token?: string;
-  tokenFile?: string;
+interface AgentCliOptions extends JoinOptions {
   dataDir?: string;
   nodeName?: string;
   address?: string;
   stopInstances?: boolean;
 }
 
-/** The token: --token, else --token-file, else $GANTRY_TOKEN. */
-function tokenOf(opts: AgentCliOptions, env: NodeJS.ProcessEnv): string {
-  if (opts.token !== undefined && opts.token !== "") return opts.token;
-  if (opts.tokenFile !== undefined) {
-    if (!existsSync(opts.tokenFile))
-      throw new ValidationError(`--token-file ${opts.tokenFile} does not exist`, "--token-file");
-    return readFileSync(opts.tokenFile, "utf8").trim();
-  }
-  const fromEnv = env["GANTRY_TOKEN"];
-  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
-  throw new ValidationError(
-    "the agent needs a node token: --token, --token-file or $GANTRY_TOKEN (create one with: gantry tokens create agent-NODE --policy node:NODE:write --policy service::write)",
-    "--token",
-  );
-}
-
-/** Resolves at SIGINT or SIGTERM. */
-function untilSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (sig: NodeJS.Signals): void => {
-      process.off("SIGINT", on);
-      process.off("SIGTERM", on);
-      resolve(sig);
-    };
-    process.on("SIGINT", on);
-    process.on("SIGTERM", on);
-  });
-}
+const NEEDS_TOKEN =
+  "the agent needs a node token: --token, --token-file or $GANTRY_TOKEN (create one with: gantry tokens create agent-NODE --policy node:NODE:write --policy service::write)";
 
 export function registerAgentCommands(program: Command, o: Output): void {
   program
@@ -79,15 +50,7 @@ Examples:
     )
     .action(async (opts: AgentCliOptions) => {
       const c = colours(o);
-      const server = opts.server ?? process.env["GANTRY_ADDR"];
-      if (server === undefined || server === "")
-        throw new ValidationError("--server is required (or $GANTRY_ADDR)", "--server");
-      const addr = /^https?:\/\//.test(server) ? server : `http://${server}`;
-      try {
-        new URL(addr);
-      } catch {
-        throw new ValidationError(`--server must be a URL, got "${server}"`, "--server");
-      }
+      const addr = serverAddr(opts, process.env);
       const nodeName = parseWith(NodeNameSchema, opts.nodeName ?? defaultNodeName(), "--node-name");
       const dataDir = opts.dataDir ?? join(defaultDataDir(), "agents", nodeName);
       if (opts.address !== undefined && !/^[A-Za-z0-9._:%-]{1,253}$/.test(opts.address))
@@ -95,7 +58,7 @@ Examples:
           `--address must be an IP address or host name, got "${opts.address}"`,
           "--address",
         );
-      const client = new GantryClient({ addr, token: tokenOf(opts, process.env) });
+      const client = new GantryClient({ addr, token: joinToken(opts, process.env, NEEDS_TOKEN) });
       // Loaded only when the agent runs, so other commands start fast.
       const { startAgent } = await import("../agent/agent.js");
       const agent = startAgent({

@@ -16,12 +16,14 @@ import { registerStatesCommands } from "./states.js";
 import { registerStoreCommands } from "./store.js";
 import { registerTemplateCommands } from "./template.js";
 import { registerAuditCommands, registerTokenCommands } from "./tokens.js";
+import { registerRouterCommands } from "./router.js";
 import { registerUpCommands } from "./up.js";
 
 /** Build the `gantry` command tree; output goes through `o` so tests can capture it. */
 export function buildProgram(o: Output = processOutput): Command {
   const program = rootProgram(o);
   registerUpCommands(program, o);
+  registerRouterCommands(program, o);
   registerAgentCommands(program, o);
   registerAppCommands(program, o);
   registerAppConfigCommands(program, o);

@@ -69,7 +69,7 @@ async function serveUntilSignal(
 }
 
 /** A taken or forbidden listen address as one line naming the flag; other errors unchanged. */
-function listenError(err: unknown, flags: { apiPort: number; httpPort?: number }): unknown {
+export function listenError(err: unknown, flags: { apiPort: number; httpPort?: number }): unknown {
   const e = err as { code?: string; syscall?: string; address?: string; port?: number };
   if (e.syscall !== "listen") return err;
   const where = `${e.address}:${e.port}`;
@@ -182,13 +182,10 @@ Examples:
     });
 }
 
-/** --router-workers: a whole number from 0 to 64. */
-function parseRouterWorkers(raw: string): number {
+/** --router-workers (`gantry router`: --workers): a whole number from 0 to 64. */
+export function parseRouterWorkers(raw: string, flag = "--router-workers"): number {
   const n = /^\d{1,2}$/.test(raw) ? Number(raw) : NaN;
   if (!(n >= 0 && n <= 64))
-    throw new ValidationError(
-      `--router-workers must be a whole number from 0 to 64, got "${raw}"`,
-      "--router-workers",
-    );
+    throw new ValidationError(`${flag} must be a whole number from 0 to 64, got "${raw}"`, flag);
   return n;
 }

@@ -1,0 +1,122 @@
+import type { Command } from "commander";
+import { GantryClient } from "../client/client.js";
+import { ApiError, ConnectError } from "../client/errors.js";
+import { GantryError, ValidationError } from "../errors.js";
+import { ROUTER_DOMAIN } from "../router/table.js";
+import { CPU_DMA_LATENCY, holdCpuLatency } from "../server/cpu-latency.js";
+import { parseHostPort } from "./config.js";
+import { joinToken, serverAddr, untilSignal, type JoinOptions } from "./join.js";
+import { colours, type Output } from "./output.js";
+import { listenError, parseRouterWorkers } from "./up.js";
+
+interface RouterCliOptions extends JoinOptions {
+  httpAddr: string;
+  domain: string;
+  workers?: string;
+  lowLatency?: boolean;
+}
+
+const NEEDS_TOKEN =
+  "the router needs a token that reads apps and services: --token, --token-file or $GANTRY_TOKEN (create one with: gantry tokens create router-edge --policy app::read --policy service::read)";
+
+/**
+ * `gantry router`: the router of `gantry up` on its own, following a Gantry server's API with a
+ * read-only token — on an edge machine, or beside others so routing outlives any one machine.
+ * Like an agent it is statically stable: while the server is away it keeps routing by the
+ * table it last had, to the instances the agents keep running.
+ */
+export function registerRouterCommands(program: Command, o: Output): void {
+  program
+    .command("router")
+    .description("run a router on its own that follows a Gantry server: apps at <app>.<domain>")
+    .option("--server <url>", "the server's API URL (default: $GANTRY_ADDR)")
+    .option("--token <secret>", "a token with app::read and service::read (default: $GANTRY_TOKEN)")
+    .option("--token-file <path>", "read the token from a file (keeps it out of `ps`)")
+    .option("--http-addr <host:port>", "listen address", "127.0.0.1:8080")
+    .option("--domain <domain>", "apps are served at <app>.<domain>", "localhost")
+    .option(
+      "--workers <n>",
+      "worker processes; 0 serves in the main process (default: 0 on 1-2 CPUs, else one per CPU, at most 8)",
+    )
+    .option(
+      "--low-latency",
+      "keep idle CPUs ready to run at once (PM QoS, needs root): trims tail latency on VMs",
+    )
+    .addHelpText(
+      "after",
+      `
+The token only reads: apps (names, domains) and services (passing instances), e.g.
+  $ gantry tokens create router-edge-1 --policy app::read --policy service::read
+
+Examples:
+  $ gantry router --server http://10.0.0.1:7700 --token-file /etc/gantry/router.token
+  $ sudo gantry router --server http://10.0.0.1:7700 --http-addr 0.0.0.0:80 --domain apps.example.com`,
+    )
+    .action(async (opts: RouterCliOptions) => {
+      const c = colours(o);
+      const addr = serverAddr(opts, process.env);
+      const http = parseHostPort(opts.httpAddr, "--http-addr");
+      const domain = opts.domain.toLowerCase().replace(/\.$/, "");
+      if (!ROUTER_DOMAIN.test(domain))
+        throw new ValidationError(
+          `--domain must be a host name like localhost or apps.example.com, got "${opts.domain}"`,
+          "--domain",
+        );
+      const workers =
+        opts.workers === undefined ? undefined : parseRouterWorkers(opts.workers, "--workers");
+      const client = new GantryClient({ addr, token: joinToken(opts, process.env, NEEDS_TOKEN) });
+      await checkToken(client, addr, o);
+
+      const hold = opts.lowLatency === true ? holdCpuLatency(0) : undefined;
+      // Loaded only when the router runs, so other commands start fast.
+      const [{ startRouter }, { ApiRouteSource }, { defaultRouterWorkers }] = await Promise.all([
+        import("../router/router.js"),
+        import("../router/api-source.js"),
+        import("../router/index.js"),
+      ]);
+      const log = (line: string): void => o.err(`${new Date().toISOString()} ${line}`);
+      const router = await startRouter({
+        listen: { host: http.host, port: http.port },
+        domain,
+        source: new ApiRouteSource({ client, log }),
+        workers: workers ?? defaultRouterWorkers(),
+        log,
+      }).catch((err: unknown) => {
+        hold?.release();
+        throw listenError(err, { apiPort: -1, httpPort: http.port });
+      });
+      o.out(`${c.green("●")} router on ${router.url} (*.${router.domain})`);
+      o.out(`  server   ${addr}`);
+      if (hold !== undefined)
+        o.out(`  latency  idle CPUs wake at once while it runs (${CPU_DMA_LATENCY} = 0)`);
+      o.out(c.dim("  Ctrl-C to stop"));
+      await untilSignal();
+      o.out("stopping the router…");
+      await router.close();
+      hold?.release();
+      o.out("stopped");
+    });
+}
+
+/**
+ * A token the server refuses ends the router at once, with what it needs. A server that cannot
+ * be reached does not: the router starts and follows it once it answers.
+ */
+async function checkToken(client: GantryClient, addr: string, o: Output): Promise<void> {
+  const [{ AppsClient }, { CatalogClient }] = await Promise.all([
+    import("../client/apps.js"),
+    import("../client/catalog.js"),
+  ]);
+  try {
+    await new AppsClient(client).list();
+    await new CatalogClient(client).service("gantry-router-check", { passing: true });
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 401 || err.status === 403))
+      throw new GantryError(
+        "token_refused",
+        `${addr} refused the token (${err.status}): the router needs app::read and service::read`,
+      );
+    if (err instanceof ConnectError)
+      o.err(`gantry: cannot reach ${addr} yet (${err.message}); routing starts once it answers`);
+  }
+}
