@@ -18,7 +18,7 @@ import { convergeHost } from "../src/converge/ssh/host.js";
 import { runnerPath } from "../src/converge/ssh/remote.js";
 import { loadRunnerBundle } from "../src/converge/ssh/runner-bundle.js";
 import type { Job } from "../src/converge/types.js";
-import { eventually } from "./helpers/paas.js";
+import { alive, eventually } from "./helpers/paas.js";
 import { inventorySshSection, startSshHosts, type SshHosts } from "./helpers/sshd.js";
 
 let ssh: SshHosts;
@@ -380,15 +380,6 @@ describe("time limits", () => {
     );
     return { code, out, ms: Date.now() - started };
   }
-
-  const alive = (pid: number): boolean => {
-    try {
-      process.kill(pid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  };
 
   it("--timeout gives up on a hung host and stops its run there too", async () => {
     const h = ssh.hosts[1]!;

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PsEntry } from "../src/model/app-views.js";
 import { spawnCli, startGantry, type GantryProcess } from "./helpers/gantry.js";
 import {
+  alive,
   eventually,
   get,
   HELLO,
@@ -93,15 +94,6 @@ function passingWeb(n: number, where: (p: PsEntry) => boolean, ms = 60_000): Pro
     throw new Error(`${e.message}\n${(await g.cli(["ps", "hello"])).stdout}\nagent:\n${agentOut}`);
   });
 }
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe("two nodes", () => {
   it("a second agent joins and ps:scale web=4 spreads instances over both nodes", async () => {

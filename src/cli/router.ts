@@ -1,13 +1,12 @@
 import type { Command } from "commander";
 import { GantryClient } from "../client/client.js";
 import { ApiError, ConnectError } from "../client/errors.js";
-import { GantryError, ValidationError } from "../errors.js";
-import { ROUTER_DOMAIN } from "../router/table.js";
+import { GantryError } from "../errors.js";
 import { CPU_DMA_LATENCY, holdCpuLatency } from "../server/cpu-latency.js";
 import { parseHostPort } from "./config.js";
 import { joinToken, serverAddr, untilSignal, type JoinOptions } from "./join.js";
 import { colours, type Output } from "./output.js";
-import { listenError, parseRouterWorkers } from "./up.js";
+import { listenError, parseDomain, parseRouterWorkers } from "./up.js";
 
 interface RouterCliOptions extends JoinOptions {
   httpAddr: string;
@@ -56,12 +55,7 @@ Examples:
       const c = colours(o);
       const addr = serverAddr(opts, process.env);
       const http = parseHostPort(opts.httpAddr, "--http-addr");
-      const domain = opts.domain.toLowerCase().replace(/\.$/, "");
-      if (!ROUTER_DOMAIN.test(domain))
-        throw new ValidationError(
-          `--domain must be a host name like localhost or apps.example.com, got "${opts.domain}"`,
-          "--domain",
-        );
+      const domain = parseDomain(opts.domain);
       const workers =
         opts.workers === undefined ? undefined : parseRouterWorkers(opts.workers, "--workers");
       const client = new GantryClient({ addr, token: joinToken(opts, process.env, NEEDS_TOKEN) });

@@ -119,12 +119,7 @@ Examples:
     .action(async (opts: UpOptions) => {
       const api = parseHostPort(opts.apiAddr, "--api-addr");
       const http = parseHostPort(opts.httpAddr, "--http-addr");
-      const domain = opts.domain.toLowerCase().replace(/\.$/, "");
-      if (!ROUTER_DOMAIN.test(domain))
-        throw new ValidationError(
-          `--domain must be a host name like localhost or apps.example.com, got "${opts.domain}"`,
-          "--domain",
-        );
+      const domain = parseDomain(opts.domain);
       const routerWorkers =
         opts.routerWorkers === undefined ? undefined : parseRouterWorkers(opts.routerWorkers);
       await serveUntilSignal(
@@ -180,6 +175,17 @@ Examples:
         { apiPort: api.port },
       );
     });
+}
+
+/** --domain: a host name, lower-cased, without a trailing dot. */
+export function parseDomain(raw: string): string {
+  const domain = raw.toLowerCase().replace(/\.$/, "");
+  if (!ROUTER_DOMAIN.test(domain))
+    throw new ValidationError(
+      `--domain must be a host name like localhost or apps.example.com, got "${raw}"`,
+      "--domain",
+    );
+  return domain;
 }
 
 /** --router-workers (`gantry router`: --workers): a whole number from 0 to 64. */

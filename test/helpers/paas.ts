@@ -124,6 +124,16 @@ export async function eventually<T>(
   throw new Error(`timed out waiting for ${what}${last === undefined ? "" : `: ${String(last)}`}`);
 }
 
+/** Whether a process exists (signal 0). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export interface LoadResult {
   ok: number;
   failed: number;
