@@ -182,6 +182,12 @@ describe("two nodes", () => {
     const r = await load.stop();
     expect(r.failed, r.failures.join("\n")).toBe(0);
     expect(r.ok).toBeGreaterThan(50);
+    // The dead node's catalog entries went with its instances: nothing stale is left behind.
+    const res = await fetch(`${g.url}/v1/catalog/service/hello`, {
+      headers: { authorization: `Bearer ${g.token}` },
+    });
+    const entries = (await res.json()) as { id: string; node: string }[];
+    expect(entries.map((e) => e.node)).toEqual([localNode, localNode, localNode, localNode]);
     const logs = await g.cli(["logs", "hello", "--ps", "deploy", "-n", "1000"]);
     expect(logs.stdout).toMatch(/lost web\.\d, web\.\d: node node-2 \(gone \d+ s\)/);
     expect(logs.stdout).toMatch(/replacing: starting web\.\d on /);

@@ -432,7 +432,19 @@ describe("planDeploy: a node that dies", () => {
       `replacing: starting web.${onB.index} on node-a`,
     ]);
     w.apply(p.transition!);
-    expect(w.deleted).toContain(assignmentKey("node-b", onB.id));
+    // The assignment goes, and what the dead agent can no longer remove: status and catalog.
+    expect(w.deleted).toEqual([
+      assignmentKey("node-b", onB.id),
+      `instances/${onB.id}`,
+      `catalog/hello/${onB.id}`,
+      `health/hello/${onB.id}/`,
+    ]);
+    expect(p.transition!.deletes.map((d) => d.prefix === true)).toEqual([
+      false,
+      false,
+      false,
+      true,
+    ]);
     const web = ofRelease(w, 1);
     expect(web.map((a) => [a.processType, a.index, a.node]).sort()).toEqual([
       ["web", 1, "node-a"],

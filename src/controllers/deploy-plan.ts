@@ -14,7 +14,8 @@ import type { App, Assignment, Deploy, InstanceStatus, Release } from "../model/
 import type { HealthStatus } from "../model/service.js";
 import { appKey, assignmentKey, deployKey, instanceKey } from "../apps/keys.js";
 import { assignmentId, effectiveFormation, instanceName, sortTypes } from "../apps/formation.js";
-import { releaseKey } from "../model/app.js";
+import { releaseKey, webServiceName } from "../model/app.js";
+import { catalogKey, instanceHealthPrefix } from "../catalog/keys.js";
 import { place, type Placed } from "../scheduler/place.js";
 
 /** A record and the modRevision it was read at. */
@@ -63,8 +64,11 @@ export interface Transition {
   summary: string;
   /** Records to write; `expect` is the modRevision the key must still have (0: absent). */
   puts: { key: string; value: unknown; expect: number }[];
-  /** Keys to delete; `expect` as for puts, or absent for records the agents own (instances). */
-  deletes: { key: string; expect?: number }[];
+  /**
+   * Keys to delete; `expect` as for puts, or absent for records the agents own (instances,
+   * catalog entries). With `prefix`, every key under it (never with `expect`).
+   */
+  deletes: { key: string; expect?: number; prefix?: boolean }[];
   /** Records only read whose change must void the plan. */
   guards: { key: string; modRevision: number }[];
   /** Lines for the app's log (source `deploy`). */
@@ -94,6 +98,8 @@ const MAX_LOG = 200;
  * 128 operations (etcd's default). Drains and deletes beyond it follow in the next transitions.
  */
 export const MAX_BATCH = 100;
+/** Lost instances replaced or forgotten in one transition (each is five operations). */
+export const LOST_BATCH = 20;
 
 type VA = Versioned<Assignment>;
 
@@ -156,6 +162,21 @@ class Planner {
     if (at <= this.s.now) return true;
     this.wakes.push(at);
     return false;
+  }
+
+  /**
+   * A lost instance goes: its assignment (should its node come back, the agent stops it), and
+   * what its agent would have removed but no longer can — its status record and its catalog
+   * entry with its check results.
+   */
+  private forgetLost(t: Transition, l: VA): void {
+    const service = webServiceName(l.value.app);
+    t.deletes.push(
+      { key: assignmentKey(l.value.node, l.value.id), expect: l.modRevision },
+      { key: instanceKey(l.value.id) },
+      { key: catalogKey(service, l.value.id) },
+      { key: instanceHealthPrefix(service, l.value.id), prefix: true },
+    );
   }
 
   private iso(): string {
@@ -545,7 +566,8 @@ class Planner {
       const staying = this.s.assignments
         .filter((a) => a.value.desired === "running")
         .map((a) => a.value);
-      let room = MAX_BATCH;
+      // Each lost instance replaced costs five operations (below): fewer per transition then.
+      let room = lost.length > 0 ? LOST_BATCH : MAX_BATCH;
       const batch = missing
         .map((m) => {
           const indexes = m.indexes.slice(0, room);
@@ -563,9 +585,7 @@ class Planner {
         );
         for (const a of created)
           t.puts.push({ key: assignmentKey(a.node, a.id), value: a, expect: 0 });
-        // The lost assignments go: should their node come back, its agent stops them.
-        for (const l of replaced)
-          t.deletes.push({ key: assignmentKey(l.value.node, l.value.id), expect: l.modRevision });
+        for (const l of replaced) this.forgetLost(t, l);
         if (replaced.length > 0) t.events.push(lostLine(replaced, this.s));
         t.events.push(
           `${replaced.length > 0 ? "replacing" : "scaling"}: starting ${created.map((a) => `${instanceName(a)} on ${a.node}`).join(", ")}`,
@@ -577,8 +597,7 @@ class Planner {
     const unwanted = lost.filter((l) => l.value.index > (want[l.value.processType] ?? 0));
     if (unwanted.length > 0) {
       const t = this.transition(`forget ${unwanted.length} lost instance(s)`);
-      for (const l of unwanted.slice(0, MAX_BATCH))
-        t.deletes.push({ key: assignmentKey(l.value.node, l.value.id), expect: l.modRevision });
+      for (const l of unwanted.slice(0, LOST_BATCH)) this.forgetLost(t, l);
       t.events.push(lostLine(unwanted, this.s));
       return t;
     }

@@ -293,7 +293,9 @@ class Controller implements DeployController {
     for (const d of t.deletes) if (d.expect !== undefined) guard(d.key, d.expect);
     const success: TxnOp[] = [
       ...t.puts.map((p): TxnOp => ({ type: "put", key: p.key, value: JSON.stringify(p.value) })),
-      ...t.deletes.map((d): TxnOp => ({ type: "delete", range: d.key })),
+      ...t.deletes.map(
+        (d): TxnOp => ({ type: "delete", range: d.prefix === true ? { prefix: d.key } : d.key }),
+      ),
       { type: "put", key: deployStepKey(app), value: t.summary },
     ];
     const res = await this.store.txn({ compare: [...compares.values()], success });
