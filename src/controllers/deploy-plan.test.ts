@@ -490,6 +490,57 @@ describe("planDeploy: a node that dies", () => {
   });
 });
 
+describe("planDeploy: a node that dies during a deploy", () => {
+  it("fails the deploy naming the node, and the drained old instances on it leave nothing behind", () => {
+    const w = new World();
+    const old = live(w, { web: 2 });
+    newRelease(w, 2);
+    w.settle();
+    const news = ofRelease(w, 2);
+    const onA = news.find((a) => a.node === "node-a")!;
+    w.report(onA, "running");
+    w.pass(onA);
+    w.nodes = ["node-a"];
+    w.downSince.set("node-b", w.now);
+    w.now += 30_000;
+    expect(w.settle()).toContain("v2 failed");
+    expect(release(w, 2).error).toMatch(
+      /^not ready within 30 s: web\.\d was placed on node node-b, which went down/,
+    );
+
+    // Meanwhile v1's instance on node-b counted as lost and was replaced, records and all.
+    const oldOnB = old.find((a) => a.node === "node-b")!;
+    expect(w.deleted).toContain(`catalog/hello/${oldOnB.id}`);
+    expect(ofRelease(w, 1).map((a) => a.node)).toEqual(["node-a", "node-a"]);
+  });
+
+  it("a drained instance on a node that is down goes with its records", () => {
+    const w = new World();
+    const old = live(w, { web: 2 });
+    newRelease(w, 2);
+    w.settle();
+    for (const a of ofRelease(w, 2)) {
+      w.report(a, "running");
+      w.pass(a);
+    }
+    w.now += 1000;
+    w.settle();
+    expect(app(w).currentRelease).toBe(2);
+    // node-b goes down while v1 drains; 5 s later (within the grace) the drained ones go.
+    w.nodes = ["node-a"];
+    w.downSince.set("node-b", w.now);
+    w.now += 5000;
+    w.deleted = [];
+    expect(w.settle()).toContain("stop 2 drained instance(s)");
+    const oldOnA = old.find((a) => a.node === "node-a")!;
+    const oldOnB = old.find((a) => a.node === "node-b")!;
+    expect(w.deleted).toContain(`catalog/hello/${oldOnB.id}`);
+    expect(w.deleted).toContain(`instances/${oldOnB.id}`);
+    expect(w.deleted).not.toContain(`catalog/hello/${oldOnA.id}`); // its agent deregisters it
+    expect(ofRelease(w, 1)).toEqual([]);
+  });
+});
+
 describe("planDeploy: one-offs", () => {
   it("removes a finished one-off a minute after it ended, and leaves running ones alone", () => {
     const w = new World();

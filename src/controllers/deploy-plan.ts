@@ -199,6 +199,8 @@ class Planner {
   /** Why an instance is not started yet, in words. */
   private notReadyReason(a: Assignment): string {
     const name = instanceName(a);
+    if (!this.s.nodes.includes(a.node))
+      return `${name} was placed on node ${a.node}, which went down (its agent stopped heartbeating)`;
     const inst = this.s.instances.get(a.id);
     if (inst === undefined) return `${name} was not started on node ${a.node}`;
     if (a.processType !== "web")
@@ -288,10 +290,13 @@ class Planner {
       else this.wakes.push(at);
     }
     if (due.length === 0) return undefined;
-    due.splice(MAX_BATCH);
+    // One on a node that is down also takes what its agent is not there to remove.
+    const orphaned = due.filter((a) => !this.s.nodes.includes(a.value.node));
+    due.splice(orphaned.length > 0 ? LOST_BATCH : MAX_BATCH);
     const t = this.transition(`stop ${due.length} drained instance(s)`);
     for (const a of due)
-      t.deletes.push({ key: assignmentKey(a.value.node, a.value.id), expect: a.modRevision });
+      if (orphaned.includes(a)) this.forgetLost(t, a);
+      else t.deletes.push({ key: assignmentKey(a.value.node, a.value.id), expect: a.modRevision });
     t.events.push(
       `stopping ${due
         .map((a) => `${instanceName(a.value)} (v${a.value.release})`)
