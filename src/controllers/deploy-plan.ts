@@ -8,100 +8,31 @@
  * write) never both act on the same state. Order of business, one transition at a time:
  * drained instances are deleted → finished one-offs are cleaned up → a running deploy is judged
  * (progress, success, failure) → the oldest pending release starts deploying → the current
- * release is scaled to its formation (start the extra first, drain the surplus after).
+ * release is scaled to its formation (start the extra first, drain the surplus after; instances
+ * on a node gone for good are started again elsewhere).
+ *
+ * The steps live here; their input and output types in plan-types.ts, the helpers they share
+ * (reading the snapshot, building transitions) in plan-base.ts.
  */
-import type { App, Assignment, Deploy, InstanceStatus, Release } from "../model/app.js";
-import type { HealthStatus } from "../model/service.js";
-import { appKey, assignmentKey, deployKey, instanceKey } from "../apps/keys.js";
-import { assignmentId, effectiveFormation, instanceName, sortTypes } from "../apps/formation.js";
-import { releaseKey, webServiceName } from "../model/app.js";
-import { catalogKey, instanceHealthPrefix } from "../catalog/keys.js";
-import { place, type Placed } from "../scheduler/place.js";
+import type { Assignment, Deploy, Release } from "../model/app.js";
+import { appKey, assignmentKey, instanceKey } from "../apps/keys.js";
+import { effectiveFormation, instanceName, sortTypes } from "../apps/formation.js";
+import { releaseKey } from "../model/app.js";
+import { lostLine, PlanBase } from "./plan-base.js";
+import {
+  LOST_BATCH,
+  MAX_BATCH,
+  NODE_LOST_MS,
+  ONEOFF_KEEP_MS,
+  type DeploySnapshot,
+  type Plan,
+  type PlanOptions,
+  type Transition,
+  type VA,
+  type Versioned,
+} from "./plan-types.js";
 
-/** A record and the modRevision it was read at. */
-export interface Versioned<T> {
-  value: T;
-  modRevision: number;
-}
-
-/** A web instance as the catalog sees it. */
-export interface InstanceHealth {
-  status: HealthStatus;
-  /** The failing check's output, for the reason of a failed deploy. */
-  output: string;
-}
-
-export interface DeploySnapshot {
-  now: number;
-  app: Versioned<App> | undefined;
-  /** The app's releases, any order. */
-  releases: Versioned<Release>[];
-  deploy: Versioned<Deploy> | undefined;
-  /** The app's assignments (every node). */
-  assignments: Versioned<Assignment>[];
-  /** What the agents report, by instance id. */
-  instances: ReadonlyMap<string, InstanceStatus>;
-  /** Catalog health of the app's web instances, by instance id. */
-  health: ReadonlyMap<string, InstanceHealth>;
-  /** Live nodes. */
-  nodes: readonly string[];
-  /**
-   * Nodes that hold assignments but are not live, with when the controller first saw them
-   * gone (ms). Their instances are lost, and replaced, NODE_LOST_MS after that.
-   */
-  downSince: ReadonlyMap<string, number>;
-  /** Other apps' running instances, so new ones spread over the least busy nodes. */
-  others: readonly Placed[];
-}
-
-export interface PlanOptions {
-  /** A fresh suffix for assignment ids (4 random characters in production). */
-  suffix: () => string;
-}
-
-export interface Transition {
-  /** What it does, for logs and tests. */
-  summary: string;
-  /** Records to write; `expect` is the modRevision the key must still have (0: absent). */
-  puts: { key: string; value: unknown; expect: number }[];
-  /**
-   * Keys to delete; `expect` as for puts, or absent for records the agents own (instances,
-   * catalog entries). With `prefix`, every key under it (never with `expect`).
-   */
-  deletes: { key: string; expect?: number; prefix?: boolean }[];
-  /** Records only read whose change must void the plan. */
-  guards: { key: string; modRevision: number }[];
-  /** Lines for the app's log (source `deploy`). */
-  events: string[];
-}
-
-export interface Plan {
-  transition?: Transition;
-  /** With no transition: when time alone may change the answer (a deadline, a drain). */
-  wakeAt?: number;
-}
-
-/** A non-web instance must stay up this long to count as started. */
-export const MIN_RUNNING_MS = 1000;
-/** A finished one-off's assignment is removed this long after it ended. */
-export const ONEOFF_KEEP_MS = 60_000;
-/**
- * How long a node may be gone (its heartbeat lease expired: 10 s of silence by default) before
- * its instances count as lost and are started again elsewhere. A `gantry up` restarting, or an
- * agent rejoining after a blip, is back well within it.
- */
-export const NODE_LOST_MS = 10_000;
-/** The deploy log keeps this many lines (the schema's bound). */
-const MAX_LOG = 200;
-/**
- * Most instances one transition starts, drains or deletes: a store transaction holds at most
- * 128 operations (etcd's default). Drains and deletes beyond it follow in the next transitions.
- */
-export const MAX_BATCH = 100;
-/** Lost instances replaced or forgotten in one transition (each is five operations). */
-export const LOST_BATCH = 20;
-
-type VA = Versioned<Assignment>;
+export * from "./plan-types.js";
 
 export function planDeploy(s: DeploySnapshot, opts: PlanOptions): Plan {
   if (s.app === undefined) return {};
@@ -109,18 +40,7 @@ export function planDeploy(s: DeploySnapshot, opts: PlanOptions): Plan {
   return p.plan();
 }
 
-class Planner {
-  private readonly wakes: number[] = [];
-  private readonly app: App;
-
-  constructor(
-    private readonly s: DeploySnapshot,
-    private readonly opts: PlanOptions,
-    private readonly appRec: Versioned<App>,
-  ) {
-    this.app = appRec.value;
-  }
-
+class Planner extends PlanBase {
   plan(): Plan {
     const t =
       this.deleteDrained() ??
@@ -131,151 +51,6 @@ class Planner {
     if (t !== undefined) return { transition: t };
     const future = this.wakes.filter((w) => w > this.s.now);
     return future.length === 0 ? {} : { wakeAt: Math.min(...future) };
-  }
-
-  // --- helpers -------------------------------------------------------------------------------
-
-  private transition(summary: string): Transition {
-    return {
-      summary,
-      puts: [],
-      deletes: [],
-      guards: [{ key: appKey(this.app.name), modRevision: this.appRec.modRevision }],
-      events: [],
-    };
-  }
-
-  private release(version: number): Versioned<Release> | undefined {
-    return this.s.releases.find((r) => r.value.version === version);
-  }
-
-  private runs(filter: (a: Assignment) => boolean): VA[] {
-    return this.s.assignments.filter(
-      (a) => a.value.kind === "run" && a.value.desired === "running" && filter(a.value),
-    );
-  }
-
-  /** Whether an assignment's node has been gone for NODE_LOST_MS (else when it will have). */
-  private lost(a: Assignment): boolean {
-    if (this.s.nodes.includes(a.node)) return false;
-    const at = (this.s.downSince.get(a.node) ?? this.s.now) + NODE_LOST_MS;
-    if (at <= this.s.now) return true;
-    this.wakes.push(at);
-    return false;
-  }
-
-  /**
-   * A lost instance goes: its assignment (should its node come back, the agent stops it), and
-   * what its agent would have removed but no longer can — its status record and its catalog
-   * entry with its check results.
-   */
-  private forgetLost(t: Transition, l: VA): void {
-    const service = webServiceName(l.value.app);
-    t.deletes.push(
-      { key: assignmentKey(l.value.node, l.value.id), expect: l.modRevision },
-      { key: instanceKey(l.value.id) },
-      { key: catalogKey(service, l.value.id) },
-      { key: instanceHealthPrefix(service, l.value.id), prefix: true },
-    );
-  }
-
-  private iso(): string {
-    return new Date(this.s.now).toISOString();
-  }
-
-  /** Whether an instance counts as started: web passes its check, others run ≥ 1 s. */
-  private ready(a: Assignment): boolean {
-    const inst = this.s.instances.get(a.id);
-    if (a.processType === "web") {
-      return inst?.state !== "crashed" && this.s.health.get(a.id)?.status === "passing";
-    }
-    if (inst?.state !== "running") return false;
-    const since = Date.parse(inst.startedAt ?? inst.updatedAt);
-    if (this.s.now - since >= MIN_RUNNING_MS) return true;
-    this.wakes.push(since + MIN_RUNNING_MS);
-    return false;
-  }
-
-  /** Why an instance is not started yet, in words. */
-  private notReadyReason(a: Assignment): string {
-    const name = instanceName(a);
-    if (!this.s.nodes.includes(a.node))
-      return `${name} was placed on node ${a.node}, which went down (its agent stopped heartbeating)`;
-    const inst = this.s.instances.get(a.id);
-    if (inst === undefined) return `${name} was not started on node ${a.node}`;
-    if (a.processType !== "web")
-      return `${name} did not keep running for ${MIN_RUNNING_MS / 1000} s (state: ${inst.state})`;
-    const h = this.s.health.get(a.id);
-    if (h === undefined) return `${name} never registered in the catalog (state: ${inst.state})`;
-    const out = h.output.trim() === "" ? "" : `: ${h.output.trim().split("\n")[0]}`;
-    return `${name} did not pass its health check on ${this.app.healthPath} (${h.status}${out})`;
-  }
-
-  private crashReason(a: Assignment, inst: InstanceStatus): string {
-    const code =
-      inst.exitCode === undefined || inst.exitCode === null ? "" : `, exit code ${inst.exitCode}`;
-    const restarts = inst.restarts > 0 ? `, restarted ${inst.restarts} times` : "";
-    const tail = inst.lastOutput.slice(-10);
-    const output =
-      tail.length === 0
-        ? " (no output)"
-        : `; last output:\n${tail.map((l) => `  ${l}`).join("\n")}`;
-    return `${instanceName(a)} crashed${code}${restarts}${output}`;
-  }
-
-  /** Assignments to write as draining, from now. */
-  private drainPuts(t: Transition, list: VA[]): void {
-    for (const a of list.slice(0, MAX_BATCH))
-      t.puts.push({
-        key: assignmentKey(a.value.node, a.value.id),
-        value: { ...a.value, desired: "draining", drainingSince: this.iso() },
-        expect: a.modRevision,
-      });
-  }
-
-  private newAssignments(
-    release: Release,
-    counts: { type: string; indexes: number[] }[],
-    staying: readonly Placed[],
-  ): Assignment[] | undefined {
-    const out: Assignment[] = [];
-    const existing: Placed[] = [...this.s.others, ...staying];
-    for (const { type, indexes } of counts) {
-      const nodes = place({
-        nodes: this.s.nodes,
-        app: this.app.name,
-        count: indexes.length,
-        existing,
-      });
-      if (nodes.length < indexes.length) return undefined;
-      indexes.forEach((index, i) => {
-        const node = nodes[i]!;
-        existing.push({ node, app: this.app.name });
-        out.push({
-          id: assignmentId(this.app.name, release.version, type, index, this.opts.suffix()),
-          app: this.app.name,
-          release: release.version,
-          processType: type,
-          index,
-          node,
-          artifact: release.artifact!,
-          command: release.processTypes[type]!,
-          kind: "run",
-          desired: "running",
-          healthPath: this.app.healthPath,
-          createdAt: this.iso(),
-        });
-      });
-    }
-    return out;
-  }
-
-  private putDeploy(t: Transition, deploy: Deploy): void {
-    t.puts.push({
-      key: deployKey(this.app.name),
-      value: { ...deploy, log: deploy.log.slice(-MAX_LOG) },
-      expect: this.s.deploy?.modRevision ?? 0,
-    });
   }
 
   // --- 1. drained instances ------------------------------------------------------------------
@@ -631,15 +406,6 @@ class Planner {
     );
     return t;
   }
-}
-
-/** "web.2 on node-b lost: the node has been gone for 12 s". */
-function lostLine(lost: VA[], s: DeploySnapshot): string {
-  const nodes = [...new Set(lost.map((l) => l.value.node))];
-  const gone = nodes
-    .map((n) => `${n} (gone ${Math.round((s.now - (s.downSince.get(n) ?? s.now)) / 1000)} s)`)
-    .join(", ");
-  return `lost ${lost.map((l) => instanceName(l.value)).join(", ")}: node ${gone}`;
 }
 
 const range = (from: number, count: number): number[] =>
