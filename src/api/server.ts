@@ -58,6 +58,8 @@ export interface ApiDeps {
   publicUrl?: string;
   /** Build limits (defaults in src/build/builder.ts): source size, install time limit… */
   build?: Partial<BuildSettings>;
+  /** Whether this server leads the controllers (set by startServer; /v1/health shows it). */
+  controllers?: { isLeader(): boolean };
 }
 
 export interface ApiServerOptions {

@@ -2,6 +2,7 @@ import type { AddressInfo } from "node:net";
 import { createApiServer, type ApiServer } from "../api/server.js";
 import type { AppService } from "../apps/service.js";
 import { startDeployController } from "../controllers/deploy.js";
+import { startLeadership } from "../controllers/leader.js";
 import { hashSecret } from "../api/tokens.js";
 import { openStore, type Store } from "../store/index.js";
 import { dataFiles, ensureDataDir, loadOrCreateAdminSecret, writeFileAtomic } from "./datadir.js";
@@ -60,17 +61,25 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     writeFileAtomic(files.apiAddr, url + "\n", 0o644);
     const running = api;
     const apps = api.deps.apps as AppService;
-    const deploys = startDeployController({
+    // Servers sharing a store (etcd) elect one to run the controllers.
+    const leadership = startLeadership({
       store,
+      id: `${url} (pid ${process.pid})`,
       ...(opts.log ? { log: opts.log } : {}),
-      appLog: (app, line) => {
-        try {
-          apps.logs.append(app, [{ source: "deploy", line }]);
-        } catch {
-          // the app's log directory went with apps:destroy
-        }
-      },
+      lead: () =>
+        startDeployController({
+          store,
+          ...(opts.log ? { log: opts.log } : {}),
+          appLog: (app, line) => {
+            try {
+              apps.logs.append(app, [{ source: "deploy", line }]);
+            } catch {
+              // the app's log directory went with apps:destroy
+            }
+          },
+        }),
     });
+    api.deps.controllers = leadership;
     return {
       store,
       api,
@@ -78,7 +87,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       url,
       adminToken: secret,
       stop: async () => {
-        await deploys.stop();
+        await leadership.stop();
         await running.close();
         await store.close();
       },

@@ -5,12 +5,19 @@ export function healthRoutes(deps: ApiDeps): RouteDef[] {
     {
       method: "GET",
       path: "/v1/health",
-      summary: "Liveness and the store's revision (no token needed)",
+      summary:
+        "Liveness, the store's revision, and whether this server leads the controllers (no token needed)",
       public: true,
       handler: async (ctx) => {
         ctx.allowQuery();
         const st = await deps.store.status();
-        ctx.send(200, { status: "ok", store: st.backend, revision: st.revision });
+        const leads = deps.controllers?.isLeader();
+        ctx.send(200, {
+          status: "ok",
+          store: st.backend,
+          revision: st.revision,
+          ...(leads === undefined ? {} : { controllers: leads ? "leader" : "standby" }),
+        });
       },
     },
     {
