@@ -69,9 +69,11 @@ class Election implements Leadership {
   private async run(): Promise<void> {
     const { store } = this.opts;
     const signal = this.abort.signal;
+    let failures = 0;
     while (!signal.aborted) {
       try {
         const grant = await store.grantLease(this.ttl);
+        failures = 0;
         this.lease = grant.id;
         const res = await store.txn({
           compare: [{ key: LEADER_KEY, target: "createRevision", op: "==", value: 0 }],
@@ -89,7 +91,8 @@ class Election implements Leadership {
         await this.release();
       } catch (err) {
         if (signal.aborted) break;
-        this.log(`controllers: leader election: ${String(err)} (retrying)`);
+        // Once per outage, not once a second.
+        if (failures++ === 0) this.log(`controllers: leader election: ${String(err)} (retrying)`);
         await sleep(1000, signal);
       }
     }
