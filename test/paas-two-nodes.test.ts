@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PsEntry } from "../src/model/app-views.js";
+import type { NodeListEntry } from "../src/model/node.js";
 import { spawnCli, startGantry, type GantryProcess } from "./helpers/gantry.js";
 import {
   alive,
@@ -79,6 +80,9 @@ async function startAgent2(tokenFile: string): Promise<void> {
 const ps = async (): Promise<PsEntry[]> =>
   JSON.parse((await g.cli(["ps", "hello", "--json"])).stdout) as PsEntry[];
 
+const nodeList = async (): Promise<NodeListEntry[]> =>
+  JSON.parse((await g.cli(["nodes", "--json"])).stdout) as NodeListEntry[];
+
 /** The app's web instances once `n` of them run and pass, all satisfying `where`. */
 function passingWeb(n: number, where: (p: PsEntry) => boolean, ms = 60_000): Promise<PsEntry[]> {
   return eventually(
@@ -138,6 +142,13 @@ describe("two nodes", () => {
     const perNode = new Map<string, number>();
     for (const p of web) perNode.set(p.node, (perNode.get(p.node) ?? 0) + 1);
     expect(Object.fromEntries(perNode)).toEqual({ [localNode]: 2, [NODE2]: 2 });
+    const listed = (await nodeList()).map((n) => [n.name, n.status, n.instances]);
+    expect(listed).toEqual(
+      [
+        [localNode, "ready", 2],
+        [NODE2, "ready", 2],
+      ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    );
     // The router sends traffic to all four: each answer comes from one of them.
     await new Promise((r) => setTimeout(r, 1500));
     const r = await load.stop();
@@ -173,6 +184,7 @@ describe("two nodes", () => {
       30_000,
     );
     expect((await g.cli(["ps", "hello"])).stdout).toMatch(/^web\.\d +\S+ +v1 +node-2 \(down\)/m);
+    expect((await g.cli(["nodes"])).stdout).toMatch(/^node-2 +down +2 /m);
 
     const after = await passingWeb(4, (p) => p.node === localNode);
     const tookMs = Date.now() - killedAt;
@@ -182,7 +194,9 @@ describe("two nodes", () => {
     const r = await load.stop();
     expect(r.failed, r.failures.join("\n")).toBe(0);
     expect(r.ok).toBeGreaterThan(50);
-    // The dead node's catalog entries went with its instances: nothing stale is left behind.
+    // Holding nothing any more, the dead node leaves the list; its catalog entries went with
+    // its instances: nothing stale is left behind.
+    expect((await nodeList()).map((n) => n.name)).toEqual([localNode]);
     const res = await fetch(`${g.url}/v1/catalog/service/hello`, {
       headers: { authorization: `Bearer ${g.token}` },
     });

@@ -12,6 +12,7 @@ import { registerReleaseCommands } from "./releases.js";
 import { registerRunCommands } from "./run.js";
 import { registerLockCommands } from "./lock.js";
 import { registerServiceCommands } from "./services.js";
+import { registerNodesCommands } from "./nodes.js";
 import { registerStatesCommands } from "./states.js";
 import { registerStoreCommands } from "./store.js";
 import { registerTemplateCommands } from "./template.js";
@@ -37,6 +38,7 @@ export function buildProgram(o: Output = processOutput): Command {
   registerTokenCommands(program, o);
   registerAuditCommands(program, o);
   registerStoreCommands(program, o);
+  registerNodesCommands(program, o);
   registerStatesCommands(program, o);
   registerTemplateCommands(program, o);
   registerConvergeCommands(program, o);

@@ -7,7 +7,7 @@ import type {
   ServiceRegistration,
   ServiceSummary,
 } from "../model/service.js";
-import type { NodeFacts, NodeView } from "../model/node.js";
+import type { NodeFacts, NodeListEntry, NodeView } from "../model/node.js";
 import type { GantryClient } from "./client.js";
 import { ApiError } from "./errors.js";
 
@@ -144,5 +144,10 @@ export class CatalogClient {
 
   nodes(): Promise<NodeView[]> {
     return this.client.json("GET", "/v1/nodes");
+  }
+
+  /** Live nodes with their instance counts, and the nodes that are down. */
+  nodeList(): Promise<NodeListEntry[]> {
+    return this.client.json("GET", "/v1/nodes", { query: { all: true } });
   }
 }

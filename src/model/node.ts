@@ -42,3 +42,11 @@ export interface NodeRecord {
 export interface NodeView extends NodeRecord {
   lease: string;
 }
+
+/**
+ * `GET /v1/nodes?all`: every live node with how many instances it is assigned, and every node
+ * that is assigned instances but has no live agent (down: its lease ran out).
+ */
+export type NodeListEntry =
+  | (NodeView & { status: "ready"; instances: number })
+  | { name: string; status: "down"; instances: number };

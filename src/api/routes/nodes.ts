@@ -4,6 +4,7 @@ import { K } from "../../model/keys.js";
 import {
   NodeJoinSchema,
   NodeNameSchema,
+  type NodeListEntry,
   type NodeRecord,
   type NodeView,
 } from "../../model/node.js";
@@ -120,17 +121,40 @@ export function nodeRoutes(deps: ApiDeps): RouteDef[] {
     {
       method: "GET",
       path: "/v1/nodes",
-      summary: "Live nodes and their facts",
+      summary:
+        "Live nodes and their facts (?all: with their instance counts, and the nodes that are down)",
       handler: async (ctx) => {
-        ctx.allowQuery();
-        const res = await store.range({ prefix: K.nodes });
-        const nodes = res.kvs
+        ctx.allowQuery("all");
+        const res = await store.txn({
+          success: [
+            { type: "get", range: { prefix: K.nodes } },
+            { type: "get", range: { prefix: K.assignments }, keysOnly: true },
+          ],
+        });
+        const got = (i: number): KeyValue[] =>
+          res.results[i]?.type === "get" ? res.results[i].kvs : [];
+        const readable = (name: string): boolean => allows(ctx.who.policies, "node", name, "read");
+        const nodes = got(0)
           .map(toView)
-          .filter(
-            (n): n is NodeView =>
-              n !== undefined && allows(ctx.who.policies, "node", n.name, "read"),
-          );
-        ctx.send(200, nodes, { "x-gantry-index": String(res.revision) });
+          .filter((n): n is NodeView => n !== undefined && readable(n.name));
+        const headers = { "x-gantry-index": String(res.revision) };
+        if (!ctx.query.has("all")) return ctx.send(200, nodes, headers);
+        // assignments/<node>/<id>: how many each node holds.
+        const assigned = new Map<string, number>();
+        for (const kv of got(1)) {
+          const node = kv.key.slice(K.assignments.length).split("/")[0]!;
+          assigned.set(node, (assigned.get(node) ?? 0) + 1);
+        }
+        const entries: NodeListEntry[] = nodes.map((n) => ({
+          ...n,
+          status: "ready",
+          instances: assigned.get(n.name) ?? 0,
+        }));
+        const live = new Set(nodes.map((n) => n.name));
+        for (const [name, instances] of assigned)
+          if (!live.has(name) && readable(name)) entries.push({ name, status: "down", instances });
+        entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        ctx.send(200, entries, headers);
       },
     },
     {

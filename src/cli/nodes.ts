@@ -1,0 +1,62 @@
+import type { Command } from "commander";
+import { CatalogClient } from "../client/catalog.js";
+import type { NodeListEntry } from "../model/node.js";
+import { clientFromEnv } from "./config.js";
+import { colours, json, table, type Output } from "./output.js";
+
+/** `gantry nodes`: the machines of the platform, live and down (Nomad's `node status`). */
+export function registerNodesCommands(program: Command, o: Output): void {
+  program
+    .command("nodes")
+    .description(
+      "the platform's nodes: ready or down, their facts and how many instances each runs",
+    )
+    .option("--json", "print as JSON")
+    .addHelpText(
+      "after",
+      `
+A node is down when its agent stopped heartbeating (its 10 s lease ran out); ten seconds later
+its instances start again on the ready nodes, and it leaves this list once it holds none.
+Examples:
+  $ gantry nodes
+  $ gantry nodes --json | jq '.[] | select(.status == "down") | .name'`,
+    )
+    .action(async (opts: { json?: boolean }) => {
+      const list = await new CatalogClient(clientFromEnv()).nodeList();
+      if (opts.json === true) return json(o, list);
+      showNodes(o, list);
+    });
+}
+
+export function showNodes(o: Output, list: NodeListEntry[], now = Date.now()): void {
+  const c = colours(o);
+  table(
+    o,
+    ["NODE", "STATUS", "INSTANCES", "CPUS", "MEMORY", "ADDRESSES", "UP"],
+    list.map((n) =>
+      n.status === "down"
+        ? [n.name, c.red("down"), String(n.instances), "-", "-", "-", "-"]
+        : [
+            n.name,
+            c.green("ready"),
+            String(n.instances),
+            String(n.facts.cpus),
+            gib(n.facts.memory),
+            n.facts.addresses.join(", ") || "-",
+            since(n.joinedAt, now),
+          ],
+    ),
+    "(no nodes: start `gantry up`, or `gantry agent` on a machine)",
+  );
+}
+
+const gib = (bytes: number): string => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+
+/** "3m", "2h5m", "4d" since an ISO time. */
+function since(iso: string, now: number): string {
+  const s = Math.max(0, Math.floor((now - Date.parse(iso)) / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86_400)}d`;
+}
