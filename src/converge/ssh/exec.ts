@@ -83,7 +83,6 @@ export function runSsh(run: SshRun): Promise<SshExit> {
     };
     child.once("error", (err) => {
       forget();
-      clearTimeout(killTimer);
       reject(
         (err as NodeJS.ErrnoException).code === "ENOENT"
           ? new Error(
