@@ -10,7 +10,7 @@ import { ConvergeAgent } from "./converge/agent.js";
 import { gatherFacts } from "./facts.js";
 import { realProbes, type ActiveCheck, type Probes } from "./probes/index.js";
 import { CheckRunner } from "./runner.js";
-import { sleep } from "./sleep.js";
+import { sleep } from "../sleep.js";
 
 export interface AgentOptions {
   /** The API client, with a token that may write this node and the services on it. */

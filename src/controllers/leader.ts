@@ -11,6 +11,7 @@
  * transactions keep two leaders from applying the same step twice.
  */
 import { LeaseNotFoundError, text, type LeaseId, type Store } from "../store/index.js";
+import { sleep } from "../sleep.js";
 
 /** Where the leader writes its id (with its lease). */
 export const LEADER_KEY = "sys/leader/controllers";
@@ -177,16 +178,4 @@ class Election implements Leadership {
     this.lease = undefined;
     if (lease !== undefined) await this.opts.store.revokeLease(lease).catch(() => undefined);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -4,6 +4,7 @@ import type { GantryClient } from "../client/client.js";
 import { ApiError, ConnectError } from "../client/errors.js";
 import { webServiceName } from "../model/app.js";
 import type { AppRoute, RouteInstance, RouteSnapshot, RouteSource } from "./source.js";
+import { sleep } from "../sleep.js";
 
 export interface ApiRouteSourceOptions {
   /** A client whose token may read apps and services. */
@@ -211,16 +212,4 @@ function backoff(failures: number, err: unknown): number {
 function describe(err: unknown): string {
   if (err instanceof ConnectError || err instanceof ApiError) return err.message;
   return err instanceof Error ? err.message : String(err);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
 }

@@ -3,6 +3,7 @@ import { GantryError } from "../errors.js";
 import type { DataCache } from "./cache.js";
 import type { Fetcher } from "./fetch.js";
 import { depId, describeDep, type Dependency } from "./types.js";
+import { sleep } from "../sleep.js";
 
 export interface WatcherOptions {
   fetch: Fetcher;
@@ -141,16 +142,4 @@ export class DependencyWatcher {
 function retryable(err: unknown): boolean {
   if (err instanceof ConnectError) return true;
   return err instanceof ApiError && (err.status >= 500 || err.status === 429);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done);
-  });
 }

@@ -10,7 +10,7 @@ import type { Job, Report } from "../../converge/types.js";
 import type { RunRecord, StatesBundle, Trigger } from "../../model/converge.js";
 import { formatTrigger } from "../../model/converge.js";
 import { RunScheduler } from "./scheduler.js";
-import { sleep } from "../sleep.js";
+import { sleep } from "../../sleep.js";
 import { watchReads } from "./watch-reads.js";
 
 export interface ConvergeAgentOptions {
