@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Output } from "../src/cli/output.js";
+import { inventoryOptions } from "../src/converge/ssh/cli-options.js";
 import { convergeInventory } from "../src/converge/ssh/cli.js";
 import { inventorySshSection, startSshHosts, type SshHosts } from "../test/helpers/sshd.js";
 
@@ -105,17 +106,7 @@ async function gantry(ssh: SshHosts, dir: string, bundle: string): Promise<numbe
   );
   const once = async (): Promise<void> => {
     const code = await convergeInventory(
-      {
-        inventory,
-        statesDir: states,
-        roles: [],
-        states: [],
-        check: false,
-        diff: false,
-        json: false,
-        extraVars: {},
-        forks: 10,
-      },
+      inventoryOptions(inventory, states, { forks: 10 }),
       silent,
       { runnerBundle: bundle },
     );

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Output } from "../src/cli/output.js";
 import { parseInventory } from "../src/converge/inventory.js";
 import { sshExitMasterArgs } from "../src/converge/ssh/argv.js";
+import { inventoryOptions } from "../src/converge/ssh/cli-options.js";
 import { convergeInventory, type InventoryRunOptions } from "../src/converge/ssh/cli.js";
 import { convergeHost } from "../src/converge/ssh/host.js";
 import { runnerPath } from "../src/converge/ssh/remote.js";
@@ -218,18 +219,8 @@ describe("gantry converge --inventory", () => {
     );
   });
 
-  const opts = (o: Partial<InventoryRunOptions> = {}): InventoryRunOptions => ({
-    inventory,
-    statesDir: states,
-    roles: [],
-    states: [],
-    check: false,
-    diff: false,
-    json: true,
-    extraVars: {},
-    forks: 10,
-    ...o,
-  });
+  const opts = (o: Partial<InventoryRunOptions> = {}): InventoryRunOptions =>
+    inventoryOptions(inventory, states, { json: true, forks: 10, ...o });
 
   async function converge(o: Partial<InventoryRunOptions> = {}) {
     const out = capture();
@@ -363,21 +354,9 @@ describe("time limits", () => {
   async function run(inventory: string, o: Partial<InventoryRunOptions> = {}) {
     const out = capture();
     const started = Date.now();
-    const code = await convergeInventory(
-      {
-        inventory,
-        statesDir: states,
-        roles: [],
-        states: [],
-        check: false,
-        diff: false,
-        json: false,
-        extraVars: {},
-        ...o,
-      },
-      out,
-      { runnerBundle: bundle },
-    );
+    const code = await convergeInventory(inventoryOptions(inventory, states, o), out, {
+      runnerBundle: bundle,
+    });
     return { code, out, ms: Date.now() - started };
   }
 

@@ -21,3 +21,22 @@ export interface InventoryRunOptions {
   /** Give up on a host after this long (ms); its run is stopped there too. */
   timeoutMs?: number;
 }
+
+/** Options for an inventory and a states dir: apply everything, human output, unless `more` says. */
+export function inventoryOptions(
+  inventory: string,
+  statesDir: string,
+  more: Partial<InventoryRunOptions> = {},
+): InventoryRunOptions {
+  return {
+    inventory,
+    statesDir,
+    roles: [],
+    states: [],
+    check: false,
+    diff: false,
+    json: false,
+    extraVars: {},
+    ...more,
+  };
+}
