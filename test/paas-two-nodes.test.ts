@@ -3,7 +3,9 @@
  * `gantry tokens create`, and `ps:scale web=4` spreads the app's instances over both nodes; the
  * router serves from all of them. Then the second node dies (agent and instances SIGKILLed):
  * once its lease and the grace have passed, its instances start again on the live node, under
- * the same names, while the router serves on without one failed request.
+ * the same names, while the router serves on without one failed request. A node frozen for a
+ * while stops its replaced instances when it thaws, and a drained node hands its instances over
+ * (replacement first) without a failed request.
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -248,5 +250,40 @@ describe("two nodes", () => {
     const r = await load.stop();
     expect(r.failed, r.failures.join("\n")).toBe(0);
     expect((await ps()).filter((p) => p.node === NODE2 && p.kind === "run")).toEqual([]);
+  }, 150_000);
+
+  it("nodes:drain moves a node's instances off it without a failed request; --undo takes it back", async () => {
+    const localNode = (await ps()).find((p) => p.node !== NODE2)!.node;
+    const scaled = await g.cli(["ps:scale", "hello", "web=8"]);
+    expect(scaled.code, scaled.stderr).toBe(0);
+    const eight = await passingWeb(8, () => true);
+    const onNode2 = eight.filter((p) => p.node === NODE2).map((p) => p.name);
+    expect(onNode2.length).toBeGreaterThan(0);
+
+    const load = startLoad(port, "hello.localhost", { concurrency: 2, maxMs: 90_000 });
+    const drain = await g.cli(["nodes:drain", NODE2]);
+    expect(drain.code, drain.stderr).toBe(0);
+    expect(drain.stdout).toContain(`draining ${NODE2}: its instances start on other nodes`);
+    expect((await nodeList()).find((n) => n.name === NODE2)?.status).toBe("draining");
+    // Every instance runs on the other node, under the same names, and node-2 holds none.
+    const after = await passingWeb(8, (p) => p.node === localNode);
+    expect(after.map((p) => p.name).sort()).toEqual(eight.map((p) => p.name).sort());
+    // (The one-off left running there by the test above stays: drains move no one-offs.)
+    await eventually("node-2 to hold no web instance", async () =>
+      (await ps()).some((p) => p.node === NODE2 && p.kind === "run") ? undefined : true,
+    );
+    const r = await load.stop();
+    expect(r.failed, r.failures.join("\n")).toBe(0);
+    const logs = await g.cli(["logs", "hello", "--ps", "deploy", "-n", "1000"]);
+    expect(logs.stdout).toMatch(/moving: starting web\.\d on /);
+    expect(logs.stdout).toMatch(/draining web\.\d on node-2 \(node draining\)/);
+
+    const undo = await g.cli(["nodes:drain", NODE2, "--undo"]);
+    expect(undo.code, undo.stderr).toBe(0);
+    expect(undo.stdout).toContain(`${NODE2} takes new instances again`);
+    expect((await nodeList()).find((n) => n.name === NODE2)?.status).toBe("ready");
+    const bad = await g.cli(["nodes:drain", "no such node!"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("node");
   }, 150_000);
 });

@@ -10,6 +10,7 @@ export const instanceHealthPrefix = (service: string, id: string): string =>
   `${K.health}${service}/${id}/`;
 export const serviceHealthPrefix = (service: string): string => `${K.health}${service}/`;
 export const nodeKey = (name: string): string => `${K.nodes}${name}`;
+export const drainKey = (name: string): string => `${K.drains}${name}`;
 
 /** `health/<service>/<id>/<check>` → its parts, or undefined for anything else. */
 export function parseHealthKey(

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { CatalogClient } from "../client/catalog.js";
-import type { NodeListEntry } from "../model/node.js";
+import { NodeNameSchema, type NodeListEntry } from "../model/node.js";
+import { parseWith } from "../validate.js";
 import { clientFromEnv } from "./config.js";
 import { colours, json, table, type Output } from "./output.js";
 
@@ -26,6 +27,34 @@ Examples:
       if (opts.json === true) return json(o, list);
       showNodes(o, list);
     });
+
+  program
+    .command("nodes:drain <node>")
+    .description(
+      "move a node's instances to other nodes, without downtime, and send it no new ones",
+    )
+    .option("--undo", "stop draining: the node takes new instances again")
+    .addHelpText(
+      "after",
+      `
+Each instance starts on another node first and stops on this one once its replacement passes
+its health check; an instance no other node can take stays. For maintenance: drain, wait until
+\`gantry nodes\` shows 0 instances on it, work on the machine, then --undo.
+Examples:
+  $ gantry nodes:drain web-2
+  $ gantry nodes:drain web-2 --undo`,
+    )
+    .action(async (node: string, opts: { undo?: boolean }) => {
+      const name = parseWith(NodeNameSchema, node, "node");
+      const undo = opts.undo === true;
+      const res = await new CatalogClient(clientFromEnv()).drainNode(name, undo);
+      if (undo)
+        o.out(res.already ? `${name} was not draining` : `${name} takes new instances again`);
+      else
+        o.out(
+          `${res.already ? `${name} was already draining` : `draining ${name}`}: its instances start on other nodes, then stop there (see gantry nodes)`,
+        );
+    });
 }
 
 export function showNodes(o: Output, list: NodeListEntry[], now = Date.now()): void {
@@ -35,10 +64,18 @@ export function showNodes(o: Output, list: NodeListEntry[], now = Date.now()): v
     ["NODE", "STATUS", "INSTANCES", "CPUS", "MEMORY", "ADDRESSES", "UP"],
     list.map((n) =>
       n.status === "down"
-        ? [n.name, c.red("down"), String(n.instances), "-", "-", "-", "-"]
+        ? [
+            n.name,
+            c.red(n.draining === true ? "down (draining)" : "down"),
+            String(n.instances),
+            "-",
+            "-",
+            "-",
+            "-",
+          ]
         : [
             n.name,
-            c.green("ready"),
+            n.status === "ready" ? c.green("ready") : c.bold("draining"),
             String(n.instances),
             String(n.facts.cpus),
             gib(n.facts.memory),

@@ -146,6 +146,11 @@ export class CatalogClient {
     return this.client.json("GET", "/v1/nodes");
   }
 
+  /** Drain a node (or, with `undo`, stop draining it); `already` when nothing changed. */
+  drainNode(name: string, undo = false): Promise<{ draining: boolean; already: boolean }> {
+    return this.client.json(undo ? "DELETE" : "PUT", `/v1/nodes/${seg(name)}/drain`);
+  }
+
   /** Live nodes with their instance counts, and the nodes that are down. */
   nodeList(): Promise<NodeListEntry[]> {
     return this.client.json("GET", "/v1/nodes", { query: { all: true } });

@@ -33,6 +33,7 @@ class World {
   health = new Map<string, InstanceHealth>();
   nodes = ["node-a", "node-b"];
   downSince = new Map<string, number>();
+  draining = new Set<string>();
   deleted: string[] = [];
   now = T0;
   private n = 0;
@@ -66,6 +67,7 @@ class World {
       health: this.health,
       nodes: this.nodes,
       downSince: this.downSince,
+      draining: this.draining,
       others: [],
     };
   }
@@ -538,6 +540,56 @@ describe("planDeploy: a node that dies during a deploy", () => {
     expect(w.deleted).toContain(`instances/${oldOnB.id}`);
     expect(w.deleted).not.toContain(`catalog/hello/${oldOnA.id}`); // its agent deregisters it
     expect(ofRelease(w, 1)).toEqual([]);
+  });
+});
+
+describe("planDeploy: draining a node", () => {
+  it("starts each of its instances elsewhere first, and stops it once the replacement passes", () => {
+    const w = new World();
+    const before = live(w, { web: 2 });
+    const onB = before.find((a) => a.node === "node-b")!;
+    w.draining.add("node-b");
+    expect(w.settle()).toEqual(["move instances of v1 off draining nodes"]);
+    const next = ofRelease(w, 1).find((a) => a.node === "node-a" && a.index === onB.index)!;
+    expect(next.desired).toBe("running");
+    // Until the replacement passes, the old one keeps serving.
+    expect(w.get<Assignment>(assignmentKey("node-b", onB.id))!.desired).toBe("running");
+    w.report(next, "running");
+    w.pass(next);
+    expect(w.settle()).toEqual(["hand over 1 instance(s) from draining nodes"]);
+    expect(w.get<Assignment>(assignmentKey("node-b", onB.id))!.desired).toBe("draining");
+    w.now += 5000;
+    expect(w.settle()).toEqual(["stop 1 drained instance(s)"]);
+    expect(
+      ofRelease(w, 1)
+        .map((a) => [a.index, a.node])
+        .sort(),
+    ).toEqual([
+      [1, "node-a"],
+      [2, "node-a"],
+    ]);
+  });
+
+  it("keeps its instances where they are while no other node can take them", () => {
+    const w = new World();
+    w.nodes = ["node-b"];
+    const before = live(w, { web: 2 });
+    w.draining.add("node-b");
+    expect(w.settle()).toEqual([]);
+    expect(
+      ofRelease(w, 1)
+        .map((a) => a.id)
+        .sort(),
+    ).toEqual(before.map((a) => a.id).sort());
+  });
+
+  it("gets no instances of a new release", () => {
+    const w = new World();
+    live(w, { web: 2 });
+    w.draining.add("node-b");
+    newRelease(w, 2);
+    w.settle();
+    expect(ofRelease(w, 2).map((a) => a.node)).toEqual(["node-a", "node-a"]);
   });
 });
 

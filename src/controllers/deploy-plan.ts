@@ -324,7 +324,12 @@ class Planner extends PlanBase {
     // Instances on a node gone for good are not running: their places are filled again.
     const lost = this.runs((a) => a.release === current && this.lost(a));
     const lostIds = new Set(lost.map((a) => a.value.id));
-    const running = this.runs((a) => a.release === current && !lostIds.has(a.id));
+    // Instances on a node being drained keep serving until their replacement is up.
+    const moving = this.runs((a) => a.release === current && this.moving(a));
+    const movingIds = new Set(moving.map((a) => a.value.id));
+    const running = this.runs(
+      (a) => a.release === current && !lostIds.has(a.id) && !movingIds.has(a.id),
+    );
     const byType = new Map<string, VA[]>();
     for (const a of running) {
       const list = byType.get(a.value.processType) ?? [];
@@ -357,18 +362,24 @@ class Planner extends PlanBase {
         .filter((m) => m.indexes.length > 0);
       const created = this.newAssignments(rel.value, batch, staying);
       if (created !== undefined && created.length > 0) {
-        const replaced = lost.filter((l) =>
-          created.some((c) => c.processType === l.value.processType && c.index === l.value.index),
-        );
+        const same = (l: VA): boolean =>
+          created.some((c) => c.processType === l.value.processType && c.index === l.value.index);
+        const replaced = lost.filter(same);
+        const moved = moving.filter(same);
         const t = this.transition(
-          replaced.length > 0 ? `replace lost instances of v${current}` : `scale up v${current}`,
+          replaced.length > 0
+            ? `replace lost instances of v${current}`
+            : moved.length > 0
+              ? `move instances of v${current} off draining nodes`
+              : `scale up v${current}`,
         );
         for (const a of created)
           t.puts.push({ key: assignmentKey(a.node, a.id), value: a, expect: 0 });
         for (const l of replaced) this.forgetLost(t, l);
         if (replaced.length > 0) t.events.push(lostLine(replaced, this.s));
+        const why = replaced.length > 0 ? "replacing" : moved.length > 0 ? "moving" : "scaling";
         t.events.push(
-          `${replaced.length > 0 ? "replacing" : "scaling"}: starting ${created.map((a) => `${instanceName(a)} on ${a.node}`).join(", ")}`,
+          `${why}: starting ${created.map((a) => `${instanceName(a)} on ${a.node}`).join(", ")}`,
         );
         return t;
       }
@@ -379,6 +390,22 @@ class Planner extends PlanBase {
       const t = this.transition(`forget ${unwanted.length} lost instance(s)`);
       for (const l of unwanted.slice(0, LOST_BATCH)) this.forgetLost(t, l);
       t.events.push(lostLine(unwanted, this.s));
+      return t;
+    }
+    // An instance on a draining node stops once its replacement is up (or when none is wanted).
+    const handOver = moving.filter((m) => {
+      if (m.value.index > (want[m.value.processType] ?? 0)) return true;
+      const next = running.find(
+        (r) => r.value.processType === m.value.processType && r.value.index === m.value.index,
+      );
+      return next !== undefined && this.ready(next.value);
+    });
+    if (handOver.length > 0) {
+      const t = this.transition(`hand over ${handOver.length} instance(s) from draining nodes`);
+      this.drainPuts(t, handOver);
+      t.events.push(
+        `draining ${handOver.map((a) => `${instanceName(a.value)} on ${a.value.node}`).join(", ")} (node draining) for ${this.app.drainMs / 1000} s`,
+      );
       return t;
     }
     if (missing.length > 0) return undefined;

@@ -59,6 +59,7 @@ const WATCHED = [
   K.catalog,
   K.health,
   K.nodes,
+  K.drains,
 ] as const;
 
 /** Transitions applied in one go for one app before others get a turn. */
@@ -131,7 +132,7 @@ class Controller implements DeployController {
   private onEvent(e: WatchEvent): void {
     const key = e.kv.key;
     const rest = (prefix: string): string => key.slice(prefix.length);
-    if (key.startsWith(K.nodes)) {
+    if (key.startsWith(K.nodes) || key.startsWith(K.drains)) {
       for (const app of this.known) this.mark(app);
       return;
     }
@@ -233,6 +234,7 @@ class Controller implements DeployController {
         { type: "get", range: { prefix: serviceHealthPrefix(app) } },
         { type: "get", range: { prefix: K.nodes }, keysOnly: true },
         { type: "get", range: deployStepKey(app), keysOnly: true },
+        { type: "get", range: { prefix: K.drains }, keysOnly: true },
       ],
     });
     const appKv = kvsOf(res, 0)[0];
@@ -261,6 +263,7 @@ class Controller implements DeployController {
       health: catalogHealth(kvsOf(res, 5), kvsOf(res, 6), new Set(nodes)),
       nodes,
       downSince: this.downSince,
+      draining: new Set(kvsOf(res, 9).map((kv) => kv.key.slice(K.drains.length))),
       others: assignments
         .filter((a) => a.value.app !== app && a.value.desired === "running")
         .map((a) => a.value),

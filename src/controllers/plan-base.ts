@@ -52,6 +52,11 @@ export abstract class PlanBase {
     );
   }
 
+  /** Whether an assignment sits on a live node that is being drained. */
+  protected moving(a: Assignment): boolean {
+    return this.s.draining.has(a.node) && this.s.nodes.includes(a.node);
+  }
+
   /** Whether an assignment's node has been gone for NODE_LOST_MS (else when it will have). */
   protected lost(a: Assignment): boolean {
     if (this.s.nodes.includes(a.node)) return false;
@@ -139,7 +144,7 @@ export abstract class PlanBase {
     const existing: Placed[] = [...this.s.others, ...staying];
     for (const { type, indexes } of counts) {
       const nodes = place({
-        nodes: this.s.nodes,
+        nodes: this.s.nodes.filter((n) => !this.s.draining.has(n)),
         app: this.app.name,
         count: indexes.length,
         existing,

@@ -35,6 +35,8 @@ export interface DeploySnapshot {
    * gone (ms). Their instances are lost, and replaced, NODE_LOST_MS after that.
    */
   downSince: ReadonlyMap<string, number>;
+  /** Nodes being drained: no new instances go there, and theirs move elsewhere first. */
+  draining: ReadonlySet<string>;
   /** Other apps' running instances, so new ones spread over the least busy nodes. */
   others: readonly Placed[];
 }

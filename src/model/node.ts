@@ -44,9 +44,17 @@ export interface NodeView extends NodeRecord {
 }
 
 /**
- * `GET /v1/nodes?all`: every live node with how many instances it is assigned, and every node
- * that is assigned instances but has no live agent (down: its lease ran out).
+ * `GET /v1/nodes?all`: every live node (ready, or draining) with how many instances it is
+ * assigned, and every node that is assigned instances but has no live agent (down: its lease
+ * ran out).
  */
 export type NodeListEntry =
-  | (NodeView & { status: "ready"; instances: number })
-  | { name: string; status: "down"; instances: number };
+  | (NodeView & { status: "ready" | "draining"; instances: number })
+  | { name: string; status: "down"; instances: number; draining?: true };
+
+/** `sys/drains/<name>`: the node takes no new instances, and its instances move elsewhere. */
+export interface NodeDrain {
+  node: string;
+  since: string;
+  by: string;
+}

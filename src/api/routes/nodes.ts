@@ -1,9 +1,10 @@
-import { nodeKey } from "../../catalog/keys.js";
+import { drainKey, nodeKey } from "../../catalog/keys.js";
 import { ValidationError } from "../../errors.js";
 import { K } from "../../model/keys.js";
 import {
   NodeJoinSchema,
   NodeNameSchema,
+  type NodeDrain,
   type NodeListEntry,
   type NodeRecord,
   type NodeView,
@@ -119,6 +120,56 @@ export function nodeRoutes(deps: ApiDeps): RouteDef[] {
       },
     },
     {
+      method: "PUT",
+      path: "/v1/nodes/:name/drain",
+      summary:
+        "Drain a node: it takes no new instances, and each of its instances starts on another node before it stops",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const name = nodeName(ctx, "write");
+        const record: NodeDrain = { node: name, since: new Date().toISOString(), by: ctx.who.name };
+        const key = drainKey(name);
+        // Draining again keeps the first record (and its `since`).
+        const res = await store.txn({
+          compare: [{ key, target: "version", op: "==", value: 0 }],
+          success: [
+            { type: "put", key, value: JSON.stringify(record) },
+            deps.audit.entry(ctx.who, "node.drain", name),
+          ],
+          failure: [{ type: "get", range: key }],
+        });
+        ctx.send(200, {
+          ok: true,
+          draining: true,
+          already: !res.succeeded,
+          revision: res.revision,
+        });
+      },
+    },
+    {
+      method: "DELETE",
+      path: "/v1/nodes/:name/drain",
+      summary: "Stop draining a node: it takes new instances again",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const name = nodeName(ctx, "write");
+        const key = drainKey(name);
+        const res = await store.txn({
+          compare: [{ key, target: "version", op: ">", value: 0 }],
+          success: [
+            { type: "delete", range: key },
+            deps.audit.entry(ctx.who, "node.undrain", name),
+          ],
+        });
+        ctx.send(200, {
+          ok: true,
+          draining: false,
+          already: !res.succeeded,
+          revision: res.revision,
+        });
+      },
+    },
+    {
       method: "GET",
       path: "/v1/nodes",
       summary:
@@ -129,6 +180,7 @@ export function nodeRoutes(deps: ApiDeps): RouteDef[] {
           success: [
             { type: "get", range: { prefix: K.nodes } },
             { type: "get", range: { prefix: K.assignments }, keysOnly: true },
+            { type: "get", range: { prefix: K.drains }, keysOnly: true },
           ],
         });
         const got = (i: number): KeyValue[] =>
@@ -145,14 +197,21 @@ export function nodeRoutes(deps: ApiDeps): RouteDef[] {
           const node = kv.key.slice(K.assignments.length).split("/")[0]!;
           assigned.set(node, (assigned.get(node) ?? 0) + 1);
         }
+        const drains = new Set(got(2).map((kv) => kv.key.slice(K.drains.length)));
         const entries: NodeListEntry[] = nodes.map((n) => ({
           ...n,
-          status: "ready",
+          status: drains.has(n.name) ? "draining" : "ready",
           instances: assigned.get(n.name) ?? 0,
         }));
         const live = new Set(nodes.map((n) => n.name));
         for (const [name, instances] of assigned)
-          if (!live.has(name) && readable(name)) entries.push({ name, status: "down", instances });
+          if (!live.has(name) && readable(name))
+            entries.push({
+              name,
+              status: "down",
+              instances,
+              ...(drains.has(name) ? { draining: true as const } : {}),
+            });
         entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
         ctx.send(200, entries, headers);
       },
