@@ -166,20 +166,27 @@ function newRelease(w: World, version: number, over: Partial<Release> = {}): Rel
 const release = (w: World, v: number): Release => w.get<Release>(releaseKey("hello", v))!;
 const app = (w: World): App => w.get<App>(appKey("hello"))!;
 const deploy = (w: World): Deploy => w.get<Deploy>(deployKey("hello"))!;
+/** Assignment ids, sorted: the same instances, whatever their order. */
+const ids = (list: Assignment[]): string[] => list.map((a) => a.id).sort();
 const ofRelease = (w: World, v: number): Assignment[] =>
   w.assignments().filter((a) => a.release === v);
+
+/** Every instance of release `v` runs and passes; a second on, its deploy has ended. */
+function allPass(w: World, v: number): void {
+  for (const a of ofRelease(w, v)) {
+    w.report(a, "running");
+    w.pass(a);
+  }
+  w.now += 1000;
+  w.settle();
+}
 
 /** A world where v1 (web=2) is live and serving. */
 function live(w: World, formation: App["formation"] = { web: 2 }): Assignment[] {
   newApp(w, { formation });
   newRelease(w, 1, { processTypes: { web: "node server.js", worker: "node worker.js" } });
   w.settle();
-  for (const a of ofRelease(w, 1)) {
-    w.report(a, "running");
-    w.pass(a);
-  }
-  w.now += 1000;
-  w.settle();
+  allPass(w, 1);
   expect(app(w).currentRelease).toBe(1);
   return ofRelease(w, 1);
 }
@@ -466,11 +473,7 @@ describe("planDeploy: a node that dies", () => {
     w.downSince.clear();
     w.now += 60_000;
     expect(w.settle()).toEqual([]);
-    expect(
-      ofRelease(w, 1)
-        .map((a) => a.id)
-        .sort(),
-    ).toEqual(before.map((a) => a.id).sort());
+    expect(ids(ofRelease(w, 1))).toEqual(ids(before));
   });
 
   it("keeps them while no live node can take them, and forgets the ones scaled away", () => {
@@ -521,12 +524,7 @@ describe("planDeploy: a node that dies during a deploy", () => {
     const old = live(w, { web: 2 });
     newRelease(w, 2);
     w.settle();
-    for (const a of ofRelease(w, 2)) {
-      w.report(a, "running");
-      w.pass(a);
-    }
-    w.now += 1000;
-    w.settle();
+    allPass(w, 2);
     expect(app(w).currentRelease).toBe(2);
     // node-b goes down while v1 drains; 5 s later (within the grace) the drained ones go.
     w.nodes = ["node-a"];
@@ -576,11 +574,7 @@ describe("planDeploy: draining a node", () => {
     const before = live(w, { web: 2 });
     w.draining.add("node-b");
     expect(w.settle()).toEqual([]);
-    expect(
-      ofRelease(w, 1)
-        .map((a) => a.id)
-        .sort(),
-    ).toEqual(before.map((a) => a.id).sort());
+    expect(ids(ofRelease(w, 1))).toEqual(ids(before));
   });
 
   it("gets no instances of a new release", () => {
