@@ -284,6 +284,9 @@ describe("two nodes", () => {
     expect((await nodeList()).find((n) => n.name === NODE2)?.status).toBe("ready");
     const bad = await g.cli(["nodes:drain", "no such node!"]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain("node");
+    expect(bad.stderr).toContain("node: must be letters, digits");
+    const ghost = await g.cli(["nodes:drain", "ghost-1"]);
+    expect(ghost.code).toBe(1);
+    expect(ghost.stderr).toContain('node "ghost-1" not found');
   }, 150_000);
 });

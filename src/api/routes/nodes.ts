@@ -127,6 +127,19 @@ export function nodeRoutes(deps: ApiDeps): RouteDef[] {
       handler: async (ctx) => {
         ctx.allowQuery();
         const name = nodeName(ctx, "write");
+        // A node that is neither live nor assigned anything is most likely a typo.
+        const known = await store.txn({
+          success: [
+            { type: "get", range: nodeKey(name), keysOnly: true },
+            { type: "get", range: { prefix: `${K.assignments}${name}/` }, countOnly: true },
+          ],
+        });
+        const [live, assigned] = known.results;
+        if (
+          (live?.type === "get" ? live.kvs.length : 0) === 0 &&
+          (assigned?.type === "get" ? assigned.count : 0) === 0
+        )
+          throw notFound(`node "${name}"`);
         const record: NodeDrain = { node: name, since: new Date().toISOString(), by: ctx.who.name };
         const key = drainKey(name);
         // Draining again keeps the first record (and its `since`).
@@ -136,7 +149,6 @@ export function nodeRoutes(deps: ApiDeps): RouteDef[] {
             { type: "put", key, value: JSON.stringify(record) },
             deps.audit.entry(ctx.who, "node.drain", name),
           ],
-          failure: [{ type: "get", range: key }],
         });
         ctx.send(200, {
           ok: true,
