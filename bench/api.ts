@@ -22,13 +22,13 @@
  * two API backends.
  */
 import { Agent, request } from "node:http";
-import { readdirSync, readFileSync } from "node:fs";
 import { AuditLog } from "../src/api/audit.js";
 import { GantryClient } from "../src/client/client.js";
 import { openEtcdStore } from "../src/store/etcd/index.js";
 import type { Store } from "../src/store/types.js";
 import { startEtcd } from "../test/helpers/etcd.js";
 import { startGantry, type GantryProcess, type StartOptions } from "../test/helpers/gantry.js";
+import { cpuMs, descendants, privateMb, rssMb } from "../test/helpers/proc.js";
 
 const PUTS64 = Number(process.env["BENCH_PUTS64"] ?? 5000);
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
@@ -184,57 +184,6 @@ function directWatchLatency(store: Store): Promise<Latency> {
       await store.put(`kv/${key}`, value100);
     },
   );
-}
-
-/** CPU time (user + system) a process has used, in ms (clock ticks are 10 ms on Linux). */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  if (pid === process.pid) {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1000;
-  }
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
-/** VmRSS of a process, in MB. */
-function rssMb(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (m === null) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(m[1]) / 1024;
-}
-
-/** A process's own pages (not shared with another process), in MB: what it adds to the machine. */
-function privateMb(pid: number): number {
-  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, "utf8");
-  let kb = 0;
-  for (const m of rollup.matchAll(/^Private_(?:Clean|Dirty):\s+(\d+) kB$/gm)) kb += Number(m[1]);
-  return kb / 1024;
-}
-
-/** Every process below `pid` (router workers, if any; bench:api runs no apps). */
-function descendants(pid: number): number[] {
-  const parent = new Map<number, number>();
-  for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      parent.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const found: number[] = [];
-  const walk = (p: number): void => {
-    for (const [child, pp] of parent) {
-      if (pp !== p) continue;
-      found.push(child);
-      walk(child);
-    }
-  };
-  walk(pid);
-  return found;
 }
 
 /**

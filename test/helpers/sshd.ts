@@ -6,20 +6,14 @@
  * Each host can be stopped (its connections too) and started again.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { killOnExit } from "./children.js";
 import { freePort } from "./ports.js";
+import { descendants } from "./proc.js";
 
 export const SSHD_BIN = "/usr/sbin/sshd";
 
@@ -57,33 +51,6 @@ function accepts(address: string, port: number): Promise<boolean> {
     });
     s.once("error", () => resolve(false));
   });
-}
-
-/** Pids of every descendant of `pid` (sshd's per-connection children call setsid). */
-function descendants(pid: number): number[] {
-  const parent = new Map<number, number>();
-  for (const e of readdirSync("/proc")) {
-    if (!/^\d+$/.test(e)) continue;
-    try {
-      const stat = readFileSync(`/proc/${e}/stat`, "utf8");
-      // pid (comm) state ppid …: comm may hold spaces, so read after the last ")".
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      parent.set(Number(e), ppid);
-    } catch {
-      // the process exited meanwhile
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number): void => {
-    for (const [c, pp] of parent) {
-      if (pp === p) {
-        out.push(c);
-        walk(c);
-      }
-    }
-  };
-  walk(pid);
-  return out;
 }
 
 class Host implements SshHost {
