@@ -3,7 +3,8 @@ import { instanceKey, instancesPrefixOf } from "../../apps/keys.js";
 import { sourceFilter, sourceOf, type LogEntry } from "../../apps/logs.js";
 import { listPs, psEntry } from "../../apps/ps.js";
 import { startOneoff } from "../../apps/run.js";
-import { parseAll, parseRecord } from "../../apps/records.js";
+import { kvsOf, parseAll, parseRecord } from "../../apps/records.js";
+import { nodeKey } from "../../catalog/keys.js";
 import { ValidationError } from "../../errors.js";
 import { AppNameSchema, AssignmentSchema, InstanceStatusSchema } from "../../model/app.js";
 import { K } from "../../model/keys.js";
@@ -86,12 +87,11 @@ export function appRuntimeRoutes(deps: ApiDeps): RouteDef[] {
             { type: "get", range: { prefix: K.nodes }, keysOnly: true },
           ],
         });
-        const got = (i: number) => (res.results[i]?.type === "get" ? res.results[i].kvs : []);
-        const status = parseRecord(got(0)[0], InstanceStatusSchema);
-        const a = parseAll(got(1), AssignmentSchema).find((x) => x.value.id === id)?.value;
+        const status = parseRecord(kvsOf(res, 0)[0], InstanceStatusSchema);
+        const a = parseAll(kvsOf(res, 1), AssignmentSchema).find((x) => x.value.id === id)?.value;
         const headers = { "x-gantry-index": String(res.revision) };
         if (a !== undefined && a.app === app) {
-          const live = got(2).some((kv) => kv.key === K.nodes + a.node);
+          const live = kvsOf(res, 2).some((kv) => kv.key === nodeKey(a.node));
           return ctx.send(200, psEntry(a, status, undefined, !live), headers);
         }
         if (status === undefined || status.app !== app) throw notFound(`instance ${id} of ${app}`);

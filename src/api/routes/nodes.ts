@@ -1,4 +1,5 @@
 import { drainKey, nodeKey } from "../../catalog/keys.js";
+import { kvsOf } from "../../apps/records.js";
 import { ValidationError } from "../../errors.js";
 import { K } from "../../model/keys.js";
 import {
@@ -131,14 +132,15 @@ export function nodeRoutes(deps: ApiDeps): RouteDef[] {
         const known = await store.txn({
           success: [
             { type: "get", range: nodeKey(name), keysOnly: true },
-            { type: "get", range: { prefix: `${K.assignments}${name}/` }, countOnly: true },
+            {
+              type: "get",
+              range: { prefix: `${K.assignments}${name}/` },
+              keysOnly: true,
+              limit: 1,
+            },
           ],
         });
-        const [live, assigned] = known.results;
-        if (
-          (live?.type === "get" ? live.kvs.length : 0) === 0 &&
-          (assigned?.type === "get" ? assigned.count : 0) === 0
-        )
+        if (kvsOf(known, 0).length === 0 && kvsOf(known, 1).length === 0)
           throw notFound(`node "${name}"`);
         const record: NodeDrain = { node: name, since: new Date().toISOString(), by: ctx.who.name };
         const key = drainKey(name);
@@ -195,21 +197,19 @@ export function nodeRoutes(deps: ApiDeps): RouteDef[] {
             { type: "get", range: { prefix: K.drains }, keysOnly: true },
           ],
         });
-        const got = (i: number): KeyValue[] =>
-          res.results[i]?.type === "get" ? res.results[i].kvs : [];
         const readable = (name: string): boolean => allows(ctx.who.policies, "node", name, "read");
-        const nodes = got(0)
+        const nodes = kvsOf(res, 0)
           .map(toView)
           .filter((n): n is NodeView => n !== undefined && readable(n.name));
         const headers = { "x-gantry-index": String(res.revision) };
         if (!ctx.query.has("all")) return ctx.send(200, nodes, headers);
         // assignments/<node>/<id>: how many each node holds.
         const assigned = new Map<string, number>();
-        for (const kv of got(1)) {
+        for (const kv of kvsOf(res, 1)) {
           const node = kv.key.slice(K.assignments.length).split("/")[0]!;
           assigned.set(node, (assigned.get(node) ?? 0) + 1);
         }
-        const drains = new Set(got(2).map((kv) => kv.key.slice(K.drains.length)));
+        const drains = new Set(kvsOf(res, 2).map((kv) => kv.key.slice(K.drains.length)));
         const entries: NodeListEntry[] = nodes.map((n) => ({
           ...n,
           status: drains.has(n.name) ? "draining" : "ready",
