@@ -190,11 +190,17 @@ export function nodeRoutes(deps: ApiDeps): RouteDef[] {
         "Live nodes and their facts (?all: with their instance counts, and the nodes that are down)",
       handler: async (ctx) => {
         ctx.allowQuery("all");
+        const all = ctx.query.has("all");
+        // Assignments and drains are read only for ?all, in the same revision as the nodes.
         const res = await store.txn({
           success: [
             { type: "get", range: { prefix: K.nodes } },
-            { type: "get", range: { prefix: K.assignments }, keysOnly: true },
-            { type: "get", range: { prefix: K.drains }, keysOnly: true },
+            ...(all
+              ? [
+                  { type: "get" as const, range: { prefix: K.assignments }, keysOnly: true },
+                  { type: "get" as const, range: { prefix: K.drains }, keysOnly: true },
+                ]
+              : []),
           ],
         });
         const readable = (name: string): boolean => allows(ctx.who.policies, "node", name, "read");
@@ -202,7 +208,7 @@ export function nodeRoutes(deps: ApiDeps): RouteDef[] {
           .map(toView)
           .filter((n): n is NodeView => n !== undefined && readable(n.name));
         const headers = { "x-gantry-index": String(res.revision) };
-        if (!ctx.query.has("all")) return ctx.send(200, nodes, headers);
+        if (!all) return ctx.send(200, nodes, headers);
         // assignments/<node>/<id>: how many each node holds.
         const assigned = new Map<string, number>();
         for (const kv of kvsOf(res, 1)) {
