@@ -1,0 +1,98 @@
+/**
+ * The plug-in point of the stack engine (docs/stack.md): everything the engine knows about a
+ * section of `gantry.yaml` (apps, kv, services, roles, nodes, tokens; later pools, pipelines,
+ * certs…) comes through one `Kind`. The engine itself names no kind.
+ */
+import type { ZodType } from "zod";
+import type { GantryClient } from "../client/client.js";
+
+/** One field that differs between the spec and the live platform (`formation.web`: 1 → 2). */
+export interface FieldChange {
+  path: string;
+  old?: unknown;
+  new?: unknown;
+  /** Values never printed: plans show `(sensitive)`. */
+  sensitive?: boolean;
+  /** A change of this field cannot be made in place: the item is replaced. */
+  forcesReplace?: boolean;
+}
+
+/** What an item of the live platform looks like to the engine. */
+export interface LiveItem<L = unknown> {
+  name: string;
+  value: L;
+  /**
+   * Store revisions this reading depends on (e.g. the KV key's modRevision, the app record's):
+   * a saved plan keeps them, and apply refuses the plan as stale if any moved.
+   */
+  revisions: Record<string, number>;
+}
+
+/** Where a spec item came from, for `file:line: path: message` errors. */
+export interface SpecItem<S = unknown> {
+  kind: string;
+  name: string;
+  spec: S;
+  /** `gantry.yaml:12` */
+  at: string;
+  /** Per-item overrides of the stack's settings. */
+  protect?: boolean;
+  drift?: "correct" | "warn" | "off";
+}
+
+/** A reference from one item to another (`state:web` from `role:web`). */
+export interface ItemRef {
+  kind: string;
+  name: string;
+}
+
+/** What a kind can use while loading, reading and applying. */
+export interface KindContext {
+  /** The API, as the person (or the push's token) applying the stack. */
+  client: GantryClient;
+  /** The stack folder on disk (for `source:` folders, `states:`). */
+  dir: string;
+  /** Progress for long work (an app deploy's lines). */
+  progress: (line: string) => void;
+  /** Lines shown once to the applier and nowhere else (a created token's secret). */
+  reveal: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** A problem found while loading the spec: the engine adds file:line. */
+export interface SpecProblem {
+  /** Path inside the item (`formation.web`), "" for the item itself. */
+  path: string;
+  message: string;
+}
+
+export interface Kind<S = unknown, L = unknown> {
+  /** Singular name used in plans and refs: `app`, `kv`, `service`, `role`, `node`, `token`. */
+  readonly name: string;
+  /** The top-level section of gantry.yaml: `apps`, `kv`, `services`, … */
+  readonly section: string;
+  /** Lower runs first on create/update, last on destroy (refs order within a rank). */
+  readonly rank: number;
+  /** The schema of one item's spec (unknown fields are errors: use strict objects). */
+  readonly schema: ZodType<S>;
+  /** Checks that need the folder or other items (a missing `source` folder, a duplicate domain). */
+  check?(items: SpecItem<S>[], all: SpecItem[], ctx: { dir: string }): Map<string, SpecProblem[]>;
+  /** The items this one needs to exist first. */
+  refs?(item: SpecItem<S>): ItemRef[];
+  /** Read the live state of these names (and, for orphans, of `owned` names the stack manages). */
+  read(ctx: KindContext, names: string[]): Promise<Map<string, LiveItem<L>>>;
+  /** Field-by-field difference; [] = no change. `live` undefined = create. */
+  diff(
+    item: SpecItem<S>,
+    live: LiveItem<L> | undefined,
+    ctx: KindContext,
+  ): Promise<FieldChange[]> | FieldChange[];
+  create(ctx: KindContext, item: SpecItem<S>): Promise<void>;
+  update(
+    ctx: KindContext,
+    item: SpecItem<S>,
+    live: LiveItem<L>,
+    changes: FieldChange[],
+  ): Promise<void>;
+  destroy(ctx: KindContext, name: string, live: LiveItem<L>): Promise<void>;
+}
