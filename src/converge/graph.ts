@@ -4,7 +4,7 @@
  * a cycle is an error that names it.
  */
 import { StateError } from "./errors.js";
-import { didYouMean } from "./suggest.js";
+import { didYouMean } from "../text/suggest.js";
 import type { Plan, Step } from "./types.js";
 
 /** require/onChanges name resources, notify names handlers: by id, or by a name that is unique. */

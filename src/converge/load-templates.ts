@@ -4,7 +4,7 @@
  */
 import { StateError } from "./errors.js";
 import { checkTemplate, isTemplated } from "./render.js";
-import { didYouMean } from "./suggest.js";
+import { didYouMean } from "../text/suggest.js";
 import { isRecord } from "./values.js";
 import { fieldName, type Path, type YamlSource } from "./yaml-source.js";
 

@@ -4,7 +4,7 @@ import { StateError } from "./errors.js";
 import { throwIfAny } from "./error-list.js";
 import { resourceTypes } from "./resources/index.js";
 import { isTemplated } from "./render.js";
-import { didYouMean } from "./suggest.js";
+import { didYouMean } from "../text/suggest.js";
 import type { ResourceDecl, ResourceType, SourceRef, StateDecl, StateSet } from "./types.js";
 import { checkSources, checkTemplates, hasTemplates, templatedAt } from "./load-templates.js";
 import { isRecord, isStringList } from "./values.js";

@@ -1,6 +1,6 @@
 import nunjucks from "nunjucks";
 import { compileTemplate, TemplateError } from "../template/render.js";
-import { didYouMean } from "./suggest.js";
+import { didYouMean } from "../text/suggest.js";
 import type { ControlPlane, Facts } from "./types.js";
 
 /** True when a string holds nunjucks syntax (`{{ }}`, `{% %}`) and must be rendered. */
