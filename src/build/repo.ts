@@ -30,43 +30,54 @@ export function hookProgram(): string {
 const quote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** The pre-receive hook script: it only execs node on the hook program. */
-export function preReceiveScript(node = process.execPath, program = hookProgram()): string {
+export function preReceiveScript(
+  node = process.execPath,
+  program = hookProgram(),
+  what = "a push to main or master is built and deployed before refs move",
+): string {
   return (
     "#!/bin/sh\n" +
-    "# Installed by Gantry: a push to main or master is built and deployed before refs move.\n" +
+    `# Installed by Gantry: ${what}.\n` +
     `exec ${quote(node)} ${quote(program)} "$@"\n`
   );
 }
 
 /**
  * Create the bare repository of an app with Gantry's pre-receive hook, or bring an existing
- * one's hook up to date (the path of node or of the hook program may have moved). Idempotent
- * and safe against a concurrent call: the repo is made under a temporary name and renamed.
+ * one's hook up to date (the path of node or of the hook program may have moved).
  */
 export async function createAppRepo(dataDir: string, app: string): Promise<string> {
   const path = appRepoPath(dataDir, app);
+  await ensureBareRepo(path, preReceiveScript());
+  return path;
+}
+
+/**
+ * Create a bare repository that accepts pushes over `git http-backend`, with `hook` as its
+ * pre-receive script, or bring an existing one's hook up to date. Idempotent and safe against
+ * a concurrent call: the repo is made under a temporary name and renamed.
+ */
+export async function ensureBareRepo(path: string, hook: string): Promise<void> {
   if (!existsSync(path)) {
-    mkdirSync(reposDir(dataDir), { recursive: true, mode: 0o700 });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const tmp = `${path}.tmp-${randomBytes(4).toString("hex")}`;
     try {
       // --template= : no sample hooks, nothing but what Gantry installs.
       await run("git", ["init", "--quiet", "--bare", "--template=", "--initial-branch=main", tmp]);
       // Pushes come through `git http-backend`, which only allows them when told to.
       await run("git", ["--git-dir", tmp, "config", "http.receivepack", "true"]);
-      installHook(tmp);
+      installHook(tmp, hook);
       renameSync(tmp, path);
     } catch (err) {
       rmSync(tmp, { recursive: true, force: true });
       if (!existsSync(path)) throw err; // lost a race to a concurrent create: fine
     }
   }
-  installHook(path);
-  return path;
+  installHook(path, hook);
 }
 
-function installHook(repo: string): void {
+function installHook(repo: string, script: string): void {
   const hook = join(repo, "hooks", "pre-receive");
-  const script = preReceiveScript();
   let current: string | undefined;
   try {
     current = readFileSync(hook, "utf8");

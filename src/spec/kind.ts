@@ -57,6 +57,8 @@ export interface KindContext {
   /** Lines shown once to the applier and nowhere else (a created token's secret). */
   reveal: (line: string) => void;
   signal?: AbortSignal;
+  /** The stack being applied (`stack.name` in gantry.yaml). */
+  stack?: { name: string };
 }
 
 /** A problem found while loading the spec: the engine adds file:line. */
@@ -79,8 +81,22 @@ export interface Kind<S = unknown, L = unknown> {
   check?(items: SpecItem<S>[], all: SpecItem[], ctx: { dir: string }): Map<string, SpecProblem[]>;
   /** The items this one needs to exist first. */
   refs?(item: SpecItem<S>): ItemRef[];
-  /** Read the live state of these names (and, for orphans, of `owned` names the stack manages). */
-  read(ctx: KindContext, names: string[]): Promise<Map<string, LiveItem<L>>>;
+  /**
+   * A top-level section listing name prefixes the stack owns whole (kv's `kvPrefixes`): live
+   * items under them that the spec does not declare are planned as orphans. Needs `read` to
+   * honour `opts.prefixes`.
+   */
+  readonly prefixSection?: string;
+  /**
+   * Read the live state of these names (spec items and the names the stack's ownership records
+   * hold), plus every live item under `opts.prefixes` when the kind has a `prefixSection`. One
+   * range read per kind, not one request per item: plans of 1,000 items must stay fast.
+   */
+  read(
+    ctx: KindContext,
+    names: string[],
+    opts?: { prefixes?: string[] },
+  ): Promise<Map<string, LiveItem<L>>>;
   /** Field-by-field difference; [] = no change. `live` undefined = create. */
   diff(
     item: SpecItem<S>,
@@ -95,4 +111,17 @@ export interface Kind<S = unknown, L = unknown> {
     changes: FieldChange[],
   ): Promise<void>;
   destroy(ctx: KindContext, name: string, live: LiveItem<L>): Promise<void>;
+  /**
+   * Optional: apply several steps of this kind in few requests (1,000 kv keys in a few
+   * transactions). The engine calls it with up to `batchSize` steps (default 64) that do not
+   * depend on each other; it must apply all of them or throw.
+   */
+  applyBatch?(ctx: KindContext, steps: ApplyStep<S, L>[]): Promise<void>;
+  readonly batchSize?: number;
 }
+
+/** One change the engine asks a kind to make (see `applyBatch`). */
+export type ApplyStep<S = unknown, L = unknown> =
+  | { action: "create"; item: SpecItem<S> }
+  | { action: "update"; item: SpecItem<S>; live: LiveItem<L>; changes: FieldChange[] }
+  | { action: "destroy"; name: string; live: LiveItem<L> };

@@ -66,7 +66,7 @@ async function serveGit(deps: ApiDeps, pushes: KeyedQueue, ctx: Ctx): Promise<vo
 }
 
 /** Runs tasks one at a time per key, in arrival order. */
-class KeyedQueue {
+export class KeyedQueue {
   private readonly tails = new Map<string, Promise<void>>();
 
   async run(key: string, task: () => Promise<void>): Promise<void> {
@@ -82,7 +82,8 @@ class KeyedQueue {
   }
 }
 
-function cgiEnv(
+/** The CGI environment of `git http-backend` for one request on `<app>.git`. */
+export function cgiEnv(
   dataDir: string,
   ctx: Ctx,
   app: string,
@@ -128,7 +129,7 @@ function cgiEnv(
 /** Run `git http-backend`: the request body to its stdin, its CGI answer back to the client. */
 const KILL_MARGIN = 1024 * 1024;
 
-async function runBackend(ctx: Ctx, env: NodeJS.ProcessEnv, limit: number): Promise<void> {
+export async function runBackend(ctx: Ctx, env: NodeJS.ProcessEnv, limit: number): Promise<void> {
   const { req, res } = ctx;
   const child = spawn("git", ["http-backend"], {
     env,
@@ -239,7 +240,7 @@ export function parseCgiHead(
 }
 
 /** Errors as plain text: git shows a text/plain body to the user as `remote: …`. */
-function answer(
+export function answer(
   ctx: Ctx,
   status: number,
   message: string,
