@@ -35,6 +35,8 @@ export interface ReleaseChange {
   config?: AppConfig;
   /** The audit action, e.g. `app.config`. */
   action: string;
+  /** A change of the app record written with it (a rollback's pin), under the same guard. */
+  app?: (app: App) => App;
 }
 
 const ATTEMPTS = 8;
@@ -113,6 +115,10 @@ export async function createRelease(
     ];
     if (decided.config !== undefined)
       success.push({ type: "put", key: configKey(app), value: JSON.stringify(decided.config) });
+    if (decided.app !== undefined) {
+      const next = AppSchema.parse(decided.app(state.app.value));
+      success.push({ type: "put", key: appKey(app), value: JSON.stringify(next) });
+    }
     const res = await store.txn({ compare, success });
     if (res.succeeded) return release;
   }

@@ -133,9 +133,10 @@ export class AppService implements ReleaseHook {
         { type: "get", range: deployKey(name) },
       ],
     });
-    const app = parseRecord(kvsOf(res, 0)[0], AppSchema);
-    if (app === undefined) throw notFound(`app "${name}"`);
-    const view = this.view(app, apiBase);
+    const appKv = kvsOf(res, 0)[0];
+    const app = parseRecord(appKv, AppSchema);
+    if (app === undefined || appKv === undefined) throw notFound(`app "${name}"`);
+    const view: AppView = { ...this.view(app, apiBase), modRevision: appKv.modRevision };
     const deploy = parseRecord(kvsOf(res, 1)[0], DeploySchema);
     if (deploy !== undefined) {
       const { log: _log, ...rest } = deploy;
@@ -184,6 +185,19 @@ export class AppService implements ReleaseHook {
     throw conflict(`${name} is changing too fast; try again`);
   }
 
+  /** Change the settings `apps:create` took (health path, deploy timeout, drain). */
+  changeSettings(name: string, settings: AppSettings, who: Principal): Promise<App> {
+    return this.updateApp(name, who, "app.settings", (app) => ({ ...app, ...settings }));
+  }
+
+  /** Clear a rollback's pin (`releases:unpin`): answers whether the app was pinned. */
+  async unpin(name: string, who: Principal): Promise<{ pinned: boolean }> {
+    const cur = await readApp(this.store, name);
+    if (cur.value.pinned === undefined) return { pinned: false };
+    await this.updateApp(name, who, "app.unpin", unpinned);
+    return { pinned: true };
+  }
+
   // --- formation and domains -----------------------------------------------------------------
 
   /** Scale: merge `changes` into the formation; types must exist in the release that serves. */
@@ -230,11 +244,17 @@ export class AppService implements ReleaseHook {
 
   // --- config and releases -------------------------------------------------------------------
 
-  /** The app's config, decrypted. */
-  async config(name: string): Promise<{ version: number; values: Record<string, string> }> {
+  /** The app's config, decrypted, with the config record's modRevision (0: never set). */
+  async config(
+    name: string,
+  ): Promise<{ version: number; values: Record<string, string>; modRevision: number }> {
     const state = await readReleaseState(this.store, name);
     const cfg = state.config.value;
-    return { version: cfg.version, values: this.secrets.open(name, cfg.values) };
+    return {
+      version: cfg.version,
+      values: this.secrets.open(name, cfg.values),
+      modRevision: state.config.modRevision,
+    };
   }
 
   /** Set and unset config vars: a new release when anything changed. */
@@ -296,6 +316,10 @@ export class AppService implements ReleaseHook {
       if (target === undefined) throw notFound(`release v${version} of ${name}`);
       return {
         action: "app.rollback",
+        app: (app) => ({
+          ...app,
+          pinned: { release: version, by: who.name, at: new Date().toISOString() },
+        }),
         config: { version: state.config.value.version + 1, values: target.config },
         draft: {
           ...(target.build === undefined ? {} : { build: target.build }),
@@ -318,8 +342,10 @@ export class AppService implements ReleaseHook {
   ): Promise<ReleaseOutcome> {
     if (build.artifact === undefined || build.processTypes === undefined)
       return { ok: false, error: `build ${build.id} has no artifact to release` };
-    const rel = await createRelease(this.store, this.audit, who, app, () => ({
+    // New code ends a rollback's pin: whoever built it moved the app forward.
+    const rel = await createRelease(this.store, this.audit, who, app, (state) => ({
       action: "app.release",
+      ...(state.app.value.pinned === undefined ? {} : { app: unpinned }),
       draft: {
         build: build.id,
         artifact: build.artifact!,
@@ -374,3 +400,5 @@ export class AppService implements ReleaseHook {
     throw new HttpError(404, "not_found", `${name} has not been deployed yet`);
   }
 }
+
+const unpinned = ({ pinned: _pinned, ...app }: App): App => app;

@@ -41,6 +41,8 @@ export interface RunBuildOptions {
   commit: string;
   /** The source as a tar (or tar.gz) stream. */
   source: AsyncIterable<Uint8Array>;
+  /** A stack's content hash of the folder the source came from (kept as Build.source). */
+  sourceHash?: string;
   createdBy: string;
   /** Written in the same transaction as the build's first record (the API's audit entry). */
   startOps?: TxnOp[];
@@ -74,6 +76,7 @@ export async function runBuild(opts: RunBuildOptions): Promise<Build> {
     app: opts.app,
     status: "building",
     commit: opts.commit,
+    ...(opts.sourceHash === undefined ? {} : { source: opts.sourceHash }),
     startedAt: new Date(started).toISOString(),
     createdBy: opts.createdBy,
   };

@@ -171,6 +171,14 @@ function showInfo(o: Output, app: AppView): void {
         : `v${app.release.version} (${app.release.description})`,
     ],
     ["Formation", formation(app.formation)],
+    ...(app.pinned === undefined
+      ? []
+      : [
+          [
+            "Pinned",
+            `to v${app.pinned.release} by ${app.pinned.by} at ${app.pinned.at} (releases:unpin to release it)`,
+          ] as [string, string],
+        ]),
     ["Health path", app.healthPath],
     ["Deploy timeout", `${app.deployTimeoutMs / 1000} s`],
     ["Drain", `${app.drainMs / 1000} s`],

@@ -100,4 +100,26 @@ Examples:
       const answer = await apps.rollback(app, v);
       await followRelease(o, apps, app, answer, `Rolling back ${app} to v${v}`);
     });
+
+  program
+    .command("releases:unpin <app>")
+    .description("let a stack change an app's release again after a rollback pinned it")
+    .option("--json", "print JSON")
+    .addHelpText(
+      "after",
+      `
+A rollback pins the app: \`gantry apply\` and stack syncs leave its code and config alone
+(shown as pinned) until the stack's source of the app changes, or until this command.
+Examples:
+  $ gantry releases:unpin hello`,
+    )
+    .action(async (app: string, opts: { json?: boolean }) => {
+      const res = await appsClient().unpin(app);
+      if (opts.json) return json(o, res);
+      o.out(
+        res.pinned
+          ? `unpinned ${app}: a stack may change its release again`
+          : `${app} was not pinned`,
+      );
+    });
 }

@@ -1,4 +1,4 @@
-import type { AppConfig, Deploy, Formation } from "../model/app.js";
+import type { AppConfig, Build, Deploy, Formation } from "../model/app.js";
 import type {
   AppView,
   DeployResult,
@@ -28,6 +28,12 @@ export interface LogOptions {
   ps?: string;
   /** Only lines at or after this ISO time. */
   since?: string;
+}
+
+/** How `upload` ended: the deploy's result, with the build id and artifact when one was made. */
+export interface BuildAnswer extends DeployResult {
+  build?: string;
+  artifact?: string;
 }
 
 /** The apps API: used by the CLI, the agent (log shipping) and the router (app list). */
@@ -65,8 +71,17 @@ export class AppsClient {
     return this.client.json("DELETE", this.path(app), { query: { confirm } });
   }
 
-  config(app: string): Promise<Pick<AppConfig, "version" | "values">> {
+  /** The config, decrypted, with its record's modRevision (0: never set). */
+  config(app: string): Promise<Pick<AppConfig, "version" | "values"> & { modRevision: number }> {
     return this.client.json("GET", this.path(app, "/config"));
+  }
+
+  /** Change settings `create` took; they apply from the next deploy. */
+  settings(
+    app: string,
+    settings: { healthPath?: string; deployTimeoutMs?: number; drainMs?: number },
+  ): Promise<AppView> {
+    return this.client.json("PUT", this.path(app, "/settings"), { body: settings });
   }
 
   /** Set and unset config vars; a new release when something changed. */
@@ -87,6 +102,48 @@ export class AppsClient {
 
   rollback(app: string, version: number): Promise<ReleaseAnswer> {
     return this.client.json("POST", this.path(app, "/releases/rollback"), { body: { version } });
+  }
+
+  /** Clear a rollback's pin; answers whether the app was pinned. */
+  unpin(app: string): Promise<{ pinned: boolean }> {
+    return this.client.json("POST", this.path(app, "/releases/unpin"));
+  }
+
+  /** The app's builds, newest first. */
+  builds(app: string, limit?: number): Promise<Build[]> {
+    return this.client.json("GET", this.path(app, "/builds"), { query: { limit } });
+  }
+
+  build(app: string, id: string): Promise<Build> {
+    return this.client.json("GET", this.path(app, `/builds/${seg(id)}`));
+  }
+
+  /**
+   * Build a tar of the source, then release and deploy it (as a push does), streaming the build
+   * and deploy lines to `onLine`; answers the stream's result line.
+   */
+  async upload(
+    app: string,
+    tar: Uint8Array,
+    opts: {
+      commit?: string;
+      source?: string;
+      onLine?: (line: string) => void;
+      signal?: AbortSignal;
+    } = {},
+  ): Promise<BuildAnswer> {
+    const res = await this.client.request("POST", this.path(app, "/builds"), {
+      query: { commit: opts.commit, source: opts.source },
+      raw: tar,
+      headers: { "content-type": "application/x-tar" },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    let result: BuildAnswer | undefined;
+    await readLines(res, (line) => {
+      if (line.startsWith(RESULT_PREFIX)) result = JSON.parse(line.slice(RESULT_PREFIX.length));
+      else opts.onLine?.(line);
+    });
+    return result ?? { ok: false, error: "the build stream ended without a result" };
   }
 
   /** The running (else queued, else last) deploy, or the one of `release`. */

@@ -19,6 +19,8 @@ export interface AppView extends App {
   release?: ReleaseView;
   /** The last deploy, without its log (info only). */
   deploy?: Omit<Deploy, "log">;
+  /** The app record's modRevision (info only: `GET /v1/apps/:app`). */
+  modRevision?: number;
 }
 
 /** One instance as `GET /v1/apps/:app/ps` shows it: the assignment joined with its status. */

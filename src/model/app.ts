@@ -65,8 +65,25 @@ export const AppSchema = z.strictObject({
   drainMs: z.number().int().min(0).max(600_000),
   /** Version of the release that serves now (0: none yet). */
   currentRelease: z.number().int().min(0),
+  /**
+   * Set by `releases:rollback`, cleared by `releases:unpin` and by the next build's release: a
+   * stack (docs/stack.md) leaves a pinned app's release alone.
+   */
+  pinned: z
+    .strictObject({
+      /** The release rolled back to (its code and config serve). */
+      release: z.number().int().min(1),
+      by: z.string(),
+      at: z.string(),
+    })
+    .optional(),
 });
 export type App = z.infer<typeof AppSchema>;
+
+/** A content hash of a stack folder (git tree id or sha256): what a stack build was made from. */
+export const SourceHashSchema = z
+  .string()
+  .regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/, "must be a git tree id or a sha256 (hex)");
 
 /** Encrypted config: name -> base64(iv | ciphertext | tag). Never logged, never shown encrypted. */
 export const AppConfigSchema = z.strictObject({
@@ -91,6 +108,8 @@ export const BuildSchema = z.strictObject({
     .regex(/^[0-9a-f]{64}$/)
     .optional(),
   processTypes: z.record(ProcessTypeSchema, z.string()).optional(),
+  /** The stack folder's content hash, for a build a stack made from its `source:` folder. */
+  source: SourceHashSchema.optional(),
   /** The stack the builder detected: "node", "procfile". */
   stack: z.string().optional(),
   error: z.string().optional(),

@@ -24,7 +24,7 @@ const VersionSchema = z.union([
 ]);
 const RollbackSchema = z.strictObject({ version: VersionSchema });
 
-/** Config (→ releases), releases, rollback, and following a deploy. */
+/** Config (→ releases), releases, rollback and unpin, and following a deploy. */
 export function appReleaseRoutes(deps: ApiDeps): RouteDef[] {
   return [
     {
@@ -84,6 +84,17 @@ export function appReleaseRoutes(deps: ApiDeps): RouteDef[] {
         const app = appParam(ctx, "write");
         const { version } = await ctx.json(RollbackSchema);
         ctx.send(200, await appsOf(deps).rollback(app, version, ctx.who));
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/apps/:app/releases/unpin",
+      summary:
+        "Clear a rollback's pin: a stack may change the app's release again → {pinned: was it pinned}",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const app = appParam(ctx, "write");
+        ctx.send(200, await appsOf(deps).unpin(app, ctx.who));
       },
     },
     {

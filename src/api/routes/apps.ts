@@ -16,9 +16,11 @@ const CreateSchema = z.strictObject({
   drainMs: AppSchema.shape.drainMs.optional(),
 });
 
+const SettingsSchema = CreateSchema.omit({ name: true });
+
 const DomainBodySchema = z.strictObject({ domain: DomainSchema });
 
-/** Apps: create, list (blocking), info, destroy, scale, domains. */
+/** Apps: create, list (blocking), info, destroy, settings, scale, domains. */
 export function appRoutes(deps: ApiDeps): RouteDef[] {
   const { store } = deps;
   return [
@@ -80,6 +82,24 @@ export function appRoutes(deps: ApiDeps): RouteDef[] {
             "confirm",
           );
         ctx.send(200, { ok: true, ...(await appsOf(deps).destroy(app, ctx.who)) });
+      },
+    },
+    {
+      method: "PUT",
+      path: "/v1/apps/:app/settings",
+      summary:
+        "Change an app's settings {healthPath?, deployTimeoutMs?, drainMs?}: they apply from the next deploy",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const app = appParam(ctx, "write");
+        const settings = await ctx.json(SettingsSchema);
+        if (Object.keys(settings).length === 0)
+          throw new ValidationError(
+            'give a setting to change, e.g. {"healthPath": "/up"}',
+            "healthPath",
+          );
+        const updated = await appsOf(deps).changeSettings(app, settings, ctx.who);
+        ctx.send(200, appsOf(deps).view(updated, apiBase(ctx, deps)));
       },
     },
     {

@@ -4,7 +4,7 @@ import { DEFAULT_BUILD_SETTINGS, buildKey, runBuild } from "../../build/builder.
 import { buildLogPath } from "../../build/buildlog.js";
 import { formatResult, type BuildStreamResult } from "../../build/result.js";
 import { ValidationError } from "../../errors.js";
-import { AppNameSchema, BuildSchema, type Build } from "../../model/app.js";
+import { AppNameSchema, BuildSchema, SourceHashSchema, type Build } from "../../model/app.js";
 import { K } from "../../model/keys.js";
 import { allows, type Access } from "../../model/token.js";
 import type { Store } from "../../store/index.js";
@@ -46,15 +46,20 @@ export function buildRoutes(deps: ApiDeps): RouteDef[] {
       method: "POST",
       path: "/v1/apps/:app/builds",
       summary:
-        "Build the source in the body (a tar stream), then release and deploy it; answers a text stream whose last line is `gantry:result {json}`",
+        "Build the source in the body (a tar stream), then release and deploy it (?commit=SHA, ?source=HASH: a stack folder's content hash, kept on the build); answers a text stream whose last line is `gantry:result {json}`",
       handler: async (ctx) => {
-        ctx.allowQuery("commit");
+        ctx.allowQuery("commit", "source");
         const app = await appFromPath(ctx, store, "write");
         const dataDir = requireDataDir(deps);
         const commit = CommitSchema.safeParse(ctx.query.get("commit") ?? "upload");
         if (!commit.success) {
           throw new ValidationError(`commit ${commit.error.issues[0]!.message}`, "commit");
         }
+        const sourceParam = ctx.query.get("source") ?? undefined;
+        const source =
+          sourceParam === undefined ? undefined : SourceHashSchema.safeParse(sourceParam);
+        if (source !== undefined && !source.success)
+          throw new ValidationError(`source ${source.error.issues[0]!.message}`, "source");
         const settings = { ...DEFAULT_BUILD_SETTINGS, ...deps.build };
         const declared = Number(ctx.req.headers["content-length"] ?? "0");
         if (declared > settings.maxSourceBytes) {
@@ -81,6 +86,7 @@ export function buildRoutes(deps: ApiDeps): RouteDef[] {
           app,
           commit: commit.data,
           source: ctx.req,
+          ...(source === undefined ? {} : { sourceHash: source.data }),
           createdBy: ctx.who.name,
           startOps: [deps.audit.entry(ctx.who, "app.build", app)],
           onLine: (line) => {
