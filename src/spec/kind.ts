@@ -15,6 +15,12 @@ export interface FieldChange {
   sensitive?: boolean;
   /** A change of this field cannot be made in place: the item is replaced. */
   forcesReplace?: boolean;
+  /**
+   * Shown in the plan, never applied, and no change by itself: what the stack waits for or
+   * leaves alone (a secret still to be set by hand, a pinned app's release, a node that has not
+   * joined). An item whose fields are all `info` is a no-op.
+   */
+  info?: boolean;
 }
 
 /** What an item of the live platform looks like to the engine. */
