@@ -59,6 +59,12 @@ export async function followDeploy(
       return { ok: true, release: version };
     if (rel.status === "failed")
       return { ok: false, release: version, error: rel.error ?? "the deploy failed" };
+    if (rel.status === "abandoned")
+      return {
+        ok: false,
+        release: version,
+        error: `v${version} was abandoned: ${rel.error ?? "its push did not complete"}`,
+      };
     const now = Date.now();
     if (progress || stallAt === Infinity) stallAt = now + appRec.deployTimeoutMs + STALL_GRACE_MS;
     if (now >= stallAt)

@@ -8,6 +8,7 @@ import {
   ReleaseSchema,
   type App,
   type AppConfig,
+  type PushOrigin,
   type Release,
 } from "../model/app.js";
 import type { Compare, Store, TxnOp } from "../store/index.js";
@@ -27,6 +28,8 @@ export interface ReleaseDraft {
   artifact?: string;
   processTypes: Record<string, string>;
   description: string;
+  /** The push its code came from, while that ties it (see Release.push). */
+  push?: PushOrigin;
 }
 
 export interface ReleaseChange {
@@ -41,14 +44,59 @@ export interface ReleaseChange {
 
 const ATTEMPTS = 8;
 
-/** The newest release that did not fail: what the next one builds on (code, process types). */
+/**
+ * The newest release that did not fail and was not abandoned: what the next one builds on
+ * (code, process types, and the push that code came from).
+ */
 export function baseRelease(releases: readonly Versioned<Release>[]): Release | undefined {
   let best: Release | undefined;
   for (const r of releases)
-    if (r.value.status !== "failed" && (best === undefined || r.value.version > best.version))
+    if (
+      r.value.status !== "failed" &&
+      r.value.status !== "abandoned" &&
+      (best === undefined || r.value.version > best.version)
+    )
       best = r.value;
   return best;
 }
+
+/** The code of a release as a draft for the next one (a config change, a restore). */
+export function codeOf(base: Release | undefined): Omit<ReleaseDraft, "description"> {
+  return {
+    ...(base?.build === undefined ? {} : { build: base.build }),
+    ...(base?.artifact === undefined ? {} : { artifact: base.artifact }),
+    processTypes: base?.processTypes ?? {},
+    ...(base?.push === undefined ? {} : { push: base.push }),
+  };
+}
+
+/** A new pending release record. */
+export function newRelease(
+  app: string,
+  version: number,
+  draft: ReleaseDraft,
+  config: AppConfig,
+  who: { name: string },
+): Release {
+  return {
+    app,
+    version,
+    ...(draft.build === undefined ? {} : { build: draft.build }),
+    ...(draft.artifact === undefined ? {} : { artifact: draft.artifact }),
+    processTypes: draft.processTypes,
+    configVersion: config.version,
+    config: config.values,
+    description: draft.description.slice(0, 500),
+    createdAt: new Date().toISOString(),
+    createdBy: who.name,
+    status: "pending",
+    ...(draft.push === undefined ? {} : { push: draft.push }),
+  };
+}
+
+/** The version the next release of these gets. */
+export const nextVersion = (releases: readonly Versioned<Release>[]): number =>
+  Math.max(0, ...releases.map((r) => r.value.version)) + 1;
 
 /** Read the app, its config and releases in one transaction. */
 export async function readReleaseState(store: Store, app: string): Promise<ReleaseState> {
@@ -89,20 +137,8 @@ export async function createRelease(
     const decided = change(state);
     if (decided === undefined) return undefined;
     const config = decided.config ?? state.config.value;
-    const version = Math.max(0, ...state.releases.map((r) => r.value.version)) + 1;
-    const release: Release = {
-      app,
-      version,
-      ...(decided.draft.build === undefined ? {} : { build: decided.draft.build }),
-      ...(decided.draft.artifact === undefined ? {} : { artifact: decided.draft.artifact }),
-      processTypes: decided.draft.processTypes,
-      configVersion: config.version,
-      config: config.values,
-      description: decided.draft.description.slice(0, 500),
-      createdAt: new Date().toISOString(),
-      createdBy: who.name,
-      status: "pending",
-    };
+    const version = nextVersion(state.releases);
+    const release = newRelease(app, version, decided.draft, config, who);
     const key = releaseKey(app, version);
     const compare: Compare[] = [
       { key: appKey(app), target: "modRevision", op: "==", value: state.app.modRevision },

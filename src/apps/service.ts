@@ -22,7 +22,8 @@ import { effectiveFormation } from "./formation.js";
 import { appKey, deployKey, releasesPrefix } from "./keys.js";
 import { AppLogs } from "./logs.js";
 import { kvsOf, parseAll, parseRecord, readApp, releaseView, type Versioned } from "./records.js";
-import { baseRelease, createRelease, readReleaseState } from "./releases.js";
+import { settlePushes, type PushSettlement } from "./push-recovery.js";
+import { baseRelease, codeOf, createRelease, readReleaseState } from "./releases.js";
 import { configContext, SecretBox } from "./secrets.js";
 
 export interface AppServiceOptions {
@@ -287,12 +288,8 @@ export class AppService implements ReleaseHook {
       return {
         action: "app.config",
         config: { version: state.config.value.version + 1, values: sealed },
-        draft: {
-          ...(base?.build === undefined ? {} : { build: base.build }),
-          ...(base?.artifact === undefined ? {} : { artifact: base.artifact }),
-          processTypes: base?.processTypes ?? {},
-          description: words.join("; "),
-        },
+        // On code from a push, it is tied to that push too (docs/apps.md, "An interrupted push").
+        draft: { ...codeOf(base), description: words.join("; ") },
       };
     });
     if (made !== undefined) return { changed: true, version: made.version };
@@ -351,16 +348,38 @@ export class AppService implements ReleaseHook {
         artifact: build.artifact!,
         processTypes: build.processTypes!,
         description: `Deploy ${build.commit.slice(0, 12)}`,
+        ...(build.push === undefined ? {} : { push: build.push }),
       },
     }));
     onLine(`released v${rel!.version}; deploying`);
-    const result = await this.follow(app, rel!.version, onLine, signal);
+    let result = await this.follow(app, rel!.version, onLine, signal);
+    // The request went away first (the pusher's hook died, the server stops): the push cannot
+    // complete now, so its release must not go live.
+    if (signal.aborted && build.push !== undefined) {
+      const mine = (await this.settlePushes(app)).abandoned.find((a) => a.version === rel!.version);
+      if (mine !== undefined)
+        result = { ok: false, error: `v${mine.version} was abandoned: ${mine.reason}` };
+    }
     return {
       ok: result.ok,
       version: rel!.version,
       ...(result.url === undefined ? {} : { url: result.url }),
       ...(result.error === undefined ? {} : { error: result.error }),
     };
+  }
+
+  /** Abandon this app's releases whose push did not complete (src/apps/push-recovery.ts). */
+  settlePushes(app: string): Promise<PushSettlement> {
+    return settlePushes(
+      {
+        store: this.store,
+        audit: this.audit,
+        dataDir: this.dataDir,
+        say: this.opts.log,
+        logs: this.logs,
+      },
+      app,
+    );
   }
 
   /** Follow a release's deploy until it ends (see followDeploy), with the app's URL on success. */

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isGantryError } from "../errors.js";
 import { K } from "../model/keys.js";
-import type { Build } from "../model/app.js";
+import type { Build, PushOrigin } from "../model/app.js";
 import type { Store, TxnOp } from "../store/index.js";
 import { ArtifactStore } from "./artifacts.js";
 import { BuildLog, pruneBuildLogs } from "./buildlog.js";
@@ -44,6 +44,8 @@ export interface RunBuildOptions {
   /** A stack's content hash of the folder the source came from (kept as Build.source). */
   sourceHash?: string;
   createdBy: string;
+  /** The push whose commit this builds (kept on the Build: see PushOriginSchema). */
+  push?: PushOrigin;
   /** Written in the same transaction as the build's first record (the API's audit entry). */
   startOps?: TxnOp[];
   /** Each line of build output, as it happens. */
@@ -79,6 +81,7 @@ export async function runBuild(opts: RunBuildOptions): Promise<Build> {
     ...(opts.sourceHash === undefined ? {} : { source: opts.sourceHash }),
     startedAt: new Date(started).toISOString(),
     createdBy: opts.createdBy,
+    ...(opts.push === undefined ? {} : { push: opts.push }),
   };
   const key = buildKey(opts.app, id);
   await opts.store.txn({

@@ -3,9 +3,10 @@
  * inside `git http-backend` with the pushed ref updates on stdin (`<old> <new> <ref>` lines);
  * the quarantined objects of the push are visible to git commands run here.
  *
- * For main/master: `git archive <new>` is streamed to `POST /v1/apps/<app>/builds?commit=<new>`
- * and the streamed build + deploy log is copied to stdout (the pusher sees `remote: …`). Exit 0
- * accepts the push; 1 rejects it and no ref moves. Other branches are accepted without a build.
+ * For main/master: `git archive <new>` is streamed to
+ * `POST /v1/apps/<app>/builds?commit=<new>&ref=<ref>` and the streamed build + deploy log is
+ * copied to stdout (the pusher sees `remote: …`). Exit 0 accepts the push; 1 rejects it and no
+ * ref moves. Other branches are accepted without a build.
  *
  * Environment (set by the API's git route): GANTRY_HOOK_URL (the API), GANTRY_HOOK_TOKEN (the
  * pusher's token: never printed), GANTRY_APP. Kept to node built-ins: it starts on every push.
@@ -51,10 +52,13 @@ function build(
   token: string,
   app: string,
   commit: string,
+  ref: string,
 ): Promise<BuildStreamResult> {
   return new Promise((resolve) => {
     const url = new URL(`/v1/apps/${encodeURIComponent(app)}/builds`, base);
     url.searchParams.set("commit", commit);
+    // Ties the release to this push: should the push not complete, it is abandoned.
+    url.searchParams.set("ref", ref);
     const archive = spawn("git", ["archive", "--format=tar", commit], {
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -181,7 +185,7 @@ async function main(): Promise<number> {
       accepted = false;
       continue;
     }
-    const result = await build(base, token, app, u.new);
+    const result = await build(base, token, app, u.new, u.ref);
     if (result.ok) {
       const where = result.url ? ` at ${result.url}` : "";
       say(`-----> ${app}${result.release ? ` v${result.release}` : ""} deployed${where}`);

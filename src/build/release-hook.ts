@@ -20,5 +20,7 @@ export interface ReleaseHook {
     build: Build,
     who: Principal,
     onLine: (line: string) => void,
+    /** Aborted when the request goes away: a push's release is then abandoned, not left to go live. */
+    signal?: AbortSignal,
   ): Promise<ReleaseOutcome>;
 }

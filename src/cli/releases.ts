@@ -64,7 +64,7 @@ Examples:
       if (opts.json) return json(o, list.slice(0, n));
       const c = colours(o);
       const paint = (s: string): string =>
-        s === "active" ? c.green(s) : s === "failed" ? c.red(s) : s;
+        s === "active" ? c.green(s) : s === "failed" || s === "abandoned" ? c.red(s) : s;
       table(
         o,
         ["VERSION", "STATUS", "DESCRIPTION", "BY", "CREATED"],
@@ -79,9 +79,10 @@ Examples:
           ]),
         "(no releases yet: push code or set config)",
       );
-      for (const r of list.slice(0, n).filter((r) => r.status === "failed" && r.error)) {
+      for (const r of list.slice(0, n)) {
+        if ((r.status !== "failed" && r.status !== "abandoned") || !r.error) continue;
         o.out("");
-        o.out(c.red(`v${r.version} failed: ${r.error}`));
+        o.out(c.red(`v${r.version} ${r.status}: ${r.error}`));
       }
     });
 

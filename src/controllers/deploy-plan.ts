@@ -127,6 +127,9 @@ class Planner extends FormationPlanner {
     const news = this.runs((a) => a.release === deploy.release);
     if (rel === undefined) return this.fail(deploy, undefined, news, "the release was deleted");
     for (const a of news) {
+    // Abandoned (its push did not complete: docs/apps.md): the deploy ends, its instances go.
+    if (rel.value.status === "abandoned")
+      return this.fail(deploy, undefined, news, `abandoned: ${rel.value.error}`);
       const inst = this.s.instances.get(a.value.id);
       if (inst?.state === "crashed")
         return this.fail(deploy, rel, news, this.crashReason(a.value, inst));

@@ -94,6 +94,20 @@ export type AppConfig = z.infer<typeof AppConfigSchema>;
 
 export const BuildStatusSchema = z.enum(["building", "succeeded", "failed"]);
 
+/**
+ * The `git push` a build's code came from: the commit, the branch it was pushed to and the id of
+ * the repository that received it (DATA_DIR/repos/<app>.git/gantry-id, so only the server holding
+ * that repository judges it). A release carrying it is tied to the push until git has moved the
+ * ref to the commit; one whose push did not complete is abandoned (docs/apps.md, "An interrupted
+ * push").
+ */
+export const PushOriginSchema = z.strictObject({
+  commit: z.string().regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/),
+  ref: z.enum(["refs/heads/main", "refs/heads/master"]),
+  repo: z.string().regex(/^[0-9a-f]{16}$/),
+});
+export type PushOrigin = z.infer<typeof PushOriginSchema>;
+
 export const BuildSchema = z.strictObject({
   id: z.string(),
   app: AppNameSchema,
@@ -114,6 +128,8 @@ export const BuildSchema = z.strictObject({
   stack: z.string().optional(),
   error: z.string().optional(),
   createdBy: z.string(),
+  /** The push it builds (absent for an upload). */
+  push: PushOriginSchema.optional(),
 });
 export type Build = z.infer<typeof BuildSchema>;
 
@@ -123,6 +139,8 @@ export const ReleaseStatusSchema = z.enum([
   "active",
   "failed",
   "superseded",
+  /** Made from a push that did not complete: never to run (again). */
+  "abandoned",
 ]);
 export type ReleaseStatus = z.infer<typeof ReleaseStatusSchema>;
 
@@ -143,8 +161,13 @@ export const ReleaseSchema = z.strictObject({
   createdAt: z.string(),
   createdBy: z.string(),
   status: ReleaseStatusSchema,
-  /** Why a deploy of it failed. */
+  /** Why a deploy of it failed, or why it was abandoned. */
   error: z.string().optional(),
+  /**
+   * The push its code came from, while that ties it: a release made from a push, a config
+   * change on top of one, or a restore of one. Rollbacks are explicit and carry none.
+   */
+  push: PushOriginSchema.optional(),
 });
 export type Release = z.infer<typeof ReleaseSchema>;
 

@@ -1,6 +1,8 @@
 import type { AddressInfo } from "node:net";
+import { Counter } from "prom-client";
 import { createApiServer, type ApiServer } from "../api/server.js";
 import type { AppService } from "../apps/service.js";
+import { recoverInterruptedPushes } from "../apps/push-recovery.js";
 import { startDeployController } from "../controllers/deploy.js";
 import { startLeadership } from "../controllers/leader.js";
 import { hashSecret } from "../api/tokens.js";
@@ -17,6 +19,8 @@ export interface ServerOptions {
   appDomain?: string;
   /** The router's port, for app URLs (default 8080). */
   routerPort?: number;
+  /** How often the deploy controller looks at every app without events (default 10 s). */
+  deployResyncMs?: number;
   log?: (line: string) => void;
 }
 
@@ -56,11 +60,25 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           : `admin-${hashSecret(secret).slice(0, 8)}`;
       await api.deps.tokens.create(name, [{ admin: true }], "bootstrap", secret);
     }
+    // Before it takes pushes and before its controllers deploy anything: what a push the last
+    // run did not complete released goes (docs/apps.md, "An interrupted push").
+    await recoverInterruptedPushes({
+      store,
+      audit: api.deps.audit,
+      dataDir: opts.dataDir,
+      say: opts.log ?? ((line) => process.stderr.write(line + "\n")),
+      logs: (api.deps.apps as AppService).logs,
+    });
     const address = await api.listen(opts.apiHost, opts.apiPort);
     const url = `http://${address.address.includes(":") ? `[${address.address}]` : address.address}:${address.port}`;
     writeFileAtomic(files.apiAddr, url + "\n", 0o644);
     const running = api;
     const apps = api.deps.apps as AppService;
+    const resyncFinds = new Counter({
+      name: "gantry_deploy_resync_finds_total",
+      help: "Deploy reconciles that found work only because of the periodic resync (each one is a bug: a missed watch event or wake-up)",
+      registers: [api.deps.metrics.registry],
+    });
     // Servers sharing a store (etcd) elect one to run the controllers.
     const leadership = startLeadership({
       store,
@@ -70,6 +88,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         startDeployController({
           store,
           ...(opts.log ? { log: opts.log } : {}),
+          ...(opts.deployResyncMs === undefined ? {} : { resyncMs: opts.deployResyncMs }),
+          onResyncFind: () => resyncFinds.inc(),
           appLog: (app, line) => {
             try {
               apps.logs.append(app, [{ source: "deploy", line }]);

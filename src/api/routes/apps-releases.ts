@@ -134,7 +134,7 @@ async function sendDeploy(ctx: Ctx, deps: ApiDeps, app: string, release: number)
     release,
     previous: info.currentRelease,
     status:
-      rel.status === "failed"
+      rel.status === "failed" || rel.status === "abandoned"
         ? "failed"
         : rel.status === "active" || rel.status === "superseded"
           ? "succeeded"

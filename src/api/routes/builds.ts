@@ -2,9 +2,17 @@ import { createReadStream, existsSync } from "node:fs";
 import { z } from "zod";
 import { DEFAULT_BUILD_SETTINGS, buildKey, runBuild } from "../../build/builder.js";
 import { buildLogPath } from "../../build/buildlog.js";
+import { ensureRepoId } from "../../build/repo-id.js";
 import { formatResult, type BuildStreamResult } from "../../build/result.js";
 import { ValidationError } from "../../errors.js";
-import { AppNameSchema, BuildSchema, SourceHashSchema, type Build } from "../../model/app.js";
+import {
+  AppNameSchema,
+  BuildSchema,
+  PushOriginSchema,
+  SourceHashSchema,
+  type Build,
+  type PushOrigin,
+} from "../../model/app.js";
 import { K } from "../../model/keys.js";
 import { allows, type Access } from "../../model/token.js";
 import type { Store } from "../../store/index.js";
@@ -48,7 +56,7 @@ export function buildRoutes(deps: ApiDeps): RouteDef[] {
       summary:
         "Build the source in the body (a tar stream), then release and deploy it (?commit=SHA, ?source=HASH: a stack folder's content hash, kept on the build); answers a text stream whose last line is `gantry:result {json}`",
       handler: async (ctx) => {
-        ctx.allowQuery("commit", "source");
+        ctx.allowQuery("commit", "source", "ref");
         const app = await appFromPath(ctx, store, "write");
         const dataDir = requireDataDir(deps);
         const commit = CommitSchema.safeParse(ctx.query.get("commit") ?? "upload");
@@ -60,6 +68,7 @@ export function buildRoutes(deps: ApiDeps): RouteDef[] {
           sourceParam === undefined ? undefined : SourceHashSchema.safeParse(sourceParam);
         if (source !== undefined && !source.success)
           throw new ValidationError(`source ${source.error.issues[0]!.message}`, "source");
+        const push = pushOrigin(ctx, dataDir, app, commit.data);
         const settings = { ...DEFAULT_BUILD_SETTINGS, ...deps.build };
         const declared = Number(ctx.req.headers["content-length"] ?? "0");
         if (declared > settings.maxSourceBytes) {
@@ -87,6 +96,7 @@ export function buildRoutes(deps: ApiDeps): RouteDef[] {
           commit: commit.data,
           source: ctx.req,
           ...(source === undefined ? {} : { sourceHash: source.data }),
+          ...(push === undefined ? {} : { push }),
           createdBy: ctx.who.name,
           startOps: [deps.audit.entry(ctx.who, "app.build", app)],
           onLine: (line) => {
@@ -148,6 +158,29 @@ export function buildRoutes(deps: ApiDeps): RouteDef[] {
   ];
 }
 
+/**
+ * `?ref=` (the pre-receive hook sends it): the source is a push of the commit to that branch of
+ * the app's repository on this server, and what it releases is tied to the push until git moves
+ * the ref (docs/apps.md, "An interrupted push").
+ */
+function pushOrigin(
+  ctx: Ctx,
+  dataDir: string,
+  app: string,
+  commit: string,
+): PushOrigin | undefined {
+  const raw = ctx.query.get("ref");
+  if (raw === null) return undefined;
+  const ref = PushOriginSchema.shape.ref.safeParse(raw);
+  if (!ref.success)
+    throw new ValidationError("ref must be refs/heads/main or refs/heads/master", "ref");
+  if (commit === "upload") throw new ValidationError("commit must be given with ref", "commit");
+  const repo = ensureRepoId(dataDir, app);
+  if (repo === undefined)
+    throw new ValidationError(`${app} has no repository on this server for ref`, "ref");
+  return { commit, ref: ref.data, repo };
+}
+
 /** Build output also goes to the app's log (`gantry logs`), tagged `build`, when there is one. */
 function toAppLog(deps: ApiDeps, app: string, line: string): void {
   try {
@@ -186,7 +219,7 @@ async function release(
     return { ok: false, ...done, error };
   }
   try {
-    const r = await deps.apps.releaseFromBuild(build.app, build, ctx.who, write);
+    const r = await deps.apps.releaseFromBuild(build.app, build, ctx.who, write, signal);
     return {
       ok: r.ok,
       ...done,

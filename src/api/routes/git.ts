@@ -61,8 +61,27 @@ async function serveGit(deps: ApiDeps, pushes: KeyedQueue, ctx: Ctx): Promise<vo
   const env = cgiEnv(deps.dataDir, ctx, app, rest, who, push, limit);
   // One push per app at a time (the pack and the hook's build + deploy): a second one waits,
   // and its hook then sees that main moved under it instead of deploying a stale commit.
-  if (push && ctx.method === "POST") await pushes.run(app, () => runBackend(ctx, env, limit));
+  if (push && ctx.method === "POST")
+    await pushes.run(app, async () => {
+      await runBackend(ctx, env, limit).finally(() => settle(deps, app));
+    });
   else await runBackend(ctx, env, limit);
+}
+
+/**
+ * After a push, whichever way it ended: a release of it that is still on its way or serves
+ * while git did not move the ref (the hook died, the pusher went away) is abandoned
+ * (docs/apps.md, "An interrupted push"). Inside the push queue, so no other push of the app on
+ * this server is under way.
+ */
+async function settle(deps: ApiDeps, app: string): Promise<void> {
+  try {
+    await deps.apps?.settlePushes?.(app);
+  } catch (err) {
+    // The next start of the server settles it (src/apps/push-recovery.ts).
+    const why = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`git: ${app}: could not check how the push ended: ${why}\n`);
+  }
 }
 
 /** Runs tasks one at a time per key, in arrival order. */
