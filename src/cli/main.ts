@@ -13,6 +13,7 @@ import { registerRunCommands } from "./run.js";
 import { registerLockCommands } from "./lock.js";
 import { registerServiceCommands } from "./services.js";
 import { registerNodesCommands } from "./nodes.js";
+import { registerStackCommands } from "./stack.js";
 import { registerStatesCommands } from "./states.js";
 import { registerStoreCommands } from "./store.js";
 import { registerTemplateCommands } from "./template.js";
@@ -42,6 +43,7 @@ export function buildProgram(o: Output = processOutput): Command {
   registerStatesCommands(program, o);
   registerTemplateCommands(program, o);
   registerConvergeCommands(program, o);
+  registerStackCommands(program, o);
   return program;
 }
 

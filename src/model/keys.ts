@@ -37,4 +37,8 @@ export const K = {
   convergeNodes: "converge/nodes/",
   /** A node's last converge runs, newest first: `converge/runs/<node>`. */
   convergeRuns: "converge/runs/",
+  /** What a stack manages (src/model/stack.ts): `stack/items/<kind>/<name>`. */
+  stackItems: "stack/items/",
+  /** The stack's status, as `gantry stack:info` shows it. */
+  stackInfo: "stack/info",
 } as const;

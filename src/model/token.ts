@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ValidationError } from "../errors.js";
 
-export const RESOURCES = ["kv", "service", "session", "node", "app", "states"] as const;
+export const RESOURCES = ["kv", "service", "session", "node", "app", "states", "stack"] as const;
 export type Resource = (typeof RESOURCES)[number];
 export type Access = "read" | "write";
 

@@ -14,6 +14,7 @@ import { kvRoutes } from "./kv.js";
 import { nodeRoutes } from "./nodes.js";
 import { openapiRoutes } from "./openapi.js";
 import { sessionRoutes } from "./sessions.js";
+import { stackRoutes } from "./stack.js";
 import { tokenRoutes } from "./tokens.js";
 import { txnRoutes } from "./txn.js";
 import { watchRoutes } from "./watch.js";
@@ -38,6 +39,7 @@ export function registerRoutes(deps: ApiDeps): RouteDef[] {
     ...buildRoutes(deps),
     ...gitRoutes(deps),
     ...convergeRoutes(deps),
+    ...stackRoutes(deps),
   ];
   // The document describes the final list, itself included: it reads `routes` when first asked.
   routes.push(...openapiRoutes(() => routes));

@@ -1,0 +1,173 @@
+import { readFile, stat } from "node:fs/promises";
+import { createInterface } from "node:readline/promises";
+import { StackClient } from "../client/stack.js";
+import { ValidationError } from "../errors.js";
+import { parseDuration } from "../model/duration.js";
+import { applyPlan, type ApplyResult } from "../spec/apply.js";
+import { ApplyFailedError } from "../spec/errors.js";
+import { defaultRegistry } from "../spec/kinds/index.js";
+import { planStack, type PlanSource } from "../spec/live.js";
+import { loadStack } from "../spec/load.js";
+import { whoAmI, withStackLock } from "../spec/lock.js";
+import type { PlannedChange } from "../spec/plan.js";
+import { planJson, planText } from "../spec/render.js";
+import { assertFresh, readSavedPlan, savedSource, type SavedPlan } from "../spec/saved-plan.js";
+import { clientFromEnv } from "./config.js";
+import { colours, json, type Output } from "./output.js";
+import { gitCommit, kindContext } from "./stack-plan.js";
+
+export interface ApplyFlags {
+  autoApprove?: boolean;
+  allowEmpty?: boolean;
+  lockTimeout?: string;
+  json?: boolean;
+}
+
+const PAST: Record<string, string> = {
+  create: "created",
+  update: "updated",
+  replace: "replaced",
+  destroy: "destroyed",
+};
+
+/** `gantry apply [DIR | FILE]`; returns the exit code. */
+export async function runApply(
+  target: string,
+  flags: ApplyFlags,
+  o: Output,
+  confirm: (question: string) => Promise<boolean> = askOnTerminal,
+): Promise<number> {
+  const timeoutMs = lockTimeout(flags.lockTimeout);
+  const registry = defaultRegistry();
+  const client = clientFromEnv();
+  let saved: SavedPlan | undefined;
+  let source: PlanSource & { dir: string };
+  let commit: string | undefined;
+  if (await isFile(target)) {
+    saved = readSavedPlan(await readFile(target, "utf8"), target);
+    source = savedSource(saved);
+    commit = saved.commit;
+  } else {
+    source = await loadStack(target, registry);
+    commit = await gitCommit(source.dir);
+  }
+  const c = colours(o);
+  const revealed: { kind: string; name: string; line: string }[] = [];
+  const ctx = kindContext(client, source.dir, o, source.settings.name);
+
+  return withStackLock(
+    client,
+    {
+      ...(timeoutMs === undefined ? {} : { timeoutMs }),
+      onWait: (holder) => o.err(`waiting for the stack lock held by ${holder}…`),
+    },
+    async (signal) => {
+      ctx.signal = signal;
+      const { plan, snapshot } = await planStack(ctx, registry, source);
+      if (saved !== undefined) assertFresh(saved, snapshot, plan);
+      if (!flags.json) for (const line of planText(plan, c)) o.out(line);
+      const work =
+        plan.summary.create + plan.summary.update + plan.summary.replace + plan.summary.destroy;
+      if (
+        work > 0 &&
+        saved === undefined &&
+        !flags.autoApprove &&
+        !flags.json &&
+        !(await confirm("\nApply these changes? Only 'yes' goes ahead: "))
+      ) {
+        o.err("Apply cancelled; nothing was changed.");
+        return 1;
+      }
+      const stacks = new StackClient(client);
+      const show = (ch: PlannedChange, line: string): void => {
+        if (!flags.json) o.out(`  ${ch.kind} ${ch.name}: ${line}`);
+      };
+      let result: ApplyResult;
+      try {
+        result = await applyPlan(ctx, registry, plan, snapshot, {
+          ...(flags.allowEmpty ? { allowEmpty: true } : {}),
+          ...(commit === undefined ? {} : { commit }),
+          hooks: {
+            onStep: (ch, phase) => {
+              if (phase === "done" && !flags.json)
+                o.out(`${ch.kind} ${ch.name}: ${PAST[ch.action] ?? ch.action}`);
+            },
+            onProgress: show,
+            onReveal: (ch, line) => {
+              revealed.push({ kind: ch.kind, name: ch.name, line });
+              show(ch, c.bold(line));
+            },
+          },
+        });
+      } catch (err) {
+        if (err instanceof ApplyFailedError)
+          await recordOutcome(stacks, source.settings.name, commit, undefined, err.message);
+        throw err;
+      }
+      await recordOutcome(stacks, source.settings.name, commit, result);
+      if (flags.json) json(o, { ...planJson(plan), applied: result, revealed });
+      else o.out(`\n${completeLine(result)}`);
+      return 0;
+    },
+  );
+}
+
+/** `Apply complete: 3 created, 1 updated, 0 destroyed.` */
+export function completeLine(r: ApplyResult): string {
+  const replaced = r.replaced > 0 ? `, ${r.replaced} replaced` : "";
+  return `Apply complete: ${r.created} created, ${r.updated} updated${replaced}, ${r.destroyed} destroyed.`;
+}
+
+/** `stack/info`'s lastApply; a failure to write it is reported, not fatal. */
+async function recordOutcome(
+  stacks: StackClient,
+  name: string,
+  commit: string | undefined,
+  result: ApplyResult | undefined,
+  message?: string,
+): Promise<void> {
+  const counts = result ?? { created: 0, updated: 0, replaced: 0, destroyed: 0 };
+  await stacks
+    .updateInfo({
+      name,
+      lastApply: {
+        at: new Date().toISOString(),
+        by: whoAmI(),
+        ...(commit === undefined ? {} : { commit }),
+        result: result === undefined ? "failed" : "ok",
+        ...counts,
+        ...(message === undefined ? {} : { message: message.slice(0, 4000) }),
+      },
+    })
+    .catch(() => undefined);
+}
+
+async function isFile(target: string): Promise<boolean> {
+  try {
+    return (await stat(target)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function lockTimeout(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const ms = parseDuration(raw);
+  if (ms === undefined)
+    throw new ValidationError(
+      `--lock-timeout must be a duration like "30s" or "5m", got "${raw}"`,
+      "--lock-timeout",
+    );
+  return ms;
+}
+
+/** Ask on the terminal; without one (CI, pipes) there is no one to ask, and apply goes ahead. */
+async function askOnTerminal(question: string): Promise<boolean> {
+  if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) return true;
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return (await rl.question(question)).trim() === "yes";
+  } finally {
+    rl.close();
+  }
+}

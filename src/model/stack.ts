@@ -1,0 +1,113 @@
+import { z } from "zod";
+import { K } from "./keys.js";
+
+/**
+ * The stack's records in the Store (docs/stack.md): one ownership record per item the stack
+ * manages, at `stack/items/<kind>/<name>`, and the stack's status at `stack/info`. Shared by the
+ * API routes, the client and the stack engine.
+ */
+
+export const DRIFT_MODES = ["correct", "warn", "off"] as const;
+export const DriftSchema = z.enum(DRIFT_MODES);
+export type DriftMode = z.infer<typeof DriftSchema>;
+
+/** A kind's name as it appears in plans and keys: `app`, `kv`, `service`, … */
+export const KindNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,31}$/, "lower-case letters, digits and dashes, at most 32");
+
+/** An item's name: any printable text (kv keys have slashes), at most 1 KB. */
+export const ItemNameSchema = z
+  .string()
+  .min(1)
+  .max(1024)
+  // eslint-disable-next-line no-control-regex
+  .regex(/^[^\u0000-\u001f\u007f]*$/, "must not contain control characters");
+
+/** What a client sends for one item after applying it (the server adds who and when). */
+export const OwnershipInputSchema = z.strictObject({
+  kind: KindNameSchema,
+  name: ItemNameSchema,
+  /** The stack's name (gantry.yaml `stack.name`). */
+  stack: z.string().max(128),
+  /** The git commit the spec came from, when known. */
+  commit: z.string().max(64).optional(),
+  /** Never destroyed by the stack, even once gone from the spec. */
+  protect: z.boolean(),
+  drift: DriftSchema.optional(),
+  /** A hash of the item's spec as last applied: a diff while it is unchanged is drift. */
+  specHash: z.string().max(128),
+});
+export type OwnershipInput = z.infer<typeof OwnershipInputSchema>;
+
+export const OwnershipRecordSchema = OwnershipInputSchema.extend({
+  appliedAt: z.string(),
+  appliedBy: z.string(),
+});
+export type OwnershipRecord = z.infer<typeof OwnershipRecordSchema> & {
+  /** The record's store revision (as read; not stored). */
+  modRevision?: number;
+};
+
+/** One batch of record changes: applied in one transaction when it fits one. */
+export const OwnershipBatchSchema = z.strictObject({
+  put: z.array(OwnershipInputSchema).max(10_000).default([]),
+  delete: z
+    .array(z.strictObject({ kind: KindNameSchema, name: ItemNameSchema }))
+    .max(10_000)
+    .default([]),
+});
+export type OwnershipBatch = z.input<typeof OwnershipBatchSchema>;
+
+/** The store key of an item's ownership record. */
+export const ownershipKey = (kind: string, name: string): string =>
+  `${K.stackItems}${kind}/${name}`;
+
+/** The outcome of the last apply, as `stack:info` shows it. */
+export const ApplyOutcomeSchema = z.strictObject({
+  at: z.string(),
+  by: z.string(),
+  commit: z.string().max(64).optional(),
+  result: z.enum(["ok", "failed"]),
+  created: z.number().int().min(0),
+  updated: z.number().int().min(0),
+  replaced: z.number().int().min(0),
+  destroyed: z.number().int().min(0),
+  /** What failed, when it did. */
+  message: z.string().max(4096).optional(),
+});
+export type ApplyOutcome = z.infer<typeof ApplyOutcomeSchema>;
+
+/**
+ * `stack/info`: what `gantry stack:info` prints. The GitOps parts (gitUrl, branch, path, commit,
+ * state, drift, lastSync) are written by the sync loop; `lastApply` by every apply.
+ */
+export const StackInfoSchema = z.strictObject({
+  name: z.string().max(128).optional(),
+  gitUrl: z.string().max(2048).optional(),
+  branch: z.string().max(256).optional(),
+  path: z.string().max(1024).optional(),
+  /** The commit the live platform was last synced to. */
+  commit: z.string().max(64).optional(),
+  state: z.string().max(64).optional(),
+  /** Items that differ from the spec though the spec did not change (hand edits). */
+  drift: z
+    .strictObject({
+      checkedAt: z.string(),
+      items: z.array(z.string().max(1100)).max(10_000),
+    })
+    .optional(),
+  lastSync: z
+    .strictObject({
+      at: z.string(),
+      commit: z.string().max(64).optional(),
+      result: z.string().max(64),
+      message: z.string().max(4096).optional(),
+    })
+    .optional(),
+  lastApply: ApplyOutcomeSchema.optional(),
+});
+export type StackInfo = z.infer<typeof StackInfoSchema>;
+
+/** PUT /v1/stack/info: the fields to set (others are kept; null removes one). */
+export const StackInfoPatchSchema = z.record(z.string(), z.unknown());

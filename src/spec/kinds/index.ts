@@ -1,0 +1,16 @@
+import type { Kind } from "../kind.js";
+import { KindRegistry } from "../registry.js";
+import { kvKind } from "./kv.js";
+
+/**
+ * The kinds every stack knows, in the order their sections are documented. A new kind is one
+ * file in this folder and one line here (docs/stack.md, "Writing a kind").
+ */
+export function defaultKinds(): Kind[] {
+  return [kvKind] as Kind[];
+}
+
+/** A registry holding the default kinds. */
+export function defaultRegistry(): KindRegistry {
+  return new KindRegistry(defaultKinds());
+}
