@@ -14,6 +14,7 @@ import {
   World,
 } from "../../test/helpers/plan-world.js";
 import { NODE_LOST_MS } from "./deploy-plan.js";
+import { QUIET_MS } from "./plan-wait.js";
 
 describe("planDeploy: a new release", () => {
   it("starts the formation's instances, spread over the nodes, and marks the release deploying", () => {
@@ -32,8 +33,9 @@ describe("planDeploy: a new release", () => {
     expect(release(w, 1).status).toBe("deploying");
     expect(deploy(w)).toMatchObject({ release: 1, previous: 0, status: "running" });
     expect(deploy(w).log.join("\n")).toContain("starting web.1 on node-a, web.2 on node-b");
-    // Nothing more to do until the instances report, but the deadline is a reason to look again.
-    expect(w.plan()).toEqual({ wakeAt: T0 + 30_000 });
+    // Nothing more to do until the instances report, but time is a reason to look again: to say
+    // what the deploy waits for once it has been quiet for a while (then at the deadline).
+    expect(w.plan()).toEqual({ wakeAt: T0 + QUIET_MS });
   });
 
   it("runs web=1 by default and other process types only when scaled", () => {

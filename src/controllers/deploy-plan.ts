@@ -21,6 +21,7 @@ import { effectiveFormation, instanceName, sortTypes } from "../apps/formation.j
 import { releaseKey } from "../model/app.js";
 import { FormationPlanner } from "./plan-formation.js";
 import {
+  CRASHES_TO_FAIL,
   LOST_BATCH,
   MAX_BATCH,
   NODE_LOST_MS,
@@ -126,12 +127,16 @@ class Planner extends FormationPlanner {
     const rel = this.release(deploy.release);
     const news = this.runs((a) => a.release === deploy.release);
     if (rel === undefined) return this.fail(deploy, undefined, news, "the release was deleted");
-    for (const a of news) {
     // Abandoned (its push did not complete: docs/apps.md): the deploy ends, its instances go.
     if (rel.value.status === "abandoned")
       return this.fail(deploy, undefined, news, `abandoned: ${rel.value.error}`);
+    for (const a of news) {
       const inst = this.s.instances.get(a.value.id);
-      if (inst?.state === "crashed")
+      // One crash is restarted, and the deploy waits saying so; a second fails it at once.
+      if (
+        inst?.state === "crashed" &&
+        (inst.restartAt === undefined || inst.restarts >= CRASHES_TO_FAIL)
+      )
         return this.fail(deploy, rel, news, this.crashReason(a.value, inst));
     }
     const lines: string[] = [];
@@ -159,9 +164,18 @@ class Planner extends FormationPlanner {
       return this.fail(deploy, rel, news, reason);
     }
     this.wakes.push(deadline);
+    const lastLineAt =
+      fresh.length > 0 ? this.s.now : Date.parse(deploy.loggedAt ?? deploy.startedAt);
+    const wait = this.waitNews(pending, deploy.waiting, lastLineAt);
+    if (wait.line !== undefined) fresh.push(wait.line);
     if (fresh.length === 0) return undefined;
     const t = this.transition(`progress of v${deploy.release}`);
-    this.putDeploy(t, { ...deploy, log: [...deploy.log, ...fresh] });
+    this.putDeploy(t, {
+      ...deploy,
+      log: [...deploy.log, ...fresh],
+      loggedAt: this.iso(),
+      ...(wait.waiting === undefined ? {} : { waiting: wait.waiting }),
+    });
     t.events.push(...fresh);
     return t;
   }

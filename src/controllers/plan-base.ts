@@ -2,12 +2,13 @@
  * What every step of the deploy planner (deploy-plan.ts) works with: the snapshot, the app, the
  * times to look again, and the helpers that read the snapshot and build transitions.
  */
-import type { App, Assignment, Deploy, InstanceStatus, Release } from "../model/app.js";
+import type { App, Assignment, Deploy, InstanceStatus, Release, Waiting } from "../model/app.js";
 import { appKey, assignmentKey, deployKey, instanceKey } from "../apps/keys.js";
 import { assignmentId, instanceName } from "../apps/formation.js";
 import { webServiceName } from "../model/app.js";
 import { catalogKey, instanceHealthPrefix } from "../catalog/keys.js";
 import { place, type Placed } from "../scheduler/place.js";
+import { waitNews, waitReason, type WaitNews } from "./plan-wait.js";
 import {
   MAX_BATCH,
   MAX_LOG,
@@ -123,6 +124,21 @@ export abstract class PlanBase {
         ? " (no output)"
         : `; last output:\n${tail.map((l) => `  ${l}`).join("\n")}`;
     return `${instanceName(a)} crashed${code}${restarts}${output}`;
+  }
+
+  /**
+   * What to tell about the instances a deploy or a scaling waits for, given what it told last
+   * (plan-wait.ts); when to look again goes into the wake-ups.
+   */
+  protected waitNews(
+    pending: Assignment[],
+    told: Waiting | undefined,
+    lastLineAt: number,
+  ): WaitNews {
+    const reasons = pending.map((a) => waitReason(a, this.s, this.app.healthPath));
+    const news = waitNews(reasons, told, lastLineAt, this.s.now);
+    if (news.wakeAt !== undefined) this.wakes.push(news.wakeAt);
+    return news;
   }
 
   /** Assignments to write as draining, from now. */

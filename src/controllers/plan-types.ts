@@ -68,6 +68,12 @@ export interface Plan {
   wakeAt?: number;
 }
 
+/**
+ * A new instance that crashes this many times fails its deploy at once; before, the agent
+ * restarts it (after 1 s) and the deploy waits, saying so: a crash that was not the app's fault
+ * (a port taken in between) does not fail a deploy, an app that cannot start says so in seconds.
+ */
+export const CRASHES_TO_FAIL = 2;
 /** A non-web instance must stay up this long to count as started. */
 export const MIN_RUNNING_MS = 1000;
 /** A finished one-off's assignment is removed this long after it ended. */

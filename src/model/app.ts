@@ -213,8 +213,23 @@ export const InstanceStatusSchema = z.strictObject({
   lastOutput: z.array(z.string()).max(20),
   updatedAt: z.string(),
   startedAt: z.string().optional(),
+  /** A crashed instance: when the agent starts it again (absent: it will not). */
+  restartAt: z.string().optional(),
 });
 export type InstanceStatus = z.infer<typeof InstanceStatusSchema>;
+
+/**
+ * What a deploy or a scaling last told about what it waits for (issue 19): its log gets a line
+ * when the reasons change, and reminders while they stay (src/controllers/plan-wait.ts).
+ */
+export const WaitingSchema = z.strictObject({
+  /** The reasons without their times, e.g. `web.2=check:503 worker.1=starting`. */
+  key: z.string().max(4000),
+  /** When these reasons were first told, and last. */
+  firstAt: z.string(),
+  lastAt: z.string(),
+});
+export type Waiting = z.infer<typeof WaitingSchema>;
 
 export const DeploySchema = z.strictObject({
   app: AppNameSchema,
@@ -226,6 +241,9 @@ export const DeploySchema = z.strictObject({
   error: z.string().optional(),
   /** Human-readable progress lines, streamed to the pusher / CLI. */
   log: z.array(z.string()).max(200),
+  /** When the last line was written: a wait is told after a quiet spell. */
+  loggedAt: z.string().optional(),
+  waiting: WaitingSchema.optional(),
 });
 export type Deploy = z.infer<typeof DeploySchema>;
 

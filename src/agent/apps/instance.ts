@@ -179,7 +179,20 @@ export class Instance {
               .map((l) => (l.length > 1024 ? `${l.slice(0, 1023)}…` : l)),
       updatedAt: new Date().toISOString(),
       ...(this.startedAt === undefined ? {} : { startedAt: this.startedAt }),
+      // When it starts again, so that a deploy waiting for it can say so (issue 19).
+      ...(this.handle === undefined && this.restartAt > 0 && this.restartable()
+        ? { restartAt: new Date(this.restartAt).toISOString() }
+        : {}),
     };
+  }
+
+  /** Whether the loop will start it again by itself (not refused, finished or stopped). */
+  private restartable(): boolean {
+    return (
+      this.refused === undefined &&
+      this.finished === undefined &&
+      this.assignment.desired !== "stopped"
+    );
   }
 
   /** Its catalog entry, while it should get traffic: a running web instance not draining. */
