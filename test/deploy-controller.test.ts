@@ -29,6 +29,7 @@ let agent: FakeAgent;
 let controllers: DeployController[];
 const who: Principal = { tokenId: "t", name: "tester", policies: [{ admin: true }] };
 const ART = "c".repeat(64);
+const HOUR = 3_600_000;
 
 const build = (
   id: string,
@@ -88,10 +89,11 @@ beforeAll(async () => {
   await t.store.put("nodes/node-a", JSON.stringify({ name: "node-a" }));
   await t.store.put("nodes/node-b", JSON.stringify({ name: "node-b" }));
   agent = new FakeAgent(t.store);
-  // Two controllers on one store: their guarded writes must never apply a step twice.
+  // Two controllers on one store: their guarded writes must never apply a step twice. Their
+  // resync is an hour away: every deploy below must move on events and wake-ups alone.
   controllers = [
-    startDeployController({ store: t.store, log: () => undefined, resyncMs: 500 }),
-    startDeployController({ store: t.store, log: () => undefined, resyncMs: 500 }),
+    startDeployController({ store: t.store, log: () => undefined, resyncMs: HOUR }),
+    startDeployController({ store: t.store, log: () => undefined, resyncMs: HOUR }),
   ];
   await apps.create("hello", { deployTimeoutMs: 1500, drainMs: 300 });
 });
@@ -230,10 +232,12 @@ describe("deploy controller", () => {
   });
 
   it("rolls back to an earlier release with a new release", async () => {
+    const started = Date.now();
     const answer = await apps.rollback("hello", 2);
     expect(answer.version).toBe(6);
     const result = await apps.followDeploy("hello", { release: 6 });
     expect(result.ok).toBe(true);
+    expect(Date.now() - started).toBeLessThan(2000);
     expect(await app()).toMatchObject({ currentRelease: 6 });
     expect((await apps.config("hello")).values).toEqual({ GREETING: "hi" });
     await until("v5 instances gone", async () =>
@@ -241,6 +245,29 @@ describe("deploy controller", () => {
     );
     // v2 had only web: the worker is gone with v5, web runs at the formation's count.
     expect((await assignments(t.store, 6)).map((x) => x.a.processType)).toEqual(["web"]);
+  });
+
+  it("waits through a crash the agent restarts, saying why, and goes live", async () => {
+    agent.behaviour.set(7, "crash-once");
+    const started = Date.now();
+    const answer = await apps.changeConfig("hello", { set: { GREETING: "once" } });
+    expect(answer.version).toBe(7);
+    const lines: string[] = [];
+    const result = await apps.followDeploy("hello", { release: 7, onLine: (l) => lines.push(l) });
+    expect(result.ok, lines.join("\n")).toBe(true);
+    expect(lines).toContain(
+      'waiting for web.1: crashed (exit code 1): "Error: listen EADDRINUSE: address already in use :::5001"; restarting in 1 s',
+    );
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it("moved every deploy on events and wake-ups alone: the resync never ran, nor was needed", () => {
+    for (const c of controllers) {
+      const stats = c.stats();
+      expect(stats.resyncFinds).toBe(0);
+      expect(stats.reconciles.resync).toBe(0);
+      expect(stats.reconciles.event).toBeGreaterThan(10);
+    }
   });
 
   it("stops everything on destroy and forgets the app", async () => {

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { GantryError, ValidationError } from "../errors.js";
+import { parseDuration } from "../model/duration.js";
 import type { RunningRouter } from "../router/router.js";
 import { ROUTER_DOMAIN } from "../router/table.js";
 import { defaultDataDir } from "../server/datadir.js";
@@ -20,6 +21,7 @@ interface UpOptions {
   domain: string;
   lowLatency?: boolean;
   routerWorkers?: string;
+  deployResync?: string;
 }
 
 /** Start, print where everything is, and stop cleanly on SIGINT/SIGTERM. */
@@ -103,6 +105,10 @@ export function registerUpCommands(program: Command, o: Output): void {
       "router worker processes; 0 serves in the main process (default: 0 on 1-2 CPUs, else one per CPU, at most 8)",
     )
     .option(
+      "--deploy-resync <duration>",
+      "how often the deploy controller looks at every app without being told (a safety net; default 10s)",
+    )
+    .option(
       "--low-latency",
       "keep idle CPUs ready to run at once (PM QoS, needs root): trims the router's tail latency on VMs; idle CPUs poll instead of sleeping",
     )
@@ -122,6 +128,7 @@ Examples:
       const domain = parseDomain(opts.domain);
       const routerWorkers =
         opts.routerWorkers === undefined ? undefined : parseRouterWorkers(opts.routerWorkers);
+      const deployResyncMs = parseResync(opts.deployResync);
       await serveUntilSignal(
         o,
         async () =>
@@ -134,6 +141,7 @@ Examples:
             appDomain: domain,
             nodeName: opts.nodeName ?? defaultNodeName(),
             ...(routerWorkers === undefined ? {} : { routerWorkers }),
+            ...(deployResyncMs === undefined ? {} : { deployResyncMs }),
           }),
         "Gantry",
         { apiPort: api.port, httpPort: http.port, lowLatency: opts.lowLatency === true },
@@ -153,6 +161,10 @@ Examples:
       "etcd://HOST:PORT[,HOST:PORT…] or a directory (default: DATA_DIR/store)",
     )
     .option("--api-addr <host:port>", "API listen address", "127.0.0.1:7700")
+    .option(
+      "--deploy-resync <duration>",
+      "how often the deploy controller looks at every app without being told (a safety net; default 10s)",
+    )
     .addHelpText(
       "after",
       `
@@ -162,6 +174,7 @@ Examples:
     )
     .action(async (opts: UpOptions) => {
       const api = parseHostPort(opts.apiAddr, "--api-addr");
+      const deployResyncMs = parseResync(opts.deployResync);
       await serveUntilSignal(
         o,
         async () =>
@@ -169,6 +182,7 @@ Examples:
             dataDir: opts.dataDir,
             apiHost: api.host,
             apiPort: api.port,
+            ...(deployResyncMs === undefined ? {} : { deployResyncMs }),
             ...(opts.store === undefined ? {} : { store: opts.store }),
           }),
         "Gantry server",
@@ -186,6 +200,18 @@ export function parseDomain(raw: string): string {
       "--domain",
     );
   return domain;
+}
+
+/** --deploy-resync: a duration from 1s to 24h. */
+export function parseResync(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms < 1000 || ms > 86_400_000)
+    throw new ValidationError(
+      `--deploy-resync must be a duration from 1s to 24h, like 10s or 1h, got "${raw}"`,
+      "--deploy-resync",
+    );
+  return ms;
 }
 
 /** --router-workers (`gantry router`: --workers): a whole number from 0 to 64. */

@@ -32,6 +32,7 @@ import {
   type WatchEvent,
 } from "../store/index.js";
 import { planDeploy, type DeploySnapshot, type Transition } from "./deploy-plan.js";
+import { ResyncAudit, type Why } from "./resync-audit.js";
 
 export interface DeployControllerOptions {
   store: Store;
@@ -39,14 +40,28 @@ export interface DeployControllerOptions {
   log?: (line: string) => void;
   /** Progress lines for an app's log (source `deploy`). */
   appLog?: (app: string, line: string) => void;
-  /** Look at every app this often even without events (ms; default 10 s). */
+  /**
+   * Look at every app this often even without events (ms; default 10 s): a safety net only —
+   * a reconcile that finds work this way is logged and counted as a bug (resync-audit.ts).
+   */
   resyncMs?: number;
+  /** Called for each reconcile that found work only because of the resync. */
+  onResyncFind?: () => void;
   now?: () => number;
+}
+
+/** What the controller did, and why. */
+export interface DeployStats {
+  /** Reconciles by what asked for them: events, planner wake-ups, the resync, (re)starts. */
+  reconciles: Record<Why, number>;
+  /** Reconciles that found work only because of the resync: each one is a bug. */
+  resyncFinds: number;
 }
 
 export interface DeployController {
   /** Stop watching and wait for the reconcile in progress. */
   stop(): Promise<void>;
+  stats(): DeployStats;
 }
 
 /** Prefixes whose changes can move a deploy along. */
@@ -84,16 +99,18 @@ class Controller implements DeployController {
   private stopped = false;
   private working: Promise<void> | undefined;
   private resync: ReturnType<typeof setInterval> | undefined;
+  private readonly audit: ResyncAudit;
 
   constructor(private readonly opts: DeployControllerOptions) {
     this.store = opts.store;
     this.log = opts.log ?? ((line) => process.stderr.write(line + "\n"));
     this.now = opts.now ?? Date.now;
+    this.audit = new ResyncAudit(this.log, opts.onResyncFind);
   }
 
   start(): void {
     void this.watchAll();
-    this.resync = setInterval(() => void this.markAll(), this.opts.resyncMs ?? 10_000);
+    this.resync = setInterval(() => void this.markAll("resync"), this.opts.resyncMs ?? 10_000);
     this.resync.unref();
   }
 
@@ -102,30 +119,43 @@ class Controller implements DeployController {
     clearInterval(this.resync);
     for (const t of this.timers.values()) clearTimeout(t.timer);
     for (const cancel of this.cancels) cancel();
+    this.audit.stop();
     await this.working;
   }
 
-  /** Watch every prefix from one revision; after a compaction, start over from now. */
+  stats(): DeployStats {
+    return { reconciles: { ...this.audit.reconciles }, resyncFinds: this.audit.finds };
+  }
+
+  /**
+   * Watch every prefix from one revision, then look at every app (what changed before the watch
+   * began is seen that way). When any watch ends — compacted, failed, or closed — all start over
+   * from now: a prefix left unwatched would only be noticed by the resync.
+   */
   private async watchAll(): Promise<void> {
     while (!this.stopped) {
+      let failed: unknown;
       try {
         const from = (await this.store.status()).revision + 1;
         const watches = WATCHED.map((prefix) =>
           this.store.watch({ prefix }, { startRevision: from, prevKv: true }),
         );
         this.cancels.splice(0, this.cancels.length, ...watches.map((w) => () => w.cancel()));
-        await this.markAll();
-        await Promise.all(
-          watches.map(async (w) => {
-            for await (const batch of w) for (const e of batch) this.onEvent(e);
-          }),
-        );
+        await this.markAll("start");
+        const loops = watches.map(async (w) => {
+          for await (const batch of w) for (const e of batch) this.onEvent(e);
+        });
+        for (const loop of loops) loop.catch(() => undefined); // the first to end is enough
+        await Promise.race(loops);
+        failed = new Error("a watch ended");
       } catch (err) {
-        if (this.stopped) return;
-        if (!(err instanceof CompactedError)) this.log(`deploy controller: watch: ${String(err)}`);
-        for (const cancel of this.cancels) cancel();
-        await sleep(500);
+        failed = err;
       }
+      for (const cancel of this.cancels) cancel();
+      if (this.stopped) return;
+      if (failed instanceof CompactedError) continue;
+      this.log(`deploy controller: watch: ${String(failed)}; watching again`);
+      await sleep(500);
     }
   }
 
@@ -133,7 +163,10 @@ class Controller implements DeployController {
     const key = e.kv.key;
     const rest = (prefix: string): string => key.slice(prefix.length);
     if (key.startsWith(K.nodes) || key.startsWith(K.drains)) {
-      for (const app of this.known) this.mark(app);
+      for (const app of this.known) {
+        this.audit.event(app, e.kv.modRevision);
+        this.mark(app, "event");
+      }
       return;
     }
     let app: string | undefined;
@@ -150,29 +183,36 @@ class Controller implements DeployController {
           ? rest(named).split("/")[0]
           : appOfValue(e.type === "put" ? e.kv.value : e.prevKv?.value);
     }
-    if (app !== undefined && this.known.has(app)) this.mark(app);
+    if (app === undefined || !this.known.has(app)) return;
+    this.audit.event(app, e.kv.modRevision);
+    this.mark(app, "event");
   }
 
-  private async markAll(): Promise<void> {
+  private async markAll(why: Why): Promise<void> {
     try {
       const res = await this.store.range({ prefix: K.apps }, { keysOnly: true });
       this.known.clear();
       for (const kv of res.kvs) {
         const app = kv.key.slice(K.apps.length);
         this.known.add(app);
-        this.mark(app);
+        this.mark(app, why);
       }
     } catch (err) {
       if (!this.stopped) this.log(`deploy controller: list apps: ${String(err)}`);
     }
   }
 
-  private mark(app: string): void {
+  private mark(app: string, why: Why): void {
     if (this.stopped) return;
+    this.audit.mark(app, why);
     this.dirty.add(app);
+    this.work();
+  }
+
+  private work(): void {
     this.working ??= this.drain().finally(() => {
       this.working = undefined;
-      if (this.dirty.size > 0 && !this.stopped) this.mark([...this.dirty][0]!);
+      if (this.dirty.size > 0 && !this.stopped) this.work();
     });
   }
 
@@ -181,8 +221,9 @@ class Controller implements DeployController {
     while (this.dirty.size > 0 && !this.stopped) {
       const app = [...this.dirty][0]!;
       this.dirty.delete(app);
+      const why = this.audit.take(app);
       try {
-        await this.reconcile(app);
+        await this.reconcile(app, why);
       } catch (err) {
         if (this.stopped) return;
         this.log(`deploy controller: ${app}: ${err instanceof Error ? err.message : String(err)}`);
@@ -192,18 +233,21 @@ class Controller implements DeployController {
   }
 
   /** Plan and apply until the planner waits (or the app had its share of steps). */
-  private async reconcile(app: string): Promise<void> {
-    for (let step = 0; step < MAX_STEPS && !this.stopped; step++) {
-      const { snap, step } = await this.snapshot(app);
+  private async reconcile(app: string, why: ReadonlySet<Why>): Promise<void> {
+    for (let n = 0; n < MAX_STEPS && !this.stopped; n++) {
+      const { snap, step, revision } = await this.snapshot(app);
+      if (snap.app === undefined) this.audit.forget(app);
       const plan = planDeploy(snap, { suffix: idSuffix });
       if (plan.transition === undefined) {
         if (plan.wakeAt !== undefined) this.wakeAt(app, plan.wakeAt);
         return;
       }
-      if (await this.apply(app, step, plan.transition))
+      if (await this.apply(app, step, plan.transition)) {
+        if (n === 0) this.audit.applied(app, why, revision, plan.transition.summary);
         for (const line of plan.transition.events) this.opts.appLog?.(app, line);
+      }
     }
-    this.mark(app);
+    this.mark(app, "more");
   }
 
   private wakeAt(app: string, at: number): void {
@@ -213,7 +257,7 @@ class Controller implements DeployController {
     const timer = setTimeout(
       () => {
         this.timers.delete(app);
-        this.mark(app);
+        this.mark(app, "wake");
       },
       Math.max(0, at - this.now()) + 5,
     );
@@ -222,7 +266,9 @@ class Controller implements DeployController {
   }
 
   /** Everything the planner needs about one app, from one revision, and the app's step counter. */
-  private async snapshot(app: string): Promise<{ snap: DeploySnapshot; step: number }> {
+  private async snapshot(
+    app: string,
+  ): Promise<{ snap: DeploySnapshot; step: number; revision: number }> {
     const res = await this.store.txn({
       success: [
         { type: "get", range: appKey(app) },
@@ -268,7 +314,7 @@ class Controller implements DeployController {
         .filter((a) => a.value.app !== app && a.value.desired === "running")
         .map((a) => a.value),
     };
-    return { snap, step: kvsOf(res, 8)[0]?.modRevision ?? 0 };
+    return { snap, step: kvsOf(res, 8)[0]?.modRevision ?? 0, revision: res.revision };
   }
 
   /**

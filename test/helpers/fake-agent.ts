@@ -8,7 +8,11 @@ import { instanceKey } from "../../src/apps/keys.js";
 import { AssignmentSchema, type Assignment } from "../../src/model/app.js";
 import { text, type Store } from "../../src/store/index.js";
 
-export type Behaviour = "pass" | "crash" | "never";
+/**
+ * How a release's instances behave: pass at once, crash for good, never pass their check, or
+ * crash once (the agent restarts them a second later) and then pass.
+ */
+export type Behaviour = "pass" | "crash" | "never" | "crash-once";
 
 export interface OneoffResult {
   output: string[];
@@ -59,6 +63,27 @@ export class FakeAgent {
   }
 
   private async start(a: Assignment, how: Behaviour): Promise<void> {
+    if (how === "crash-once") {
+      await this.store.put(
+        instanceKey(a.id),
+        JSON.stringify({
+          id: a.id,
+          app: a.app,
+          release: a.release,
+          processType: a.processType,
+          index: a.index,
+          node: a.node,
+          state: "crashed",
+          restarts: 1,
+          exitCode: 1,
+          lastOutput: ["Error: listen EADDRINUSE: address already in use :::5001"],
+          updatedAt: new Date().toISOString(),
+          restartAt: new Date(Date.now() + 1000).toISOString(),
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      how = "pass";
+    }
     const now = new Date().toISOString();
     const crashed = how === "crash";
     await this.store.put(
