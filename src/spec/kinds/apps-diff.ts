@@ -1,0 +1,146 @@
+import { formatDuration } from "../../model/duration.js";
+import type { FieldChange } from "../kind.js";
+import type { LiveApp, LiveCode } from "./apps-read.js";
+import { wantedFormation, wantedSettings, type AppSpec } from "./apps-schema.js";
+
+/** How a plan shows a source hash (the full hash is in the build record). */
+export const shortHash = (hash: string): string => hash.slice(0, 12);
+
+/** What a plan says about the code an app runs now. */
+export function describeCode(code: LiveCode): string {
+  if (code.source !== undefined) return shortHash(code.source);
+  if (code.commit !== undefined && code.commit !== "upload")
+    return `git ${code.commit.slice(0, 12)}`;
+  if (code.build !== undefined) return `upload ${code.build}`;
+  return "(no build)";
+}
+
+/**
+ * Whether the spec's code must be built: the folder differs from what serves, except on a
+ * pinned app (a rollback), which keeps its release until the folder differs from what the
+ * stack last built.
+ */
+export function needsBuild(live: LiveApp | undefined, source: string | undefined): boolean {
+  if (source === undefined) return false;
+  if (live === undefined) return true;
+  if (live.pinned !== undefined) return source !== live.lastStackSource;
+  return source !== live.code.source;
+}
+
+/** A pinned app whose release the stack must leave alone in this plan. */
+export const held = (live: LiveApp, source: string | undefined): boolean =>
+  live.pinned !== undefined && !needsBuild(live, source);
+
+/**
+ * The fields an app differs in, in a stable order: settings, domains, config, secrets, code,
+ * formation. `source` is the content hash of the spec's `source:` folder (when it has one).
+ * Secret values are never read into a field: a missing secret is a sensitive `info` field
+ * (shown, never applied), a var the spec does not declare is a sensitive removal. A pinned
+ * app's config and code changes are `info` too, under a `release` field saying it is pinned.
+ */
+export function diffApp(
+  app: string,
+  spec: AppSpec,
+  live: LiveApp | undefined,
+  source: string | undefined,
+): FieldChange[] {
+  const out: FieldChange[] = [];
+  const isHeld = live !== undefined && held(live, source);
+  const hold = (f: FieldChange): FieldChange => (isHeld ? { ...f, info: true } : f);
+
+  const want = wantedSettings(spec);
+  const settings: [string, string | number, string | number | undefined, boolean][] = [
+    ["healthPath", want.healthPath, live?.healthPath, spec.healthPath !== undefined],
+    [
+      "deployTimeout",
+      formatDuration(want.deployTimeoutMs),
+      live === undefined ? undefined : formatDuration(live.deployTimeoutMs),
+      spec.deployTimeout !== undefined,
+    ],
+    [
+      "drain",
+      formatDuration(want.drainMs),
+      live === undefined ? undefined : formatDuration(live.drainMs),
+      spec.drain !== undefined,
+    ],
+  ];
+  for (const [path, next, cur, given] of settings)
+    if (live === undefined ? given : cur !== next)
+      out.push({ path, ...(cur === undefined ? {} : { old: cur }), new: next });
+
+  const domains = [...(spec.domains ?? [])].sort();
+  const liveDomains = live?.domains ?? [];
+  if (domains.join(",") !== liveDomains.join(","))
+    out.push({
+      path: "domains",
+      ...(live === undefined ? {} : { old: liveDomains }),
+      new: domains,
+    });
+
+  const config = live?.config ?? {};
+  const secrets = new Set(spec.secrets ?? []);
+  const changes: FieldChange[] = [];
+  for (const [k, v] of Object.entries(spec.config ?? {}))
+    if (config[k] !== v) changes.push({ path: `config.${k}`, ...oldOf(config, k), new: v });
+  for (const k of Object.keys(config))
+    if (!(k in (spec.config ?? {})) && !secrets.has(k))
+      // Undeclared: it may be a secret set by hand, so its value is never shown.
+      changes.push({ path: `config.${k}`, old: "(set)", sensitive: true });
+  for (const s of [...secrets].sort())
+    if (!(s in config))
+      changes.push({
+        path: `secrets.${s}`,
+        old: "(missing)",
+        new: `(set it: gantry config:set ${app} ${s}=…)`,
+        sensitive: true,
+        info: true,
+      });
+  changes.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+
+  let code: FieldChange | undefined;
+  if (source !== undefined && (live === undefined || source !== live.code.source))
+    code = {
+      path: "source",
+      ...(live === undefined ? {} : { old: describeCode(live.code) }),
+      new: shortHash(source),
+    };
+
+  if (isHeld && (code !== undefined || changes.some((c) => c.info !== true)))
+    out.push({
+      path: "release",
+      old: `pinned to v${live!.pinned!.release} by a rollback`,
+      new: "kept: gantry releases:unpin lets the stack change it",
+      info: true,
+    });
+  out.push(...changes.map((c) => (c.path.startsWith("config.") ? hold(c) : c)));
+  if (code !== undefined) out.push(hold(code));
+
+  out.push(...formationFields(spec, live, source !== undefined));
+  return out;
+}
+
+function formationFields(
+  spec: AppSpec,
+  live: LiveApp | undefined,
+  hasSource: boolean,
+): FieldChange[] {
+  const types = live?.processTypes ?? [];
+  const want = wantedFormation(spec, types);
+  const out: FieldChange[] = [];
+  for (const type of Object.keys(want).sort()) {
+    const cur = live?.formation[type];
+    if (cur === want[type]) continue;
+    // Nothing to scale before the first build: the spec's counts wait for code.
+    const waits = types.length === 0 && !hasSource;
+    out.push({
+      path: `formation.${type}`,
+      ...(cur === undefined ? {} : { old: cur }),
+      new: want[type],
+      ...(waits ? { info: true } : {}),
+    });
+  }
+  return out;
+}
+
+const oldOf = (config: Readonly<Record<string, string>>, k: string): { old?: string } =>
+  k in config ? { old: config[k]! } : {};
