@@ -10,6 +10,8 @@ export interface NodeConvergeView extends NodeConverge {
   node: string;
   configured: boolean;
   statesHash?: string;
+  /** The settings record's modRevision (0: not set). */
+  modRevision: number;
 }
 
 /** Converge by agents: the states bundle, node roles and vars, and the runs agents report. */
@@ -28,9 +30,11 @@ export class ConvergeClient {
   }
 
   /** The pushed states with their files, or undefined when none were pushed. */
-  async bundle(signal?: AbortSignal): Promise<StatesBundle | undefined> {
+  async bundle(
+    signal?: AbortSignal,
+  ): Promise<(StatesBundle & { modRevision: number }) | undefined> {
     return notFoundAsUndefined(() =>
-      this.client.json<StatesBundle>("GET", "/v1/states", {
+      this.client.json<StatesBundle & { modRevision: number }>("GET", "/v1/states", {
         query: { content: true },
         ...(signal ? { signal } : {}),
       }),
@@ -47,7 +51,8 @@ export class ConvergeClient {
     return { index: Number(res.headers.get("x-gantry-index") ?? 0), value };
   }
 
-  nodes(): Promise<(NodeConverge & { node: string })[]> {
+  /** Every node's settings the token may read, with their records' modRevisions. */
+  nodes(): Promise<(NodeConverge & { node: string; modRevision: number })[]> {
     return this.client.json("GET", "/v1/converge/nodes");
   }
 

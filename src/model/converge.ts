@@ -48,6 +48,8 @@ export type StatesBundle = z.infer<typeof StatesBundleSchema>;
 /** The bundle without its contents: what `gantry states` shows. */
 export interface StatesSummary {
   hash: string;
+  /** The bundle's store modRevision. */
+  modRevision: number;
   pushedAt: string;
   by: string;
   files: { path: string; bytes: number }[];

@@ -123,3 +123,16 @@ describe("converge routes", () => {
     ]);
   });
 });
+
+describe("revisions for stack plans", () => {
+  it("shows the modRevision of the states bundle and of each node's settings", async () => {
+    const pushed = await admin.pushStates(FILES);
+    expect((await admin.states())?.modRevision).toBe(pushed.revision);
+    expect((await admin.bundle())?.modRevision).toBe(pushed.revision);
+    expect((await admin.node("rev-1")).value.modRevision).toBe(0);
+    const set = (await admin.setNode("rev-1", { roles: ["web"] })) as { revision?: number };
+    expect((await admin.node("rev-1")).value.modRevision).toBe(set.revision);
+    const listed = (await admin.nodes()).find((n) => n.node === "rev-1");
+    expect(listed?.modRevision).toBe(set.revision);
+  });
+});

@@ -30,6 +30,8 @@ export interface NodeConvergeView extends NodeConverge {
   configured: boolean;
   /** The pushed states bundle's hash; undefined when none was pushed. */
   statesHash: string | undefined;
+  /** The settings record's modRevision (0: not set). */
+  modRevision: number;
 }
 
 /**
@@ -90,7 +92,8 @@ export function convergeRoutes(deps: ApiDeps): RouteDef[] {
         { type: "get", range: K.convergeStates },
       ],
     });
-    const settings = parseRecord(kvsOf(res, 0)[0], NodeConvergeSchema);
+    const kv = kvsOf(res, 0)[0];
+    const settings = parseRecord(kv, NodeConvergeSchema);
     const bundle = parseRecord(kvsOf(res, 1)[0], StatesBundleSchema);
     return {
       view: {
@@ -100,6 +103,7 @@ export function convergeRoutes(deps: ApiDeps): RouteDef[] {
         vars: settings?.vars ?? {},
         labels: settings?.labels ?? {},
         statesHash: bundle?.hash,
+        modRevision: settings === undefined ? 0 : kv!.modRevision,
       },
       index: res.revision,
     };
@@ -156,9 +160,10 @@ export function convergeRoutes(deps: ApiDeps): RouteDef[] {
         const bundle = parseRecord(kv, StatesBundleSchema);
         if (bundle === undefined)
           throw notFound("pushed states (push them with gantry states push DIR)");
-        if (ctx.flag("content")) return ctx.send(200, bundle);
+        if (ctx.flag("content")) return ctx.send(200, { ...bundle, modRevision: kv!.modRevision });
         const summary: StatesSummary = {
           hash: bundle.hash,
+          modRevision: kv!.modRevision,
           pushedAt: bundle.pushedAt,
           by: bundle.by,
           files: Object.keys(bundle.files)
@@ -171,12 +176,15 @@ export function convergeRoutes(deps: ApiDeps): RouteDef[] {
     {
       method: "GET",
       path: "/v1/converge/nodes",
-      summary: "Every node's converge settings (roles, vars, labels) that the token may read",
+      summary:
+        "Every node's converge settings (roles, vars, labels, modRevision) that the token may read",
       handler: async (ctx) => {
         ctx.allowQuery();
         await sendReadable(ctx, K.convergeNodes, (kv, node) => {
           const settings = parseRecord(kv, NodeConvergeSchema);
-          return settings === undefined ? undefined : { node, ...settings };
+          return settings === undefined
+            ? undefined
+            : { node, ...settings, modRevision: kv.modRevision };
         });
       },
     },
