@@ -20,6 +20,8 @@ export const newSecret = (): string => `gty_${randomBytes(32).toString("base64ur
 export class TokenRegistry {
   private readonly byHash = new Map<string, TokenRecord>();
   private readonly byId = new Map<string, TokenRecord>();
+  /** Each token's store revision (for plans pinned to revisions: docs/stack.md). */
+  private readonly revisions = new Map<string, number>();
   private watchLoop: Promise<void> | undefined;
   private stopped = false;
   private cancelWatch: (() => void) | undefined;
@@ -29,7 +31,7 @@ export class TokenRegistry {
   /** Load every token and keep following changes. */
   async start(): Promise<void> {
     const snapshot = await this.store.range({ prefix: K.tokens });
-    for (const kv of snapshot.kvs) this.remember(kv.key, kv.value);
+    for (const kv of snapshot.kvs) this.remember(kv.key, kv.value, kv.modRevision);
     this.watchLoop = this.follow(snapshot.revision + 1);
   }
 
@@ -47,7 +49,7 @@ export class TokenRegistry {
       try {
         for await (const batch of watch) {
           for (const e of batch) {
-            if (e.type === "put") this.remember(e.kv.key, e.kv.value);
+            if (e.type === "put") this.remember(e.kv.key, e.kv.value, e.kv.modRevision);
             else this.forget(e.kv.key.slice(K.tokens.length));
             next = e.kv.modRevision + 1;
           }
@@ -59,7 +61,8 @@ export class TokenRegistry {
           const snapshot = await this.store.range({ prefix: K.tokens });
           this.byHash.clear();
           this.byId.clear();
-          for (const kv of snapshot.kvs) this.remember(kv.key, kv.value);
+          this.revisions.clear();
+          for (const kv of snapshot.kvs) this.remember(kv.key, kv.value, kv.modRevision);
           next = snapshot.revision + 1;
         } else {
           await new Promise((r) => setTimeout(r, 500));
@@ -68,13 +71,16 @@ export class TokenRegistry {
     }
   }
 
-  private remember(_key: string, value: Uint8Array): void {
+  private remember(_key: string, value: Uint8Array, modRevision: number): void {
     const parsed = TokenRecordSchema.safeParse(JSON.parse(text(value)));
     if (!parsed.success) return; // a foreign or damaged record never authenticates anyone
     const old = this.byId.get(parsed.data.id);
+    // The watch may replay a write this server already applied: never step back.
+    if (old !== undefined && (this.revisions.get(parsed.data.id) ?? 0) > modRevision) return;
     if (old !== undefined) this.byHash.delete(old.secretHash);
     this.byId.set(parsed.data.id, parsed.data);
     this.byHash.set(parsed.data.secretHash, parsed.data);
+    this.revisions.set(parsed.data.id, modRevision);
   }
 
   private forget(id: string): void {
@@ -82,6 +88,12 @@ export class TokenRegistry {
     if (old === undefined) return;
     this.byId.delete(id);
     this.byHash.delete(old.secretHash);
+    this.revisions.delete(id);
+  }
+
+  /** The store revision of a token's record as this server last saw it. */
+  revisionOf(id: string): number {
+    return this.revisions.get(id) ?? 0;
   }
 
   /** The token a secret belongs to, or undefined. */
@@ -137,8 +149,33 @@ export class TokenRegistry {
       ],
     });
     if (!res.succeeded) throw conflict("token id collision; try again");
-    this.remember(`${K.tokens}${id}`, Buffer.from(JSON.stringify(record)));
+    this.remember(`${K.tokens}${id}`, Buffer.from(JSON.stringify(record)), res.revision);
     return { record, secret };
+  }
+
+  /**
+   * Replace a token's policies (its secret stays); `also` is written in the same transaction.
+   * Guarded by the revision it was read at, so a concurrent revoke is not undone.
+   */
+  async update(
+    idOrName: string,
+    policies: Policy[],
+    also: (record: TokenRecord) => TxnOp[] = () => [],
+  ): Promise<TokenRecord> {
+    const rec = this.find(idOrName);
+    if (rec === undefined) throw notFound(`token "${idOrName}"`);
+    const key = `${K.tokens}${rec.id}`;
+    const cur = await this.store.get(key);
+    if (cur === undefined) throw notFound(`token "${idOrName}"`);
+    const stored = TokenRecordSchema.parse(JSON.parse(text(cur.value)));
+    const next = TokenRecordSchema.parse({ ...stored, policies });
+    const res = await this.store.txn({
+      compare: [{ key, target: "modRevision", op: "==", value: cur.modRevision }],
+      success: [{ type: "put", key, value: JSON.stringify(next) }, ...also(next)],
+    });
+    if (!res.succeeded) throw conflict(`token "${idOrName}" changed meanwhile; try again`);
+    this.remember(key, Buffer.from(JSON.stringify(next)), res.revision);
+    return next;
   }
 
   /** Revoke by id or name; `also` is written in the same transaction. */

@@ -208,6 +208,11 @@ export class GantryClient {
     return this.json("POST", "/v1/tokens", { body: { name, policies } });
   }
 
+  /** Replace a token's policies (its secret stays). */
+  tokensUpdate(idOrName: string, policies: unknown[]): Promise<TokenInfo> {
+    return this.json("PUT", `/v1/tokens/${encodeURIComponent(idOrName)}`, { body: { policies } });
+  }
+
   tokensRevoke(idOrName: string): Promise<TokenInfo> {
     return this.json("DELETE", `/v1/tokens/${encodeURIComponent(idOrName)}`);
   }
@@ -223,6 +228,8 @@ export interface TokenInfo {
   policies: unknown[];
   createdAt: string;
   createdBy: string;
+  /** The record's store revision (in lists). */
+  modRevision?: number;
 }
 
 export interface AuditEntry {

@@ -6,6 +6,7 @@ import { appRoutes } from "./apps.js";
 import { auditRoutes } from "./audit.js";
 import { buildRoutes } from "./builds.js";
 import { catalogRoutes } from "./catalog.js";
+import { catalogRegistrationRoutes } from "./catalog-registrations.js";
 import { checkRoutes } from "./checks.js";
 import { convergeRoutes } from "./converge.js";
 import { gitRoutes } from "./git.js";
@@ -30,6 +31,7 @@ export function registerRoutes(deps: ApiDeps): RouteDef[] {
     ...sessionRoutes(deps),
     ...watchRoutes(deps),
     ...catalogRoutes(deps),
+    ...catalogRegistrationRoutes(deps),
     ...checkRoutes(deps),
     ...nodeRoutes(deps),
     ...appRoutes(deps),

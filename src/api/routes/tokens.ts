@@ -10,6 +10,8 @@ const CreateToken = z.strictObject({
   policies: z.array(PolicySchema).min(1).max(64),
 });
 
+const UpdateToken = z.strictObject({ policies: z.array(PolicySchema).min(1).max(64) });
+
 /** What the API shows of a token: never its secret or hash. */
 export function publicToken(t: TokenRecord): Omit<TokenRecord, "secretHash"> {
   const { secretHash: _hidden, ...rest } = t;
@@ -29,7 +31,12 @@ export function tokenRoutes(deps: ApiDeps): RouteDef[] {
       handler: (ctx) => {
         ctx.allowQuery();
         requireAdmin(ctx, "list tokens");
-        ctx.send(200, deps.tokens.list().map(publicToken));
+        ctx.send(
+          200,
+          deps.tokens
+            .list()
+            .map((t) => ({ ...publicToken(t), modRevision: deps.tokens.revisionOf(t.id) })),
+        );
       },
     },
     {
@@ -63,6 +70,22 @@ export function tokenRoutes(deps: ApiDeps): RouteDef[] {
           (rec) => [deps.audit.entry(ctx.who, "token.create", rec.name)],
         );
         ctx.send(201, { ...publicToken(record), secret });
+      },
+    },
+    {
+      method: "PUT",
+      path: "/v1/tokens/:id",
+      summary: "Replace a token's policies (admin); its secret stays",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        requireAdmin(ctx, "change tokens");
+        const body = await ctx.json(UpdateToken);
+        const rec = await deps.tokens.update(
+          pathParam(ctx, "id", z.string()),
+          body.policies,
+          (r) => [deps.audit.entry(ctx.who, "token.update", r.name)],
+        );
+        ctx.send(200, publicToken(rec));
       },
     },
     {
