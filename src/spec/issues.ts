@@ -43,22 +43,29 @@ function explain(
       out.push({ path: [...path, k], message: `unknown field${didYouMean(k, known)}` });
     return;
   }
+  if (issue.code === "invalid_type" && issue.expected !== undefined) {
+    const got = valueAt(value, path);
+    out.push({
+      path,
+      message:
+        got === undefined
+          ? `is required (${typeName(issue.expected)})`
+          : `expected ${typeName(issue.expected)}, got ${kindOf(got)}`,
+    });
+    return;
+  }
   if (issue.code === "invalid_union" && issue.errors !== undefined && issue.errors.length > 0) {
-    const branches = issue.errors;
-    const typeOnly = branches.every(
-      (b) => b.length === 1 && b[0]!.code === "invalid_type" && b[0]!.path.length === 0,
-    );
-    if (typeOnly) {
-      const expected = [...new Set(branches.map((b) => b[0]!.expected ?? "?"))];
-      out.push({
-        path,
-        message: `expected ${expected.join(" or ")}, got ${kindOf(valueAt(value, path))}`,
-      });
+    const expected = expectedTypes(issue.errors);
+    if (expected !== undefined) {
+      const names = [...new Set(expected.map(typeName))];
+      const list =
+        names.length > 1 ? `${names.slice(0, -1).join(", ")} or ${names.at(-1)}` : names[0];
+      out.push({ path, message: `expected ${list}, got ${kindOf(valueAt(value, path))}` });
       return;
     }
     // The branch that got furthest (its issues are deepest) says what is really wrong.
-    const best = branches
-      .filter((b) => !(b.length === 1 && b[0]!.code === "invalid_type" && b[0]!.path.length === 0))
+    const best = issue.errors
+      .filter((b) => expectedTypes([b]) === undefined)
       .sort((a, b) => depth(b) - depth(a))[0];
     if (best !== undefined) {
       for (const i of best) explain(schema, value, i, path, out);
@@ -69,6 +76,32 @@ function explain(
 }
 
 const depth = (issues: RawIssue[]): number => Math.max(...issues.map((i) => i.path.length));
+
+/** When every branch of a union failed on the value's type alone: the types it takes. */
+function expectedTypes(branches: RawIssue[][]): string[] | undefined {
+  const out: string[] = [];
+  for (const b of branches) {
+    const only = b.length === 1 && b[0]!.path.length === 0 ? b[0]! : undefined;
+    if (only?.code === "invalid_type" && only.expected !== undefined) out.push(only.expected);
+    else if (only?.code === "invalid_union" && only.errors !== undefined) {
+      const inner = expectedTypes(only.errors);
+      if (inner === undefined) return undefined;
+      out.push(...inner);
+    } else return undefined;
+  }
+  return out;
+}
+
+const TYPE_NAMES: Record<string, string> = {
+  object: "a map",
+  array: "a list",
+  string: "a string",
+  number: "a number",
+  int: "a whole number",
+  boolean: "true/false",
+};
+
+const typeName = (t: string): string => TYPE_NAMES[t] ?? t;
 
 function valueAt(value: unknown, path: readonly (string | number)[]): unknown {
   let v = value;
@@ -81,7 +114,8 @@ function kindOf(v: unknown): string {
   if (v === null || v === undefined) return "nothing";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "a map";
-  return typeof v;
+  if (typeof v === "string") return `"${v.length > 40 ? `${v.slice(0, 37)}…` : v}"`;
+  return String(v);
 }
 
 interface Def {

@@ -238,13 +238,21 @@ function readItem(
       else fail([...base, "drift"], `must be one of ${DRIFT_MODES.join(", ")}`);
     }
   }
-  const value = interpolateDeep(body, scope, base, fail);
-  if (failed) return undefined;
+  // Fields whose interpolation failed are reported once: the schema's view of them is noise.
+  const unresolved: string[] = [];
+  const value = interpolateDeep(body, scope, base, (path, message) => {
+    unresolved.push(fieldName(path));
+    fail(path, message);
+  });
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    for (const i of itemIssues(schema, value)) fail([...base, ...i.path], i.message);
+    for (const i of itemIssues(schema, value)) {
+      const path = [...base, ...i.path];
+      if (!unresolved.includes(fieldName(path))) fail(path, i.message);
+    }
     return undefined;
   }
+  if (failed) return undefined;
   const item: SpecItem = {
     kind,
     name,
