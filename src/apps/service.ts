@@ -353,9 +353,9 @@ export class AppService implements ReleaseHook {
     }));
     onLine(`released v${rel!.version}; deploying`);
     let result = await this.follow(app, rel!.version, onLine, signal);
-    // The request went away first (the pusher's hook died, the server stops): the push cannot
-    // complete now, so its release must not go live.
-    if (signal.aborted && build.push !== undefined) {
+    // Not live (the pusher's hook went away, the server stops, the deploy stalled): the hook
+    // will reject the push, so what it released must not go live later.
+    if (!result.ok && build.push !== undefined) {
       const mine = (await this.settlePushes(app)).abandoned.find((a) => a.version === rel!.version);
       if (mine !== undefined)
         result = { ok: false, error: `v${mine.version} was abandoned: ${mine.reason}` };
