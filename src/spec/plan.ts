@@ -131,9 +131,10 @@ function planItem(item: SpecItem, cur: LiveItem | undefined, input: PlanInput): 
   };
   let action: Action;
   if (cur === undefined) action = "create";
-  else if (fields.length === 0) action = "no-op";
+  else if (fields.every((f) => f.info === true)) action = "no-op";
   else action = fields.some((f) => f.forcesReplace === true) ? "replace" : "update";
-  if (action === "no-op") return { ...base, action, fields: [] };
+  // A no-op keeps its info fields: what the stack waits for is still worth showing.
+  if (action === "no-op") return { ...base, action, fields };
 
   const drift = rec !== undefined && rec.specHash === specHash(item);
   if (drift && (item.drift ?? input.settings.drift) === "off")

@@ -66,7 +66,12 @@ const plain: Paint = { green: (s) => s, red: (s) => s, bold: (s) => s, dim: (s) 
 export function planText(plan: Plan, paint: Paint = plain): string[] {
   const out: string[] = [];
   for (const c of plan.changes) {
-    if (c.action === "no-op") continue;
+    if (c.action === "no-op") {
+      if (c.fields.length === 0) continue;
+      out.push(`    ${c.kind} ${c.name}${paint.dim("  (nothing to apply)")}`);
+      for (const f of c.fields) out.push(paint.dim(`      ${fieldText(f, c.action)}`));
+      continue;
+    }
     const colour =
       c.action === "create" ? paint.green : c.action === "update" ? (s: string) => s : paint.red;
     const notes = [
@@ -104,7 +109,8 @@ export function summaryLine(s: PlanSummary): string {
 function fieldText(f: FieldChange, action: Action): string {
   const show = (v: unknown): string => (f.sensitive === true ? SENSITIVE : valueText(v));
   const path = f.path === "" ? "(value)" : f.path;
-  const forces = f.forcesReplace === true ? " (forces replacement)" : "";
+  const forces =
+    f.forcesReplace === true ? " (forces replacement)" : f.info === true ? " (not applied)" : "";
   if (action === "create" || f.old === undefined) return `${path}: ${show(f.new)}${forces}`;
   if (f.new === undefined) return `${path}: ${show(f.old)} → (none)${forces}`;
   return `${path}: ${show(f.old)} → ${show(f.new)}${forces}`;
