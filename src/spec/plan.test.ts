@@ -13,13 +13,13 @@ const registry = testRegistry();
 const thing = (
   name: string,
   spec: Partial<Thing> = {},
-  extra: Partial<SpecItem> = {},
+  extra: Partial<Omit<SpecItem, "spec">> = {},
 ): SpecItem<Thing> => ({
   kind: "thing",
   name,
-  spec: { size: 1, zone: "a", uses: [], ...spec },
   at: "gantry.yaml:1",
   ...extra,
+  spec: { size: 1, zone: "a", uses: [], ...spec },
 });
 
 const record = (
