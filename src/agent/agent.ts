@@ -5,6 +5,7 @@ import { deregistrationDue } from "../catalog/deregister.js";
 import { formatDuration } from "../model/duration.js";
 import { NODE_TTL, type NodeFacts } from "../model/node.js";
 import type { CheckView, NodeInstanceView, StoredCheck } from "../model/service.js";
+import type { PortRange } from "./apps/port-range.js";
 import { InstanceRunner, type InstanceRunnerOptions } from "./apps/runner.js";
 import { ConvergeAgent } from "./converge/agent.js";
 import { gatherFacts } from "./facts.js";
@@ -30,6 +31,11 @@ export interface AgentOptions {
    * instances/<id>/, artifacts/. Without it the agent only runs health checks.
    */
   dataDir?: string;
+  /**
+   * Where app instances' ports come from (default 20000-32000). It must lie outside the kernel's
+   * ephemeral port range: startAgent throws a PortRangeOverlapError when it does not.
+   */
+  portRange?: PortRange;
   /** Tuning of the instance runner (grace periods, backoff, driver…), mostly for tests. */
   runner?: Partial<Omit<InstanceRunnerOptions, "client" | "nodeName" | "dataDir" | "log">>;
   /** Converge this node's states when they, its roles, or what they read change (default true). */
@@ -93,7 +99,7 @@ class NodeAgent implements Agent {
   private deregTimer: ReturnType<typeof setTimeout> | undefined;
   private lease: string | undefined;
   private loops: Promise<void>[] = [];
-  private runner: InstanceRunner | undefined;
+  private readonly runner: InstanceRunner | undefined;
   private converge: ConvergeAgent | undefined;
 
   constructor(private readonly opts: AgentOptions) {
@@ -117,20 +123,23 @@ class NodeAgent implements Agent {
       this.rejectJoined = reject;
     });
     this.joined.catch(() => undefined); // callers that never wait must not see an unhandled rejection
+    // Made before anything starts: a port range it refuses leaves nothing running.
+    this.runner =
+      opts.dataDir === undefined
+        ? undefined
+        : new InstanceRunner({
+            ...opts.runner,
+            ...(opts.portRange === undefined ? {} : { portRange: opts.portRange }),
+            client: opts.client,
+            nodeName: this.nodeName,
+            dataDir: opts.dataDir,
+            log: this.log,
+          });
   }
 
   start(): void {
     this.loops = [this.membership(), this.follow()];
-    if (this.opts.dataDir !== undefined) {
-      this.runner = new InstanceRunner({
-        ...this.opts.runner,
-        client: this.opts.client,
-        nodeName: this.nodeName,
-        dataDir: this.opts.dataDir,
-        log: this.log,
-      });
-      this.runner.start();
-    }
+    this.runner?.start();
     if (this.opts.converge !== false) {
       this.converge = new ConvergeAgent({
         client: this.opts.client,

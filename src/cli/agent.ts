@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { join } from "node:path";
 import { GantryClient } from "../client/client.js";
+import { parsePortRange } from "../agent/apps/port-range.js";
 import { ValidationError } from "../errors.js";
 import { NodeNameSchema } from "../model/node.js";
 import { defaultDataDir } from "../server/datadir.js";
@@ -13,6 +14,7 @@ interface AgentCliOptions extends JoinOptions {
   dataDir?: string;
   nodeName?: string;
   address?: string;
+  portRange?: string;
   stopInstances?: boolean;
 }
 
@@ -35,6 +37,10 @@ export function registerAgentCommands(program: Command, o: Output): void {
       "where the router reaches this node's instances (catalog address; default 127.0.0.1)",
     )
     .option(
+      "--port-range <first-last>",
+      "the ports instances get ($PORT), outside the kernel's ephemeral range (default 20000-32000)",
+    )
+    .option(
       "--stop-instances",
       "on Ctrl-C stop the instances too (default: they keep running and the next agent adopts them)",
     )
@@ -46,7 +52,8 @@ The token needs node:NODE:write and service::write, e.g.
 
 Examples:
   $ gantry agent --server http://10.0.0.1:7700 --token-file /etc/gantry/agent.token --node-name web-2
-  $ GANTRY_TOKEN=… gantry agent --server http://10.0.0.1:7700 --data-dir /var/lib/gantry-agent`,
+  $ GANTRY_TOKEN=… gantry agent --server http://10.0.0.1:7700 --data-dir /var/lib/gantry-agent
+  $ gantry agent --server http://10.0.0.1:7700 --token-file agent.token --port-range 10000-19999`,
     )
     .action(async (opts: AgentCliOptions) => {
       const c = colours(o);
@@ -58,6 +65,8 @@ Examples:
           `--address must be an IP address or host name, got "${opts.address}"`,
           "--address",
         );
+      const portRange =
+        opts.portRange === undefined ? undefined : parsePortRange(opts.portRange, "--port-range");
       const client = new GantryClient({ addr, token: joinToken(opts, process.env, NEEDS_TOKEN) });
       // Loaded only when the agent runs, so other commands start fast.
       const { startAgent } = await import("../agent/agent.js");
@@ -65,6 +74,7 @@ Examples:
         client,
         nodeName,
         dataDir,
+        ...(portRange === undefined ? {} : { portRange }),
         ...(opts.address === undefined ? {} : { runner: { address: opts.address } }),
         log: (line) => o.err(`${new Date().toISOString()} ${line}`),
       });

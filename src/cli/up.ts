@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { parsePortRange } from "../agent/apps/port-range.js";
 import { GantryError, ValidationError } from "../errors.js";
 import { parseDuration } from "../model/duration.js";
 import type { RunningRouter } from "../router/router.js";
@@ -22,6 +23,7 @@ interface UpOptions {
   lowLatency?: boolean;
   routerWorkers?: string;
   deployResync?: string;
+  portRange?: string;
 }
 
 /** Start, print where everything is, and stop cleanly on SIGINT/SIGTERM. */
@@ -109,6 +111,10 @@ export function registerUpCommands(program: Command, o: Output): void {
       "how often the deploy controller looks at every app without being told (a safety net; default 10s)",
     )
     .option(
+      "--port-range <first-last>",
+      "the ports app instances get ($PORT), outside the kernel's ephemeral range (default 20000-32000)",
+    )
+    .option(
       "--low-latency",
       "keep idle CPUs ready to run at once (PM QoS, needs root): trims the router's tail latency on VMs; idle CPUs poll instead of sleeping",
     )
@@ -120,6 +126,7 @@ Examples:
   $ gantry up --data-dir /var/lib/gantry --api-addr 127.0.0.1:7700
   $ gantry up --node-name web-1
   $ gantry up --http-addr 0.0.0.0:80 --domain apps.example.com
+  $ gantry up --port-range 10000-19999
   $ sudo gantry up --http-addr 0.0.0.0:80 --low-latency   # a dedicated edge machine`,
     )
     .action(async (opts: UpOptions) => {
@@ -129,6 +136,8 @@ Examples:
       const routerWorkers =
         opts.routerWorkers === undefined ? undefined : parseRouterWorkers(opts.routerWorkers);
       const deployResyncMs = parseResync(opts.deployResync);
+      const portRange =
+        opts.portRange === undefined ? undefined : parsePortRange(opts.portRange, "--port-range");
       await serveUntilSignal(
         o,
         async () =>
@@ -142,6 +151,7 @@ Examples:
             nodeName: opts.nodeName ?? defaultNodeName(),
             ...(routerWorkers === undefined ? {} : { routerWorkers }),
             ...(deployResyncMs === undefined ? {} : { deployResyncMs }),
+            ...(portRange === undefined ? {} : { portRange }),
           }),
         "Gantry",
         { apiPort: api.port, httpPort: http.port, lowLatency: opts.lowLatency === true },

@@ -215,6 +215,17 @@ export const InstanceStatusSchema = z.strictObject({
   startedAt: z.string().optional(),
   /** A crashed instance: when the agent starts it again (absent: it will not). */
   restartAt: z.string().optional(),
+  /**
+   * Its port was taken by another program, so the agent moved it to a new one and started it
+   * again at once (not a crash; issue 19). Shown until it runs.
+   */
+  portMoved: z
+    .strictObject({
+      from: z.number().int().min(1).max(65535),
+      to: z.number().int().min(1).max(65535),
+      at: z.string(),
+    })
+    .optional(),
 });
 export type InstanceStatus = z.infer<typeof InstanceStatusSchema>;
 

@@ -1,5 +1,11 @@
 import { join } from "node:path";
 import { startAgent, type Agent } from "../agent/agent.js";
+import {
+  checkPortRange,
+  DEFAULT_PORT_RANGE,
+  readEphemeralPorts,
+  type PortRange,
+} from "../agent/apps/port-range.js";
 import type { TokenRegistry } from "../api/tokens.js";
 import { GantryClient } from "../client/client.js";
 import { NodeNameSchema } from "../model/node.js";
@@ -22,6 +28,8 @@ export interface UpOptions extends ServerOptions {
   httpPort?: number;
   /** Router worker processes (default: see defaultRouterWorkers). */
   routerWorkers?: number;
+  /** Where the local agent's instances get their ports (default 20000-32000). */
+  portRange?: PortRange;
 }
 
 export interface RunningUp extends RunningServer {
@@ -37,6 +45,8 @@ export interface RunningUp extends RunningServer {
 export async function startUp(opts: UpOptions): Promise<RunningUp> {
   const nodeName = parseWith(NodeNameSchema, opts.nodeName ?? defaultNodeName(), "--node-name");
   const httpPort = opts.httpPort ?? 8080;
+  // Before anything starts: a range the kernel's outgoing connections share is refused.
+  checkPortRange(opts.portRange ?? DEFAULT_PORT_RANGE, readEphemeralPorts());
   const server = await startServer({ routerPort: httpPort, ...opts });
   try {
     const token = await ensureAgentToken(server.api.deps.tokens, opts.dataDir, nodeName);
@@ -46,6 +56,7 @@ export async function startUp(opts: UpOptions): Promise<RunningUp> {
       nodeName,
       // The local agent runs app instances too; its files live apart from the server's.
       dataDir: join(opts.dataDir, "agent"),
+      ...(opts.portRange === undefined ? {} : { portRange: opts.portRange }),
       ...(opts.log ? { log: opts.log } : {}),
     });
     await withTimeout(agent.joined, JOIN_TIMEOUT_MS, "the local agent could not join").catch(

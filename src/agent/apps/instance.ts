@@ -10,7 +10,8 @@ import { webServiceName } from "../../model/app.js";
 import type { ArtifactCache } from "./artifacts.js";
 import { nextCrashCount, restartDelay, type BackoffPolicy } from "./backoff.js";
 import { LAST_LINES, type LogShipper, OutputTail } from "./logs.js";
-import { pickPort } from "./ports.js";
+import { portMovedLine, portWasTaken } from "./port-moves.js";
+import type { PortPool } from "./ports.js";
 import type { SavedInstance } from "./state.js";
 import { ArtifactRefusedError, unpackArtifact } from "./unpack.js";
 import { sleep, Waker } from "./waker.js";
@@ -32,8 +33,8 @@ export interface InstanceContext {
   backoff: BackoffPolicy;
   /** A started process counts as running once it has stayed up this long. */
   runningAfterMs: number;
-  /** Ports other instances of this agent hold. */
-  takenPorts: () => ReadonlySet<number>;
+  /** The agent's instance ports: one is taken when first needed, another when it was taken. */
+  ports: PortPool;
   /** Something reportable changed: status, handle, port. */
   changed: (inst: Instance) => void;
   log: (line: string) => void;
@@ -59,10 +60,14 @@ export class Instance {
   exitCode: number | null | undefined;
   lastOutput: string[] = [];
   startedAt: string | undefined;
+  /** Its port was taken by another program and it moved (shown until it runs). */
+  portMoved: { from: number; to: number; at: string } | undefined;
   /** A one-off that ended: it never runs again. */
   finished: { exitCode: number | null } | undefined;
   private refused: string | undefined;
   private crashes = 0;
+  /** Port moves since it last stayed up (port-moves.ts). */
+  private movesInARow = 0;
   private restartAt = 0;
   private env: Record<string, string> | undefined;
   private unpacked = false;
@@ -179,6 +184,9 @@ export class Instance {
               .map((l) => (l.length > 1024 ? `${l.slice(0, 1023)}…` : l)),
       updatedAt: new Date().toISOString(),
       ...(this.startedAt === undefined ? {} : { startedAt: this.startedAt }),
+      ...(this.portMoved === undefined || this.state === "running"
+        ? {}
+        : { portMoved: this.portMoved }),
       // When it starts again, so that a deploy waiting for it can say so (issue 19).
       ...(this.handle === undefined && this.restartAt > 0 && this.restartable()
         ? { restartAt: new Date(this.restartAt).toISOString() }
@@ -314,7 +322,9 @@ export class Instance {
     this.setState("starting", { exitCode: undefined });
     clearTimeout(this.runningTimer);
     this.runningTimer = setTimeout(() => {
-      if (this.handle === handle && this.state === "starting") this.setState("running");
+      if (this.handle !== handle || this.state !== "starting") return;
+      this.movesInARow = 0;
+      this.setState("running");
     }, this.ctx.runningAfterMs);
     this.runningTimer.unref();
   }
@@ -333,7 +343,7 @@ export class Instance {
     }
     this.env ??= await this.ctx.work.env(this.ctx.node, a.id, signal);
     if (this.port === undefined) {
-      this.port = await pickPort(this.ctx.takenPorts());
+      this.port = await this.ctx.ports.take(this.id);
       this.ctx.changed(this);
     }
   }
@@ -371,6 +381,7 @@ export class Instance {
       return;
     }
     const uptime = Date.now() - Date.parse(handle.startedAt);
+    if (await this.movePortIfTaken(uptime)) return;
     this.crashes = nextCrashCount(this.crashes, uptime, this.ctx.backoff);
     this.restarts++;
     const delay = restartDelay(this.crashes, this.ctx.backoff);
@@ -379,6 +390,43 @@ export class Instance {
       `agent: ${a.id} (${a.app} ${this.source}) exited with ${exit.signal ?? `code ${code ?? "unknown"}`} after ${Math.round(uptime / 100) / 10}s; restarting in ${delay / 1000}s`,
     );
     this.setState("crashed", { exitCode: code });
+  }
+
+  /**
+   * Its port was taken by another program (it could not bind it): not a crash of the app. It
+   * gets a new port and starts again at once; no crash, no restart is counted (issue 19).
+   */
+  private async movePortIfTaken(uptimeMs: number): Promise<boolean> {
+    const from = this.port;
+    if (from === undefined || this.assignment.kind === "oneoff") return false;
+    const taken = portWasTaken({
+      port: from,
+      heldByOther: await this.ctx.ports.heldByOther(from),
+      uptimeMs,
+      lastLines: this.lastOutput,
+      movesInARow: this.movesInARow,
+    });
+    if (!taken || this.closing) return false;
+    let to: number;
+    try {
+      to = await this.ctx.ports.take(this.id);
+    } catch {
+      return false; // no port to move to: a crash, backed off, like any other
+    }
+    this.ctx.ports.release(from, this.id);
+    const a = this.assignment;
+    const line = portMovedLine(from, to);
+    this.port = to;
+    this.portMoved = { from, to, at: new Date().toISOString() };
+    this.movesInARow++;
+    this.restartAt = 0;
+    this.lastOutput = [...this.lastOutput, line].slice(-LAST_LINES);
+    this.ctx.shipper.push(a.app, this.source, line);
+    this.ctx.log(
+      `agent: ${a.id} (${a.app} ${this.source}): port ${from} was taken by another program; moved to ${to}, starting again at once`,
+    );
+    this.setState("starting", { exitCode: undefined });
+    return true;
   }
 
   private async stopProcess(): Promise<void> {

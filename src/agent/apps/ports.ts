@@ -1,21 +1,83 @@
 import { createServer } from "node:net";
+import { GantryError } from "../../errors.js";
+import type { PortAllocator } from "./port-allocator.js";
+import { formatRange } from "./port-range.js";
+
+/** Every port of the agent's range is held by its instances or in use by other programs. */
+export class NoFreePortError extends GantryError {
+  constructor(message: string) {
+    super("no_free_port", message, { status: 503 });
+  }
+}
+
+/** Whether `port` can be bound on `host` now (listen, then close at once). */
+function canListen(port: number, host: string): Promise<boolean | "no-family"> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once("error", (err: NodeJS.ErrnoException) =>
+      resolve(err.code === "EAFNOSUPPORT" || err.code === "EADDRNOTAVAIL" ? "no-family" : false),
+    );
+    srv.listen({ port, host }, () => srv.close(() => resolve(true)));
+  });
+}
 
 /**
- * A loopback TCP port that is free now and not `taken` by another instance of this agent. The
- * app binds it a moment later; the kernel hands out ephemeral ports in sequence, so the same one
- * coming back to someone else in between is unlikely (and shows as a crash, restarted).
+ * Whether `port` is free on every address: the wildcard (`::`, dual-stack; `0.0.0.0` where there
+ * is no IPv6) conflicts with whoever holds the port on any address, so an app may bind it on its
+ * instance address or on all of them, as most do.
  */
-export async function pickPort(taken: ReadonlySet<number>): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.once("error", reject);
-      srv.listen(0, "127.0.0.1", () => {
-        const { port } = srv.address() as { port: number };
-        srv.close(() => resolve(port));
-      });
-    });
-    if (!taken.has(port)) return port;
+export async function bindable(port: number): Promise<boolean> {
+  const v6 = await canListen(port, "::");
+  return v6 === "no-family" ? (await canListen(port, "0.0.0.0")) === true : v6;
+}
+
+/** How long a port found held is given to be let go (a stopped group's last members exiting). */
+const RECHECK_MS = 100;
+
+/**
+ * The agent's instance ports: the allocator's next port that is bindable now. Ports other
+ * programs hold are skipped and go to the back of the line.
+ */
+export class PortPool {
+  constructor(
+    readonly allocator: PortAllocator,
+    private readonly probe: (port: number) => Promise<boolean> = bindable,
+  ) {}
+
+  /** A port for `holder`, checked bindable; NoFreePortError when there is none. */
+  async take(holder: string): Promise<number> {
+    const inUse: number[] = [];
+    try {
+      for (let left = this.allocator.freeCount; left > 0; left--) {
+        const port = this.allocator.take(holder);
+        if (port === undefined) break;
+        if (await this.probe(port)) return port;
+        this.allocator.release(port, holder);
+        inUse.push(port);
+      }
+    } finally {
+      this.allocator.requeue(inUse);
+    }
+    throw new NoFreePortError(
+      `no free port in ${formatRange(this.allocator.range)} for instances: the agent's instances hold some, other programs the rest (${inUse.length} found in use); widen --port-range`,
+    );
   }
-  throw new Error("no free port found");
+
+  hold(port: number, holder: string): boolean {
+    return this.allocator.hold(port, holder);
+  }
+
+  release(port: number, holder: string): void {
+    this.allocator.release(port, holder);
+  }
+
+  /**
+   * Whether another program holds `port` (its holder's process has exited): looked at twice,
+   * RECHECK_MS apart, so the last members of a stopping process group are not taken for one.
+   */
+  async heldByOther(port: number): Promise<boolean> {
+    if (await this.probe(port)) return false;
+    await new Promise((r) => setTimeout(r, RECHECK_MS));
+    return !(await this.probe(port));
+  }
 }

@@ -1,5 +1,6 @@
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { AgentWorkClient } from "../../client/agent-work.js";
 import { CatalogClient } from "../../client/catalog.js";
 import type { GantryClient } from "../../client/client.js";
@@ -11,6 +12,15 @@ import { ArtifactCache } from "./artifacts.js";
 import { DEFAULT_BACKOFF, type BackoffPolicy } from "./backoff.js";
 import { Instance, type InstanceContext } from "./instance.js";
 import { LogShipper } from "./logs.js";
+import { PortAllocator } from "./port-allocator.js";
+import {
+  checkPortRange,
+  DEFAULT_PORT_RANGE,
+  rangeSize,
+  readEphemeralPorts,
+  type PortRange,
+} from "./port-range.js";
+import { PortPool } from "./ports.js";
 import { loadState, saveState, type SavedInstance } from "./state.js";
 import { sleep, Waker } from "./waker.js";
 
@@ -29,6 +39,11 @@ export interface InstanceRunnerOptions {
   backoff?: Partial<BackoffPolicy>;
   /** The address instances are registered with in the catalog (default 127.0.0.1). */
   address?: string;
+  /**
+   * Where instance ports come from (default 20000-32000); it must lie outside the kernel's
+   * ephemeral ports (checked when the runner is made: PortRangeOverlapError).
+   */
+  portRange?: PortRange;
   /** The environment instances start from (default: PATH, LANG, TZ of the agent; nothing else). */
   baseEnv?: Record<string, string>;
   /** A process counts as running after this long (default 1 s). */
@@ -55,6 +70,18 @@ function defaultBaseEnv(): Record<string, string> {
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
+/** Released ports remembered in state.json, so that a restarted agent still reuses them last. */
+const REMEMBERED_RELEASES = 1024;
+
+/**
+ * Where an agent's line of ports begins: a hash of its data directory, so two agents on one
+ * machine (`gantry up` and a `gantry agent`) do not hand out the same ports in step.
+ */
+function startPort(dataDir: string, range: PortRange): number {
+  const h = createHash("sha256").update(resolve(dataDir)).digest().readUInt32BE(0);
+  return range.first + (h % rangeSize(range));
+}
+
 /**
  * Runs this node's assignments (docs/apps.md, "Agent"). Statically stable: the instances run
  * whether or not the server answers; the server is needed only to learn about changes, to
@@ -71,6 +98,7 @@ export class InstanceRunner {
   private readonly artifacts: ArtifactCache;
   private readonly shipper: LogShipper;
   private readonly stateFile: string;
+  private readonly ports: PortPool;
   private readonly instances = new Map<string, Instance>();
   private readonly removing = new Map<string, Promise<void>>();
   /** Instances whose status the server has not heard yet. */
@@ -111,6 +139,11 @@ export class InstanceRunner {
       ...(opts.logFlushMs === undefined ? {} : { flushMs: opts.logFlushMs }),
     });
     this.stateFile = join(opts.dataDir, "state.json");
+    const range = opts.portRange ?? DEFAULT_PORT_RANGE;
+    checkPortRange(range, readEphemeralPorts());
+    this.ports = new PortPool(
+      new PortAllocator(range, { startAt: startPort(opts.dataDir, range) }),
+    );
   }
 
   private get stopped(): boolean {
@@ -170,10 +203,7 @@ export class InstanceRunner {
       stopGraceMs: this.opts.stopGraceMs ?? 10_000,
       backoff: { ...DEFAULT_BACKOFF, ...this.opts.backoff },
       runningAfterMs: this.opts.runningAfterMs ?? 1000,
-      takenPorts: () =>
-        new Set(
-          [...this.instances.values()].flatMap((i) => (i.port === undefined ? [] : [i.port])),
-        ),
+      ports: this.ports,
       changed: (inst) => this.changed(inst),
       log: this.log,
     };
@@ -186,23 +216,40 @@ export class InstanceRunner {
     this.waker.kick();
   }
 
-  /** Take over what state.json names: adopt what still runs, restart the rest. */
+  /**
+   * Take over what state.json names: adopt what still runs, restart the rest. Their ports stay
+   * theirs; one that restarts keeps its port if it lies in the agent's range.
+   */
   private async adoptAll(): Promise<void> {
-    for (const saved of loadState(this.stateFile, this.nodeName, this.log)) {
+    const state = loadState(this.stateFile, this.nodeName, this.log);
+    const range = this.ports.allocator.range;
+    const adopted: SavedInstance[] = [];
+    for (const saved of state.instances) {
       let s: SavedInstance = saved;
+      const id = s.assignment.id;
       if (s.handle !== undefined) {
         if (await this.driver.recover(s.handle)) {
-          this.log(`agent: adopted ${s.assignment.id} (pid ${s.handle.pid})`);
+          this.log(`agent: adopted ${id} (pid ${s.handle.pid})`);
         } else {
-          this.log(
-            `agent: ${s.assignment.id} (pid ${s.handle.pid}) no longer runs; starting it again`,
-          );
+          this.log(`agent: ${id} (pid ${s.handle.pid}) no longer runs; starting it again`);
           const { handle: _gone, ...rest } = s;
           s = rest;
         }
       }
-      this.add(s);
+      const port = s.port;
+      const keep =
+        port !== undefined &&
+        (s.handle !== undefined || (port >= range.first && port <= range.last)) &&
+        this.ports.hold(port, id);
+      if (port !== undefined && !keep) {
+        const { port: _other, ...rest } = s;
+        s = rest;
+      }
+      adopted.push(s);
     }
+    this.ports.allocator.requeue(state.releasedPorts);
+    // Every adopted port is held before any instance can ask for a new one.
+    for (const s of adopted) this.add(s);
     this.persist();
   }
 
@@ -285,6 +332,8 @@ export class InstanceRunner {
           });
       this.registered.delete(id);
       await inst.close(true);
+      // Its process has fully stopped: the port may serve another instance (last in line).
+      if (inst.port !== undefined) this.ports.release(inst.port, id);
       this.instances.delete(id);
       this.dirty.delete(id);
       rmSync(join(this.opts.dataDir, "instances", id), { recursive: true, force: true });
@@ -303,11 +352,14 @@ export class InstanceRunner {
 
   private persist(): void {
     this.lastSave = Date.now();
-    const instances = [...this.instances.values()].map((i) => i.saved());
-    const json = JSON.stringify(instances);
+    const state = {
+      instances: [...this.instances.values()].map((i) => i.saved()),
+      releasedPorts: this.ports.allocator.recentlyReleased(REMEMBERED_RELEASES),
+    };
+    const json = JSON.stringify(state);
     if (json === this.lastSaved) return;
     try {
-      saveState(this.stateFile, this.nodeName, instances);
+      saveState(this.stateFile, this.nodeName, state);
       this.lastSaved = json;
     } catch (err) {
       this.log(`agent: cannot write ${this.stateFile}: ${message(err)}`);

@@ -31,35 +31,40 @@ const StateSchema = z.object({
   version: z.literal(1),
   node: z.string(),
   instances: z.array(SavedInstanceSchema),
+  /** Instance ports given back most recently, oldest first: reused last after a restart. */
+  releasedPorts: z.array(z.number().int().min(1).max(65535)).max(4096).optional(),
 });
+
+/** What state.json holds. */
+export interface AgentState {
+  instances: SavedInstance[];
+  releasedPorts: number[];
+}
 
 /**
  * `AGENT_DATA/state.json`. An unreadable file is moved aside (and said so) rather than trusted:
  * the instances it named are then replaced, not adopted.
  */
-export function loadState(
-  file: string,
-  node: string,
-  log: (line: string) => void,
-): SavedInstance[] {
-  if (!existsSync(file)) return [];
+export function loadState(file: string, node: string, log: (line: string) => void): AgentState {
+  const none: AgentState = { instances: [], releasedPorts: [] };
+  if (!existsSync(file)) return none;
   try {
     const state = StateSchema.parse(JSON.parse(readFileSync(file, "utf8")));
     if (state.node !== node) {
       log(`agent: ${file} belongs to node ${state.node}, not ${node}: not adopting its instances`);
-      return [];
+      return none;
     }
-    return state.instances;
+    return { instances: state.instances, releasedPorts: state.releasedPorts ?? [] };
   } catch (err) {
     const aside = `${file}.bad-${Date.now()}`;
     renameSync(file, aside);
     log(
       `agent: ${file} is unreadable (${err instanceof Error ? err.message : String(err)}); moved to ${aside}`,
     );
-    return [];
+    return none;
   }
 }
 
-export function saveState(file: string, node: string, instances: SavedInstance[]): void {
-  writeFileAtomic(file, JSON.stringify({ version: 1, node, instances }, null, 1) + "\n", 0o600);
+export function saveState(file: string, node: string, state: AgentState): void {
+  writeFileAtomic(file, JSON.stringify({ version: 1, node, ...state }, null, 1) + "\n", 0o600);
 }
