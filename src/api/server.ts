@@ -16,6 +16,8 @@ import { AuditLog } from "./audit.js";
 import { AppService } from "../apps/service.js";
 import type { ReleaseHook } from "../build/release-hook.js";
 import type { BuildSettings } from "../build/builder.js";
+import { GitOpsService } from "../gitops/service.js";
+import { lazyEngineSyncer, syncDeadlineFromEnv } from "../gitops/lazy-engine.js";
 import { Ctx } from "./context.js";
 import { errorBody, HttpError } from "./errors.js";
 import { ApiMetrics } from "./metrics.js";
@@ -60,6 +62,8 @@ export interface ApiDeps {
   build?: Partial<BuildSettings>;
   /** Whether this server leads the controllers (set by startServer; /v1/health shows it). */
   controllers?: { isLeader(): boolean };
+  /** GitOps for the stack: the stack repo's syncs, connect, webhook (createApiServer attaches it). */
+  stack?: GitOpsService;
 }
 
 export interface ApiServerOptions {
@@ -147,6 +151,14 @@ function lazyDataDir(dataDir: string | undefined): () => string {
   return () => (dir ??= mkdtempSync(join(tmpdir(), "gantry-api-data-")));
 }
 
+/** The API as this process reaches it (loopback when it listens on every address). */
+function selfUrl(server: Server): string {
+  const a = server.address();
+  if (a === null || typeof a === "string") throw new Error("the API server is not listening");
+  const host = ["0.0.0.0", "::"].includes(a.address) ? "127.0.0.1" : a.address;
+  return `http://${host.includes(":") ? `[${host}]` : host}:${a.port}`;
+}
+
 /** Build the API server over a Store (not yet listening). */
 export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer> {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
@@ -172,6 +184,15 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     dataDir: lazyDataDir(opts.dataDir),
     appDomain: deps.appDomain,
     routerPort: deps.routerPort,
+    log,
+  });
+  deps.stack = new GitOpsService({
+    store: opts.store,
+    dataDir: lazyDataDir(opts.dataDir),
+    audit: deps.audit,
+    syncer: lazyEngineSyncer(),
+    deadlineMs: syncDeadlineFromEnv(),
+    selfUrl: () => selfUrl(server),
     log,
   });
   const routes = registerRoutes(deps);
@@ -250,6 +271,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       }),
     close: async () => {
       closing.abort();
+      await deps.stack?.stop();
       await tokens.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

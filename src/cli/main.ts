@@ -14,6 +14,7 @@ import { registerLockCommands } from "./lock.js";
 import { registerServiceCommands } from "./services.js";
 import { registerNodesCommands } from "./nodes.js";
 import { registerStackCommands } from "./stack.js";
+import { registerStackConnectCommands } from "./stack-connect.js";
 import { registerStatesCommands } from "./states.js";
 import { registerStoreCommands } from "./store.js";
 import { registerTemplateCommands } from "./template.js";
@@ -44,6 +45,7 @@ export function buildProgram(o: Output = processOutput): Command {
   registerTemplateCommands(program, o);
   registerConvergeCommands(program, o);
   registerStackCommands(program, o);
+  registerStackConnectCommands(program, o);
   return program;
 }
 

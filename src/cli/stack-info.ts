@@ -11,7 +11,7 @@ export async function runInfo(opts: { json?: boolean }, o: Output): Promise<void
   const protectedCount = items.filter((i) => i.protect).length;
   if (opts.json) return json(o, { ...info, managed: items.length, protected: protectedCount });
   for (const [label, value] of infoRows(info, items.length, protectedCount))
-    o.out(`${`${label}:`.padEnd(11)} ${value}`);
+    o.out(`${(label === "" ? "" : `${label}:`).padEnd(11)} ${value}`);
 }
 
 function infoRows(info: StackInfo, managed: number, protectedCount: number): [string, string][] {
@@ -31,8 +31,24 @@ function infoRows(info: StackInfo, managed: number, protectedCount: number): [st
       ? "not checked (gantry plan shows it)"
       : drift.items.length === 0
         ? `none (checked ${drift.checkedAt})`
-        : `${drift.items.length} items changed by hand: ${drift.items.slice(0, 5).join(", ")}${drift.items.length > 5 ? ", …" : ""} (checked ${drift.checkedAt})`,
+        : `${drift.items.length} items changed by hand (checked ${drift.checkedAt})`,
   ]);
+  for (const item of drift?.items.slice(0, 20) ?? []) {
+    const fields = drift?.fields?.[item];
+    const fixing = drift?.correcting?.includes(item) ? " (correcting)" : "";
+    rows.push([
+      "",
+      `  ${item}${fields && fields.length > 0 ? `: ${fields.join(", ")}` : ""}${fixing}`,
+    ]);
+  }
+  if ((drift?.items.length ?? 0) > 20)
+    rows.push(["", `  … and ${drift!.items.length - 20} more (--json)`]);
+  if (drift?.pinned && drift.pinned.length > 0)
+    rows.push([
+      "pinned",
+      `${drift.pinned.join(", ")} (a rollback pinned the release; releases:unpin)`,
+    ]);
+  if (drift?.corrections) rows.push(["corrected", `${drift.corrections} drift corrections`]);
   const sync = info.lastSync;
   rows.push([
     "last sync",

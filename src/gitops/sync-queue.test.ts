@@ -84,11 +84,24 @@ describe("SyncQueue", () => {
     const q = new SyncQueue<string>(60_000);
     const a = gate("a", log);
     const pa = q.submit(a);
-    const pb = q.submit(gate("b", log));
+    const b = gate("b", log);
+    const pb = q.submit(b);
     expect(await q.offer(gate("drift", log))).toEqual({ status: "superseded", by: "b" });
     a.release();
     await pa;
-    await q.stop();
+    b.release();
     expect(await pb).toEqual({ status: "done", result: "b" });
+    expect(log).toEqual(["start a", "end a", "start b", "end b"]);
+  });
+
+  it("on stop, aborts the running sync and fails the waiting one", async () => {
+    const log: string[] = [];
+    const q = new SyncQueue<string>(60_000);
+    const pa = q.submit(gate("a", log));
+    const pb = q.submit(gate("b", log));
+    await q.stop();
+    expect(await pa).toEqual({ status: "done", result: "a" });
+    expect(await pb).toEqual({ status: "failed", error: "the server is stopping" });
+    expect(log).toEqual(["start a", "end a"]);
   });
 });

@@ -94,7 +94,16 @@ export const StackInfoSchema = z.strictObject({
   drift: z
     .strictObject({
       checkedAt: z.string(),
+      /** `kind/name` of each drifted item. */
       items: z.array(z.string().max(1100)).max(10_000),
+      /** Per drifted item (`kind/name`): the fields that differ. */
+      fields: z.record(z.string(), z.array(z.string().max(256)).max(100)).optional(),
+      /** Drifted items the loop re-applies (`drift: correct`); the others are only shown. */
+      correcting: z.array(z.string().max(1100)).max(10_000).optional(),
+      /** Apps pinned by a rollback: their release is left alone. */
+      pinned: z.array(z.string().max(1100)).max(10_000).optional(),
+      /** Corrections made since the loop started on this server. */
+      corrections: z.number().int().min(0).optional(),
     })
     .optional(),
   lastSync: z

@@ -5,6 +5,7 @@ import type { AppService } from "../apps/service.js";
 import { recoverInterruptedPushes } from "../apps/push-recovery.js";
 import { startDeployController } from "../controllers/deploy.js";
 import { startLeadership } from "../controllers/leader.js";
+import { leadGitOps } from "../gitops/start.js";
 import { hashSecret } from "../api/tokens.js";
 import { openStore, type Store } from "../store/index.js";
 import { dataFiles, ensureDataDir, loadOrCreateAdminSecret, writeFileAtomic } from "./datadir.js";
@@ -79,13 +80,15 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       help: "Deploy reconciles that found work only because of the periodic resync (each one is a bug: a missed watch event or wake-up)",
       registers: [api.deps.metrics.registry],
     });
+    const gitops = api.deps.stack!;
     // Servers sharing a store (etcd) elect one to run the controllers.
     const leadership = startLeadership({
       store,
       id: `${url} (pid ${process.pid})`,
       ...(opts.log ? { log: opts.log } : {}),
-      lead: () =>
-        startDeployController({
+      lead: () => {
+        const stack = leadGitOps(gitops, opts.log ?? ((l) => process.stderr.write(l + "\n")));
+        const deploy = startDeployController({
           store,
           ...(opts.log ? { log: opts.log } : {}),
           ...(opts.deployResyncMs === undefined ? {} : { resyncMs: opts.deployResyncMs }),
@@ -97,7 +100,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
               // the app's log directory went with apps:destroy
             }
           },
-        }),
+        });
+        return { stop: async () => void (await Promise.all([stack.stop(), deploy.stop()])) };
+      },
     });
     api.deps.controllers = leadership;
     return {

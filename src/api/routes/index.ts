@@ -16,6 +16,9 @@ import { nodeRoutes } from "./nodes.js";
 import { openapiRoutes } from "./openapi.js";
 import { sessionRoutes } from "./sessions.js";
 import { stackRoutes } from "./stack.js";
+import { stackGitRoutes } from "./stack-git.js";
+import { stackSourceRoutes } from "./stack-source.js";
+import { stackSyncRoutes } from "./stack-sync.js";
 import { tokenRoutes } from "./tokens.js";
 import { txnRoutes } from "./txn.js";
 import { watchRoutes } from "./watch.js";
@@ -39,9 +42,13 @@ export function registerRoutes(deps: ApiDeps): RouteDef[] {
     ...appRuntimeRoutes(deps),
     ...agentWorkRoutes(deps),
     ...buildRoutes(deps),
+    // Before gitRoutes: /git/_stack.git is the stack's repo, not an app's.
+    ...stackGitRoutes(deps),
     ...gitRoutes(deps),
     ...convergeRoutes(deps),
     ...stackRoutes(deps),
+    ...stackSyncRoutes(deps),
+    ...stackSourceRoutes(deps),
   ];
   // The document describes the final list, itself included: it reads `routes` when first asked.
   routes.push(...openapiRoutes(() => routes));

@@ -20,6 +20,8 @@ import type { Ctx } from "../context.js";
 import { conflict, forbidden, notFound } from "../errors.js";
 import { pathParam } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
+import { STACK_REPO } from "../../gitops/repo.js";
+import { apiBase } from "./apps-common.js";
 
 /**
  * The stack's records (docs/stack.md): ownership of each managed item and the stack's status.
@@ -152,7 +154,12 @@ export function stackRoutes(deps: ApiDeps): RouteDef[] {
         ctx.allowQuery();
         need(ctx, "info", "read");
         const kv = await store.get(K.stackInfo);
-        ctx.send(200, kv === undefined ? {} : readInfo(kv));
+        const info = kv === undefined ? {} : readInfo(kv);
+        // Not following an outside repo: the stack repo this server hosts.
+        ctx.send(200, {
+          ...info,
+          gitUrl: info.gitUrl ?? `${apiBase(ctx, deps)}/git/${STACK_REPO}.git`,
+        });
       },
     },
     {
