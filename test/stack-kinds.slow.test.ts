@@ -135,7 +135,11 @@ describe("apps, roles and nodes from a stack", () => {
 
     const converge = new ConvergeClient(client);
     const bundle = await converge.bundle();
-    expect(Object.keys(bundle!.files).sort()).toEqual(["motd.yaml", "top.yaml"]);
+    expect(Object.keys(bundle!.files).sort()).toEqual([
+      ".gantry-stack-states",
+      "motd.yaml",
+      "top.yaml",
+    ]);
     expect(bundle!.files["top.yaml"]).toContain("from the stack");
     expect((await converge.node(node)).value).toMatchObject({
       roles: ["web"],
@@ -196,7 +200,9 @@ describe("apps, roles and nodes from a stack", () => {
     const server = join(dir, "apps/hello/server.js");
     writeFileSync(server, readFileSync(server, "utf8").replace('"v1"', '"v2"'));
     const p = await plan();
-    expect(paths(change(p, "app", "hello"))).toContain("source");
+    const c = change(p, "app", "hello");
+    expect(c.fields).toEqual([expect.objectContaining({ path: "source", fromFiles: true })]);
+    expect(c.drift).toBeUndefined(); // the folder changed: intended, even with gantry.yaml as it was
     await apply();
     const after = await counts("hello");
     expect(after.builds).toBe(before.builds + 1);
@@ -207,6 +213,30 @@ describe("apps, roles and nodes from a stack", () => {
     await apply();
     expect(await counts("hello")).toEqual(quiet);
   }, 120_000);
+
+  it("pushes an edited states folder as an intended change, not as drift", async () => {
+    const motd = join(dir, "states/motd.yaml");
+    writeFileSync(motd, readFileSync(motd, "utf8").replace("{{ motd }}", "{{ motd }}!"));
+    const p = await plan();
+    const c = change(p, "converge", "states");
+    expect(c).toMatchObject({
+      action: "update",
+      fields: [expect.objectContaining({ path: "files.motd.yaml", fromFiles: true })],
+    });
+    expect(c.drift).toBeUndefined();
+    await apply();
+    expect(
+      await eventually("the edited motd", () => {
+        try {
+          const text = readFileSync("/tmp/gantry-stack-kinds-test/motd", "utf8");
+          return text === "from the stack!\n" ? text : undefined;
+        } catch {
+          return undefined;
+        }
+      }),
+    ).toBe("from the stack!\n");
+    expect((await plan()).summary.update).toBe(0);
+  }, 60_000);
 
   it("leaves a rolled-back app pinned until releases:unpin", async () => {
     const releases = await apps.releases("hello");

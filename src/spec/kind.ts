@@ -21,6 +21,12 @@ export interface FieldChange {
    * joined). An item whose fields are all `info` is a no-op.
    */
   info?: boolean;
+  /**
+   * The change comes from a file the spec names (an app's `source:` folder, the states folder)
+   * that changed since the stack last applied it: intended, never drift, even though
+   * gantry.yaml itself did not change.
+   */
+  fromFiles?: boolean;
 }
 
 /** What an item of the live platform looks like to the engine. */

@@ -136,7 +136,10 @@ function planItem(item: SpecItem, cur: LiveItem | undefined, input: PlanInput): 
   // A no-op keeps its info fields: what the stack waits for is still worth showing.
   if (action === "no-op") return { ...base, action, fields };
 
-  const drift = rec !== undefined && rec.specHash === specHash(item);
+  const drift =
+    rec !== undefined &&
+    rec.specHash === specHash(item) &&
+    !fields.some((f) => f.fromFiles === true);
   if (drift && (item.drift ?? input.settings.drift) === "off")
     return { ...base, action: "no-op", fields: [], drift, note: "drift: off" };
   if (action === "replace" && (item.protect === true || rec?.protect === true)) {

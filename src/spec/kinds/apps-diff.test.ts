@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { diffApp, needsBuild } from "./apps-diff.js";
-import type { LiveApp } from "./apps-read.js";
+import { liveApp, type LiveApp } from "./apps-read.js";
 import { AppSpecSchema, type AppSpec } from "./apps-schema.js";
 
 const A = "a".repeat(64);
@@ -89,14 +89,15 @@ describe("the app kind's diff", () => {
   });
 
   it("rebuilds when the source folder's hash differs from what serves", () => {
+    // The folder changed since the stack last deployed it: intended, not drift.
     expect(diffApp("web", spec(base), live(), B)).toEqual([
-      { path: "source", old: A.slice(0, 12), new: B.slice(0, 12) },
+      { path: "source", old: A.slice(0, 12), new: B.slice(0, 12), fromFiles: true },
     ]);
     expect(needsBuild(live(), B)).toBe(true);
     expect(needsBuild(live(), A)).toBe(false);
   });
 
-  it("rebuilds an app whose code came from a git push (code drift)", () => {
+  it("rebuilds an app whose code came from a git push (code drift, not from the files)", () => {
     const pushed = live({ code: { release: 4, build: "b4", commit: "c".repeat(40) } });
     expect(diffApp("web", spec(base), pushed, A)).toEqual([
       { path: "source", old: `git ${"c".repeat(12)}`, new: A.slice(0, 12) },
@@ -128,7 +129,7 @@ describe("the app kind's diff", () => {
     const fields = diffApp("web", spec(base), pinned, C);
     expect(fields).toEqual([
       { path: "config.LOG", old: "warn", new: "info" },
-      { path: "source", old: B.slice(0, 12), new: C.slice(0, 12) },
+      { path: "source", old: B.slice(0, 12), new: C.slice(0, 12), fromFiles: true },
     ]);
   });
 
@@ -175,6 +176,12 @@ describe("the app kind's diff", () => {
     expect(diffApp("web", spec({ formation: { web: 2 } }), empty, undefined)).toEqual([
       { path: "formation.web", new: 2, info: true },
     ]);
+  });
+
+  it("keeps config values out of a live reading written as JSON", () => {
+    const text = JSON.stringify(liveApp(live()));
+    expect(text).not.toContain("hunter2");
+    expect(JSON.parse(text).configNames).toEqual(["DB_PASSWORD", "LOG"]);
   });
 
   it("refuses unknown fields and bad values in the spec", () => {

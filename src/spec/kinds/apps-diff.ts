@@ -103,6 +103,9 @@ export function diffApp(
       path: "source",
       ...(live === undefined ? {} : { old: describeCode(live.code) }),
       new: shortHash(source),
+      // The folder changed since the stack last deployed it; else other code was deployed by
+      // hand (a push), which is drift.
+      ...(live !== undefined && source !== live.lastStackSource ? { fromFiles: true } : {}),
     };
 
   if (isHeld && (code !== undefined || changes.some((c) => c.info !== true)))

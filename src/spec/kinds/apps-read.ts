@@ -30,7 +30,7 @@ export interface LiveApp {
    */
   config: Readonly<Record<string, string>>;
   code: LiveCode;
-  /** The folder hash of the newest stack build that succeeded: what the stack last built. */
+  /** The folder hash of the newest stack build that went live: what the stack last deployed. */
   lastStackSource?: string;
   pinned?: NonNullable<App["pinned"]>;
 }
@@ -54,16 +54,23 @@ export async function readApps(
 
 async function readApp(apps: AppsClient, name: string): Promise<LiveItem<LiveApp> | undefined> {
   try {
-    const [info, config, builds] = await Promise.all([
+    const [info, config, builds, releases] = await Promise.all([
       apps.info(name),
       apps.config(name),
       apps.builds(name, BUILDS_READ),
+      apps.releases(name),
     ]);
     const buildId = info.release?.build;
     let current: Build | undefined = builds.find((b) => b.id === buildId);
     if (buildId !== undefined && current === undefined) current = await apps.build(name, buildId);
     const types = Object.keys(info.release?.processTypes ?? {}).sort();
-    const lastStack = builds.find((b) => b.status === "succeeded" && b.source !== undefined);
+    // Builds that went live: a build whose deploy failed is not what the stack last built.
+    const served = new Set(
+      releases
+        .filter((r) => r.status === "active" || r.status === "superseded")
+        .map((r) => r.build),
+    );
+    const lastStack = builds.find((b) => b.source !== undefined && served.has(b.id));
     const code: LiveCode = {
       release: info.currentRelease,
       ...(buildId === undefined ? {} : { build: buildId }),

@@ -20,6 +20,11 @@ export interface RoleSpec {
 }
 
 export const TOP_FILES = ["top.yaml", "top.yml"];
+/**
+ * A file the stack adds to the bundle: the hash of the states folder it last pushed, so a later
+ * plan can tell a changed folder (intended) from a hand `states push` (drift).
+ */
+export const MARKER = ".gantry-stack-states";
 const HEADER =
   "# Written by the stack from gantry.yaml's roles: section (gantry apply replaces this file).\n";
 
@@ -53,10 +58,11 @@ export function topYaml(roles: ReadonlyMap<string, RoleSpec>): string {
   return HEADER + (roles.size === 0 ? "{}\n" : stringify(doc));
 }
 
-/** The bundle's files without its top file: what the states folder owns. */
+/** The bundle's files without its top file and the stack's marker: what the folder owns. */
 export function stateFiles(files: Readonly<Record<string, string>>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [path, body] of Object.entries(files)) if (!TOP_FILES.includes(path)) out[path] = body;
+  for (const [path, body] of Object.entries(files))
+    if (!TOP_FILES.includes(path) && path !== MARKER) out[path] = body;
   return out;
 }
 

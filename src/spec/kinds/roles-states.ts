@@ -7,7 +7,15 @@ import { readStatesDir } from "../../converge/files.js";
 import { loadStates } from "../../converge/load.js";
 import { isGantryError } from "../../errors.js";
 import type { FieldChange, Kind, SpecItem, SpecProblem } from "../kind.js";
-import { changeBundle, fileHash, readBundle, stateFiles, TOP_FILES } from "./roles-bundle.js";
+import { statesHash } from "../../model/converge.js";
+import {
+  changeBundle,
+  fileHash,
+  MARKER,
+  readBundle,
+  stateFiles,
+  TOP_FILES,
+} from "./roles-bundle.js";
 
 /** The one item of the `converge:` section: `states: ./states`. */
 export const STATES_ITEM = "states";
@@ -15,6 +23,8 @@ export const STATES_ITEM = "states";
 /** What the pushed bundle holds of the folder: each state file's content hash. */
 export interface LiveStates {
   files: Record<string, string>;
+  /** The folder hash the stack last pushed (absent: the bundle was pushed by hand). */
+  pushedFrom?: string;
 }
 
 /** The folder's files as the bundle would carry them (top.yaml is the roles' own). */
@@ -54,16 +64,22 @@ export const convergeKind: Kind<string, LiveStates> = {
     const files: Record<string, string> = {};
     for (const [path, body] of Object.entries(stateFiles(bundle.files)))
       files[path] = fileHash(body);
+    const marker = bundle.files[MARKER]?.trim();
     out.set(STATES_ITEM, {
       name: STATES_ITEM,
-      value: { files },
+      value: { files, ...(marker === undefined ? {} : { pushedFrom: marker }) },
       revisions: { "converge/states": bundle.modRevision },
     });
     return out;
   },
 
   diff(item, live, ctx) {
-    return diffStates(live?.value.files ?? {}, folderFiles(ctx.dir, item.spec));
+    const folder = folderFiles(ctx.dir, item.spec);
+    const fields = diffStates(live?.value.files ?? {}, folder);
+    // The folder changed since the stack pushed it: intended. Otherwise a hand push: drift.
+    const from = live?.value.pushedFrom;
+    if (from === undefined || from === statesHash(folder)) return fields;
+    return fields.map((f) => ({ ...f, fromFiles: true }));
   },
 
   async create(ctx, item) {
@@ -98,10 +114,11 @@ export function diffStates(
 
 /** Push the folder's files with the bundle's current top.yaml (the roles write that). */
 async function push(ctx: Parameters<Kind["create"]>[0], item: SpecItem<string>): Promise<void> {
-  const files = folderFiles(ctx.dir, item.spec);
+  const files = { ...folderFiles(ctx.dir, item.spec) };
+  const marked = { ...files, [MARKER]: statesHash(files) + "\n" };
   await changeBundle(ctx, (live) => {
     const top = TOP_FILES.find((f) => live?.[f] !== undefined);
-    return top === undefined ? files : { ...files, [top]: live![top]! };
+    return top === undefined ? marked : { ...marked, [top]: live![top]! };
   });
 }
 

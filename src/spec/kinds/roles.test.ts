@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { SpecItem } from "../kind.js";
 import { diffNode, nodeKind, type NodeSpec } from "./nodes.js";
-import { rolesOf, topYaml, type RoleSpec } from "./roles-bundle.js";
+import { statesHash } from "../../model/converge.js";
+import { fileHash, rolesOf, topYaml, type RoleSpec } from "./roles-bundle.js";
 import { convergeKind, diffStates } from "./roles-states.js";
 import { diffRole, roleKind } from "./roles.js";
 
@@ -110,6 +111,30 @@ describe("the states folder", () => {
       ["files.old.yaml", true, false],
       ["files.web.yaml", false, true],
     ]);
+  });
+
+  it("tells a changed folder (intended) from a hand push (drift) by the hash it last pushed", async () => {
+    const dir = stack({ "base.yaml": BASE, "web.yaml": WEB });
+    const ctx = { dir } as never;
+    const pushed = { "base.yaml": fileHash(BASE), "web.yaml": fileHash("old") };
+    const fromStack = {
+      files: pushed,
+      pushedFrom: statesHash({ "base.yaml": BASE, "web.yaml": "old" }),
+    };
+    const changed = await convergeKind.diff(
+      folder,
+      { name: "states", value: fromStack, revisions: {} },
+      ctx,
+    );
+    expect(changed).toEqual([
+      { path: "files.web.yaml", old: fileHash("old"), new: fileHash(WEB), fromFiles: true },
+    ]);
+    const byHand = await convergeKind.diff(
+      folder,
+      { name: "states", value: { files: pushed }, revisions: {} },
+      ctx,
+    );
+    expect(byHand).toEqual([{ path: "files.web.yaml", old: fileHash("old"), new: fileHash(WEB) }]);
   });
 
   it("must exist, lie in the stack, hold no top.yaml and load", () => {
