@@ -137,8 +137,18 @@ describe("gantry config, ps, releases", () => {
     const ps = await gantry("ps", "hello");
     expect(ps.out.split("\n")[0]).toMatch(/^INSTANCE\s+STATE\s+RELEASE\s+NODE\s+PORT\s+RESTARTS/);
     expect(ps.out).toMatch(/web\.1\s+running\s+v2\s+node-a\s+5001\s+0\s+passing/);
+    // ps:scale follows the scaling until the new instance is up, telling what it does.
     const scaled = await gantry("ps:scale", "hello", "web=2");
-    expect([scaled.code, scaled.out]).toEqual([0, "scaling hello: now web=2"]);
+    expect(scaled.code, scaled.err).toBe(0);
+    expect(scaled.out.split("\n")).toEqual([
+      "Scaling hello: web=2",
+      "  scaling hello to web=2",
+      "  scaling: starting web.2 on node-a",
+      "  hello runs web=2",
+      "✓ hello runs web=2",
+    ]);
+    const again = await gantry("ps:scale", "hello", "web=2");
+    expect([again.code, again.out]).toEqual([0, "no change: hello runs web=2"]);
     const bad = await gantry("ps:scale", "hello", "web");
     expect([bad.code, bad.err]).toEqual([1, 'gantry: "web" is not TYPE=COUNT, like web=3 (web)']);
   });

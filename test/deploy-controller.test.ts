@@ -190,7 +190,15 @@ describe("deploy controller", () => {
       () => undefined,
     );
     expect(out).toMatchObject({ ok: true, version: 5 });
-    await apps.scale("hello", { web: 3 });
+    const answer = await apps.scale("hello", { web: 3 });
+    const lines: string[] = [];
+    const scaled = await apps.followScale("hello", {
+      id: answer.scaling!,
+      onLine: (l) => lines.push(l),
+    });
+    expect(scaled, lines.join("\n")).toEqual({ ok: true });
+    expect(lines[0]).toBe("scaling hello to web=3 worker=0");
+    expect(lines.at(-1)).toBe("hello runs web=3 worker=0");
     await until("three passing web instances", async () => {
       const ps = await apps.ps("hello");
       const web = ps.filter(

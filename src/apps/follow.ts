@@ -3,6 +3,7 @@ import { AppSchema, DeploySchema, releaseKey, ReleaseSchema } from "../model/app
 import type { DeployResult } from "../model/app-views.js";
 import type { Store } from "../store/index.js";
 import { appKey, deployKey } from "./keys.js";
+import { LogCursor } from "./log-cursor.js";
 import { kvsOf, parseRecord } from "./records.js";
 
 /** Without any progress for this long past the app's deploy timeout, a follower gives up. */
@@ -22,8 +23,7 @@ export async function followDeploy(
   onLine: (line: string) => void,
   signal: AbortSignal,
 ): Promise<DeployResult> {
-  let emitted = 0;
-  let last: string | undefined;
+  const cursor = new LogCursor();
   let said = "";
   let lastStatus = "";
   let stallAt = Infinity;
@@ -43,13 +43,9 @@ export async function followDeploy(
     let progress = rel.status !== lastStatus;
     lastStatus = rel.status;
     if (deploy !== undefined && deploy.release === version) {
-      const log = deploy.log;
-      let from = emitted;
-      if (emitted > 0 && log[emitted - 1] !== last) from = log.lastIndexOf(last!) + 1;
-      for (const line of log.slice(from)) onLine(line);
-      if (log.length > from) progress = true;
-      emitted = log.length;
-      last = log.at(-1);
+      const fresh = cursor.next(deploy.log);
+      for (const line of fresh) onLine(line);
+      if (fresh.length > 0) progress = true;
     } else if (rel.status === "pending" && deploy?.status === "running") {
       const line = `v${version} is queued: waiting for the deploy of v${deploy.release} to finish`;
       if (said !== line) onLine(line);

@@ -15,6 +15,12 @@ export function effectiveFormation(
   return out;
 }
 
+/** `web=3 worker=1`. */
+export const formationText = (f: Formation): string =>
+  Object.entries(f)
+    .map(([type, n]) => `${type}=${n}`)
+    .join(" ");
+
 /** `web` first, then the rest by name: the order instances are started and listed in. */
 export function sortTypes(types: Iterable<string>): string[] {
   return [...types].sort((a, b) =>

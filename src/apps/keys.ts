@@ -4,6 +4,7 @@ import { K } from "../model/keys.js";
 export const appKey = (app: string): string => `${K.apps}${app}`;
 export const configKey = (app: string): string => `${K.config}${app}`;
 export const deployKey = (app: string): string => `${K.deploys}${app}`;
+export const scaleKey = (app: string): string => `${K.scales}${app}`;
 export const releasesPrefix = (app: string): string => `${K.releases}${app}/`;
 export const buildsPrefix = (app: string): string => `${K.builds}${app}/`;
 export const assignmentKey = (node: string, id: string): string => `${K.assignments}${node}/${id}`;

@@ -12,6 +12,7 @@ import {
   type Build,
   type Deploy,
   type Formation,
+  type Scale,
 } from "../model/app.js";
 import type { AppView, DeployResult, ReleaseAnswer } from "../model/app-views.js";
 import { K } from "../model/keys.js";
@@ -24,6 +25,7 @@ import { AppLogs } from "./logs.js";
 import { kvsOf, parseAll, parseRecord, readApp, releaseView, type Versioned } from "./records.js";
 import { settlePushes, type PushSettlement } from "./push-recovery.js";
 import { baseRelease, codeOf, createRelease, readReleaseState } from "./releases.js";
+import { scaleApp } from "./scale.js";
 import { configContext, SecretBox } from "./secrets.js";
 
 export interface AppServiceOptions {
@@ -201,25 +203,9 @@ export class AppService implements ReleaseHook {
 
   // --- formation and domains -----------------------------------------------------------------
 
-  /** Scale: merge `changes` into the formation; types must exist in the release that serves. */
-  async scale(name: string, changes: Formation, who: Principal): Promise<App> {
-    const state = await readReleaseState(this.store, name);
-    const current = state.releases.find(
-      (r) => r.value.version === state.app.value.currentRelease,
-    )?.value;
-    const base = current ?? baseRelease(state.releases);
-    if (base === undefined || Object.keys(base.processTypes).length === 0)
-      throw conflict(`${name} has no release with process types yet: push code first`);
-    for (const type of Object.keys(changes))
-      if (!(type in base.processTypes))
-        throw new ValidationError(
-          `${name} has no process type "${type}" (v${base.version} has ${Object.keys(base.processTypes).join(", ")})`,
-          type,
-        );
-    return this.updateApp(name, who, "app.scale", (app) => ({
-      ...app,
-      formation: { ...app.formation, ...changes },
-    }));
+  /** Scale (src/apps/scale.ts): the new formation, and the scaling to follow when it changed. */
+  scale(name: string, changes: Formation, who: Principal): Promise<{ app: App; scale?: Scale }> {
+    return scaleApp(this.store, this.audit, name, changes, who);
   }
 
   async addDomain(name: string, domain: string, who: Principal): Promise<App> {

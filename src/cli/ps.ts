@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { ValidationError } from "../errors.js";
+import { GantryError, ValidationError } from "../errors.js";
 import { ProcessTypeSchema } from "../model/app.js";
 import type { PsEntry } from "../model/app-views.js";
 import { appsClient } from "./releases.js";
@@ -78,16 +78,34 @@ Examples:
     .addHelpText(
       "after",
       `
-New instances start (and must pass) before surplus ones drain and stop. Examples:
+New instances start (and must pass) before surplus ones drain and stop; the command follows
+until they do, saying what it waits for, and exits 1 if they are not up within the app's
+deploy timeout. Examples:
   $ gantry ps:scale hello web=3
   $ gantry ps:scale hello web=2 worker=1`,
     )
     .action(async (app: string, pairs: string[]) => {
       const changes = parseFormation(pairs);
-      const info = await appsClient().scale(app, changes);
+      const apps = appsClient();
+      const info = await apps.scale(app, changes);
       const now = Object.entries(info.formation)
         .map(([t, n]) => `${t}=${n}`)
         .join(" ");
-      o.out(`scaling ${app}: now ${now}`);
+      if (info.scaling === undefined) {
+        o.out(`no change: ${app} runs ${now}`);
+        return;
+      }
+      const c = colours(o);
+      o.out(`Scaling ${app}: ${now}`);
+      const result = await apps.followScale(app, {
+        id: info.scaling,
+        onLine: (line) => o.out(c.dim(`  ${line}`)),
+      });
+      if (!result.ok)
+        throw new GantryError(
+          "scale_failed",
+          `scaling ${app} failed: ${result.error ?? "unknown reason"}`,
+        );
+      o.out(`${c.green("✓")} ${app} runs ${now}`);
     });
 }

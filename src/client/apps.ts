@@ -168,6 +168,23 @@ export class AppsClient {
     return result ?? { ok: false, error: "the deploy stream ended without a result" };
   }
 
+  /** Follow a scaling (`ps:scale`) until it ends: its progress lines, then its outcome. */
+  async followScale(
+    app: string,
+    opts: { id: string; onLine?: (line: string) => void; signal?: AbortSignal },
+  ): Promise<DeployResult> {
+    const res = await this.client.request("GET", this.path(app, "/scaling"), {
+      query: { follow: true, id: opts.id },
+      ...(opts.signal ? { signal: opts.signal } : {}),
+    });
+    let result: DeployResult | undefined;
+    await readLines(res, (line) => {
+      if (line.startsWith(RESULT_PREFIX)) result = JSON.parse(line.slice(RESULT_PREFIX.length));
+      else opts.onLine?.(line);
+    });
+    return result ?? { ok: false, error: "the scaling stream ended without a result" };
+  }
+
   ps(app: string): Promise<PsEntry[]> {
     return this.client.json("GET", this.path(app, "/ps"));
   }

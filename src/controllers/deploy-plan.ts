@@ -12,14 +12,15 @@
  * on a node gone for good are started again elsewhere).
  *
  * Steps 1–4 live here, step 5 (the formation, with failover and node drains) in
- * plan-formation.ts; their input and output types in plan-types.ts, the helpers they share
- * (reading the snapshot, building transitions) in plan-base.ts.
+ * plan-formation.ts, and the record of a `ps:scale` it carries out in plan-scale.ts; what a
+ * deploy waits for, in words, in plan-wait.ts; their input and output types in plan-types.ts,
+ * the helpers they share (reading the snapshot, building transitions) in plan-base.ts.
  */
 import type { Assignment, Deploy, Release } from "../model/app.js";
 import { appKey, assignmentKey, instanceKey } from "../apps/keys.js";
 import { effectiveFormation, instanceName, sortTypes } from "../apps/formation.js";
 import { releaseKey } from "../model/app.js";
-import { FormationPlanner } from "./plan-formation.js";
+import { ScalePlanner } from "./plan-scale.js";
 import {
   CRASHES_TO_FAIL,
   LOST_BATCH,
@@ -42,14 +43,14 @@ export function planDeploy(s: DeploySnapshot, opts: PlanOptions): Plan {
   return p.plan();
 }
 
-class Planner extends FormationPlanner {
+class Planner extends ScalePlanner {
   plan(): Plan {
     const t =
       this.deleteDrained() ??
       this.cleanOneoffs() ??
       this.judgeDeploy() ??
       this.startDeploy() ??
-      this.scale();
+      this.formation();
     if (t !== undefined) return { transition: t };
     const future = this.wakes.filter((w) => w > this.s.now);
     return future.length === 0 ? {} : { wakeAt: Math.min(...future) };

@@ -10,6 +10,7 @@ import {
   deployStepKey,
   instancesPrefixOf,
   releasesPrefix,
+  scaleKey,
 } from "../apps/keys.js";
 import { catalogHealth } from "../apps/ps.js";
 import { idSuffix } from "../apps/run.js";
@@ -21,6 +22,7 @@ import {
   DeploySchema,
   InstanceStatusSchema,
   ReleaseSchema,
+  ScaleSchema,
 } from "../model/app.js";
 import { K } from "../model/keys.js";
 import {
@@ -69,6 +71,7 @@ const WATCHED = [
   K.apps,
   K.releases,
   K.deploys,
+  K.scales,
   K.assignments,
   K.instances,
   K.catalog,
@@ -175,6 +178,7 @@ class Controller implements DeployController {
       if (e.type === "put") this.known.add(app);
       else this.known.delete(app);
     } else if (key.startsWith(K.deploys)) app = rest(K.deploys);
+    else if (key.startsWith(K.scales)) app = rest(K.scales);
     else {
       // releases/<app>/…, catalog/<app>/…, health/<app>/… name the app; the others hold it.
       const named = [K.releases, K.catalog, K.health].find((p) => key.startsWith(p));
@@ -281,12 +285,15 @@ class Controller implements DeployController {
         { type: "get", range: { prefix: K.nodes }, keysOnly: true },
         { type: "get", range: deployStepKey(app), keysOnly: true },
         { type: "get", range: { prefix: K.drains }, keysOnly: true },
+        { type: "get", range: scaleKey(app) },
       ],
     });
     const appKv = kvsOf(res, 0)[0];
     const appRec = parseRecord(appKv, AppSchema);
     const deployKv = kvsOf(res, 2)[0];
     const deploy = parseRecord(deployKv, DeploySchema);
+    const scaleKv = kvsOf(res, 10)[0];
+    const scale = parseRecord(scaleKv, ScaleSchema);
     const assignments = parseAll(kvsOf(res, 3), AssignmentSchema);
     const nodes = kvsOf(res, 7).map((kv) => kv.key.slice(K.nodes.length));
     this.noteDownNodes(
@@ -304,6 +311,9 @@ class Controller implements DeployController {
       releases: parseAll(kvsOf(res, 1), ReleaseSchema),
       deploy:
         deploy === undefined ? undefined : { value: deploy, modRevision: deployKv!.modRevision },
+      ...(scale === undefined
+        ? {}
+        : { scale: { value: scale, modRevision: scaleKv!.modRevision } }),
       assignments: assignments.filter((a) => a.value.app === app),
       instances,
       health: catalogHealth(kvsOf(res, 5), kvsOf(res, 6), new Set(nodes)),

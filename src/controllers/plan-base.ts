@@ -8,7 +8,7 @@ import { assignmentId, instanceName } from "../apps/formation.js";
 import { webServiceName } from "../model/app.js";
 import { catalogKey, instanceHealthPrefix } from "../catalog/keys.js";
 import { place, type Placed } from "../scheduler/place.js";
-import { waitNews, waitReason, type WaitNews } from "./plan-wait.js";
+import { waitNews, waitReason, type WaitNews, type WaitReason } from "./plan-wait.js";
 import {
   MAX_BATCH,
   MAX_LOG,
@@ -134,8 +134,9 @@ export abstract class PlanBase {
     pending: Assignment[],
     told: Waiting | undefined,
     lastLineAt: number,
+    more: WaitReason[] = [],
   ): WaitNews {
-    const reasons = pending.map((a) => waitReason(a, this.s, this.app.healthPath));
+    const reasons = [...pending.map((a) => waitReason(a, this.s, this.app.healthPath)), ...more];
     const news = waitNews(reasons, told, lastLineAt, this.s.now);
     if (news.wakeAt !== undefined) this.wakes.push(news.wakeAt);
     return news;

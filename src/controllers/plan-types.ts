@@ -1,5 +1,5 @@
 /** The deploy planner's input and output (deploy-plan.ts), and the numbers it works by. */
-import type { App, Assignment, Deploy, InstanceStatus, Release } from "../model/app.js";
+import type { App, Assignment, Deploy, InstanceStatus, Release, Scale } from "../model/app.js";
 import type { HealthStatus } from "../model/service.js";
 import type { Placed } from "../scheduler/place.js";
 
@@ -22,6 +22,8 @@ export interface DeploySnapshot {
   /** The app's releases, any order. */
   releases: Versioned<Release>[];
   deploy: Versioned<Deploy> | undefined;
+  /** The last change of the formation (`ps:scale`), while it runs and after. */
+  scale?: Versioned<Scale>;
   /** The app's assignments (every node). */
   assignments: Versioned<Assignment>[];
   /** What the agents report, by instance id. */

@@ -21,6 +21,8 @@ export interface AppView extends App {
   deploy?: Omit<Deploy, "log">;
   /** The app record's modRevision (info only: `GET /v1/apps/:app`). */
   modRevision?: number;
+  /** The scaling a formation change started, to follow (`PUT …/formation` only). */
+  scaling?: string;
 }
 
 /** One instance as `GET /v1/apps/:app/ps` shows it: the assignment joined with its status. */

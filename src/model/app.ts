@@ -258,6 +258,26 @@ export const DeploySchema = z.strictObject({
 });
 export type Deploy = z.infer<typeof DeploySchema>;
 
+/**
+ * A change of the formation (`ps:scale`) while the controller carries it out, then its outcome:
+ * `scales/<app>`. Written by the API with the formation; a later scaling replaces it.
+ */
+export const ScaleSchema = z.strictObject({
+  app: AppNameSchema,
+  /** `ps:scale` follows the scaling with this id. */
+  id: z.string().regex(/^[0-9a-f]{8,32}$/),
+  /** What was asked: the process types changed and their new counts. */
+  changes: FormationSchema,
+  status: z.enum(["running", "succeeded", "failed"]),
+  startedAt: z.string(),
+  finishedAt: z.string().optional(),
+  error: z.string().optional(),
+  log: z.array(z.string()).max(200),
+  loggedAt: z.string().optional(),
+  waiting: WaitingSchema.optional(),
+});
+export type Scale = z.infer<typeof ScaleSchema>;
+
 /** Release versions sort as keys: zero-padded to 8 digits. */
 export const releaseKey = (app: string, version: number): string =>
   `releases/${app}/${String(version).padStart(8, "0")}`;

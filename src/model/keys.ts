@@ -27,6 +27,8 @@ export const K = {
   builds: "builds/",
   releases: "releases/",
   deploys: "deploys/",
+  /** The formation's last change (`ps:scale`) and its progress: `scales/<app>`. */
+  scales: "scales/",
   /** Desired instances per node: `assignments/<node>/<instance id>`. */
   assignments: "assignments/",
   /** Actual instance state reported by agents: `instances/<instance id>`. */

@@ -3,7 +3,7 @@
  * revisions, standing in for the Store, and the helpers that build apps and releases in it.
  */
 import { expect } from "vitest";
-import { appKey, deployKey } from "../../src/apps/keys.js";
+import { appKey, deployKey, scaleKey } from "../../src/apps/keys.js";
 import {
   releaseKey,
   type App,
@@ -11,6 +11,7 @@ import {
   type Deploy,
   type InstanceStatus,
   type Release,
+  type Scale,
 } from "../../src/model/app.js";
 import {
   planDeploy,
@@ -65,6 +66,7 @@ export class World {
       app: this.records.get(appKey(app)) as Versioned<App> | undefined,
       releases: this.under<Release>(`releases/${app}/`),
       deploy: this.records.get(deployKey(app)) as Versioned<Deploy> | undefined,
+      scale: this.records.get(scaleKey(app)) as Versioned<Scale> | undefined,
       assignments: this.under<Assignment>("assignments/").filter((a) => a.value.app === app),
       instances: this.instances,
       health: this.health,

@@ -1,13 +1,22 @@
 import { z } from "zod";
 import { ValidationError } from "../../errors.js";
-import { AppNameSchema, AppSchema, DomainSchema, FormationSchema } from "../../model/app.js";
+import { followScale } from "../../apps/follow-scale.js";
+import { scaleKey } from "../../apps/keys.js";
+import { parseRecord } from "../../apps/records.js";
+import {
+  AppNameSchema,
+  AppSchema,
+  DomainSchema,
+  FormationSchema,
+  ScaleSchema,
+} from "../../model/app.js";
 import { K } from "../../model/keys.js";
 import { allows } from "../../model/token.js";
 import { blockIfAsked } from "../blocking.js";
-import { forbidden } from "../errors.js";
-import { pathParam } from "../path-params.js";
+import { forbidden, notFound } from "../errors.js";
+import { pathParam, requestSignal } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
-import { apiBase, appParam, appsOf } from "./apps-common.js";
+import { apiBase, appParam, appsOf, textStream } from "./apps-common.js";
 
 const CreateSchema = z.strictObject({
   name: AppNameSchema,
@@ -105,7 +114,8 @@ export function appRoutes(deps: ApiDeps): RouteDef[] {
     {
       method: "PUT",
       path: "/v1/apps/:app/formation",
-      summary: "Scale process types of the current release, e.g. {web: 3, worker: 1}",
+      summary:
+        "Scale process types of the current release, e.g. {web: 3, worker: 1} → the app, with `scaling` (an id to follow) when the formation changed",
       handler: async (ctx) => {
         ctx.allowQuery();
         const app = appParam(ctx, "write");
@@ -113,8 +123,30 @@ export function appRoutes(deps: ApiDeps): RouteDef[] {
         if (Object.keys(changes).length === 0)
           throw new ValidationError('give at least one process type and count, e.g. {"web": 2}');
         const apps = appsOf(deps);
-        await apps.scale(app, changes, ctx.who);
-        ctx.send(200, await apps.info(app, apiBase(ctx, deps)));
+        const { scale } = await apps.scale(app, changes, ctx.who);
+        const info = await apps.info(app, apiBase(ctx, deps));
+        ctx.send(200, scale === undefined ? info : { ...info, scaling: scale.id });
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/apps/:app/scaling",
+      summary:
+        "The last scaling (ps:scale) and its progress; ?follow&id=ID streams it as text until it ends, ending with `gantry:result {json}`",
+      handler: async (ctx) => {
+        ctx.allowQuery("follow", "id");
+        const app = appParam(ctx, "read");
+        const apps = appsOf(deps);
+        const rec = parseRecord(await apps.store.get(scaleKey(app)), ScaleSchema);
+        if (!ctx.flag("follow")) {
+          if (rec === undefined) throw notFound(`a scaling of ${app}`);
+          return ctx.send(200, rec);
+        }
+        const id = ctx.query.get("id") ?? rec?.id;
+        if (id === undefined || rec?.id !== id)
+          throw new ValidationError(`${app} has no scaling ${id ?? "yet"}`, "id");
+        const out = textStream(ctx);
+        out.end(await followScale(apps.store, app, id, out.line, requestSignal(ctx, deps.closing)));
       },
     },
     {
