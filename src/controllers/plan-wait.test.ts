@@ -169,6 +169,19 @@ describe("planDeploy: a deploy says what it waits for", () => {
     ]);
   });
 
+  it("tells an instance whose port was taken and that moved to another, at once", () => {
+    const [w, [a]] = deploying();
+    w.report(a!, "starting", {
+      port: 20_007,
+      portMoved: { from: 20_003, to: 20_007, at: new Date(w.now).toISOString() },
+    });
+    w.settle();
+    expect(waits(w)).toEqual([
+      "waiting for web.1: its port 20003 was taken by another program: moved to 20007, starting (0 s)",
+    ]);
+    expect(deploy(w).status).toBe("running");
+  });
+
   it("waits for a worker through a crash, and for its first second up", () => {
     const [w, [web, worker]] = deploying({ web: 1, worker: 1 });
     expect(worker!.processType).toBe("worker");

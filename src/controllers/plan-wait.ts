@@ -53,7 +53,6 @@ export function waitReason(a: Assignment, s: Seen, healthPath: string): WaitReas
     );
   const last = inst.lastOutput.at(-1);
   const said = last === undefined || last.trim() === "" ? "" : `: "${clip(last.trim())}"`;
-  const moved = portMoved(inst);
   if (inst.state === "crashed") {
     const code =
       inst.exitCode === undefined || inst.exitCode === null ? "" : ` (exit code ${inst.exitCode})`;
@@ -77,8 +76,13 @@ export function waitReason(a: Assignment, s: Seen, healthPath: string): WaitReas
   }
   const since = Date.parse(inst.startedAt ?? inst.updatedAt);
   const up = `(${secs(s.now - since)})`;
+  const moved = inst.portMoved;
   if (moved !== undefined)
-    return r(`moved:${moved.to}`, `port ${moved.from} was taken: moved to ${moved.to} ${up}`, true);
+    return r(
+      `moved:${moved.to}`,
+      `its port ${moved.from} was taken by another program: moved to ${moved.to}, starting ${up}`,
+      true,
+    );
   const restarted = inst.restarts > 0 ? `restarted after a crash${said}, ` : "";
   const rkey = inst.restarts > 0 ? `restarted:${inst.restarts}:` : "";
   if (a.processType !== "web") {
@@ -104,16 +108,6 @@ export function waitReason(a: Assignment, s: Seen, healthPath: string): WaitReas
   if (/timed out/.test(check))
     return r("check:timeout", `its health check on ${healthPath} times out`, true);
   return r("check:other", `failing its health check: ${clip(check)}`, true);
-}
-
-/**
- * The agent's word that an instance's port was taken by another program and it moved to a new
- * one (src/agent/apps/), when it says so.
- */
-function portMoved(inst: object): { from: number; to: number } | undefined {
-  const m = (inst as { portMoved?: { from?: unknown; to?: unknown } }).portMoved;
-  if (m === undefined || typeof m.from !== "number" || typeof m.to !== "number") return undefined;
-  return { from: m.from, to: m.to };
 }
 
 /** The reasons as one key: `web.1=starting web.2=check:503`. */
