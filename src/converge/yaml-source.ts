@@ -1,3 +1,4 @@
+import * as yaml from "yaml";
 import { fieldName, YamlDoc, type Path } from "../text/yaml-doc.js";
 import { StateError } from "./errors.js";
 import type { SourceRef } from "./types.js";
@@ -18,7 +19,7 @@ export class YamlSource {
     readonly file: string,
     text: string,
   ) {
-    this.doc = new YamlDoc(file, text);
+    this.doc = new YamlDoc(file, text, () => yaml);
     this.value = this.doc.value;
     this.errors = this.doc.problems.map((p) => new StateError({ file, line: p.line }, p.message));
   }

@@ -1,5 +1,4 @@
 import type { FieldChange } from "./kind.js";
-import { stableStringify } from "./hash.js";
 import { isPlainObject } from "./vars.js";
 
 /**
@@ -9,7 +8,7 @@ import { isPlainObject } from "./vars.js";
  * field. Paths start at `path`.
  */
 export function diffValues(oldValue: unknown, newValue: unknown, path = ""): FieldChange[] {
-  if (stableStringify(oldValue) === stableStringify(newValue)) return [];
+  if (deepEqual(oldValue, newValue)) return [];
   const at = (k: string | number): string =>
     typeof k === "number" ? `${path}[${k}]` : path === "" ? k : `${path}.${k}`;
   if (isPlainObject(oldValue) && isPlainObject(newValue)) {
@@ -35,4 +34,22 @@ export function createFields(value: unknown, path = ""): FieldChange[] {
       .sort()
       .flatMap((k) => createFields(value[k], path === "" ? k : `${path}.${k}`));
   return [{ path, new: value }];
+}
+
+/** Structural equality of JSON-like values (key order does not matter). */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const keys = Object.keys(ao).filter((k) => ao[k] !== undefined);
+  if (keys.length !== Object.keys(bo).filter((k) => bo[k] !== undefined).length) return false;
+  for (const k of keys) if (!deepEqual(ao[k], bo[k])) return false;
+  return true;
 }

@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { ValidationError } from "../errors.js";
 import { DRIFT_MODES, ItemNameSchema, type DriftMode } from "../model/stack.js";
@@ -19,6 +20,10 @@ import {
 } from "./vars.js";
 
 export const STACK_FILE = "gantry.yaml";
+
+// Positions need the `yaml` package: loaded on first use (see YamlLib).
+const require = createRequire(import.meta.url);
+const yamlLib = (): typeof import("yaml") => require("yaml") as typeof import("yaml");
 
 /** The `stack:` block of gantry.yaml. */
 export interface StackSettings {
@@ -79,7 +84,7 @@ export function parseStack(
   registry: KindRegistry,
   opts: LoadOptions = {},
 ): LoadedStack {
-  const doc = new YamlDoc(STACK_FILE, text);
+  const doc = new YamlDoc(STACK_FILE, text, yamlLib);
   if (doc.problems.length > 0)
     throw new SpecLoadError(
       doc.problems.map((p) => ({ file: STACK_FILE, line: p.line, path: "", message: p.message })),

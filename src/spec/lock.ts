@@ -67,14 +67,18 @@ export async function withStackLock<T>(
 /** `root@web-1 (gantry apply, pid 4242, since 12:00:01)` from a holder's value (base64 JSON). */
 export function describeHolder(b64: string): string {
   try {
+    // Ours, or what `gantry lock` writes ({host, pid, command, since}).
     const h = JSON.parse(Buffer.from(b64, "base64").toString("utf8")) as {
       by?: string;
+      host?: string;
       pid?: number;
       what?: string;
+      command?: string;
       since?: string;
     };
     const since = h.since === undefined ? "" : `, since ${h.since.slice(11, 19)}`;
-    return `${h.by ?? "someone"} (${h.what ?? "gantry apply"}, pid ${h.pid ?? "?"}${since})`;
+    const what = h.what ?? (h.command === undefined ? "gantry apply" : `gantry lock: ${h.command}`);
+    return `${h.by ?? h.host ?? "someone"} (${what}, pid ${h.pid ?? "?"}${since})`;
   } catch {
     return "another holder";
   }

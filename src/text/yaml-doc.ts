@@ -1,5 +1,13 @@
 import jsYaml from "js-yaml";
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document } from "yaml";
+import type { Document, LineCounter } from "yaml";
+
+/**
+ * The `yaml` package, asked for only when a position or the full parser is needed. Callers
+ * decide how it is loaded: converge imports it statically (its SSH runner is one esbuild bundle),
+ * the stack loader requires it on first use (it is a large module to compile at every CLI start,
+ * and a spec that loads cleanly never needs it).
+ */
+export type YamlLib = () => typeof import("yaml");
 
 export type Path = readonly (string | number)[];
 
@@ -40,6 +48,7 @@ export class YamlDoc {
   constructor(
     readonly file: string,
     private readonly text: string,
+    private readonly yaml: YamlLib,
   ) {
     if (!NEEDS_FULL_PARSER.test(text)) {
       try {
@@ -59,6 +68,7 @@ export class YamlDoc {
 
   private full(): { doc: Document; lines: LineCounter } {
     if (this.positioned === undefined) {
+      const { LineCounter, parseDocument } = this.yaml();
       const lines = new LineCounter();
       const doc = parseDocument(this.text, { lineCounter: lines, prettyErrors: false });
       this.positioned = { doc, lines };
@@ -86,6 +96,7 @@ export class YamlDoc {
     if (typeof key !== "string") return undefined;
     const { doc, lines } = this.full();
     const node = parent.length === 0 ? doc.contents : doc.getIn(parent, true);
+    const { isMap, isPair, isScalar } = this.yaml();
     if (!isMap(node)) return undefined;
     for (const item of node.items) {
       if (!isPair(item) || !isScalar(item.key) || item.key.value !== key) continue;
