@@ -187,6 +187,12 @@ describe("apps, roles and nodes from a stack", () => {
     ]);
     expect(JSON.stringify(drifted.changes)).not.toContain("s3cret");
     await apply();
+    // The config release's deploy and the scaling were followed to their ends.
+    expect(
+      lines.filter((l) =>
+        /^hello: the config release v\d+, deploying$|^scaling hello: web=1$/.test(l),
+      ),
+    ).toHaveLength(2);
     expect((await apps.config("hello")).values).toMatchObject({
       GREETING: "hi",
       DB_PASSWORD: "s3cret",

@@ -16,8 +16,8 @@ export class AppDeployError extends GantryError {
 /**
  * Make an app match its spec, doing only the parts `fields` name (a create passes them all):
  * settings and domains (no deploy), config (a release, followed to its end), the `source:`
- * folder (a build and its deploy, streamed), then the formation, which needs a release with
- * the process types. Fields marked `info` are never acted on.
+ * folder (a build and its deploy, streamed), then the formation (its scaling followed), which
+ * needs a release with the process types. Fields marked `info` are never acted on.
  */
 export async function applyApp(
   ctx: KindContext,
@@ -80,12 +80,19 @@ export async function applyApp(
     const changes = Object.fromEntries(
       formation.map((f) => f.path.slice("formation.".length)).map((t) => [t, target[t] ?? 0]),
     );
-    await apps.scale(app, changes);
-    ctx.progress(
-      `scaled ${app}: ${Object.entries(changes)
-        .map(([t, n]) => `${t}=${n}`)
-        .join(" ")}`,
-    );
+    const scaled = await apps.scale(app, changes);
+    const what = Object.entries(changes)
+      .map(([t, n]) => `${t}=${n}`)
+      .join(" ");
+    if (scaled.scaling === undefined) return ctx.progress(`${app}: formation ${what} (no change)`);
+    ctx.progress(`scaling ${app}: ${what}`);
+    const result = await apps.followScale(app, {
+      id: scaled.scaling,
+      onLine: ctx.progress,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    if (!result.ok)
+      throw new AppDeployError(app, `scaling to ${what}`, result.error ?? "unknown reason");
   }
 }
 
