@@ -48,7 +48,8 @@ process.on("SIGTERM", () => process.exit(0));
 
 /**
  * Files whose build waits at a gate: npm runs the root's preinstall script, which writes
- * `marker` and then waits for `go` (for at most two minutes).
+ * `marker` and then waits for `go` (at most two minutes, and not once the test's directory is
+ * gone: an orphan of the SIGKILL must not outlive the test by much).
  */
 function buildGate(marker: string, go: string): Record<string, string> {
   gates.push(go);
@@ -63,7 +64,8 @@ function buildGate(marker: string, go: string): Record<string, string> {
     "gate.js": `const fs = require("node:fs");
 fs.writeFileSync(${JSON.stringify(marker)}, String(process.pid));
 const until = Date.now() + 120000;
-const t = setInterval(() => { if (fs.existsSync(${JSON.stringify(go)}) || Date.now() > until) clearInterval(t); }, 50);
+const done = () => fs.existsSync(${JSON.stringify(go)}) || !fs.existsSync(${JSON.stringify(dirname(go))});
+const t = setInterval(() => { if (done() || Date.now() > until) clearInterval(t); }, 50);
 `,
   };
 }
