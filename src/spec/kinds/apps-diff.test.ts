@@ -45,8 +45,7 @@ describe("the app kind's diff", () => {
       { path: "config.LOG", new: "info" },
       {
         path: "secrets.DB_PASSWORD",
-        old: "(missing)",
-        new: "(set it: gantry config:set web DB_PASSWORD=…)",
+        new: "(missing: gantry config:set web DB_PASSWORD=…)",
         sensitive: true,
         info: true,
       },
@@ -140,8 +139,12 @@ describe("the app kind's diff", () => {
     });
     expect(diffApp("web", spec({ ...base, drain: "1s" }), pinned, A)).toEqual([
       { path: "drain", old: "5s", new: "1s" },
+      expect.objectContaining({ path: "release", info: true }),
       { path: "formation.web", old: 1, new: 2 },
     ]);
+    // A pin is shown even when nothing is held back: later config changes would be.
+    const quiet = diffApp("web", spec(base), live({ pinned: { release: 1, by: "a", at: "t" } }), A);
+    expect(quiet).toEqual([expect.objectContaining({ path: "release", info: true })]);
   });
 
   it("compares durations as durations, shown as the spec writes them", () => {

@@ -48,25 +48,7 @@ export function diffApp(
   const isHeld = live !== undefined && held(live, source);
   const hold = (f: FieldChange): FieldChange => (isHeld ? { ...f, info: true } : f);
 
-  const want = wantedSettings(spec);
-  const settings: [string, string | number, string | number | undefined, boolean][] = [
-    ["healthPath", want.healthPath, live?.healthPath, spec.healthPath !== undefined],
-    [
-      "deployTimeout",
-      formatDuration(want.deployTimeoutMs),
-      live === undefined ? undefined : formatDuration(live.deployTimeoutMs),
-      spec.deployTimeout !== undefined,
-    ],
-    [
-      "drain",
-      formatDuration(want.drainMs),
-      live === undefined ? undefined : formatDuration(live.drainMs),
-      spec.drain !== undefined,
-    ],
-  ];
-  for (const [path, next, cur, given] of settings)
-    if (live === undefined ? given : cur !== next)
-      out.push({ path, ...(cur === undefined ? {} : { old: cur }), new: next });
+  out.push(...settingFields(spec, live));
 
   const domains = [...(spec.domains ?? [])].sort();
   const liveDomains = live?.domains ?? [];
@@ -90,8 +72,7 @@ export function diffApp(
     if (!(s in config))
       changes.push({
         path: `secrets.${s}`,
-        old: "(missing)",
-        new: `(set it: gantry config:set ${app} ${s}=…)`,
+        new: `(missing: gantry config:set ${app} ${s}=…)`,
         sensitive: true,
         info: true,
       });
@@ -108,7 +89,7 @@ export function diffApp(
       ...(live !== undefined && source !== live.lastStackSource ? { fromFiles: true } : {}),
     };
 
-  if (isHeld && (code !== undefined || changes.some((c) => c.info !== true)))
+  if (isHeld)
     out.push({
       path: "release",
       old: `pinned to v${live!.pinned!.release} by a rollback`,
@@ -119,6 +100,31 @@ export function diffApp(
   if (code !== undefined) out.push(hold(code));
 
   out.push(...formationFields(spec, live, source !== undefined));
+  return out;
+}
+
+/**
+ * Health path, deploy timeout and drain: compared in the API's units, shown as the spec writes
+ * them (a create shows only those the spec gives).
+ */
+function settingFields(spec: AppSpec, live: LiveApp | undefined): FieldChange[] {
+  const want = wantedSettings(spec);
+  const rows: [string, string | number, string | number | undefined, string | undefined][] = [
+    ["healthPath", want.healthPath, live?.healthPath, spec.healthPath],
+    ["deployTimeout", want.deployTimeoutMs, live?.deployTimeoutMs, spec.deployTimeout],
+    ["drain", want.drainMs, live?.drainMs, spec.drain],
+  ];
+  const out: FieldChange[] = [];
+  for (const [path, next, cur, written] of rows) {
+    if (live === undefined ? written === undefined : cur === next) continue;
+    const show = (v: string | number): string | number =>
+      typeof v === "number" ? formatDuration(v) : v;
+    out.push({
+      path,
+      ...(cur === undefined ? {} : { old: show(cur) }),
+      new: written ?? show(next),
+    });
+  }
   return out;
 }
 
