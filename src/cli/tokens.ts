@@ -10,7 +10,8 @@ export function registerTokenCommands(program: Command, o: Output): void {
     .addHelpText(
       "after",
       `
-Policies: admin, or RESOURCE:PREFIX:read|write with RESOURCE one of kv, service, session, node.
+Policies: admin, or RESOURCE:PREFIX:read|write with RESOURCE one of kv, service, session, node,
+app, states, stack.
 Examples:
   $ gantry tokens create ci --policy kv:app/:write --policy service::read
   $ gantry tokens ls

@@ -73,7 +73,7 @@ export async function applyPlan(
     const del: { kind: string; name: string }[] = [];
     for (const c of changes) {
       if (c.action === "destroy") del.push({ kind: c.kind, name: c.name });
-      else if (c.item !== undefined) put.push(ownership(c.item, ctx, opts.commit));
+      else if (c.item !== undefined) put.push(ownership(c.item, plan.settings.name, opts.commit));
     }
     return stacks.batch({ put, delete: del });
   };
@@ -105,7 +105,7 @@ export async function applyPlan(
     await pool(units.slice(i, j), opts.parallel ?? 4, run);
     i = j;
   }
-  await housekeeping(plan, snapshot, ctx, stacks, opts.commit);
+  await housekeeping(plan, snapshot, stacks, opts.commit);
   return result;
 }
 
@@ -193,11 +193,11 @@ function failedItem(unit: Unit): { kind: string; name: string; action: string } 
 }
 
 /** The record that says the stack manages an item. */
-export function ownership(item: SpecItem, ctx: KindContext, commit?: string): OwnershipInput {
+export function ownership(item: SpecItem, stack: string, commit?: string): OwnershipInput {
   return {
     kind: item.kind,
     name: item.name,
-    stack: ctx.stack?.name ?? "default",
+    stack,
     ...(commit === undefined ? {} : { commit }),
     protect: item.protect ?? false,
     ...(item.drift === undefined ? {} : { drift: item.drift }),
@@ -212,14 +212,13 @@ export function ownership(item: SpecItem, ctx: KindContext, commit?: string): Ow
 async function housekeeping(
   plan: Plan,
   snapshot: Snapshot,
-  ctx: KindContext,
   stacks: StackClient,
   commit: string | undefined,
 ): Promise<void> {
   const put: OwnershipInput[] = [];
   for (const c of plan.changes) {
     if (c.action !== "no-op" || c.item === undefined) continue;
-    const want = ownership(c.item, ctx, commit);
+    const want = ownership(c.item, plan.settings.name, commit);
     const have = snapshot.records.get(itemKey(c.kind, c.name));
     if (
       have === undefined ||
