@@ -94,7 +94,11 @@ class Controller implements DeployController {
   private readonly log: (line: string) => void;
   private readonly now: () => number;
   private readonly dirty = new Set<string>();
-  private readonly known = new Set<string>();
+  /**
+   * What this controller knows of each app: whether it exists, as of which revision (from its
+   * own events and from listings). Events about apps that do not exist are not looked at.
+   */
+  private readonly apps = new Map<string, { exists: boolean; revision: number }>();
   private readonly timers = new Map<string, { at: number; timer: ReturnType<typeof setTimeout> }>();
   /** Nodes with assignments that are not live, and since when this controller has seen that. */
   private readonly downSince = new Map<string, number>();
@@ -144,7 +148,8 @@ class Controller implements DeployController {
           this.store.watch({ prefix }, { startRevision: from, prevKv: true }),
         );
         this.cancels.splice(0, this.cancels.length, ...watches.map((w) => () => w.cancel()));
-        await this.markAll("start");
+        // Without the listing, what changed before the watches began would wait for the resync.
+        if (!(await this.markAll("start"))) throw new Error("could not list the apps");
         const loops = watches.map(async (w) => {
           for await (const batch of w) for (const e of batch) this.onEvent(e);
         });
@@ -166,7 +171,7 @@ class Controller implements DeployController {
     const key = e.kv.key;
     const rest = (prefix: string): string => key.slice(prefix.length);
     if (key.startsWith(K.nodes) || key.startsWith(K.drains)) {
-      for (const app of this.known) {
+      for (const app of this.known()) {
         this.audit.event(app, e.kv.modRevision);
         this.mark(app, "event");
       }
@@ -175,8 +180,7 @@ class Controller implements DeployController {
     let app: string | undefined;
     if (key.startsWith(K.apps)) {
       app = rest(K.apps);
-      if (e.type === "put") this.known.add(app);
-      else this.known.delete(app);
+      this.apps.set(app, { exists: e.type === "put", revision: e.kv.modRevision });
     } else if (key.startsWith(K.deploys)) app = rest(K.deploys);
     else if (key.startsWith(K.scales)) app = rest(K.scales);
     else {
@@ -187,23 +191,36 @@ class Controller implements DeployController {
           ? rest(named).split("/")[0]
           : appOfValue(e.type === "put" ? e.kv.value : e.prevKv?.value);
     }
-    if (app === undefined || !this.known.has(app)) return;
+    if (app === undefined || this.apps.get(app)?.exists !== true) return;
     this.audit.event(app, e.kv.modRevision);
     this.mark(app, "event");
   }
 
-  private async markAll(why: Why): Promise<void> {
+  private *known(): Iterable<string> {
+    for (const [app, { exists }] of this.apps) if (exists) yield app;
+  }
+
+  /**
+   * Look at every app; false when they could not be listed. The listing is as of a revision that
+   * events may have overtaken meanwhile: what they said since (an app created, or destroyed)
+   * stands — dropping an app created meanwhile would leave its deploys to the resync.
+   */
+  private async markAll(why: Why): Promise<boolean> {
+    let res;
     try {
-      const res = await this.store.range({ prefix: K.apps }, { keysOnly: true });
-      this.known.clear();
-      for (const kv of res.kvs) {
-        const app = kv.key.slice(K.apps.length);
-        this.known.add(app);
-        this.mark(app, why);
-      }
+      res = await this.store.range({ prefix: K.apps }, { keysOnly: true });
     } catch (err) {
       if (!this.stopped) this.log(`deploy controller: list apps: ${String(err)}`);
+      return false;
     }
+    const listed = new Set(res.kvs.map((kv) => kv.key.slice(K.apps.length)));
+    for (const app of listed)
+      if ((this.apps.get(app)?.revision ?? 0) <= res.revision)
+        this.apps.set(app, { exists: true, revision: res.revision });
+    for (const [app, seen] of this.apps)
+      if (seen.revision <= res.revision && !listed.has(app)) this.apps.delete(app);
+    for (const app of this.known()) this.mark(app, why);
+    return true;
   }
 
   private mark(app: string, why: Why): void {
@@ -225,7 +242,9 @@ class Controller implements DeployController {
     while (this.dirty.size > 0 && !this.stopped) {
       const app = [...this.dirty][0]!;
       this.dirty.delete(app);
-      const why = this.audit.take(app);
+      const why = new Set(this.audit.take(app));
+      // A wake-up already due (its timer not run yet: a busy event loop) asked for it too.
+      if ((this.timers.get(app)?.at ?? Infinity) <= this.now()) why.add("wake");
       try {
         await this.reconcile(app, why);
       } catch (err) {
