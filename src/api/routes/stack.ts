@@ -6,7 +6,6 @@ import {
   OwnershipBatchSchema,
   OwnershipInputSchema,
   ownershipKey,
-  OwnershipRecordSchema,
   StackInfoPatchSchema,
   StackInfoSchema,
   type OwnershipRecord,
@@ -203,10 +202,19 @@ function decodePath(raw: string): string {
   }
 }
 
+/**
+ * A stored record. Records are validated when written, so reading checks only their shape (a
+ * plan reads them all: 1,000 full schema parses would be most of the request).
+ */
 function toRecord(kv: KeyValue): OwnershipRecord[] {
   try {
-    const rec = OwnershipRecordSchema.safeParse(JSON.parse(text(kv.value)));
-    return rec.success ? [{ ...rec.data, modRevision: kv.modRevision }] : [];
+    const rec = JSON.parse(text(kv.value)) as OwnershipRecord;
+    const ok =
+      typeof rec.kind === "string" &&
+      typeof rec.name === "string" &&
+      typeof rec.specHash === "string" &&
+      typeof rec.protect === "boolean";
+    return ok ? [{ ...rec, modRevision: kv.modRevision }] : [];
   } catch {
     return []; // damaged bytes: not a record the stack can rely on
   }

@@ -61,10 +61,14 @@ export const serviceKind: Kind<ServiceSpec, ServiceInstance> = {
         list.push({ path: "", message: `the service name ${s.error.issues[0]!.message}` });
       else if (!i.success) list.push({ path: "", message: i.error.issues[0]!.message });
       else {
-        const whole = ServiceRegistrationSchema.safeParse(registration(item));
-        if (!whole.success)
-          for (const issue of whole.error.issues)
-            list.push({ path: issue.path.map(String).join("."), message: issue.message });
+        // The item's schema checked every field; what is left is the registration's own rule.
+        const ids = new Set<string>();
+        item.spec.checks.forEach((c, n) => {
+          if (c.id === undefined) return;
+          if (ids.has(c.id))
+            list.push({ path: `checks[${n}].id`, message: `duplicate check id "${c.id}"` });
+          ids.add(c.id);
+        });
         const key = `${service}/${id}`;
         const other = seen.get(key);
         if (other !== undefined)
