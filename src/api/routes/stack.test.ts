@@ -93,7 +93,7 @@ describe("the stack's records", () => {
       commit: "abc",
     });
     expect(await stacks.updateInfo({ gitUrl: null })).toEqual({ name: "shop", commit: "abc" });
-    expect(await status(stacks.updateInfo({ colour: "blue" }))).toBe(400);
+    expect(await status(stacks.updateInfo({ colour: "blue" } as object))).toBe(400);
   });
 });
 
