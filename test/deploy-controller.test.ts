@@ -225,6 +225,26 @@ describe("deploy controller", () => {
     expect(v5.slice(3).sort()).toEqual(["stop web.2@v5", "stop web.3@v5"]);
   });
 
+  it("a later ps:scale replaces one still in progress, which ends saying so", async () => {
+    agent.behaviour.set(5, "never");
+    const first = await apps.scale("hello", { web: 2 });
+    const lines: string[] = [];
+    const following = apps.followScale("hello", {
+      id: first.scaling!,
+      onLine: (l) => lines.push(l),
+    });
+    // It says what it waits for: web.2 never passes.
+    await until("the scaling to say why it waits", async () =>
+      lines.includes(
+        "waiting for web.2: failing its health check on / with status 500 Internal Server Error",
+      ),
+    );
+    const second = await apps.scale("hello", { web: 1 });
+    expect(await following).toEqual({ ok: false, error: "a later ps:scale replaced this one" });
+    expect(await apps.followScale("hello", { id: second.scaling! })).toEqual({ ok: true });
+    agent.behaviour.delete(5);
+  });
+
   it("follows a deploy over HTTP as text lines ending with a gantry:result line", async () => {
     const res = await fetch(`${t.url}/v1/apps/hello/deploys/current?follow&release=5`, {
       headers: { authorization: `Bearer ${t.adminToken}` },

@@ -141,7 +141,7 @@ interface Iteration {
 async function switched(load: Client, body: string, since: number): Promise<void> {
   while (Date.now() < since + 10_000) {
     const recent = load.seen.filter((s) => s.at >= Date.now() - 1000 && s.at >= since);
-    if (recent.length >= 20 && recent.every((s) => s.body === body)) return;
+    if (recent.length >= 10 && recent.every((s) => s.body === body)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
 }
