@@ -1,13 +1,14 @@
 import { readFile, stat } from "node:fs/promises";
+import { basename, dirname } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { StackClient } from "../client/stack.js";
 import { ValidationError } from "../errors.js";
 import { parseDuration } from "../model/duration.js";
-import { applyPlan, type ApplyResult } from "../spec/apply.js";
+import { applyPlan, assertApplicable, type ApplyResult } from "../spec/apply.js";
 import { ApplyFailedError } from "../spec/errors.js";
 import { defaultRegistry } from "../spec/kinds/index.js";
 import { planStack, type PlanSource } from "../spec/live.js";
-import { loadStack } from "../spec/load.js";
+import { loadStack, STACK_FILE } from "../spec/load.js";
 import { whoAmI, withStackLock } from "../spec/lock.js";
 import type { PlannedChange } from "../spec/plan.js";
 import { planJson, planText } from "../spec/render.js";
@@ -43,12 +44,12 @@ export async function runApply(
   let saved: SavedPlan | undefined;
   let source: PlanSource & { dir: string };
   let commit: string | undefined;
-  if (await isFile(target)) {
+  if ((await isFile(target)) && basename(target) !== STACK_FILE) {
     saved = readSavedPlan(await readFile(target, "utf8"), target);
     source = savedSource(saved);
     commit = saved.commit;
   } else {
-    source = await loadStack(target, registry);
+    source = await loadStack(basename(target) === STACK_FILE ? dirname(target) : target, registry);
     commit = await gitCommit(source.dir);
   }
   const c = colours(o);
@@ -61,55 +62,75 @@ export async function runApply(
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
       onWait: (holder) => o.err(`waiting for the stack lock held by ${holder}…`),
     },
-    async (signal) => {
-      ctx.signal = signal;
-      const { plan, snapshot } = await planStack(ctx, registry, source);
-      if (saved !== undefined) assertFresh(saved, snapshot, plan);
-      if (!flags.json) for (const line of planText(plan, c)) o.out(line);
-      const work =
-        plan.summary.create + plan.summary.update + plan.summary.replace + plan.summary.destroy;
-      if (
-        work > 0 &&
-        saved === undefined &&
-        !flags.autoApprove &&
-        !flags.json &&
-        !(await confirm("\nApply these changes? Only 'yes' goes ahead: "))
-      ) {
-        o.err("Apply cancelled; nothing was changed.");
-        return 1;
-      }
-      const stacks = new StackClient(client);
-      const show = (ch: PlannedChange, line: string): void => {
-        if (!flags.json) o.out(`  ${ch.kind} ${ch.name}: ${line}`);
+    async (lockLost) => {
+      // Ctrl-C stops the apply after the item in hand, so what was done is recorded and the
+      // lock is released at once rather than when its session expires.
+      const interrupted = new AbortController();
+      const onInt = (): void => {
+        o.err("gantry: stopping after the current item (Ctrl-C again to quit at once)…");
+        interrupted.abort(
+          new ValidationError("the apply was interrupted; run it again to continue"),
+        );
+        process.once("SIGINT", () => process.exit(130));
       };
-      let result: ApplyResult;
+      process.once("SIGINT", onInt);
+      ctx.signal = AbortSignal.any([lockLost, interrupted.signal]);
       try {
-        result = await applyPlan(ctx, registry, plan, snapshot, {
-          ...(flags.allowEmpty ? { allowEmpty: true } : {}),
-          ...(commit === undefined ? {} : { commit }),
-          hooks: {
-            onStep: (ch, phase) => {
-              if (phase === "done" && !flags.json)
-                o.out(`${ch.kind} ${ch.name}: ${PAST[ch.action] ?? ch.action}`);
-            },
-            onProgress: show,
-            onReveal: (ch, line) => {
-              revealed.push({ kind: ch.kind, name: ch.name, line });
-              show(ch, c.bold(line));
-            },
-          },
-        });
-      } catch (err) {
-        if (err instanceof ApplyFailedError)
-          await recordOutcome(stacks, source.settings.name, commit, undefined, err.message);
-        throw err;
+        return await applyLocked();
+      } finally {
+        process.off("SIGINT", onInt);
       }
-      await recordOutcome(stacks, source.settings.name, commit, result);
-      if (flags.json) json(o, { ...planJson(plan), applied: result, revealed });
-      else o.out(`\n${completeLine(result)}`);
-      return 0;
     },
   );
+
+  async function applyLocked(): Promise<number> {
+    const { plan, snapshot } = await planStack(ctx, registry, source);
+    if (saved !== undefined) assertFresh(saved, snapshot, plan);
+    assertApplicable(plan, flags.allowEmpty ? { allowEmpty: true } : {});
+    if (!flags.json) for (const line of planText(plan, c)) o.out(line);
+    const work =
+      plan.summary.create + plan.summary.update + plan.summary.replace + plan.summary.destroy;
+    if (
+      work > 0 &&
+      saved === undefined &&
+      !flags.autoApprove &&
+      !flags.json &&
+      !(await confirm("\nApply these changes? Only 'yes' goes ahead: "))
+    ) {
+      o.err("Apply cancelled; nothing was changed.");
+      return 1;
+    }
+    const stacks = new StackClient(client);
+    const show = (ch: PlannedChange, line: string): void => {
+      if (!flags.json) o.out(`  ${ch.kind} ${ch.name}: ${line}`);
+    };
+    let result: ApplyResult;
+    try {
+      result = await applyPlan(ctx, registry, plan, snapshot, {
+        ...(flags.allowEmpty ? { allowEmpty: true } : {}),
+        ...(commit === undefined ? {} : { commit }),
+        hooks: {
+          onStep: (ch, phase) => {
+            if (phase === "done" && !flags.json)
+              o.out(`${ch.kind} ${ch.name}: ${PAST[ch.action] ?? ch.action}`);
+          },
+          onProgress: show,
+          onReveal: (ch, line) => {
+            revealed.push({ kind: ch.kind, name: ch.name, line });
+            show(ch, c.bold(line));
+          },
+        },
+      });
+    } catch (err) {
+      if (err instanceof ApplyFailedError)
+        await recordOutcome(stacks, source.settings.name, commit, undefined, err.message);
+      throw err;
+    }
+    await recordOutcome(stacks, source.settings.name, commit, result);
+    if (flags.json) json(o, { ...planJson(plan), applied: result, revealed });
+    else o.out(`\n${completeLine(result)}`);
+    return 0;
+  }
 }
 
 /** `Apply complete: 3 created, 1 updated, 0 destroyed.` */
@@ -165,8 +186,13 @@ function lockTimeout(raw: string | undefined): number | undefined {
 async function askOnTerminal(question: string): Promise<boolean> {
   if (process.stdin.isTTY !== true || process.stdout.isTTY !== true) return true;
   const rl = createInterface({ input: process.stdin, output: process.stdout });
+  // The terminal is in raw mode while asking: Ctrl-C reaches readline, not the process.
+  const cancel = new AbortController();
+  rl.once("SIGINT", () => cancel.abort());
   try {
-    return (await rl.question(question)).trim() === "yes";
+    return (await rl.question(question, { signal: cancel.signal })).trim() === "yes";
+  } catch {
+    return false;
   } finally {
     rl.close();
   }

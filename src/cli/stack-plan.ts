@@ -1,10 +1,11 @@
 import { execFile } from "node:child_process";
 import { writeFile } from "node:fs/promises";
+import { basename, dirname } from "node:path";
 import type { GantryClient } from "../client/client.js";
 import type { KindContext } from "../spec/kind.js";
 import { defaultRegistry } from "../spec/kinds/index.js";
 import { planStack } from "../spec/live.js";
-import { loadStack } from "../spec/load.js";
+import { loadStack, STACK_FILE } from "../spec/load.js";
 import { hasChanges, planJson, planText } from "../spec/render.js";
 import { savePlan } from "../spec/saved-plan.js";
 import { clientFromEnv } from "./config.js";
@@ -19,7 +20,8 @@ export interface PlanFlags {
 /** `gantry plan [DIR]`: load, read the platform, print the plan; returns the exit code. */
 export async function runPlan(dir: string, flags: PlanFlags, o: Output): Promise<number> {
   const registry = defaultRegistry();
-  const stack = await loadStack(dir, registry);
+  // `gantry plan path/gantry.yaml` means its folder.
+  const stack = await loadStack(basename(dir) === STACK_FILE ? dirname(dir) : dir, registry);
   const client = clientFromEnv();
   const ctx = kindContext(client, stack.dir, o, stack.settings.name);
   const { plan, snapshot } = await planStack(ctx, registry, stack);

@@ -59,10 +59,7 @@ export async function applyPlan(
   snapshot: Snapshot,
   opts: ApplyOptions = {},
 ): Promise<ApplyResult> {
-  if (plan.destroysEverything && opts.allowEmpty !== true)
-    throw new PlanRefusedError(
-      `this apply would destroy all ${plan.summary.destroy} items the stack manages and leave it empty; nothing was applied. Use --allow-empty if that is what you want.`,
-    );
+  assertApplicable(plan, opts);
   const stacks = new StackClient(ctx.client);
   const result: ApplyResult = { created: 0, updated: 0, replaced: 0, destroyed: 0 };
   let applied = 0;
@@ -107,6 +104,14 @@ export async function applyPlan(
   }
   await housekeeping(plan, snapshot, stacks, opts.commit);
   return result;
+}
+
+/** Refuse, before anything changes, a plan that would destroy everything the stack manages. */
+export function assertApplicable(plan: Plan, opts: Pick<ApplyOptions, "allowEmpty"> = {}): void {
+  if (plan.destroysEverything && opts.allowEmpty !== true)
+    throw new PlanRefusedError(
+      `this apply would destroy all ${plan.summary.destroy} items the stack manages and leave it empty; nothing was applied. Use --allow-empty if that is what you want.`,
+    );
 }
 
 /** One item through its kind's create/update/destroy (a replace is a destroy, then a create). */
