@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Assignment } from "../model/app.js";
+import { DeploySchema, type Assignment } from "../model/app.js";
 import {
   app,
   deploy,
@@ -199,6 +199,19 @@ describe("planDeploy: a deploy says what it waits for", () => {
     w.now += 2000;
     w.settle();
     expect(release(w, 2).status).toBe("active");
+  });
+
+  it("keeps what it told within the deploy record's bounds, for a hundred instances", () => {
+    const w = new World();
+    w.nodes = ["node-with-a-rather-long-name-a", "node-with-a-rather-long-name-b"];
+    live(w, { web: 100 });
+    newRelease(w, 2);
+    w.settle();
+    w.now += QUIET_MS;
+    w.settle();
+    expect(waits(w)).toHaveLength(1);
+    expect(waits(w)[0]).toContain("web.11 and 44 more: not started by node");
+    expect(DeploySchema.safeParse(deploy(w)).success).toBe(true);
   });
 
   it("reminds about an hour-long wait a handful of times, not hundreds", () => {

@@ -12,6 +12,8 @@ import { instanceName } from "../apps/formation.js";
 import type { Assignment, Waiting } from "../model/app.js";
 import { MIN_RUNNING_MS, type DeploySnapshot } from "./plan-types.js";
 
+/** The longest `waiting.key` a record holds (src/model/app.ts). */
+const MAX_KEY = 4000;
 /** A change of reasons that is not news (an instance is still starting) waits this long. */
 export const QUIET_MS = 2000;
 /** The first reminder of unchanged reasons; each next one comes after twice the wait so far. */
@@ -88,7 +90,10 @@ export function waitReason(a: Assignment, s: Seen, healthPath: string): WaitReas
   if (a.processType !== "web") {
     if (inst.state === "starting") return r(`${rkey}starting`, `${restarted}starting ${up}`);
     const left = Math.max(0, since + MIN_RUNNING_MS - s.now);
-    return r(`${rkey}settling`, `${restarted}up, counts as started in ${left / 1000} s`);
+    return r(
+      `${rkey}settling`,
+      `${restarted}up, counts as started in ${(left / 1000).toFixed(1)} s`,
+    );
   }
   const h = s.health.get(a.id);
   const check = h?.output.trim().split("\n")[0] ?? "";
@@ -110,9 +115,12 @@ export function waitReason(a: Assignment, s: Seen, healthPath: string): WaitReas
   return r("check:other", `failing its health check: ${clip(check)}`, true);
 }
 
-/** The reasons as one key: `web.1=starting web.2=check:503`. */
+/** The reasons as one key: `web.1=starting web.2=check:503` (within the record's bound). */
 export const reasonsKey = (reasons: WaitReason[]): string =>
-  reasons.map((r) => `${r.name}=${r.key}`).join(" ");
+  reasons
+    .map((r) => `${r.name}=${r.key}`)
+    .join(" ")
+    .slice(0, MAX_KEY);
 
 const MAX_GROUPS = 4;
 const MAX_NAMES = 6;
