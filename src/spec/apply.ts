@@ -106,11 +106,11 @@ export async function applyPlan(
   return result;
 }
 
-/** Refuse, before anything changes, a plan that would destroy everything the stack manages. */
+/** Refuse, before anything changes, an empty spec's plan that would destroy what the stack manages. */
 export function assertApplicable(plan: Plan, opts: Pick<ApplyOptions, "allowEmpty"> = {}): void {
   if (plan.destroysEverything && opts.allowEmpty !== true)
     throw new PlanRefusedError(
-      `this apply would destroy all ${plan.summary.destroy} items the stack manages and leave it empty; nothing was applied. Use --allow-empty if that is what you want.`,
+      `the spec declares nothing, and this apply would destroy all ${plan.summary.destroy} items the stack manages; nothing was applied. Use --allow-empty if that is what you want.`,
     );
 }
 

@@ -151,9 +151,14 @@ describe("the planner", () => {
     expect(changed.changes[0]!.drift).toBeUndefined();
   });
 
-  it("flags an apply that would destroy everything the stack manages", () => {
+  it("flags an empty spec whose apply would destroy what the stack manages", () => {
     const recs = [record({ kind: "thing", name: "a" }), record({ kind: "thing", name: "b" })];
     expect(planOf([], { a: L(), b: L() }, recs, { prune: true }).destroysEverything).toBe(true);
+    // A protected item left over does not make wiping the rest any less of a surprise.
+    const guarded = [...recs, record({ kind: "thing", name: "c" }, { protect: true })];
+    expect(
+      planOf([], { a: L(), b: L(), c: L() }, guarded, { prune: true }).destroysEverything,
+    ).toBe(true);
     expect(planOf([thing("c")], { a: L(), b: L() }, recs, { prune: true }).destroysEverything).toBe(
       false,
     );

@@ -39,7 +39,10 @@ export interface Plan {
   /** Every item, no-ops included, in the order apply takes them. */
   changes: PlannedChange[];
   summary: PlanSummary;
-  /** The apply would destroy something and leave the stack managing nothing. */
+  /**
+   * The spec declares nothing and the apply would destroy what the stack manages (protected
+   * items aside): an emptied or truncated gantry.yaml must not wipe the platform by accident.
+   */
   destroysEverything: boolean;
   /** Ownership records of items that are gone both from the spec and from the platform. */
   staleRecords: { kind: string; name: string }[];
@@ -109,12 +112,11 @@ export function plan(input: PlanInput): Plan {
 
   const summary: PlanSummary = { create: 0, update: 0, replace: 0, destroy: 0, orphan: 0 };
   for (const c of changes) if (c.action !== "no-op") summary[c.action]++;
-  const kept = changes.filter((c) => c.action !== "destroy").length;
   return {
     settings,
     changes: applyOrder(changes, input.registry),
     summary,
-    destroysEverything: summary.destroy > 0 && kept === 0,
+    destroysEverything: summary.destroy > 0 && input.items.length === 0,
     staleRecords,
   };
 }

@@ -92,7 +92,7 @@ export function planText(plan: Plan, paint: Paint = plain): string[] {
   if (plan.destroysEverything)
     out.push(
       paint.red(
-        "Warning: this would destroy everything the stack manages; apply refuses it without --allow-empty.",
+        "Warning: the spec declares nothing and this would destroy what the stack manages; apply refuses it without --allow-empty.",
       ),
     );
   return out;
