@@ -95,12 +95,10 @@ class DriftLoop {
 
   /** One re-plan (and the corrections due); answers how long until the next is due. */
   private async check(): Promise<number> {
-    const { service, store } = this.opts;
-    const kv = await store.get(K.stackInfo);
-    const info = kv === undefined ? {} : readInfo(text(kv.value));
+    const { service } = this.opts;
     // Only a synced stack has a commit to hold the platform to.
-    if (info.commit === undefined || info.state !== "synced") return 3_600_000;
-    const commit = info.commit;
+    const commit = await this.syncedCommit();
+    if (commit === undefined) return 3_600_000;
     const applier = await service.storedApplier();
     if (applier === undefined) {
       this.say(
@@ -111,11 +109,11 @@ class DriftLoop {
     }
     const dir = await this.checkout(commit);
     const client = service.clientFor(applier);
-    const checked = await service.offer("drift check", (signal) =>
-      service.syncer.drift({ dir, commit, client, signal }),
-    );
-    if (checked.status !== "done") return 1000; // a sync runs or waits: it pokes us after
-    const items = checked.result;
+    // A check only reads, so it runs beside the sync queue rather than in it (a push never
+    // waits for one); one that overlapped a sync is dropped: the sync pokes again when done.
+    if (service.busy()) return 5000;
+    const items = await service.syncer.drift({ dir, commit, client, signal: this.abort.signal });
+    if (service.busy() || (await this.syncedCommit()) !== commit) return 5000;
     this.quietLog.clear();
     const now = Date.now();
     const correcting = items.filter(
@@ -185,6 +183,13 @@ class DriftLoop {
       },
       audit,
     );
+  }
+
+  /** The commit the platform is synced to, when its state is `synced`. */
+  private async syncedCommit(): Promise<string | undefined> {
+    const kv = await this.opts.store.get(K.stackInfo);
+    const info = kv === undefined ? {} : readInfo(text(kv.value));
+    return info.state === "synced" ? info.commit : undefined;
   }
 
   /** The synced commit's checkout; made again from the repo it came from when it is gone. */

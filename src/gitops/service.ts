@@ -97,6 +97,11 @@ export class GitOpsService {
     return this.opts.syncer;
   }
 
+  /** Whether a sync (or a correction) runs or waits now. */
+  busy(): boolean {
+    return this.queue.busy();
+  }
+
   /** Call `fn` after every successful sync (the drift loop re-plans). */
   onSynced(fn: (commit: string) => void): () => void {
     this.synced.add(fn);
