@@ -13,7 +13,8 @@
  * printed). Kept to node built-ins and result.ts: it starts on every push.
  */
 import { spawn } from "node:child_process";
-import { Readable } from "node:stream";
+import { request } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { parseResult, type BuildStreamResult } from "../build/result.js";
 
 const ZERO = /^0+$/;
@@ -25,8 +26,11 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
-/** POST the commit's archive; copy the answer's lines; return its result line. */
-async function sync(
+/**
+ * POST the commit's archive; copy the answer's lines; return its result line. node:http, not
+ * fetch: loading fetch's implementation costs a hook more CPU than the rest of its work.
+ */
+function sync(
   base: string,
   token: string,
   commit: string,
@@ -35,52 +39,70 @@ async function sync(
   const url = new URL("/v1/stack/syncs", base);
   url.searchParams.set("commit", commit);
   if (!ZERO.test(old)) url.searchParams.set("old", old);
-  const archive = spawn("git", ["archive", "--format=tar", commit], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let archiveErr = "";
-  archive.stderr.on("data", (c: Buffer) => (archiveErr += c.toString()));
-  const archived = new Promise<number | null>((r) => archive.on("close", r));
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: "POST",
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/x-tar" },
-      body: Readable.toWeb(archive.stdout) as ReadableStream<Uint8Array>,
-      duplex: "half",
-    } as RequestInit);
-  } catch (err) {
-    archive.kill();
-    const code = await archived;
-    if (code !== 0 && archiveErr !== "")
-      return { ok: false, error: `git archive failed: ${archiveErr.trim()}` };
-    return {
-      ok: false,
-      error: `could not reach the Gantry API at ${base}: ${(err as Error).message}`,
+  return new Promise((resolve) => {
+    const archive = spawn("git", ["archive", "--format=tar", commit], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let archiveErr = "";
+    archive.stderr.on("data", (c: Buffer) => (archiveErr += c.toString()));
+    let settled = false;
+    const finish = (r: BuildStreamResult): void => {
+      if (settled) return;
+      settled = true;
+      archive.kill();
+      resolve(r);
     };
-  }
-  if (res.status !== 200) return { ok: false, error: errorText(res.status, await res.text()) };
-  let result: BuildStreamResult | undefined;
-  let rest = "";
-  const decoder = new TextDecoder();
-  const take = (line: string): void => {
-    const r = parseResult(line);
-    if (r !== undefined) result = r;
-    else say(line);
-  };
-  try {
-    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-      const lines = (rest + decoder.decode(chunk, { stream: true })).split("\n");
-      rest = lines.pop() ?? "";
-      lines.forEach(take);
-    }
-  } catch (err) {
-    return { ok: false, error: `the sync stream broke: ${(err as Error).message}` };
-  }
-  if (rest !== "") take(rest);
-  return (
-    result ?? { ok: false, error: "the sync stream ended without a result (did the server stop?)" }
-  );
+    const req = (url.protocol === "https:" ? httpsRequest : request)(
+      url,
+      {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/x-tar" },
+      },
+      (res) => {
+        const ok = res.statusCode === 200;
+        let rest = "";
+        let result: BuildStreamResult | undefined;
+        const take = (line: string): void => {
+          const r = parseResult(line);
+          if (r !== undefined) result = r;
+          else say(line);
+        };
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          if (!ok) {
+            if (rest.length < 64 * 1024) rest += chunk;
+            return;
+          }
+          const lines = (rest + chunk).split("\n");
+          rest = lines.pop() ?? "";
+          lines.forEach(take);
+        });
+        res.on("end", () => {
+          if (!ok) return finish({ ok: false, error: errorText(res.statusCode ?? 0, rest) });
+          if (rest !== "") take(rest);
+          finish(
+            result ?? {
+              ok: false,
+              error: "the sync stream ended without a result (did the server stop?)",
+            },
+          );
+        });
+        res.on("error", (err) =>
+          finish({ ok: false, error: `the sync stream broke: ${err.message}` }),
+        );
+      },
+    );
+    req.on("error", (err) =>
+      finish({ ok: false, error: `could not reach the Gantry API at ${base}: ${err.message}` }),
+    );
+    archive.stdout.pipe(req);
+    archive.on("close", (code) => {
+      if (code !== 0 && !settled) {
+        req.destroy();
+        finish({ ok: false, error: `git archive failed: ${archiveErr.trim() || `exit ${code}`}` });
+      }
+    });
+  });
 }
 
 function errorText(status: number, body: string): string {
