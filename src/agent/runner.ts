@@ -9,6 +9,15 @@ import {
 } from "./probes/index.js";
 import { shouldReport, type Sent } from "./report-policy.js";
 
+/**
+ * Until an http or tcp check has passed once — an instance starting — it runs this often at
+ * most: a new instance is routed, and the deploy that waits for it moves on, as soon as it
+ * answers rather than up to an interval later (issue 19).
+ */
+export const FIRST_PASS_EVERY_MS = 250;
+/** ...for this long after the check starts; one that has not passed by then keeps its interval. */
+export const FIRST_PASS_WINDOW_MS = 60_000;
+
 export interface RunnerOptions {
   check: ActiveCheck;
   target: ProbeTarget;
@@ -31,10 +40,14 @@ export class CheckRunner {
   private last: Sent | undefined;
   private running: Promise<void> | undefined;
   private readonly now: () => number;
+  private readonly began: number;
+  private passed: boolean;
 
   constructor(private readonly opts: RunnerOptions) {
     this.stored = opts.stored;
     this.now = opts.now ?? Date.now;
+    this.began = this.now();
+    this.passed = opts.stored?.status === "passing";
   }
 
   start(): void {
@@ -72,6 +85,7 @@ export class CheckRunner {
         }),
       );
       if (this.abort.signal.aborted) return;
+      if (result.status === "passing") this.passed = true;
       if (shouldReport(result, this.stored, this.last, this.now())) {
         const stored = await this.opts.report(result);
         if (stored !== undefined) {
@@ -80,8 +94,18 @@ export class CheckRunner {
         }
       }
     } finally {
-      const interval = durationMs(check.interval);
-      this.schedule(Math.max(0, started + interval - this.now()));
+      this.schedule(Math.max(0, started + this.every() - this.now()));
     }
+  }
+
+  /** The wait between runs: the check's interval, shorter while a new instance comes up. */
+  private every(): number {
+    const { check } = this.opts;
+    const interval = durationMs(check.interval);
+    const starting =
+      !this.passed &&
+      (check.type === "http" || check.type === "tcp") &&
+      this.now() - this.began < FIRST_PASS_WINDOW_MS;
+    return starting ? Math.min(interval, FIRST_PASS_EVERY_MS) : interval;
   }
 }
