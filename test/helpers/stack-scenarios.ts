@@ -6,7 +6,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { GantryClient } from "../../src/client/client.js";
+import { Session } from "../../src/client/sessions.js";
+import { STACK_LOCK_KEY } from "../../src/spec/lock.js";
 import { startEtcd, type EtcdServer } from "./etcd.js";
 import { spawnCli, startGantry, type CliResult, type GantryProcess } from "./gantry.js";
 
@@ -45,6 +49,18 @@ tokens:
 
 const lines = (s: string): string[] => s.split("\n").filter((l) => l !== "");
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A spawned CLI's output as it comes, and its result once it exits. */
+function collect(child: ChildProcess): { stderr: () => string; done: Promise<CliResult> } {
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<CliResult>((resolve) =>
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr })),
+  );
+  return { stderr: () => stderr, done };
+}
 
 export function stackScenarios(backend: "embedded" | "etcd"): void {
   const title = `the stack as code (${backend === "etcd" ? "gantry server on etcd" : "gantry up"})`;
@@ -204,23 +220,37 @@ export function stackScenarios(backend: "embedded" | "etcd"): void {
     it("runs one apply at a time: others wait for the stack lock, none half-applies", async () => {
       const keys = Array.from({ length: 150 }, (_, i) => `  shop/config/k${i}: "${i}"\n`).join("");
       write(STACK({ keys, prune: true, protect: false }));
-      // Hold the stack lock the way `gantry lock` does, so both applies start while it is held.
-      const holder = spawnCli(["lock", "gantry/stack", "--", "sleep", "6"], g.env);
-      const done = new Promise((resolve) => holder.once("exit", resolve));
-      while ((await kvGet("locks/gantry/stack")) === undefined) await sleep(100);
+      // Hold the stack lock (as another apply would) until both applies say they wait for it.
+      const admin = new GantryClient({ addr: g.url, token: g.token });
+      const holder = await Session.create(admin, { ttl: "15s", behavior: "delete" });
+      const me = {
+        by: "ops@bastion",
+        pid: 4242,
+        what: "the test",
+        since: new Date().toISOString(),
+      };
+      expect(await holder.acquire(STACK_LOCK_KEY, JSON.stringify(me))).toBe(true);
       const waitedOut = await cli(["apply", dir, "--lock-timeout", "500ms"]);
       expect(waitedOut.code).toBe(1);
-      expect(waitedOut.stderr).toContain("gave up waiting for the stack lock held by");
-      const [a, b] = await Promise.all([cli(["apply", dir]), cli(["apply", dir])]);
-      for (const r of [a, b]) expect(r.code, r.stderr).toBe(0);
-      // At least one waited for another (both, when they started while `gantry lock` held it).
-      expect(a.stderr + b.stderr).toMatch(
-        /waiting for the stack lock held by \S+ \((gantry apply|gantry lock: sleep 6), pid \d+/,
+      expect(waitedOut.stderr).toContain(
+        "gave up waiting for the stack lock held by ops@bastion (the test, pid 4242",
       );
-      const created = [a, b].map((r) => /Apply complete: (\d+) created/.exec(r.stdout)?.[1]);
+      const both = [
+        collect(spawnCli(["apply", dir], g.env)),
+        collect(spawnCli(["apply", dir], g.env)),
+      ];
+      while (
+        !both.every((r) => r.stderr().includes("waiting for the stack lock held by ops@bastion"))
+      )
+        await sleep(50);
+      expect(await kvGet("shop/config/k0")).toBeUndefined(); // nothing happens while it is held
+      await holder.destroy();
+      const [a, b] = await Promise.all(both.map((r) => r.done));
+      for (const r of [a!, b!]) expect(r.code, r.stderr).toBe(0);
+      // One applied everything; the other, after it, found nothing left to do.
+      const created = [a!, b!].map((r) => /Apply complete: (\d+) created/.exec(r.stdout)?.[1]);
       expect(created.sort()).toEqual(["0", "150"]);
       expect((await plan()).code).toBe(0);
-      await done;
     });
 
     it("refuses an apply that would destroy everything unless --allow-empty; a broken spec applies nothing", async () => {
