@@ -1,7 +1,7 @@
 import { StackClient } from "../client/stack.js";
 import type { OwnershipRecord } from "../model/stack.js";
 import { itemKey } from "./check.js";
-import type { FieldChange, KindContext, LiveItem, SpecItem } from "./kind.js";
+import type { FieldChange, Kind, KindContext, LiveItem, SpecItem } from "./kind.js";
 import type { LoadedStack } from "./load.js";
 import { plan, type Plan } from "./plan.js";
 import type { KindRegistry } from "./registry.js";
@@ -15,32 +15,50 @@ export interface Snapshot {
 /** The part of a stack the engine plans from (a loaded folder, or a saved plan's copy of one). */
 export type PlanSource = Pick<LoadedStack, "settings" | "items" | "prefixes">;
 
-/** Read the ownership records, then every kind's live items in parallel (one read per kind). */
+/**
+ * Read the ownership records and every kind's live items, all in parallel (one read per kind);
+ * a kind whose records name items the spec does not (orphans to be) is read again with them.
+ */
 export async function readSnapshot(
   ctx: KindContext,
   registry: KindRegistry,
   stack: PlanSource,
 ): Promise<Snapshot> {
-  const { items } = await new StackClient(ctx.client).items();
-  const records = new Map(items.map((r) => [itemKey(r.kind, r.name), r]));
-  const names = new Map<string, Set<string>>();
-  const add = (kind: string, name: string): void => {
-    let set = names.get(kind);
-    if (set === undefined) names.set(kind, (set = new Set()));
-    set.add(name);
-  };
-  for (const i of stack.items) add(i.kind, i.name);
-  for (const r of records.values()) add(r.kind, r.name);
+  const specNames = namesByKind(stack.items);
   const live = new Map<string, Map<string, LiveItem>>();
+  const readKind = async (kind: Kind, names: Set<string> | undefined): Promise<void> => {
+    const wanted = [...(names ?? [])];
+    const prefixes = [...(stack.prefixes.get(kind.name) ?? [])];
+    if (wanted.length === 0 && prefixes.length === 0) return;
+    live.set(kind.name, await kind.read(ctx, wanted, prefixes.length > 0 ? { prefixes } : {}));
+  };
+  const [{ items }] = await Promise.all([
+    new StackClient(ctx.client).items(),
+    ...registry.all().map((kind) => readKind(kind, specNames.get(kind.name))),
+  ]);
+  const records = new Map(items.map((r) => [itemKey(r.kind, r.name), r]));
+  const more = namesByKind(
+    [...records.values()].filter((r) => !specNames.get(r.kind)?.has(r.name)),
+  );
   await Promise.all(
-    registry.all().map(async (kind) => {
-      const wanted = [...(names.get(kind.name) ?? [])];
-      const prefixes = [...(stack.prefixes.get(kind.name) ?? [])];
-      if (wanted.length === 0 && prefixes.length === 0) return;
-      live.set(kind.name, await kind.read(ctx, wanted, prefixes.length > 0 ? { prefixes } : {}));
+    [...more].map(([kind, names]) => {
+      const k = registry.get(kind);
+      return k === undefined
+        ? undefined
+        : readKind(k, new Set([...(specNames.get(kind) ?? []), ...names]));
     }),
   );
   return { live, records };
+}
+
+function namesByKind(items: readonly { kind: string; name: string }[]): Map<string, Set<string>> {
+  const names = new Map<string, Set<string>>();
+  for (const i of items) {
+    let set = names.get(i.kind);
+    if (set === undefined) names.set(i.kind, (set = new Set()));
+    set.add(i.name);
+  }
+  return names;
 }
 
 /** Each spec item's field changes, from its kind's `diff`. */

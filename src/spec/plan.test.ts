@@ -132,6 +132,8 @@ describe("the planner", () => {
     const p = planOf([], {}, [record({ kind: "thing", name: "ghost" })]);
     expect(p.changes).toEqual([]);
     expect(p.staleRecords).toEqual([{ kind: "thing", name: "ghost" }]);
+    const foreign = planOf([], {}, [record({ kind: "pool", name: "p1" })]);
+    expect(foreign.staleRecords).toEqual([]);
   });
 
   it("marks a difference on an unchanged spec as drift, and ignores it with drift: off", () => {

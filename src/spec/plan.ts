@@ -97,7 +97,8 @@ export function plan(input: PlanInput): Plan {
       });
   };
   for (const [key, rec] of records) {
-    if (inSpec.has(key)) continue;
+    // A record of a kind this Gantry does not know (a newer one wrote it) is left as it is.
+    if (inSpec.has(key) || input.registry.get(rec.kind) === undefined) continue;
     const cur = live.get(rec.kind)?.get(rec.name);
     if (cur === undefined) staleRecords.push({ kind: rec.kind, name: rec.name });
     else gone(rec.kind, rec.name, cur, rec);
