@@ -9,7 +9,7 @@
  *   `gantry plan`. Both sides are timed as whole processes, start-up included.
  * - push-to-synced: the same folder as a git repo pushed to the stack repo Gantry hosts; then a
  *   commit that changes one key is pushed, timed until the key's new value reads back through
- *   the API (median of BENCH_PUSHES pushes).
+ *   the API (median of BENCH_PUSHES pushes, 3 s apart).
  *
  * Gantry runs from dist/ (`npm run build` first). BENCH_CPU_PROF=DIR writes V8 CPU profiles of
  * the server and of the CLI runs there. The last line is the summary issues and docs quote.
@@ -155,6 +155,9 @@ async function gantrySide(
   if (first.code !== 0) throw new Error(`the first push failed:\n${first.stderr}`);
   const push: number[] = [];
   for (let i = 1; i <= PUSHES; i++) {
+    // Pushes a few seconds apart, as people make them: the drift loop's re-plan after the last
+    // sync is not left competing with this one for the CPU.
+    await new Promise((r) => setTimeout(r, 3000));
     const value = String(8000 + i);
     writeFileSync(join(dir, "gantry.yaml"), stackYaml(value));
     await git(["commit", "-q", "-am", `bench/item-0 = ${value}`], dir);

@@ -46,9 +46,11 @@ function git(args: string[], signal?: AbortSignal, timeoutMs = GIT_TIMEOUT_MS): 
           .trim()
           .split("\n")
           .filter((l) => l.trim() !== "");
+        // git's first fatal line says what went wrong; the lines after it are advice.
+        const fatal = lines.find((l) => /^(fatal|error): /.test(l)) ?? lines.at(-1);
         const why = (err as { killed?: boolean }).killed
           ? `git ${args[0]} took longer than ${timeoutMs / 1000} s`
-          : (lines.at(-1) ?? err.message).replace(/^fatal: /, "");
+          : (fatal ?? err.message).replace(/^(fatal|error): /, "");
         reject(new Error(why));
       },
     );
