@@ -1,3 +1,5 @@
+import { constants } from "node:os";
+
 /**
  * Runtime drivers run app instances: `process` (a supervised process group), later `sandbox`
  * (bubblewrap) and `docker`. The agent only talks to this interface; every driver passes the
@@ -49,4 +51,14 @@ export interface Driver {
    * that instance; then wait/stop/inspect work on it as on one this driver started.
    */
   recover(handle: TaskHandle): Promise<boolean>;
+}
+
+/** The exit code, or 128 + the signal's number as a shell reports it; null when unknown. */
+export function exitCode(exit: TaskExit): number | null {
+  if (exit.exitCode !== null) return exit.exitCode;
+  const n =
+    exit.signal === null
+      ? undefined
+      : (constants.signals as Record<string, number | undefined>)[exit.signal];
+  return n === undefined ? null : 128 + n;
 }

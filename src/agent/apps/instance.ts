@@ -1,19 +1,19 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { constants } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { AgentWorkClient } from "../../client/agent-work.js";
 import { ApiError } from "../../client/errors.js";
-import type { Driver, TaskExit, TaskHandle } from "../../drivers/driver.js";
+import { exitCode, type Driver, type TaskExit, type TaskHandle } from "../../drivers/driver.js";
 import type { Assignment, InstanceStatus } from "../../model/app.js";
 import type { RegistrationInput } from "../../client/catalog.js";
-import { webServiceName } from "../../model/app.js";
 import type { ArtifactCache } from "./artifacts.js";
 import { nextCrashCount, restartDelay, type BackoffPolicy } from "./backoff.js";
+import { instanceEnv } from "./env.js";
 import { LAST_LINES, type LogShipper, OutputTail } from "./logs.js";
-import { portMovedLine, portWasTaken } from "./port-moves.js";
+import { webRegistration } from "./reporter.js";
+import { portMovedText } from "./port-moves.js";
 import type { PortPool } from "./ports.js";
 import type { SavedInstance } from "./state.js";
-import { ArtifactRefusedError, unpackArtifact } from "./unpack.js";
+import { ArtifactRefusedError, ensureUnpacked } from "./unpack.js";
 import { sleep, Waker } from "./waker.js";
 
 /** What an instance needs from the agent around it. */
@@ -205,28 +205,13 @@ export class Instance {
 
   /** Its catalog entry, while it should get traffic: a running web instance not draining. */
   registration(): RegistrationInput | undefined {
-    const a = this.assignment;
-    if (a.processType !== "web" || a.kind !== "run" || a.desired !== "running") return undefined;
     if (this.port === undefined || this.refused !== undefined) return undefined;
-    return {
-      service: webServiceName(a.app),
-      id: a.id,
+    return webRegistration(this.assignment, {
       node: this.ctx.node,
       address: this.ctx.address,
       port: this.port,
-      tags: ["web", `v${a.release}`],
-      meta: { app: a.app, release: String(a.release), process: this.source },
-      checks: [
-        {
-          id: "http",
-          type: "http",
-          path: a.healthPath,
-          interval: "1s",
-          timeout: "2s",
-          expect: "<500",
-        },
-      ],
-    };
+      source: this.source,
+    });
   }
 
   private setState(state: State, fields: Partial<Pick<Instance, "exitCode">> = {}): void {
@@ -305,7 +290,14 @@ export class Instance {
         id: a.id,
         cwd: join(this.ctx.dir, "app"),
         command: a.command,
-        env: this.environment(),
+        env: instanceEnv({
+          baseEnv: this.ctx.baseEnv,
+          dir: this.ctx.dir,
+          config: this.env,
+          port: this.port,
+          assignment: a,
+          source: this.source,
+        }),
         logFile: this.logFile,
       });
     } catch (err) {
@@ -332,13 +324,7 @@ export class Instance {
   private async prepare(signal: AbortSignal): Promise<void> {
     const a = this.assignment;
     if (!this.unpacked) {
-      const marker = join(this.ctx.dir, "artifact");
-      const have = existsSync(marker) ? readFileSync(marker, "utf8").trim() : "";
-      if (have !== a.artifact || !existsSync(join(this.ctx.dir, "app"))) {
-        const archive = await this.ctx.artifacts.ensure(a.artifact, signal);
-        await unpackArtifact(archive, join(this.ctx.dir, "app"));
-        writeFileSync(marker, a.artifact + "\n");
-      }
+      await ensureUnpacked(this.ctx.dir, a.artifact, this.ctx.artifacts, signal);
       this.unpacked = true;
     }
     this.env ??= await this.ctx.work.env(this.ctx.node, a.id, signal);
@@ -346,24 +332,6 @@ export class Instance {
       this.port = await this.ctx.ports.take(this.id);
       this.ctx.changed(this);
     }
-  }
-
-  /**
-   * Base (PATH…; HOME is the app directory, as on Heroku), then the app's config, then what
-   * Gantry sets (config cannot override PORT).
-   */
-  private environment(): Record<string, string> {
-    const a = this.assignment;
-    return {
-      ...this.ctx.baseEnv,
-      HOME: join(this.ctx.dir, "app"),
-      ...this.env,
-      PORT: String(this.port),
-      GANTRY_INSTANCE_ID: a.id,
-      GANTRY_APP: a.app,
-      GANTRY_RELEASE: String(a.release),
-      GANTRY_PROCESS: this.source,
-    };
   }
 
   private async exited(handle: TaskHandle, exit: TaskExit): Promise<void> {
@@ -399,32 +367,23 @@ export class Instance {
   private async movePortIfTaken(uptimeMs: number): Promise<boolean> {
     const from = this.port;
     if (from === undefined || this.assignment.kind === "oneoff") return false;
-    const taken = portWasTaken({
+    const to = await this.ctx.ports.moveIfTaken(this.id, {
       port: from,
-      heldByOther: await this.ctx.ports.heldByOther(from),
       uptimeMs,
       lastLines: this.lastOutput,
       movesInARow: this.movesInARow,
     });
-    if (!taken || this.closing) return false;
-    let to: number;
-    try {
-      to = await this.ctx.ports.take(this.id);
-    } catch {
-      return false; // no port to move to: a crash, backed off, like any other
-    }
-    this.ctx.ports.release(from, this.id);
+    if (to === undefined) return false;
     const a = this.assignment;
-    const line = portMovedLine(from, to);
+    const what = portMovedText(from, to);
+    const line = `gantry: ${what}`;
     this.port = to;
     this.portMoved = { from, to, at: new Date().toISOString() };
     this.movesInARow++;
     this.restartAt = 0;
     this.lastOutput = [...this.lastOutput, line].slice(-LAST_LINES);
     this.ctx.shipper.push(a.app, this.source, line);
-    this.ctx.log(
-      `agent: ${a.id} (${a.app} ${this.source}): port ${from} was taken by another program; moved to ${to}, starting again at once`,
-    );
+    this.ctx.log(`agent: ${a.id} (${a.app} ${this.source}): ${what}; starting it again`);
     this.setState("starting", { exitCode: undefined });
     return true;
   }
@@ -439,14 +398,4 @@ export class Instance {
     this.lastOutput = this.tail.lastLines();
     this.setState("stopped", { exitCode: exitCode(exit) });
   }
-}
-
-/** The exit code, or 128 + the signal's number as a shell reports it; null when unknown. */
-function exitCode(exit: TaskExit): number | null {
-  if (exit.exitCode !== null) return exit.exitCode;
-  const n =
-    exit.signal === null
-      ? undefined
-      : (constants.signals as Record<string, number | undefined>)[exit.signal];
-  return n === undefined ? null : 128 + n;
 }

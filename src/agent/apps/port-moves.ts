@@ -37,6 +37,6 @@ export function portWasTaken(exit: {
   return exit.uptimeMs < BIND_WINDOW_MS && saysPortInUse(exit.lastLines, exit.port);
 }
 
-/** The line an instance's output and the agent log get when its port moves. */
-export const portMovedLine = (from: number, to: number): string =>
-  `gantry: port ${from} was taken by another program; moved to ${to}`;
+/** What an instance's output and the agent log say when its port moves. */
+export const portMovedText = (from: number, to: number): string =>
+  `port ${from} was taken by another program; moved to ${to}`;

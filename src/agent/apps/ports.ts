@@ -1,6 +1,7 @@
 import { createServer } from "node:net";
 import { GantryError } from "../../errors.js";
 import type { PortAllocator } from "./port-allocator.js";
+import { portWasTaken } from "./port-moves.js";
 import { formatRange } from "./port-range.js";
 
 /** Every port of the agent's range is held by its instances or in use by other programs. */
@@ -69,6 +70,21 @@ export class PortPool {
 
   release(port: number, holder: string): void {
     this.allocator.release(port, holder);
+  }
+
+  /**
+   * After `holder`'s process exited: when its port was taken by another program (port-moves.ts),
+   * a new port for it (the old one goes back); undefined when it was not, or there is none.
+   */
+  async moveIfTaken(
+    holder: string,
+    exit: { port: number; uptimeMs: number; lastLines: readonly string[]; movesInARow: number },
+  ): Promise<number | undefined> {
+    const heldByOther = await this.heldByOther(exit.port);
+    if (!portWasTaken({ ...exit, heldByOther })) return undefined;
+    const to = await this.take(holder).catch(() => undefined);
+    if (to !== undefined) this.release(exit.port, holder);
+    return to;
   }
 
   /**

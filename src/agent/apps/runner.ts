@@ -11,6 +11,7 @@ import { webServiceName, type Assignment } from "../../model/app.js";
 import { ArtifactCache } from "./artifacts.js";
 import { DEFAULT_BACKOFF, type BackoffPolicy } from "./backoff.js";
 import { Instance, type InstanceContext } from "./instance.js";
+import { defaultBaseEnv } from "./env.js";
 import { LogShipper } from "./logs.js";
 import { PortAllocator } from "./port-allocator.js";
 import {
@@ -21,6 +22,7 @@ import {
   type PortRange,
 } from "./port-range.js";
 import { PortPool } from "./ports.js";
+import { Reporter } from "./reporter.js";
 import { loadState, saveState, type SavedInstance } from "./state.js";
 import { sleep, Waker } from "./waker.js";
 
@@ -56,18 +58,6 @@ export interface InstanceRunnerOptions {
   logFlushMs?: number;
 }
 
-/** The agent's environment that instances inherit: enough to find programs, nothing secret. */
-function defaultBaseEnv(): Record<string, string> {
-  const env: Record<string, string> = {
-    PATH: process.env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
-  };
-  for (const name of ["LANG", "LC_ALL", "TZ"]) {
-    const v = process.env[name];
-    if (v !== undefined) env[name] = v;
-  }
-  return env;
-}
-
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** Released ports remembered in state.json, so that a restarted agent still reuses them last. */
@@ -101,12 +91,7 @@ export class InstanceRunner {
   private readonly ports: PortPool;
   private readonly instances = new Map<string, Instance>();
   private readonly removing = new Map<string, Promise<void>>();
-  /** Instances whose status the server has not heard yet. */
-  private readonly dirty = new Set<string>();
-  /** What the catalog holds per instance as far as we know: a registration's JSON, "" = absent. */
-  private readonly registered = new Map<string, string>();
-  /** Status records to delete once their instance is gone. */
-  private readonly recordsToDelete = new Set<string>();
+  private readonly reporter: Reporter;
   private readonly abort = new AbortController();
   /** Resolves when stop() begins: sleeps end at once. */
   private readonly stopSignal = new Promise<void>((resolve) =>
@@ -116,8 +101,6 @@ export class InstanceRunner {
   private lastAssignments: Assignment[] | undefined;
   private loops: Promise<void>[] = [];
   private ready: Promise<void> = Promise.resolve();
-  private reportFailing = false;
-  private catalogFailing = false;
   private lastSave = 0;
   private lastSaved = "";
   private readonly opts: InstanceRunnerOptions;
@@ -139,6 +122,14 @@ export class InstanceRunner {
       ...(opts.logFlushMs === undefined ? {} : { flushMs: opts.logFlushMs }),
     });
     this.stateFile = join(opts.dataDir, "state.json");
+    this.reporter = new Reporter({
+      work: this.work,
+      catalog: this.catalog,
+      log: this.log,
+      signal: this.abort.signal,
+      instances: this.instances,
+      removing: this.removing,
+    });
     const range = opts.portRange ?? DEFAULT_PORT_RANGE;
     checkPortRange(range, readEphemeralPorts());
     this.ports = new PortPool(
@@ -211,7 +202,7 @@ export class InstanceRunner {
 
   private changed(inst: Instance): void {
     if (!this.instances.has(inst.id)) return;
-    this.dirty.add(inst.id);
+    this.reporter.dirty.add(inst.id);
     this.persist();
     this.waker.kick();
   }
@@ -256,7 +247,7 @@ export class InstanceRunner {
   private add(saved: SavedInstance): void {
     const inst = new Instance(saved, this.context(saved.assignment.id));
     this.instances.set(inst.id, inst);
-    this.dirty.add(inst.id);
+    this.reporter.dirty.add(inst.id);
     inst.start();
   }
 
@@ -290,8 +281,8 @@ export class InstanceRunner {
 
   /** After an outage: tell the server everything again, and re-check every catalog entry. */
   private resync(): void {
-    for (const id of this.instances.keys()) this.dirty.add(id);
-    this.registered.clear();
+    for (const id of this.instances.keys()) this.reporter.dirty.add(id);
+    this.reporter.registered.clear();
     this.waker.kick();
   }
 
@@ -330,15 +321,15 @@ export class InstanceRunner {
             if (!(err instanceof ApiError && err.status === 404))
               this.log(`agent: cannot deregister ${id}: ${message(err)}`);
           });
-      this.registered.delete(id);
+      this.reporter.registered.delete(id);
       await inst.close(true);
       // Its process has fully stopped: the port may serve another instance (last in line).
       if (inst.port !== undefined) this.ports.release(inst.port, id);
       this.instances.delete(id);
-      this.dirty.delete(id);
+      this.reporter.dirty.delete(id);
       rmSync(join(this.opts.dataDir, "instances", id), { recursive: true, force: true });
       // A one-off's record stays: `ps` shows its exit code after its assignment is gone.
-      if (inst.assignment.kind !== "oneoff") this.recordsToDelete.add(id);
+      if (inst.assignment.kind !== "oneoff") this.reporter.recordsToDelete.add(id);
       this.log(`agent: removed ${id} (${inst.assignment.app} ${inst.source})`);
       this.persist();
     })()
@@ -371,88 +362,9 @@ export class InstanceRunner {
     await this.ready;
     while (!this.stopped) {
       const woke = this.waker.next();
-      await this.reportStatuses();
-      await this.syncCatalog();
-      await this.deleteRecords();
+      await this.reporter.pass();
       if (Date.now() - this.lastSave > 5000) this.persist(); // log offsets move on their own
       await sleep(woke, this.opts.tickMs ?? 1000);
-    }
-  }
-
-  private async reportStatuses(): Promise<void> {
-    for (const id of [...this.dirty]) {
-      const inst = this.instances.get(id);
-      this.dirty.delete(id);
-      if (inst === undefined || this.stopped) continue;
-      try {
-        await this.work.reportInstance(inst.status(), this.abort.signal);
-        if (this.reportFailing) {
-          this.reportFailing = false;
-          this.log("agent: reporting instance status again");
-        }
-      } catch (err) {
-        if (this.stopped) return;
-        // 404: its assignment is gone; the watch removes the instance.
-        if (err instanceof ApiError && err.status === 404) continue;
-        this.dirty.add(id);
-        if (!this.reportFailing) {
-          this.reportFailing = true;
-          this.log(`agent: cannot report instance status (${message(err)}); will retry`);
-        }
-        return;
-      }
-    }
-  }
-
-  private async syncCatalog(): Promise<void> {
-    for (const inst of [...this.instances.values()]) {
-      if (this.stopped || this.removing.has(inst.id)) continue;
-      const reg = inst.registration();
-      const want = reg === undefined ? "" : JSON.stringify(reg);
-      if (this.registered.get(inst.id) === want) continue;
-      try {
-        if (reg !== undefined) {
-          await this.catalog.register(reg);
-        } else if (inst.assignment.processType === "web") {
-          // Draining (or stopped): out of the router, the process keeps running.
-          await this.catalog
-            .deregister(webServiceName(inst.assignment.app), inst.id)
-            .catch((err: unknown) => {
-              if (!(err instanceof ApiError && err.status === 404)) throw err;
-            });
-        }
-        this.registered.set(inst.id, want);
-        if (this.catalogFailing) {
-          this.catalogFailing = false;
-          this.log("agent: catalog updates work again");
-        }
-      } catch (err) {
-        if (this.stopped) return;
-        if (!this.catalogFailing) {
-          this.catalogFailing = true;
-          this.log(`agent: cannot update the catalog for ${inst.id} (${message(err)}); will retry`);
-        }
-        return;
-      }
-    }
-  }
-
-  private async deleteRecords(): Promise<void> {
-    for (const id of [...this.recordsToDelete]) {
-      if (this.instances.has(id)) {
-        this.recordsToDelete.delete(id); // assigned again meanwhile: its record is live
-        continue;
-      }
-      try {
-        await this.work.deleteInstance(id);
-        this.recordsToDelete.delete(id);
-      } catch (err) {
-        if (err instanceof ApiError && err.status >= 400 && err.status < 500) {
-          this.recordsToDelete.delete(id);
-          continue;
-        }
-        return;
-      }
     }
   }
 }

@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, renameSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { GantryError } from "../../errors.js";
+import type { ArtifactCache } from "./artifacts.js";
 
 /** An artifact that tries to reach outside its directory, or holds what an app has no use for. */
 export class ArtifactRefusedError extends GantryError {
@@ -140,4 +142,22 @@ export async function unpackArtifact(archive: string, dest: string): Promise<voi
       `cannot unpack: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
+}
+
+/**
+ * `dir/app` holds artifact `sha` unpacked (`dir/artifact` names the one it holds): unpacked from
+ * the cache, downloaded first if need be, unless it is there already.
+ */
+export async function ensureUnpacked(
+  dir: string,
+  sha: string,
+  artifacts: ArtifactCache,
+  signal: AbortSignal,
+): Promise<void> {
+  const marker = join(dir, "artifact");
+  const have = existsSync(marker) ? readFileSync(marker, "utf8").trim() : "";
+  if (have === sha && existsSync(join(dir, "app"))) return;
+  const archive = await artifacts.ensure(sha, signal);
+  await unpackArtifact(archive, join(dir, "app"));
+  writeFileSync(marker, sha + "\n");
 }
