@@ -91,6 +91,12 @@ export interface Kind<S = unknown, L = unknown> {
   readonly schema: ZodType<S>;
   /** Checks that need the folder or other items (a missing `source` folder, a duplicate domain). */
   check?(items: SpecItem<S>[], all: SpecItem[], ctx: { dir: string }): Map<string, SpecProblem[]>;
+  /**
+   * Optional: load what `check`, `read` or `diff` need that is costly to load (the converge
+   * loader), only when the stack has items of this kind. `loadStack` awaits it before the
+   * checks; tests that call `parseStack` directly call it themselves.
+   */
+  preload?(): Promise<void>;
   /** The items this one needs to exist first. */
   refs?(item: SpecItem<S>): ItemRef[];
   /**

@@ -74,17 +74,44 @@ export async function loadStack(
       "DIR",
     );
   }
-  return parseStack(abs, text, registry, opts);
+  return loadStackText(abs, text, registry, opts);
 }
 
-/** The loader without the file system (the text of gantry.yaml is given). */
+/**
+ * The loader without the file system (the text of gantry.yaml is given): the kinds whose
+ * sections the file has are preloaded first (see Kind.preload).
+ */
+export async function loadStackText(
+  dir: string,
+  text: string,
+  registry: KindRegistry,
+  opts: LoadOptions = {},
+): Promise<LoadedStack> {
+  const doc = new YamlDoc(STACK_FILE, text, yamlLib);
+  const root = doc.value;
+  if (isPlainObject(root))
+    await Promise.all(
+      Object.keys(root).map((section) => registry.forSection(section)?.preload?.()),
+    );
+  return parseDoc(dir, doc, registry, opts);
+}
+
+/** `loadStackText` without awaiting: for tests, and kinds that need no preload (or had it). */
 export function parseStack(
   dir: string,
   text: string,
   registry: KindRegistry,
   opts: LoadOptions = {},
 ): LoadedStack {
-  const doc = new YamlDoc(STACK_FILE, text, yamlLib);
+  return parseDoc(dir, new YamlDoc(STACK_FILE, text, yamlLib), registry, opts);
+}
+
+function parseDoc(
+  dir: string,
+  doc: YamlDoc,
+  registry: KindRegistry,
+  opts: LoadOptions,
+): LoadedStack {
   if (doc.problems.length > 0)
     throw new SpecLoadError(
       doc.problems.map((p) => ({ file: STACK_FILE, line: p.line, path: "", message: p.message })),
