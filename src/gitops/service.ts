@@ -59,6 +59,8 @@ export interface SyncJobSpec {
   out(line: string): void;
   /** `push`: the pusher is there to read revealed secrets; remembered as the applier. */
   origin: "push" | "follow";
+  /** Aborted when whoever asked is gone (the pusher): the apply stops between items. */
+  cancelled?: AbortSignal;
   /** Checked when the sync starts (after waiting): undefined to go on, else why not. */
   precondition?(): Promise<string | undefined>;
 }
@@ -159,7 +161,9 @@ export class GitOpsService {
     await this.queue.stop();
   }
 
-  private async run(job: SyncJobSpec, signal: AbortSignal): Promise<SyncSummary> {
+  private async run(job: SyncJobSpec, deadline: AbortSignal): Promise<SyncSummary> {
+    const signal =
+      job.cancelled === undefined ? deadline : AbortSignal.any([deadline, job.cancelled]);
     const short = job.commit.slice(0, 12);
     const why = await job.precondition?.();
     if (why !== undefined) throw new Error(why);
@@ -190,8 +194,9 @@ export class GitOpsService {
             : () => job.out("-----> a secret was generated and not shown (no one to show it to)"),
         signal,
       });
-      if (signal.aborted)
+      if (deadline.aborted)
         throw new Error(`the sync passed its deadline of ${formatDuration(this.deadlineMs)}`);
+      if (signal.aborted) throw new Error("the pusher went away before the sync was recorded");
       await this.record(
         { commit: job.commit, state: "synced", lastSync: this.last(job.commit, "synced") },
         job.applier,

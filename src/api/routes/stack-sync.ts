@@ -79,6 +79,8 @@ async function syncPush(deps: ApiDeps, ctx: Ctx): Promise<void> {
     origin: "push",
     applier: { name: ctx.who.name, tokenId: ctx.who.tokenId, token: bearer(ctx) },
     out: write,
+    // A pusher that goes away takes its push with it (git will not move the ref): stop.
+    cancelled: signal,
     // Pushes to the stack repo are one at a time (its git route), so main is where this
     // push's `old` says, unless it moved some other way.
     precondition: async () => {
