@@ -4,26 +4,8 @@
  * the next transition and writes it as one transaction guarded by the revisions it was planned
  * from — so several servers may run it at once and a transition is never applied twice.
  */
-import {
-  appKey,
-  deployKey,
-  deployStepKey,
-  instancesPrefixOf,
-  releasesPrefix,
-  scaleKey,
-} from "../apps/keys.js";
-import { catalogHealth } from "../apps/ps.js";
+import { deployStepKey } from "../apps/keys.js";
 import { idSuffix } from "../apps/run.js";
-import { kvsOf, parseAll, parseRecord } from "../apps/records.js";
-import { serviceHealthPrefix, servicePrefix } from "../catalog/keys.js";
-import {
-  AppSchema,
-  AssignmentSchema,
-  DeploySchema,
-  InstanceStatusSchema,
-  ReleaseSchema,
-  ScaleSchema,
-} from "../model/app.js";
 import { K } from "../model/keys.js";
 import {
   CompactedError,
@@ -33,7 +15,8 @@ import {
   type TxnOp,
   type WatchEvent,
 } from "../store/index.js";
-import { planDeploy, type DeploySnapshot, type Transition } from "./deploy-plan.js";
+import { planDeploy, type Transition } from "./deploy-plan.js";
+import { readSnapshot, type Snapshot } from "./deploy-snapshot.js";
 import { ResyncAudit, type Why } from "./resync-audit.js";
 
 export interface DeployControllerOptions {
@@ -289,74 +272,8 @@ class Controller implements DeployController {
   }
 
   /** Everything the planner needs about one app, from one revision, and the app's step counter. */
-  private async snapshot(
-    app: string,
-  ): Promise<{ snap: DeploySnapshot; step: number; revision: number }> {
-    const res = await this.store.txn({
-      success: [
-        { type: "get", range: appKey(app) },
-        { type: "get", range: { prefix: releasesPrefix(app) } },
-        { type: "get", range: deployKey(app) },
-        { type: "get", range: { prefix: K.assignments } },
-        { type: "get", range: { prefix: instancesPrefixOf(app) } },
-        { type: "get", range: { prefix: servicePrefix(app) } },
-        { type: "get", range: { prefix: serviceHealthPrefix(app) } },
-        { type: "get", range: { prefix: K.nodes }, keysOnly: true },
-        { type: "get", range: deployStepKey(app), keysOnly: true },
-        { type: "get", range: { prefix: K.drains }, keysOnly: true },
-        { type: "get", range: scaleKey(app) },
-      ],
-    });
-    const appKv = kvsOf(res, 0)[0];
-    const appRec = parseRecord(appKv, AppSchema);
-    const deployKv = kvsOf(res, 2)[0];
-    const deploy = parseRecord(deployKv, DeploySchema);
-    const scaleKv = kvsOf(res, 10)[0];
-    const scale = parseRecord(scaleKv, ScaleSchema);
-    const assignments = parseAll(kvsOf(res, 3), AssignmentSchema);
-    const nodes = kvsOf(res, 7).map((kv) => kv.key.slice(K.nodes.length));
-    this.noteDownNodes(
-      nodes,
-      assignments.map((a) => a.value.node),
-    );
-    const instances = new Map(
-      parseAll(kvsOf(res, 4), InstanceStatusSchema)
-        .filter((s) => s.value.app === app)
-        .map((s) => [s.value.id, s.value]),
-    );
-    const snap: DeploySnapshot = {
-      now: this.now(),
-      app: appRec === undefined ? undefined : { value: appRec, modRevision: appKv!.modRevision },
-      releases: parseAll(kvsOf(res, 1), ReleaseSchema),
-      deploy:
-        deploy === undefined ? undefined : { value: deploy, modRevision: deployKv!.modRevision },
-      ...(scale === undefined
-        ? {}
-        : { scale: { value: scale, modRevision: scaleKv!.modRevision } }),
-      assignments: assignments.filter((a) => a.value.app === app),
-      instances,
-      health: catalogHealth(kvsOf(res, 5), kvsOf(res, 6), new Set(nodes)),
-      nodes,
-      downSince: this.downSince,
-      draining: new Set(kvsOf(res, 9).map((kv) => kv.key.slice(K.drains.length))),
-      others: assignments
-        .filter((a) => a.value.app !== app && a.value.desired === "running")
-        .map((a) => a.value),
-    };
-    return { snap, step: kvsOf(res, 8)[0]?.modRevision ?? 0, revision: res.revision };
-  }
-
-  /**
-   * Remember when each node that holds assignments was first seen not live; forget nodes that are
-   * back or hold nothing. A controller that starts afresh gives every node its full grace.
-   */
-  private noteDownNodes(live: string[], assigned: string[]): void {
-    const up = new Set(live);
-    const holding = new Set(assigned);
-    for (const node of this.downSince.keys())
-      if (up.has(node) || !holding.has(node)) this.downSince.delete(node);
-    for (const node of holding)
-      if (!up.has(node) && !this.downSince.has(node)) this.downSince.set(node, this.now());
+  private async snapshot(app: string): Promise<Snapshot> {
+    return readSnapshot(this.store, app, this.now, this.downSince);
   }
 
   /** One transaction; false when a compare failed (something changed: plan again). */
