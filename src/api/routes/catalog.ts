@@ -6,12 +6,12 @@ import {
   ServiceRegistrationSchema,
   toInstance,
 } from "../../model/service.js";
-import type { NodeInstanceView, ServiceInstance } from "../../model/service.js";
+import type { NodeInstanceView } from "../../model/service.js";
 import { NodeNameSchema } from "../../model/node.js";
 import { allows, type Policy } from "../../model/token.js";
-import type { TxnOp } from "../../store/index.js";
 import { blockIfAsked } from "../blocking.js";
-import { readCatalog, scopeRanges, parseInstance, type CatalogScope } from "../catalog-read.js";
+import { checkMayRegister, registerInstances } from "../catalog-register.js";
+import { readCatalog, scopeRanges, type CatalogScope } from "../catalog-read.js";
 import type { Ctx } from "../context.js";
 import { forbidden, notFound } from "../errors.js";
 import { pathParam } from "../path-params.js";
@@ -38,40 +38,12 @@ export function catalogRoutes(deps: ApiDeps): RouteDef[] {
       handler: async (ctx) => {
         ctx.allowQuery();
         const inst = toInstance(await ctx.json(ServiceRegistrationSchema));
-        if (!allows(ctx.who.policies, "service", inst.service, "write"))
-          throw forbidden(`register service "${inst.service}"`);
-        // An exec check runs a command on the node: that takes the right to write the node.
-        if (
-          inst.checks.some((c) => c.type === "exec") &&
-          !allows(ctx.who.policies, "node", inst.node, "write")
-        )
-          throw forbidden(
-            `register exec checks on node "${inst.node}" (they run commands there; needs node:${inst.node}:write)`,
-          );
-        const key = catalogKey(inst.service, inst.id);
-        const prefix = instanceHealthPrefix(inst.service, inst.id);
-        const before = await store.txn({
-          success: [
-            { type: "get", range: key },
-            { type: "get", range: { prefix }, keysOnly: true },
-          ],
-        });
-        const [oldGet, healthGet] = before.results;
-        const old =
-          oldGet?.type === "get" && oldGet.kvs[0] ? parseInstance(oldGet.kvs[0]) : undefined;
-        const stale = (healthGet?.type === "get" ? healthGet.kvs : [])
-          .map((kv) => kv.key)
-          .filter((k) => isStale(k.slice(prefix.length), inst, old));
-        const ops: TxnOp[] = [
-          { type: "put", key, value: JSON.stringify(inst) },
-          ...stale.map((k): TxnOp => ({ type: "delete", range: k })),
-          deps.audit.entry(ctx.who, "service.register", `${inst.service}/${inst.id}`),
-        ];
-        const res = await store.txn({ success: ops });
+        checkMayRegister(ctx.who, inst);
+        const revision = await registerInstances(deps, ctx.who, [inst]);
         ctx.send(
           200,
-          { ok: true, revision: res.revision, instance: inst },
-          { "x-gantry-index": String(res.revision) },
+          { ok: true, revision, instance: inst },
+          { "x-gantry-index": String(revision) },
         );
       },
     },
@@ -153,19 +125,4 @@ export function catalogRoutes(deps: ApiDeps): RouteDef[] {
       },
     },
   ];
-}
-
-/** A stored result no longer applies when its check is gone, changed type, or got another TTL. */
-function isStale(
-  checkId: string,
-  next: ServiceInstance,
-  prev: ServiceInstance | undefined,
-): boolean {
-  const now = next.checks.find((c) => c.id === checkId);
-  if (now === undefined) return true;
-  const before = prev?.checks.find((c) => c.id === checkId);
-  if (before === undefined) return false;
-  if (before.type !== now.type) return true;
-  // A TTL result lives on a lease of the old TTL.
-  return before.type === "ttl" && now.type === "ttl" && before.ttl !== now.ttl;
 }

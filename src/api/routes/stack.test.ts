@@ -128,4 +128,35 @@ describe("routes the stack kinds read and write through", () => {
     expect(db.checks).toEqual([{ type: "tcp", interval: "10s", id: "tcp" }]);
     expect(db.modRevision).toBeGreaterThan(0);
   });
+
+  it("registers many instances in one request, all checked before any is written", async () => {
+    const reg = (service: string, port: number) => ({
+      service,
+      node: "n1",
+      address: "10.0.0.9",
+      port,
+      checks: [{ type: "tcp", interval: "10s" }],
+    });
+    const put = (client: typeof t.admin, body: unknown) =>
+      client.json<{ revision: number; instances: { id: string }[] }>(
+        "PUT",
+        "/v1/catalog/registrations",
+        { body },
+      );
+    const res = await put(t.admin, [reg("bulk-a", 1), reg("bulk-b", 2)]);
+    expect(res.instances.map((i) => i.id)).toEqual(["bulk-a", "bulk-b"]);
+    const regs = await t.admin.json<{ service: string; port: number }[]>(
+      "GET",
+      "/v1/catalog/registrations",
+    );
+    expect(regs.filter((r) => r.service.startsWith("bulk-")).map((r) => r.port)).toEqual([1, 2]);
+    expect(await status(put(t.admin, [reg("bulk-a", 3), reg("bulk-a", 4)]))).toBe(400);
+    const onlyA = await t.clientWith([{ resource: "service", prefix: "bulk-a", access: "write" }]);
+    expect(await status(put(onlyA, [reg("bulk-a", 5), reg("bulk-b", 5)]))).toBe(403);
+    const after = await t.admin.json<{ service: string; port: number }[]>(
+      "GET",
+      "/v1/catalog/registrations",
+    );
+    expect(after.filter((r) => r.service.startsWith("bulk-")).map((r) => r.port)).toEqual([1, 2]);
+  });
 });

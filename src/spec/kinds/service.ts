@@ -9,14 +9,14 @@ import {
   type ServiceRegistration,
 } from "../../model/service.js";
 import { createFields, diffValues } from "../diff.js";
-import type { ApplyStep, Kind, KindContext, SpecItem, SpecProblem } from "../kind.js";
+import type { Kind, SpecItem, SpecProblem } from "../kind.js";
 
 // The fields of `gantry services register -f`, less service and id: the item's name gives them.
 const { service: _service, id: _id, ...fields } = ServiceRegistrationSchema.shape;
 const ServiceSpecSchema = z.strictObject(fields);
 export type ServiceSpec = z.infer<typeof ServiceSpecSchema>;
 
-/** Registrations applied at once by a batch. */
+/** Removals made at once by a batch. */
 const PARALLEL = 16;
 
 /** `web` is service web, instance web; `web/web-2` is service web, instance web-2. */
@@ -40,7 +40,8 @@ function comparable(inst: ServiceInstance): Omit<ServiceInstance, "service" | "i
 
 /**
  * `services:` — static catalog registrations with their checks (an outside database, a legacy
- * host), the same fields as `gantry services register -f`. The catalog is read in one request.
+ * host), the same fields as `gantry services register -f`. The catalog is read in one request,
+ * and a batch of 64 registers in one.
  */
 export const serviceKind: Kind<ServiceSpec, ServiceInstance> = {
   name: "service",
@@ -117,16 +118,17 @@ export const serviceKind: Kind<ServiceSpec, ServiceInstance> = {
   },
 
   async applyBatch(ctx, steps) {
+    // Registrations go in one request (PUT /v1/catalog/registrations); removals, rarer, alone.
+    const regs = steps.flatMap((s) => (s.action === "destroy" ? [] : [registration(s.item)]));
+    if (regs.length > 0) await ctx.client.json("PUT", "/v1/catalog/registrations", { body: regs });
     let next = 0;
+    const gone = steps.filter((s) => s.action === "destroy");
     const worker = async (): Promise<void> => {
-      while (next < steps.length) await applyStep(ctx, steps[next++]!);
+      while (next < gone.length) {
+        const s = gone[next++]!;
+        if (s.action === "destroy") await serviceKind.destroy(ctx, s.name, s.live);
+      }
     };
-    await Promise.all(Array.from({ length: Math.min(PARALLEL, steps.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, gone.length) }, worker));
   },
 };
-
-function applyStep(ctx: KindContext, step: ApplyStep<ServiceSpec, ServiceInstance>): Promise<void> {
-  return step.action === "destroy"
-    ? serviceKind.destroy(ctx, step.name, step.live)
-    : serviceKind.create(ctx, step.item);
-}
