@@ -28,7 +28,13 @@ export function stackGitRoutes(deps: ApiDeps): RouteDef[] {
 
 async function serveStackGit(deps: ApiDeps, pushes: KeyedQueue, ctx: Ctx): Promise<void> {
   const rest = ctx.params["rest"] ?? "";
-  const service = ctx.method === "GET" && rest === "info/refs" ? ctx.query.get("service") : rest;
+  // Only what git's smart HTTP asks for: the ref advertisement, then a pack exchange.
+  const smart =
+    ctx.method === "GET"
+      ? rest === "info/refs"
+      : ["git-upload-pack", "git-receive-pack"].includes(rest);
+  if (!smart) return answer(ctx, 404, `not a git smart-HTTP request: ${ctx.method} ${rest}`);
+  const service = ctx.method === "GET" ? ctx.query.get("service") : rest;
   const push = service === "git-receive-pack";
   let who: Principal;
   try {
@@ -40,9 +46,11 @@ async function serveStackGit(deps: ApiDeps, pushes: KeyedQueue, ctx: Ctx): Promi
   if (!allows(who.policies, "stack", "repo", push ? "write" : "read")) {
     return answer(ctx, 403, `this token may not ${push ? "push to" : "read"} the stack repository`);
   }
-  if (deps.dataDir === undefined || deps.stack === undefined) {
+  if (deps.stack === undefined) {
     return answer(ctx, 503, "this server does not host a stack repository");
   }
+  // A store-only server (tests) has a temporary data directory for it.
+  const dataDir = deps.stack.dataDir();
   if (push) {
     const { record } = await readGitOps(deps.store);
     if (record?.follow !== undefined) {
@@ -54,8 +62,8 @@ async function serveStackGit(deps: ApiDeps, pushes: KeyedQueue, ctx: Ctx): Promi
     }
   }
   const limit = deps.build?.maxPushBytes ?? DEFAULT_BUILD_SETTINGS.maxPushBytes;
-  await createStackRepo(deps.dataDir);
-  const env = cgiEnv(deps.dataDir, ctx, STACK_REPO, rest, who, push, limit);
+  await createStackRepo(dataDir);
+  const env = cgiEnv(dataDir, ctx, STACK_REPO, rest, who, push, limit);
   delete env["GANTRY_APP"];
   // One push at a time, the pack and the hook's sync and the ref update together: a second
   // push waits, and its sync then sees where main is now.

@@ -61,7 +61,7 @@ async function syncPush(deps: ApiDeps, ctx: Ctx): Promise<void> {
   const { record } = await readGitOps(deps.store);
   if (record?.follow !== undefined)
     throw new HttpError(409, "conflict", `the stack follows ${record.follow.url}: push there`);
-  const repo = stackRepoPath(deps.dataDir ?? "");
+  const repo = stackRepoPath(service.dataDir());
 
   ctx.res.writeHead(200, {
     "content-type": "text/plain; charset=utf-8",
