@@ -54,7 +54,11 @@ describe("the deploy controller hears what it must, with no resync", () => {
         return async (...args: Parameters<Store["range"]>) => {
           const res = await target.range(...args);
           const [range, opts] = args;
-          const listing = typeof range === "object" && range.prefix === "apps/" && opts?.keysOnly;
+          const listing =
+            typeof range === "object" &&
+            "prefix" in range &&
+            range.prefix === "apps/" &&
+            opts?.keysOnly;
           // The first listing is the controller's start; the second, its first resync.
           if (listing && ++listings === 2) {
             await apps.create("late", {});
@@ -91,7 +95,8 @@ describe("the deploy controller hears what it must, with no resync", () => {
         return (...args: Parameters<Store["watch"]>): Watch => {
           const w = target.watch(...args);
           const [range] = args;
-          if (typeof range !== "object" || range.prefix !== "releases/") return w;
+          if (typeof range !== "object" || !("prefix" in range) || range.prefix !== "releases/")
+            return w;
           const b = breakable(w);
           breakers.push(b.end);
           return b;
