@@ -13,7 +13,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { Output } from "../src/cli/output.js";
+import type { Output } from "../src/output/output.js";
 import { inventoryOptions } from "../src/converge/ssh/cli-options.js";
 import { convergeInventory } from "../src/converge/ssh/cli.js";
 import { inventorySshSection, startSshHosts, type SshHosts } from "../test/helpers/sshd.js";

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Principal } from "../src/api/auth.js";
 import type { AppService } from "../src/apps/service.js";
 import { main } from "../src/cli/main.js";
-import type { Output } from "../src/cli/output.js";
+import type { Output } from "../src/output/output.js";
 import { startDeployController, type DeployController } from "../src/controllers/deploy.js";
 import { startTestApi, type TestApi } from "./helpers/api.js";
 import { FakeAgent } from "./helpers/fake-agent.js";

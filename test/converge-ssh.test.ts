@@ -10,7 +10,7 @@ import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Output } from "../src/cli/output.js";
+import type { Output } from "../src/output/output.js";
 import { parseInventory } from "../src/converge/inventory.js";
 import { sshExitMasterArgs } from "../src/converge/ssh/argv.js";
 import { inventoryOptions } from "../src/converge/ssh/cli-options.js";

@@ -1,7 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { parseAssignments } from "../cli/app-config.js";
-import { parseFormation } from "../cli/ps.js";
-import { parseVersion } from "../cli/releases.js";
 import { AppNameSchema, ConfigNameSchema, DomainSchema, FormationSchema } from "../model/app.js";
 import { assignmentId, effectiveFormation, sortTypes } from "./formation.js";
 import { shellJoin } from "./run.js";
@@ -43,23 +40,7 @@ describe("formation", () => {
   });
 });
 
-describe("command-line parsing", () => {
-  it("reads K=V pairs (values may hold = or be empty) and TYPE=N pairs", () => {
-    expect(parseAssignments(["A=1", "URL=postgres://x?a=b", "EMPTY="])).toEqual({
-      A: "1",
-      URL: "postgres://x?a=b",
-      EMPTY: "",
-    });
-    expect(() => parseAssignments(["NOVALUE"])).toThrow(/NAME=VALUE/);
-    expect(() => parseAssignments(["1A=x"])).toThrow(/NAME=VALUE/);
-    expect(parseFormation(["web=3", "worker=0"])).toEqual({ web: 3, worker: 0 });
-    expect(() => parseFormation(["web"])).toThrow(/TYPE=COUNT/);
-    expect(() => parseFormation(["web=-1"])).toThrow(/TYPE=COUNT/);
-    expect(parseVersion("v12")).toBe(12);
-    expect(parseVersion("3")).toBe(3);
-    expect(() => parseVersion("v0")).toThrow(/release like v3/);
-  });
-
+describe("one-off commands", () => {
   it("quotes one-off commands for sh -c", () => {
     expect(shellJoin(["node", "-e", "console.log(process.env.X)"])).toBe(
       "node -e 'console.log(process.env.X)'",

@@ -8,7 +8,7 @@ import { defaultDataDir } from "../server/datadir.js";
 import { defaultNodeName } from "../server/node-name.js";
 import { parseWith } from "../validate.js";
 import { joinToken, serverAddr, untilSignal, type JoinOptions } from "./join.js";
-import { colours, type Output } from "./output.js";
+import { colours, type Output } from "../output/output.js";
 
 interface AgentCliOptions extends JoinOptions {
   dataDir?: string;

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { ValidationError } from "../errors.js";
 import { ConfigNameSchema } from "../model/app.js";
 import { appsClient, followRelease } from "./releases.js";
-import { json, type Output } from "./output.js";
+import { json, type Output } from "../output/output.js";
 
 /** `K=V` pairs; the value may contain `=` and be empty. */
 export function parseAssignments(pairs: string[]): Record<string, string> {

@@ -9,7 +9,7 @@ import type { Command } from "commander";
 import { registerAppConfigCommands } from "./app-config.js";
 import { registerAppCommands } from "./apps.js";
 import { registerLogCommands } from "./logs.js";
-import { processOutput, type Output } from "./output.js";
+import { processOutput, type Output } from "../output/output.js";
 import { rootProgram, runProgram } from "./program.js";
 import { registerPsCommands } from "./ps.js";
 import { registerReleaseCommands } from "./releases.js";

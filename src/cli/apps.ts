@@ -3,7 +3,7 @@ import { parseDuration } from "../model/duration.js";
 import { ValidationError } from "../errors.js";
 import type { AppView } from "../model/app-views.js";
 import { appsClient } from "./releases.js";
-import { colours, json, table, type Output } from "./output.js";
+import { colours, json, table, type Output } from "../output/output.js";
 
 function durationFlag(raw: string | undefined, flag: string): number | undefined {
   if (raw === undefined) return undefined;

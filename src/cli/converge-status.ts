@@ -4,7 +4,7 @@ import { formatTrigger, type RunRecord } from "../model/converge.js";
 import { NodeNameSchema } from "../model/node.js";
 import { parseWith } from "../validate.js";
 import { clientFromEnv } from "./config.js";
-import { colours, json, table, type Output } from "./output.js";
+import { colours, json, table, type Output } from "../output/output.js";
 
 const failed = (r: RunRecord): boolean => r.error !== undefined || (r.summary?.failed ?? 0) > 0;
 

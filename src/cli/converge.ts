@@ -9,7 +9,7 @@ import { runJob } from "../converge/run.js";
 import type { Report } from "../converge/types.js";
 import type { InventoryRunOptions } from "../converge/ssh/cli-options.js";
 import { registerConvergeStatus } from "./converge-status.js";
-import { colours, json, type Output } from "./output.js";
+import { colours, json, type Output } from "../output/output.js";
 
 interface ConvergeFlags {
   local?: boolean;

@@ -1,5 +1,5 @@
 import { isGantryError } from "../errors.js";
-import type { Output } from "./output.js";
+import type { Output } from "../output/output.js";
 
 /**
  * The one place the CLI turns an error into what the user sees: one clear line (plus the field

@@ -3,7 +3,7 @@ import { ApiError } from "../client/errors.js";
 import type { ApiKeyValue } from "../client/client.js";
 import { ValidationError } from "../errors.js";
 import { clientFromEnv } from "./config.js";
-import { json, table, type Output } from "./output.js";
+import { json, table, type Output } from "../output/output.js";
 
 const decode = (b64: string): string => Buffer.from(b64, "base64").toString("utf8");
 

@@ -8,7 +8,7 @@ import { ValidationError } from "../errors.js";
 import { parseDuration } from "../model/duration.js";
 import { parseSessionTtl } from "../model/session.js";
 import { clientFromEnv } from "./config.js";
-import type { Output } from "./output.js";
+import type { Output } from "../output/output.js";
 
 /** Where `gantry lock NAME` keeps its lock key: `locks/NAME` in the KV store. */
 export const LOCK_PREFIX = "locks/";

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { ValidationError } from "../errors.js";
 import { appsClient } from "./releases.js";
-import type { Output } from "./output.js";
+import type { Output } from "../output/output.js";
 
 export function registerLogCommands(program: Command, o: Output): void {
   program

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { registerAgentCommands } from "./agent.js";
-import { processOutput, type Output } from "./output.js";
+import { processOutput, type Output } from "../output/output.js";
 import { rootProgram, runProgram } from "./program.js";
 import { registerKvCommands } from "./kv.js";
 import { registerAppCommands } from "./apps.js";

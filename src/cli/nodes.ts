@@ -3,7 +3,7 @@ import { CatalogClient } from "../client/catalog.js";
 import { NodeNameSchema, type NodeListEntry } from "../model/node.js";
 import { parseWith } from "../validate.js";
 import { clientFromEnv } from "./config.js";
-import { colours, json, table, type Output } from "./output.js";
+import { colours, json, table, type Output } from "../output/output.js";
 
 /** `gantry nodes`: the machines of the platform, live and down (Nomad's `node status`). */
 export function registerNodesCommands(program: Command, o: Output): void {

@@ -1,7 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
 import { reportError } from "./errors.js";
-import type { Output } from "./output.js";
+import type { Output } from "../output/output.js";
 
 const require = createRequire(import.meta.url);
 const { version } = require("../../package.json") as { version: string };

@@ -3,7 +3,7 @@ import { GantryError, ValidationError } from "../errors.js";
 import { ProcessTypeSchema } from "../model/app.js";
 import type { PsEntry } from "../model/app-views.js";
 import { appsClient } from "./releases.js";
-import { colours, json, table, type Output } from "./output.js";
+import { colours, json, table, type Output } from "../output/output.js";
 
 /** `web=3 worker=1` → {web: 3, worker: 1}. */
 export function parseFormation(pairs: string[]): Record<string, number> {

@@ -3,7 +3,7 @@ import { AppsClient } from "../client/apps.js";
 import { GantryError, ValidationError } from "../errors.js";
 import type { ReleaseAnswer } from "../model/app-views.js";
 import { clientFromEnv } from "./config.js";
-import { colours, json, table, type Output } from "./output.js";
+import { colours, json, table, type Output } from "../output/output.js";
 
 export const appsClient = (): AppsClient => new AppsClient(clientFromEnv());
 

@@ -5,7 +5,7 @@ import { GantryError } from "../errors.js";
 import { CPU_DMA_LATENCY, holdCpuLatency } from "../server/cpu-latency.js";
 import { parseHostPort } from "./config.js";
 import { joinToken, serverAddr, untilSignal, type JoinOptions } from "./join.js";
-import { colours, type Output } from "./output.js";
+import { colours, type Output } from "../output/output.js";
 import { listenError, parseDomain, parseRouterWorkers } from "./up.js";
 
 interface RouterCliOptions extends JoinOptions {

@@ -3,7 +3,7 @@ import type { AppsClient } from "../client/apps.js";
 import { GantryError } from "../errors.js";
 import type { PsEntry } from "../model/app-views.js";
 import { appsClient } from "./releases.js";
-import type { Output } from "./output.js";
+import type { Output } from "../output/output.js";
 
 const ENDED = new Set(["exited", "crashed", "stopped"]);
 /** A one-off that has not started within this is given up on (no agent, no artifact…). */

@@ -4,7 +4,7 @@
  * (templates, converge, YAML…), which an idle server would otherwise carry in memory for its
  * whole life (issue 3: idle RSS of `gantry up` <= 80 MB).
  */
-import { processOutput, type Output } from "./output.js";
+import { processOutput, type Output } from "../output/output.js";
 import { rootProgram, runProgram } from "./program.js";
 import { registerRouterCommands } from "./router.js";
 import { registerUpCommands } from "./up.js";

@@ -11,7 +11,7 @@ import {
 } from "../model/service.js";
 import { parseWith } from "../validate.js";
 import { clientFromEnv } from "./config.js";
-import { colours, json, table, type Output } from "./output.js";
+import { colours, json, table, type Output } from "../output/output.js";
 
 const catalog = (): CatalogClient => new CatalogClient(clientFromEnv());
 

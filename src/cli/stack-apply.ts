@@ -14,7 +14,7 @@ import type { PlannedChange } from "../spec/plan.js";
 import { planJson, planText } from "../spec/render.js";
 import { assertFresh, readSavedPlan, savedSource, type SavedPlan } from "../spec/saved-plan.js";
 import { clientFromEnv } from "./config.js";
-import { colours, json, type Output } from "./output.js";
+import { colours, json, type Output } from "../output/output.js";
 import { gitCommit, kindContext } from "./stack-plan.js";
 
 export interface ApplyFlags {

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { connectStack, disconnectStack } from "../client/stack-source.js";
 import { ValidationError } from "../errors.js";
 import { clientFromEnv } from "./config.js";
-import { json, type Output } from "./output.js";
+import { json, type Output } from "../output/output.js";
 
 interface ConnectFlags {
   branch: string;

@@ -2,7 +2,7 @@ import { StackClient } from "../client/stack.js";
 import { ValidationError } from "../errors.js";
 import type { StackInfo } from "../model/stack.js";
 import { clientFromEnv } from "./config.js";
-import { json, type Output } from "./output.js";
+import { json, type Output } from "../output/output.js";
 
 /** `gantry stack:info`: what `stack/info` says, and how many items the stack manages. */
 export async function runInfo(opts: { json?: boolean }, o: Output): Promise<void> {

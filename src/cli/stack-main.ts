@@ -4,7 +4,7 @@
  * loop (CI, the drift check), and a 1,000-item plan should take well under a second, start-up
  * included (issue 11: 5x faster than Terraform's).
  */
-import { processOutput, type Output } from "./output.js";
+import { processOutput, type Output } from "../output/output.js";
 import { rootProgram, runProgram } from "./program.js";
 import { registerStackCommands } from "./stack.js";
 

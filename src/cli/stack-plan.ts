@@ -9,7 +9,7 @@ import { loadStack, STACK_FILE } from "../spec/load.js";
 import { hasChanges, planJson, planText } from "../spec/render.js";
 import { savePlan } from "../spec/saved-plan.js";
 import { clientFromEnv } from "./config.js";
-import { colours, json, type Output } from "./output.js";
+import { colours, json, type Output } from "../output/output.js";
 
 export interface PlanFlags {
   out?: string;

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { Output } from "./output.js";
+import type { Output } from "../output/output.js";
 import type { ApplyFlags } from "./stack-apply.js";
 import type { PlanFlags } from "./stack-plan.js";
 

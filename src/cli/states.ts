@@ -13,7 +13,7 @@ import type { NodeConverge } from "../model/converge.js";
 import { NodeNameSchema } from "../model/node.js";
 import { parseWith } from "../validate.js";
 import { clientFromEnv } from "./config.js";
-import { colours, json, table, type Output } from "./output.js";
+import { colours, json, table, type Output } from "../output/output.js";
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { ValidationError } from "../errors.js";
 import { openStore } from "../store/index.js";
-import { json, table, type Output } from "./output.js";
+import { json, table, type Output } from "../output/output.js";
 
 const DEFAULT_STORE = process.env["GANTRY_STORE"] ?? `${process.env["HOME"] ?? "."}/.gantry/store`;
 

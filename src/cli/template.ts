@@ -3,7 +3,7 @@ import { apiFetcher } from "../template/fetch.js";
 import { runTemplates } from "../template/runner.js";
 import { parseTemplateSpec, parseWaitOption } from "../template/spec.js";
 import { clientFromEnv } from "./config.js";
-import type { Output } from "./output.js";
+import type { Output } from "../output/output.js";
 
 export function registerTemplateCommands(program: Command, o: Output): void {
   program

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { formatPolicy, parsePolicy, type Policy } from "../model/token.js";
 import { clientFromEnv } from "./config.js";
-import { json, table, type Output } from "./output.js";
+import { json, table, type Output } from "../output/output.js";
 
 export function registerTokenCommands(program: Command, o: Output): void {
   const tokens = program

@@ -10,7 +10,7 @@ import type { RunningServer } from "../server/server.js";
 import { CPU_DMA_LATENCY, holdCpuLatency } from "../server/cpu-latency.js";
 import { defaultNodeName } from "../server/node-name.js";
 import { parseHostPort } from "./config.js";
-import { colours, type Output } from "./output.js";
+import { colours, type Output } from "../output/output.js";
 import { tuneServerMemory } from "./server-memory.js";
 
 interface UpOptions {

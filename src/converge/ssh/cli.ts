@@ -4,7 +4,7 @@
  * Everything that can be checked here is checked before any host is touched: the inventory,
  * the states dir (loaded and validated once), and the runner bundle.
  */
-import { json, table, type Output } from "../../cli/output.js";
+import { json, table, type Output } from "../../output/output.js";
 import { isGantryError } from "../../errors.js";
 import { readStatesDir } from "../files.js";
 import { readInventory, type Inventory, type InventoryHost } from "../inventory.js";

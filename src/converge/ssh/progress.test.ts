@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Output } from "../../cli/output.js";
+import type { Output } from "../../output/output.js";
 import type { ResourceResult } from "../types.js";
 import { Progress } from "./progress.js";
 

@@ -3,7 +3,7 @@
  * (`web1 ▸ 37/200 file:/etc/x changed`), with changed and failed resources printed above it.
  * Off a terminal: only those lines, one per changed or failed resource, prefixed by the host.
  */
-import { colours, type Output } from "../../cli/output.js";
+import { colours, type Output } from "../../output/output.js";
 import type { ConvergeEvent, ResourceResult } from "../types.js";
 
 interface HostLine {
