@@ -74,6 +74,15 @@ describe("planDeploy: a deploy says what it waits for", () => {
     );
   });
 
+  it("tells an instance its agent is still preparing (unpacking, fetching its config)", () => {
+    const [w, [a]] = deploying();
+    w.report(a!, "starting");
+    delete w.instances.get(a!.id)!.startedAt;
+    w.now += 3000;
+    w.settle();
+    expect(waits(w)).toEqual(["waiting for web.1: being prepared by node node-a (3 s)"]);
+  });
+
   it("tells a failing health check at once, with the status it answered", () => {
     const [w, [a]] = deploying();
     w.report(a!, "running", { port: 20_001 });

@@ -76,7 +76,13 @@ export function waitReason(a: Assignment, s: Seen, healthPath: string): WaitReas
       at > s.now ? `trying again in ${Math.ceil((at - s.now) / 1000)} s` : "trying again";
     return r("retry", `could not be started yet${said}; ${next}`, true);
   }
-  const since = Date.parse(inst.startedAt ?? inst.updatedAt);
+  if (inst.startedAt === undefined)
+    // Its agent is getting it ready: the artifact unpacked, its config fetched, a port.
+    return r(
+      `preparing:${a.node}`,
+      `being prepared by node ${a.node} (${secs(s.now - Date.parse(a.createdAt))})`,
+    );
+  const since = Date.parse(inst.startedAt);
   const up = `(${secs(s.now - since)})`;
   const moved = inst.portMoved;
   if (moved !== undefined)
