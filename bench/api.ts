@@ -22,7 +22,7 @@
  * two API backends.
  */
 import { Agent, request } from "node:http";
-import { AuditLog } from "../src/api/audit.js";
+import { AuditLog } from "../src/audit/log.js";
 import { GantryClient } from "../src/client/client.js";
 import { openEtcdStore } from "../src/store/etcd/index.js";
 import type { Store } from "../src/store/types.js";

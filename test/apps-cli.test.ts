@@ -3,7 +3,7 @@
  * controller; a fake agent stands in for the node (see helpers/fake-agent.ts).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Principal } from "../src/api/auth.js";
+import type { Principal } from "../src/model/principal.js";
 import type { AppService } from "../src/apps/service.js";
 import { main } from "../src/cli/main.js";
 import type { Output } from "../src/output/output.js";

@@ -9,7 +9,7 @@ import { appKey, assignmentKey } from "../src/apps/keys.js";
 import type { AppService } from "../src/apps/service.js";
 import { AppsClient } from "../src/client/apps.js";
 import { startDeployController, type DeployController } from "../src/controllers/deploy.js";
-import type { Principal } from "../src/api/auth.js";
+import type { Principal } from "../src/model/principal.js";
 import {
   AssignmentSchema,
   releaseKey,

@@ -1,14 +1,7 @@
 import type { IncomingMessage } from "node:http";
-import type { Policy } from "../model/token.js";
+import type { Principal } from "../model/principal.js";
 import { unauthorized } from "./errors.js";
 import type { TokenRegistry } from "./tokens.js";
-
-/** Who is calling: the token's id, name and policies. */
-export interface Principal {
-  tokenId: string;
-  name: string;
-  policies: Policy[];
-}
 
 /**
  * The caller of a request, from `Authorization: Bearer <secret>` (or Basic auth with the secret

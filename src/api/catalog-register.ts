@@ -3,7 +3,7 @@ import type { ServiceInstance } from "../model/service.js";
 import { allows } from "../model/token.js";
 import { MAX_TXN_OPS } from "../store/limits.js";
 import type { TxnOp } from "../store/index.js";
-import type { Principal } from "./auth.js";
+import type { Principal } from "../model/principal.js";
 import { parseInstance } from "./catalog-read.js";
 import { forbidden } from "./errors.js";
 import type { ApiDeps } from "./server.js";

@@ -4,7 +4,7 @@ import { ValidationError } from "../errors.js";
 import { parseWith } from "../validate.js";
 import { HttpError } from "./errors.js";
 import type { Params } from "./router.js";
-import type { Principal } from "./auth.js";
+import type { Principal } from "../model/principal.js";
 
 /** Largest request body accepted anywhere (KV values are further limited by the Store). */
 export const MAX_BODY_BYTES = 2 * 1024 * 1024;

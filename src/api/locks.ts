@@ -1,7 +1,7 @@
 import { K } from "../model/keys.js";
 import { LeaseNotFoundError, NO_LEASE, type KeyValue, type Store } from "../store/index.js";
-import type { AuditLog } from "./audit.js";
-import type { Principal } from "./auth.js";
+import type { AuditLog } from "../audit/log.js";
+import type { Principal } from "../model/principal.js";
 import { HttpError } from "./errors.js";
 import { sessionNotFound, type Sessions } from "./sessions.js";
 

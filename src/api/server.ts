@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Store } from "../store/index.js";
 import { authenticate } from "./auth.js";
-import { AuditLog } from "./audit.js";
+import { AuditLog } from "../audit/log.js";
 import { AppService } from "../apps/service.js";
 import type { ReleaseHook } from "../build/release-hook.js";
 import type { BuildSettings } from "../build/builder.js";

@@ -9,8 +9,8 @@ import {
   type KeyValue,
   type Store,
 } from "../store/index.js";
-import type { AuditLog } from "./audit.js";
-import type { Principal } from "./auth.js";
+import type { AuditLog } from "../audit/log.js";
+import type { Principal } from "../model/principal.js";
 import { HttpError } from "./errors.js";
 
 /** A session as GET shows it: the record, seconds until it expires, and the locks it holds. */

@@ -1,7 +1,7 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import type { AuditLog } from "../api/audit.js";
-import type { Principal } from "../api/auth.js";
+import type { AuditLog } from "../audit/log.js";
+import type { Principal } from "../model/principal.js";
 import { serviceHealthPrefix, servicePrefix } from "../catalog/keys.js";
 import { AssignmentSchema, InstanceStatusSchema } from "../model/app.js";
 import { K } from "../model/keys.js";

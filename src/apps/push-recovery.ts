@@ -4,7 +4,7 @@
  * Called when a push ends (the git route), when a push's build request goes away, and for every
  * app when a server starts, before its controllers run and before it takes pushes.
  */
-import type { AuditLog } from "../api/audit.js";
+import type { AuditLog } from "../audit/log.js";
 import { conflict } from "../api/errors.js";
 import { readRef, repoId } from "../build/repo-id.js";
 import { AppSchema, BuildSchema, releaseKey, type Build } from "../model/app.js";

@@ -1,5 +1,5 @@
-import type { Principal } from "../api/auth.js";
-import type { AuditLog } from "../api/audit.js";
+import type { Principal } from "../model/principal.js";
+import type { AuditLog } from "../audit/log.js";
 import { GantryError } from "../errors.js";
 import {
   AppConfigSchema,

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import type { AuditLog } from "../api/audit.js";
-import type { Principal } from "../api/auth.js";
+import type { AuditLog } from "../audit/log.js";
+import type { Principal } from "../model/principal.js";
 import { conflict } from "../api/errors.js";
 import {
   AppSchema,

@@ -4,8 +4,8 @@
  * `ps:scale` follows until the new formation runs (issue 19: a scaling is never silent).
  */
 import { randomBytes } from "node:crypto";
-import type { AuditLog } from "../api/audit.js";
-import type { Principal } from "../api/auth.js";
+import type { AuditLog } from "../audit/log.js";
+import type { Principal } from "../model/principal.js";
 import { conflict } from "../api/errors.js";
 import { ValidationError } from "../errors.js";
 import { AppSchema, type App, type Formation, type Scale } from "../model/app.js";

@@ -1,5 +1,5 @@
-import type { AuditLog } from "../api/audit.js";
-import type { Principal } from "../api/auth.js";
+import type { AuditLog } from "../audit/log.js";
+import type { Principal } from "../model/principal.js";
 import { conflict, HttpError, notFound } from "../api/errors.js";
 import type { ReleaseHook, ReleaseOutcome } from "../build/release-hook.js";
 import { ValidationError } from "../errors.js";

@@ -1,4 +1,4 @@
-import type { Principal } from "../api/auth.js";
+import type { Principal } from "../model/principal.js";
 import type { Build } from "../model/app.js";
 
 /** How releasing a build ended: the version that now serves and its URL, or why not. */

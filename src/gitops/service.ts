@@ -6,7 +6,7 @@
  */
 import { SecretBox } from "../apps/secrets.js";
 import { GantryClient } from "../client/client.js";
-import type { AuditLog } from "../api/audit.js";
+import type { AuditLog } from "../audit/log.js";
 import { formatDuration } from "../model/duration.js";
 import type { StackInfo } from "../model/stack.js";
 import type { Store } from "../store/index.js";

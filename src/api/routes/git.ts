@@ -4,7 +4,8 @@ import { createAppRepo, reposDir } from "../../build/repo.js";
 import { AppNameSchema } from "../../model/app.js";
 import { K } from "../../model/keys.js";
 import { allows } from "../../model/token.js";
-import { authenticate, type Principal } from "../auth.js";
+import type { Principal } from "../../model/principal.js";
+import { authenticate } from "../auth.js";
 import type { Ctx } from "../context.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 
