@@ -1,4 +1,4 @@
-import { waitForAny } from "../api/blocking.js";
+import { waitForAny } from "../store/wait-for-change.js";
 import { AppSchema, DeploySchema, releaseKey, ReleaseSchema } from "../model/app.js";
 import type { DeployResult } from "../model/app-views.js";
 import type { Store } from "../store/index.js";
