@@ -4,7 +4,7 @@ import { allows } from "../model/token.js";
 import { MAX_TXN_OPS } from "../store/limits.js";
 import type { TxnOp } from "../store/index.js";
 import type { Principal } from "../model/principal.js";
-import { parseInstance } from "./catalog-read.js";
+import { parseInstance } from "../catalog/read.js";
 import { forbidden } from "./errors.js";
 import type { ApiDeps } from "./server.js";
 

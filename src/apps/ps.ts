@@ -1,7 +1,7 @@
 import { serviceHealthPrefix, servicePrefix, parseHealthKey, resultId } from "../catalog/keys.js";
 import { parseRecord as parseCatalogResult } from "../catalog/record.js";
 import { instanceView } from "../catalog/status.js";
-import { parseInstance } from "../api/catalog-read.js";
+import { parseInstance } from "../catalog/read.js";
 import { AssignmentSchema, InstanceStatusSchema, type Assignment } from "../model/app.js";
 import type { PsEntry } from "../model/app-views.js";
 import { K } from "../model/keys.js";

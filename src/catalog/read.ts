@@ -1,15 +1,9 @@
 import { K } from "../model/keys.js";
 import type { HealthRecord, InstanceView, ServiceInstance } from "../model/service.js";
 import { text, type KeyRange, type KeyValue, type Store } from "../store/index.js";
-import {
-  parseHealthKey,
-  resultId,
-  serviceHealthPrefix,
-  servicePrefix,
-  nodeKey,
-} from "../catalog/keys.js";
-import { parseRecord } from "../catalog/record.js";
-import { instanceView } from "../catalog/status.js";
+import { parseHealthKey, resultId, serviceHealthPrefix, servicePrefix, nodeKey } from "./keys.js";
+import { parseRecord } from "./record.js";
+import { instanceView } from "./status.js";
 
 /** Which part of the catalog a read is about. */
 export interface CatalogScope {

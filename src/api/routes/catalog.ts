@@ -11,7 +11,7 @@ import { NodeNameSchema } from "../../model/node.js";
 import { allows, type Policy } from "../../model/token.js";
 import { blockIfAsked } from "../blocking.js";
 import { checkMayRegister, registerInstances } from "../catalog-register.js";
-import { readCatalog, scopeRanges, type CatalogScope } from "../catalog-read.js";
+import { readCatalog, scopeRanges, type CatalogScope } from "../../catalog/read.js";
 import type { Ctx } from "../context.js";
 import { forbidden, notFound } from "../errors.js";
 import { pathParam } from "../path-params.js";
