@@ -38,6 +38,23 @@ export class ValidationError extends GantryError {
   }
 }
 
+/**
+ * A refusal with an HTTP status of its own (not found, conflict, and the API's auth, routing and
+ * body limits), raised by the API and by the services under it.
+ */
+export class HttpError extends GantryError {
+  constructor(status: number, code: string, message: string, field?: string) {
+    super(code, message, field === undefined ? { status } : { status, field });
+  }
+}
+
+/** 404 `not_found`: "<what> not found". */
+export const notFound = (what: string): HttpError =>
+  new HttpError(404, "not_found", `${what} not found`);
+
+/** 409 `conflict`. */
+export const conflict = (message: string): HttpError => new HttpError(409, "conflict", message);
+
 /** True for errors Gantry raised on purpose (as opposed to bugs). */
 export function isGantryError(err: unknown): err is GantryError {
   return err instanceof GantryError;

@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ZodType } from "zod";
-import { ValidationError } from "../errors.js";
+import { ValidationError, HttpError } from "../errors.js";
 import { parseWith } from "../validate.js";
-import { HttpError } from "./errors.js";
 import type { Params } from "./router.js";
 import type { Principal } from "../model/principal.js";
 

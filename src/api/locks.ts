@@ -2,7 +2,7 @@ import { K } from "../model/keys.js";
 import { LeaseNotFoundError, NO_LEASE, type KeyValue, type Store } from "../store/index.js";
 import type { AuditLog } from "../audit/log.js";
 import type { Principal } from "../model/principal.js";
-import { HttpError } from "./errors.js";
+import { HttpError } from "../errors.js";
 import { sessionNotFound, type Sessions } from "./sessions.js";
 
 /** Who holds a lock key: the session (when the key's lease is a session's) and its lease. */

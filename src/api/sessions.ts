@@ -11,7 +11,7 @@ import {
 } from "../store/index.js";
 import type { AuditLog } from "../audit/log.js";
 import type { Principal } from "../model/principal.js";
-import { HttpError } from "./errors.js";
+import { HttpError } from "../errors.js";
 
 /** A session as GET shows it: the record, seconds until it expires, and the locks it holds. */
 export interface SessionView extends SessionRecord {

@@ -1,10 +1,9 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { ValidationError } from "../errors.js";
+import { ValidationError, notFound, conflict } from "../errors.js";
 import { K } from "../model/keys.js";
 import { TokenRecordSchema, type Policy, type TokenRecord } from "../model/token.js";
 import { CompactedError, type Store, type TxnOp } from "../store/index.js";
 import { text } from "../store/values.js";
-import { notFound, conflict } from "./errors.js";
 
 export const hashSecret = (secret: string): string =>
   createHash("sha256").update(secret).digest("hex");

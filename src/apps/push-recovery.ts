@@ -5,7 +5,7 @@
  * app when a server starts, before its controllers run and before it takes pushes.
  */
 import type { AuditLog } from "../audit/log.js";
-import { conflict } from "../api/errors.js";
+import { conflict } from "../errors.js";
 import { readRef, repoId } from "../build/repo-id.js";
 import { AppSchema, BuildSchema, releaseKey, type Build } from "../model/app.js";
 import { K } from "../model/keys.js";

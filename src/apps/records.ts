@@ -1,5 +1,5 @@
 import type { ZodType } from "zod";
-import { notFound } from "../api/errors.js";
+import { notFound } from "../errors.js";
 import { AppSchema, type App, type Release } from "../model/app.js";
 import type { ReleaseView } from "../model/app-views.js";
 import { text, type KeyValue, type Store, type TxnResult } from "../store/index.js";

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { AuditLog } from "../audit/log.js";
 import type { Principal } from "../model/principal.js";
-import { conflict } from "../api/errors.js";
+import { conflict } from "../errors.js";
 import {
   AppSchema,
   AssignmentSchema,

@@ -6,8 +6,7 @@
 import { randomBytes } from "node:crypto";
 import type { AuditLog } from "../audit/log.js";
 import type { Principal } from "../model/principal.js";
-import { conflict } from "../api/errors.js";
-import { ValidationError } from "../errors.js";
+import { ValidationError, conflict } from "../errors.js";
 import { AppSchema, type App, type Formation, type Scale } from "../model/app.js";
 import type { Store } from "../store/index.js";
 import { effectiveFormation, formationText } from "./formation.js";

@@ -1,8 +1,7 @@
 import type { AuditLog } from "../audit/log.js";
 import type { Principal } from "../model/principal.js";
-import { conflict, HttpError, notFound } from "../api/errors.js";
 import type { ReleaseHook, ReleaseOutcome } from "../build/release-hook.js";
-import { ValidationError } from "../errors.js";
+import { ValidationError, conflict, HttpError, notFound } from "../errors.js";
 import {
   AppSchema,
   DeploySchema,

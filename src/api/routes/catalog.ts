@@ -13,7 +13,8 @@ import { blockIfAsked } from "../blocking.js";
 import { checkMayRegister, registerInstances } from "../catalog-register.js";
 import { readCatalog, scopeRanges, type CatalogScope } from "../../catalog/read.js";
 import type { Ctx } from "../context.js";
-import { forbidden, notFound } from "../errors.js";
+import { notFound } from "../../errors.js";
+import { forbidden } from "../errors.js";
 import { pathParam } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 

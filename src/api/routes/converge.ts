@@ -1,5 +1,5 @@
 import { kvsOf, parseRecord } from "../../apps/records.js";
-import { ValidationError } from "../../errors.js";
+import { ValidationError, conflict, notFound } from "../../errors.js";
 import {
   MAX_STATES_BYTES,
   NodeConvergeSchema,
@@ -19,7 +19,7 @@ import { allows, allowsPrefix, type Policy } from "../../model/token.js";
 import { text, type KeyValue, type Store } from "../../store/index.js";
 import { blockIfAsked } from "../blocking.js";
 import type { Ctx } from "../context.js";
-import { conflict, forbidden, notFound } from "../errors.js";
+import { forbidden } from "../errors.js";
 import { pathParam } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 

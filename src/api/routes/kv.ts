@@ -1,10 +1,10 @@
-import { ValidationError } from "../../errors.js";
+import { ValidationError, notFound, HttpError } from "../../errors.js";
 import { TooLargeError } from "../../store/errors.js";
 import { MAX_VALUE_BYTES } from "../../store/limits.js";
 import { allows, allowsPrefix, canReadUnder } from "../../model/token.js";
 import type { KeyValue, Store, TxnOp } from "../../store/index.js";
 import { K } from "../../model/keys.js";
-import { forbidden, notFound, HttpError } from "../errors.js";
+import { forbidden } from "../errors.js";
 import { pathKey, toApi } from "../kv-codec.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 import { waitForChange } from "../../store/wait-for-change.js";

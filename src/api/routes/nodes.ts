@@ -1,6 +1,6 @@
 import { drainKey, nodeKey } from "../../catalog/keys.js";
 import { kvsOf } from "../../apps/records.js";
-import { ValidationError } from "../../errors.js";
+import { ValidationError, notFound } from "../../errors.js";
 import { K } from "../../model/keys.js";
 import {
   NodeJoinSchema,
@@ -13,7 +13,7 @@ import {
 import { allows } from "../../model/token.js";
 import { LeaseNotFoundError, text, type KeyValue } from "../../store/index.js";
 import type { Ctx } from "../context.js";
-import { forbidden, notFound } from "../errors.js";
+import { forbidden } from "../errors.js";
 import { pathParam } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 

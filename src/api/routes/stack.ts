@@ -1,4 +1,4 @@
-import { ValidationError } from "../../errors.js";
+import { ValidationError, conflict, notFound } from "../../errors.js";
 import { K } from "../../model/keys.js";
 import {
   ItemNameSchema,
@@ -16,7 +16,7 @@ import { MAX_TXN_OPS } from "../../store/limits.js";
 import { text, type KeyValue, type TxnOp } from "../../store/index.js";
 import { parseWith } from "../../validate.js";
 import type { Ctx } from "../context.js";
-import { conflict, forbidden, notFound } from "../errors.js";
+import { forbidden } from "../errors.js";
 import { pathParam } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 import { STACK_REPO } from "../../gitops/repo.js";
