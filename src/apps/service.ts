@@ -1,7 +1,7 @@
 import type { AuditLog } from "../audit/log.js";
 import type { Principal } from "../model/principal.js";
 import type { ReleaseHook, ReleaseOutcome } from "../build/release-hook.js";
-import { ValidationError, conflict, HttpError, notFound } from "../errors.js";
+import { conflict, notFound } from "../errors.js";
 import {
   AppSchema,
   DeploySchema,
@@ -16,6 +16,7 @@ import {
 import type { AppView, DeployResult, ReleaseAnswer } from "../model/app-views.js";
 import { K } from "../model/keys.js";
 import type { Store } from "../store/index.js";
+import * as deploys from "./deploys.js";
 import { destroyApp, type DestroyReport } from "./destroy.js";
 import { followDeploy } from "./follow.js";
 import { effectiveFormation } from "./formation.js";
@@ -23,9 +24,10 @@ import { appKey, deployKey, releasesPrefix } from "./keys.js";
 import { AppLogs } from "./logs.js";
 import { kvsOf, parseAll, parseRecord, readApp, releaseView, type Versioned } from "./records.js";
 import { settlePushes, type PushSettlement } from "./push-recovery.js";
-import { baseRelease, codeOf, createRelease, readReleaseState } from "./releases.js";
+import * as changes from "./release-changes.js";
+import { createRelease } from "./releases.js";
 import { scaleApp } from "./scale.js";
-import { configContext, SecretBox } from "./secrets.js";
+import { SecretBox } from "./secrets.js";
 
 export interface AppServiceOptions {
   store: Store;
@@ -65,6 +67,10 @@ export class AppService implements ReleaseHook {
     this.audit = opts.audit;
     this.secrets = new SecretBox({ dataDir: opts.dataDir });
     this.logs = new AppLogs(opts.dataDir);
+  }
+
+  private get changeDeps(): changes.ReleaseChangeDeps {
+    return { store: this.store, audit: this.audit, secrets: this.secrets };
   }
 
   get dataDir(): string {
@@ -231,55 +237,20 @@ export class AppService implements ReleaseHook {
   // --- config and releases -------------------------------------------------------------------
 
   /** The app's config, decrypted, with the config record's modRevision (0: never set). */
-  async config(
+  config(
     name: string,
   ): Promise<{ version: number; values: Record<string, string>; modRevision: number }> {
-    const state = await readReleaseState(this.store, name);
-    const cfg = state.config.value;
-    return {
-      version: cfg.version,
-      values: this.secrets.open(name, cfg.values),
-      modRevision: state.config.modRevision,
-    };
+    return changes.readConfig(this, name);
   }
 
-  /** Set and unset config vars: a new release when anything changed. */
-  async changeConfig(
+  /** Set and unset config vars (src/apps/release-changes.ts): a new release when anything changed. */
+  changeConfig(
     name: string,
     set: Record<string, string>,
     unset: string[],
     who: Principal,
   ): Promise<ReleaseAnswer> {
-    const both = unset.filter((k) => k in set);
-    if (both.length > 0)
-      throw new ValidationError(`${both[0]} is both set and unset`, `unset.${both[0]}`);
-    const made = await createRelease(this.store, this.audit, who, name, (state) => {
-      const sealed = { ...state.config.value.values };
-      const plain = this.secrets.open(name, sealed);
-      const changed: string[] = [];
-      for (const [k, v] of Object.entries(set)) {
-        if (plain[k] === v) continue;
-        sealed[k] = this.secrets.encrypt(v, configContext(name, k));
-        changed.push(k);
-      }
-      const removed = unset.filter((k) => k in sealed);
-      for (const k of removed) delete sealed[k];
-      if (changed.length === 0 && removed.length === 0) return undefined;
-      const base = baseRelease(state.releases);
-      const words = [
-        ...(changed.length > 0 ? [`Set ${changed.join(", ")}`] : []),
-        ...(removed.length > 0 ? [`Unset ${removed.join(", ")}`] : []),
-      ];
-      return {
-        action: "app.config",
-        config: { version: state.config.value.version + 1, values: sealed },
-        // On code from a push, it is tied to that push too (docs/apps.md, "An interrupted push").
-        draft: { ...codeOf(base), description: words.join("; ") },
-      };
-    });
-    if (made !== undefined) return { changed: true, version: made.version };
-    const app = await readApp(this.store, name);
-    return { changed: false, version: app.value.currentRelease };
+    return changes.changeConfig(this.changeDeps, name, set, unset, who);
   }
 
   async releases(name: string): Promise<Versioned<ReturnType<typeof releaseView>>[]> {
@@ -291,27 +262,9 @@ export class AppService implements ReleaseHook {
     }));
   }
 
-  /** A new release with an old one's code and config (the config record follows). */
-  async rollback(name: string, version: number, who: Principal): Promise<ReleaseAnswer> {
-    const made = await createRelease(this.store, this.audit, who, name, (state) => {
-      const target = state.releases.find((r) => r.value.version === version)?.value;
-      if (target === undefined) throw notFound(`release v${version} of ${name}`);
-      return {
-        action: "app.rollback",
-        app: (app) => ({
-          ...app,
-          pinned: { release: version, by: who.name, at: new Date().toISOString() },
-        }),
-        config: { version: state.config.value.version + 1, values: target.config },
-        draft: {
-          ...(target.build === undefined ? {} : { build: target.build }),
-          ...(target.artifact === undefined ? {} : { artifact: target.artifact }),
-          processTypes: target.processTypes,
-          description: `Rollback to v${version}`,
-        },
-      };
-    });
-    return { changed: true, version: made!.version };
+  /** A new release with an old one's code and config (the config record follows), pinned. */
+  rollback(name: string, version: number, who: Principal): Promise<ReleaseAnswer> {
+    return changes.rollback(this.changeDeps, name, version, who);
   }
 
   /** ReleaseHook: release a succeeded build and wait for its deploy, streaming progress. */
@@ -379,29 +332,13 @@ export class AppService implements ReleaseHook {
   }
 
   /** The app's deploy record (the running or the last deploy). */
-  async deployRecord(name: string): Promise<Deploy | undefined> {
-    return parseRecord(await this.store.get(deployKey(name)), DeploySchema);
+  deployRecord(name: string): Promise<Deploy | undefined> {
+    return deploys.readDeploy(this.store, name);
   }
 
-  /** Which release `deploys/current` is about: the running deploy, else the next queued one, else the last. */
-  async currentDeployRelease(name: string): Promise<number> {
-    const res = await this.store.txn({
-      success: [
-        { type: "get", range: appKey(name) },
-        { type: "get", range: deployKey(name) },
-        { type: "get", range: { prefix: releasesPrefix(name) } },
-      ],
-    });
-    if (kvsOf(res, 0).length === 0) throw notFound(`app "${name}"`);
-    const deploy = parseRecord(kvsOf(res, 1)[0], DeploySchema);
-    if (deploy?.status === "running") return deploy.release;
-    const pending = parseAll(kvsOf(res, 2), ReleaseSchema)
-      .map((r) => r.value)
-      .filter((r) => r.status === "pending")
-      .sort((a, b) => a.version - b.version)[0];
-    if (pending !== undefined) return pending.version;
-    if (deploy !== undefined) return deploy.release;
-    throw new HttpError(404, "not_found", `${name} has not been deployed yet`);
+  /** Which release `deploys/current` is about (src/apps/deploys.ts). */
+  currentDeployRelease(name: string): Promise<number> {
+    return deploys.currentDeployRelease(this.store, name);
   }
 }
 
