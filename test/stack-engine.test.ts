@@ -4,7 +4,7 @@
  * continues; 1,000 keys go in a few transactions.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
+import * as z from "zod";
 import { StackClient } from "../src/client/stack.js";
 import { applyPlan } from "../src/spec/apply.js";
 import { ApplyFailedError } from "../src/spec/errors.js";

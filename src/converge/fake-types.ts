@@ -3,7 +3,7 @@
  * Map, so ordering, handlers, failures and check mode can be pinned down without touching disk.
  * Not registered in resources/index.ts; tests pass them through `types`.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { ResourceFailed } from "./errors.js";
 import { testFacts } from "./resources/test-context.js";
 import type { Facts, ResourceType } from "./types.js";

@@ -18,7 +18,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { GantryError } from "../errors.js";
 import type { SourceRef } from "./types.js";
 import { fieldName, YamlSource, type Path } from "./yaml-source.js";

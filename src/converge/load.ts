@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import { parseDuration } from "../model/duration.js";
 import { StateError } from "./errors.js";
 import { throwIfAny } from "./error-list.js";

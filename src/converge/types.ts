@@ -15,7 +15,7 @@
  *   (read only: what differs) then `apply` (only when not in check mode). Then handlers.
  * - transports (local, ssh, agent) move a Job to a runner and Events back.
  */
-import type { z } from "zod";
+import type * as z from "zod";
 
 /** Where a value came from in the states dir, for error messages: `web.yaml:12`. */
 export interface SourceRef {

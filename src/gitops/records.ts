@@ -4,7 +4,7 @@
  * webhooks apply with. Secrets in it (the webhook secret, the applier's token) are sealed with
  * the data directory's SecretBox and never leave the server.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { SecretBox } from "../apps/secrets.js";
 import { MAX_INTERVAL_MS, MIN_INTERVAL_MS } from "../model/stack-source.js";
 import { text, type Store } from "../store/index.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The PaaS records (issue 4). Desired state is written by the API and the deploy controller;

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Converge by agents (docs/converge.md, "By agents"): the control plane holds one states bundle

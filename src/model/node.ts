@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Node names are host-name-like single path segments. */
 export const NodeNameSchema = z

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ValidationError } from "../errors.js";
 
 export const RESOURCES = ["kv", "service", "session", "node", "app", "states", "stack"] as const;

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ValidationError } from "../errors.js";
 import { DriftSchema } from "../model/stack.js";
 import { parseWith } from "../validate.js";

@@ -2,7 +2,7 @@
  * Small kinds for the engine's unit tests: a `thing` with a few fields (one of which forces a
  * replacement) that may refer to `base` items. They read and write nothing.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { diffValues, createFields } from "./diff.js";
 import type { Kind, LiveItem } from "./kind.js";
 import { KindRegistry } from "./registry.js";

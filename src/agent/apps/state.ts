@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, renameSync } from "node:fs";
-import { z } from "zod";
+import * as z from "zod";
 import { AssignmentSchema } from "../../model/app.js";
 import { writeFileAtomic } from "../../server/datadir.js";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { assignmentKey, instanceKey } from "../../apps/keys.js";
 import { SecretBox } from "../../apps/secrets.js";
 import { ArtifactStore } from "../../build/artifacts.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ValidationError } from "../../errors.js";
 import { ConfigNameSchema } from "../../model/app.js";
 import type { Ctx } from "../context.js";

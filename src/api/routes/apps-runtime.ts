@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { instanceKey, instancesPrefixOf } from "../../apps/keys.js";
 import { sourceFilter, sourceOf, type LogEntry } from "../../apps/logs.js";
 import { listPs, psEntry } from "../../apps/ps.js";

@@ -1,5 +1,5 @@
 import { createReadStream, existsSync } from "node:fs";
-import { z } from "zod";
+import * as z from "zod";
 import { DEFAULT_BUILD_SETTINGS, buildKey, runBuild } from "../../build/builder.js";
 import { buildLogPath } from "../../build/buildlog.js";
 import { ensureRepoId } from "../../build/repo-id.js";

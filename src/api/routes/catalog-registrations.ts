@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { K } from "../../model/keys.js";
 import { ServiceRegistrationSchema, toInstance } from "../../model/service.js";
 import { allows, type Policy } from "../../model/token.js";

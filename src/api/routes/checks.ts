@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { catalogKey, healthKey } from "../../catalog/keys.js";
 import { nextRecord, parseRecord } from "../../catalog/record.js";
 import { ValidationError } from "../../errors.js";

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { z } from "zod";
+import * as z from "zod";
 import { formatResult } from "../../build/result.js";
 import { ValidationError } from "../../errors.js";
 import { stackRepoPath } from "../../gitops/repo.js";

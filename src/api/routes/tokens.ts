@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { isAdmin, PolicySchema, TokenNameSchema, type TokenRecord } from "../../model/token.js";
 import { forbidden } from "../errors.js";
 import type { Ctx } from "../context.js";

@@ -1,6 +1,6 @@
 import { rm, unlink } from "node:fs/promises";
 import { resolve } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { ResourceFailed } from "../errors.js";
 import type { Inspection, ResourceType } from "../types.js";
 import { errnoCode, fsFailed } from "./fs/errors.js";

@@ -1,6 +1,6 @@
 import type { Stats } from "node:fs";
 import { chmod, chown, mkdir, stat } from "node:fs/promises";
-import { z } from "zod";
+import * as z from "zod";
 import { ResourceFailed } from "../errors.js";
 import type { Inspection, ResourceType } from "../types.js";
 import { attrChanges, attrShape, finalAttrs, fixAttrs, resolveWanted } from "./fs/attrs.js";

@@ -1,6 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { durationMs, durationSchema } from "../../model/duration.js";
 import { ResourceFailed } from "../errors.js";
 import type { Inspection, ResourceContext, ResourceType } from "../types.js";

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { ResourceFailed } from "../errors.js";
 import type { Inspection, ResourceContext, ResourceType } from "../types.js";
 import {

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ResourceFailed } from "../errors.js";
 import type { Inspection, ResourceContext, ResourceType } from "../types.js";
 import { ACCOUNT_NAME, readAccounts } from "./system/accounts.js";

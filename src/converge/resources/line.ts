@@ -1,6 +1,6 @@
 import type { Stats } from "node:fs";
 import { realpath } from "node:fs/promises";
-import { z } from "zod";
+import * as z from "zod";
 import { ResourceFailed } from "../errors.js";
 import type { Inspection, ResourceType } from "../types.js";
 import { writeAtomic } from "./fs/atomic.js";

@@ -1,6 +1,6 @@
 import { mkdir, stat, utimes, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { formatDuration, parseDuration } from "../../model/duration.js";
 import { ResourceFailed } from "../errors.js";
 import type { Inspection, ResourceType } from "../types.js";

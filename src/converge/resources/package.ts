@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { z } from "zod";
+import * as z from "zod";
 import { ResourceFailed } from "../errors.js";
 import type { Inspection, ResourceContext, ResourceType } from "../types.js";
 import { aptApply, candidates, debFields, queryPackages, type AptWork } from "./system/apt.js";

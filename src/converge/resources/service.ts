@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ResourceFailed } from "../errors.js";
 import type { ResourceContext, ResourceType } from "../types.js";
 import type { InitSystem } from "./system/init.js";

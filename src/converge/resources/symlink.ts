@@ -1,5 +1,5 @@
 import { readdir, readlink, rmdir } from "node:fs/promises";
-import { z } from "zod";
+import * as z from "zod";
 import { ResourceFailed } from "../errors.js";
 import type { Inspection, ResourceType } from "../types.js";
 import { symlinkAtomic } from "./fs/atomic.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { ResourceType } from "../types.js";
 import { attrShape } from "./fs/attrs.js";
 import { inspectManagedFile } from "./fs/content.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { ApiKeyValue } from "../../client/client.js";
 import type { ApplyStep, Kind, KindContext, LiveItem, SpecProblem } from "../kind.js";
 

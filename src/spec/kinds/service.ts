@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { CatalogClient } from "../../client/catalog.js";
 import {
   InstanceIdSchema,

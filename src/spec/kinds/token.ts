@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { TokenInfo } from "../../client/client.js";
 import {
   formatPolicy,

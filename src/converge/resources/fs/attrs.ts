@@ -5,7 +5,7 @@ import type { ResourceContext } from "../../types.js";
 import { fsFailed } from "./errors.js";
 import { groupName, resolveGroup, resolveUser, userName } from "./ids.js";
 import { formatMode, modeField, parseMode } from "./mode.js";
-import { z } from "zod";
+import * as z from "zod";
 
 /** A user or group: a name, or a numeric id (`0`, `"33"`). */
 const whoField = z.union([z.string().min(1), z.number().int().nonnegative()]);

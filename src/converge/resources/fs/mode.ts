@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 const OCTAL = /^0?[0-7]{3}$|^[0-7]{4}$/;
 
