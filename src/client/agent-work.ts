@@ -40,6 +40,7 @@ export class AgentWorkClient {
   /** The artifact's bytes as a stream (`.tar.gz`). */
   async artifact(sha: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>> {
     const res = await this.client.request("GET", `/v1/artifacts/${seg(sha)}`, {
+      stream: true,
       ...(signal ? { signal } : {}),
     });
     if (res.body === null) throw new Error(`artifact ${sha}: empty answer`);

@@ -9,6 +9,7 @@ import type {
 } from "../model/app-views.js";
 import type { BlockingOptions, Indexed } from "./catalog.js";
 import type { GantryClient } from "./client.js";
+import type { ApiResponse } from "./transport.js";
 
 const seg = encodeURIComponent;
 const RESULT_PREFIX = "gantry:result ";
@@ -158,6 +159,7 @@ export class AppsClient {
   ): Promise<DeployResult> {
     const res = await this.client.request("GET", this.path(app, "/deploys/current"), {
       query: { follow: true, release: opts.release },
+      stream: true,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     let result: DeployResult | undefined;
@@ -175,6 +177,7 @@ export class AppsClient {
   ): Promise<DeployResult> {
     const res = await this.client.request("GET", this.path(app, "/scaling"), {
       query: { follow: true, id: opts.id },
+      stream: true,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     let result: DeployResult | undefined;
@@ -231,6 +234,7 @@ export class AppsClient {
     try {
       const res = await this.client.request("GET", this.path(app, "/logs"), {
         query: { tail: opts.tail, ps: opts.ps, since: opts.since, follow: true },
+        stream: true,
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
       await readLines(res, onLine);
@@ -250,7 +254,7 @@ export class AppsClient {
 }
 
 /** Call `onLine` for each line of a streamed text body. */
-async function readLines(res: Response, onLine: (line: string) => void): Promise<void> {
+async function readLines(res: ApiResponse, onLine: (line: string) => void): Promise<void> {
   if (res.body === null) return;
   const decoder = new TextDecoder();
   let buffer = "";

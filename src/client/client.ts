@@ -1,6 +1,7 @@
 import { ValidationError } from "../errors.js";
 import { ApiError, ConnectError } from "./errors.js";
 import { parseSse } from "./sse.js";
+import { fetchTransport, nodeTransport, type ApiResponse, type Transport } from "./transport.js";
 
 /** A KV entry as the API returns it (value in base64). */
 export interface ApiKeyValue {
@@ -22,7 +23,10 @@ export interface ClientOptions {
   /** Base URL, e.g. http://127.0.0.1:7700 */
   addr: string;
   token?: string;
-  /** Swappable for tests. */
+  /**
+   * Swappable for tests: every request then goes through it. By default ordinary requests go
+   * over node:http(s) with keep-alive (src/client/transport.ts) and streamed ones over fetch.
+   */
   fetch?: typeof fetch;
 }
 
@@ -35,15 +39,21 @@ type Query = Record<string, string | number | boolean | undefined>;
 export class GantryClient {
   readonly addr: string;
   private readonly token: string | undefined;
-  private readonly fetchFn: typeof fetch;
+  private readonly plain: Transport;
+  private streamed: Transport | undefined;
 
   constructor(opts: ClientOptions) {
     this.addr = opts.addr.replace(/\/+$/, "");
     this.token = opts.token;
-    this.fetchFn = opts.fetch ?? fetch;
+    if (opts.fetch !== undefined) this.plain = this.streamed = fetchTransport(opts.fetch);
+    else this.plain = nodeTransport;
   }
 
-  /** One request; JSON in and out unless `raw`. Non-2xx answers throw ApiError. */
+  /**
+   * One request; JSON in and out unless `raw`. Non-2xx answers throw ApiError. The answer is
+   * read whole before this resolves, unless `stream` (a watch, a followed deploy or log, a
+   * download): then its `body` streams as it arrives.
+   */
   async request(
     method: string,
     path: string,
@@ -53,8 +63,9 @@ export class GantryClient {
       raw?: Uint8Array | string;
       signal?: AbortSignal;
       headers?: Record<string, string>;
+      stream?: boolean;
     } = {},
-  ): Promise<Response> {
+  ): Promise<ApiResponse> {
     const url = new URL(this.addr + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) {
       if (v === undefined || v === false) continue;
@@ -68,9 +79,11 @@ export class GantryClient {
       body = JSON.stringify(opts.body);
       headers["content-type"] = "application/json";
     }
-    let res: Response;
+    // fetch's implementation is loaded only by the first streamed request.
+    const send = opts.stream === true ? (this.streamed ??= fetchTransport(fetch)) : this.plain;
+    let res: ApiResponse;
     try {
-      res = await this.fetchFn(url, {
+      res = await send(url, {
         method,
         headers,
         ...(body === undefined ? {} : { body }),
@@ -158,11 +171,12 @@ export class GantryClient {
     let next = opts.start;
     let failures = 0;
     while (!opts.signal?.aborted) {
-      let res: Response;
+      let res: ApiResponse;
       try {
         res = await this.request("GET", `/v1/watch/kv/${encodeKey(key)}`, {
           query: { recurse: opts.recurse, start: next },
           headers: { accept: "text/event-stream" },
+          stream: true,
           ...(opts.signal ? { signal: opts.signal } : {}),
         });
       } catch (err) {
@@ -250,7 +264,7 @@ export function encodeKey(key: string): string {
   return segments.map(encodeURIComponent).join("/");
 }
 
-async function toApiError(res: Response): Promise<ApiError> {
+async function toApiError(res: ApiResponse): Promise<ApiError> {
   let code = `http_${res.status}`;
   let message = `${res.status} ${res.statusText}`;
   let field: string | undefined;

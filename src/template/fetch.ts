@@ -1,5 +1,6 @@
 import { encodeKey, type ApiKeyValue, type GantryClient } from "../client/client.js";
 import { ApiError } from "../client/errors.js";
+import type { ApiResponse } from "../client/transport.js";
 import type { DepValue } from "./cache.js";
 import type { Dependency, KeyEntry, ServiceInstance, ServiceSummary } from "./types.js";
 
@@ -75,7 +76,7 @@ export function apiFetcher(client: GantryClient): Fetcher {
   };
 }
 
-function indexOf(res: Response): number | undefined {
+function indexOf(res: ApiResponse): number | undefined {
   const raw = res.headers.get("x-gantry-index");
   const n = raw === null ? NaN : Number(raw);
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;

@@ -1,0 +1,149 @@
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+
+/**
+ * What the client needs of an HTTP answer: the part of fetch's `Response` it uses, so that a
+ * `Response` is one (the `fetch` transport) and so is an answer read whole over node:http.
+ */
+export interface ApiResponse {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: { get(name: string): string | null };
+  /** The body as a stream (fetch's answers stream; node:http ones were read whole). */
+  readonly body: ReadableStream<Uint8Array> | null;
+  json(): Promise<unknown>;
+  text(): Promise<string>;
+  arrayBuffer(): Promise<ArrayBuffer>;
+}
+
+/** One request as the client makes it. */
+export interface TransportRequest {
+  method: string;
+  headers: Record<string, string>;
+  body?: string | Uint8Array;
+  signal?: AbortSignal;
+}
+
+/** Sends a request; rejects only when there is no answer (AbortError when aborted). */
+export type Transport = (url: URL, req: TransportRequest) => Promise<ApiResponse>;
+
+/** A transport over a fetch function (streams bodies as they arrive). */
+export function fetchTransport(fetchFn: typeof fetch): Transport {
+  return (url, req) =>
+    fetchFn(url, {
+      method: req.method,
+      headers: req.headers,
+      ...(req.body === undefined ? {} : { body: req.body }),
+      ...(req.signal ? { signal: req.signal } : {}),
+    });
+}
+
+// One keep-alive pool per process and protocol; idle sockets do not keep the process alive.
+let agents: { http: HttpAgent; https: HttpsAgent } | undefined;
+
+/**
+ * Requests over node:http / node:https with keep-alive, each answer read whole before it
+ * resolves. For ordinary JSON requests: fetch costs a short-lived CLI process ~45 ms just to
+ * load its implementation (undici) and more CPU per request, and its idle connections hold
+ * the process open for a while after its work is done (docs/stack.md, "Figures").
+ */
+export const nodeTransport: Transport = (url, req) =>
+  send(url, req).catch((err: unknown) => {
+    // A kept-alive socket the server closed just as we reused it: a GET is safe to send again.
+    if ((err as { reused?: boolean }).reused === true && req.method === "GET")
+      return send(url, req);
+    throw err;
+  });
+
+function send(url: URL, req: TransportRequest): Promise<ApiResponse> {
+  agents ??= {
+    http: new HttpAgent({ keepAlive: true }),
+    https: new HttpsAgent({ keepAlive: true }),
+  };
+  const tls = url.protocol === "https:";
+  const headers: Record<string, string | number> = { ...req.headers };
+  if (req.body !== undefined) headers["content-length"] = Buffer.byteLength(req.body);
+  return new Promise((resolve, reject) => {
+    const r = (tls ? httpsRequest : httpRequest)(
+      url,
+      {
+        method: req.method,
+        headers,
+        agent: tls ? agents!.https : agents!.http,
+        ...(req.signal ? { signal: req.signal } : {}),
+      },
+      (res) => readWhole(res, req.signal).then(resolve, reject),
+    );
+    r.on("error", (err) => {
+      if (req.signal?.aborted) reject(abortError());
+      else reject(Object.assign(err, { reused: r.reusedSocket }));
+    });
+    r.end(req.body);
+  });
+}
+
+function readWhole(res: IncomingMessage, signal: AbortSignal | undefined): Promise<ApiResponse> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on("data", (c: Buffer) => chunks.push(c));
+    res.on("end", () => resolve(new WholeResponse(res, Buffer.concat(chunks))));
+    res.on("error", (err) => reject(signal?.aborted ? abortError() : err));
+    res.on("aborted", () =>
+      reject(signal?.aborted ? abortError() : new Error("the answer was cut short")),
+    );
+  });
+}
+
+function abortError(): Error {
+  return new DOMException("This operation was aborted", "AbortError");
+}
+
+/** An answer whose body has been read whole. */
+class WholeResponse implements ApiResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: { get(name: string): string | null };
+
+  constructor(
+    res: IncomingMessage,
+    private readonly bytes: Buffer,
+  ) {
+    this.status = res.statusCode ?? 0;
+    this.statusText = res.statusMessage ?? "";
+    const raw = res.headers;
+    this.headers = {
+      get: (name) => {
+        const v = raw[name.toLowerCase()];
+        return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
+      },
+    };
+  }
+
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    const bytes = this.bytes;
+    return new ReadableStream({
+      start(c) {
+        if (bytes.length > 0) c.enqueue(new Uint8Array(bytes));
+        c.close();
+      },
+    });
+  }
+
+  async text(): Promise<string> {
+    return this.bytes.toString("utf8");
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(this.bytes.toString("utf8"));
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const b = this.bytes;
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+  }
+}
