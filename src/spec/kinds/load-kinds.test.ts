@@ -5,9 +5,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SpecLoadError } from "../errors.js";
 import { parseStack } from "../load.js";
+import { loadConverge } from "./converge-loader.js";
 import { defaultRegistry } from "./index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gantry-kinds-load-"));
@@ -15,6 +16,7 @@ mkdirSync(join(dir, "apps/web"), { recursive: true });
 writeFileSync(join(dir, "apps/web/server.js"), "");
 mkdirSync(join(dir, "states"));
 writeFileSync(join(dir, "states/base.yaml"), "resources:\n  - directory: /tmp/x\n");
+beforeAll(() => loadConverge()); // what loadStack's Kind.preload does; parseStack does not
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function problems(text: string): string[] {

@@ -6,12 +6,11 @@
  * never lose each other's change (the stack's apply lock keeps other appliers out).
  */
 import { createHash } from "node:crypto";
-import { stringify } from "yaml";
 import { ConvergeClient } from "../../client/converge.js";
 import { GantryError } from "../../errors.js";
 import type { StateError } from "../../converge/errors.js";
-import { loadTop } from "../../converge/top.js";
 import type { KindContext } from "../kind.js";
+import { convergeLoader } from "./converge-loader.js";
 
 /** What a role is: the states it runs, in order, and vars for all of them. */
 export interface RoleSpec {
@@ -39,13 +38,16 @@ export async function readBundle(ctx: KindContext): Promise<LiveBundle | undefin
   return b === undefined ? undefined : { files: b.files, modRevision: b.modRevision };
 }
 
-/** The roles a bundle's top.yaml declares (none when it has no top.yaml or it does not parse). */
+/**
+ * The roles a bundle's top.yaml declares (none when it has no top.yaml or it does not parse).
+ * Needs the converge loader loaded, as `topYaml` does.
+ */
 export function rolesOf(files: Readonly<Record<string, string>>): Map<string, RoleSpec> {
   const file = TOP_FILES.find((f) => files[f] !== undefined);
   const out = new Map<string, RoleSpec>();
   if (file === undefined) return out;
   const errors: StateError[] = [];
-  const top = loadTop(file, files[file]!, errors);
+  const top = convergeLoader().loadTop(file, files[file]!, errors);
   for (const [name, r] of Object.entries(top?.roles ?? {}))
     out.set(name, { states: r.states, vars: r.vars });
   return out;
@@ -55,7 +57,7 @@ export function rolesOf(files: Readonly<Record<string, string>>): Map<string, Ro
 export function topYaml(roles: ReadonlyMap<string, RoleSpec>): string {
   const doc: Record<string, RoleSpec> = {};
   for (const name of [...roles.keys()].sort()) doc[name] = roles.get(name)!;
-  return HEADER + (roles.size === 0 ? "{}\n" : stringify(doc));
+  return HEADER + (roles.size === 0 ? "{}\n" : convergeLoader().yamlStringify(doc));
 }
 
 /** The bundle's files without its top file and the stack's marker: what the folder owns. */

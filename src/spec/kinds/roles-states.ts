@@ -1,10 +1,9 @@
 import { existsSync, statSync } from "node:fs";
 import { isAbsolute, relative, resolve } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { StateError } from "../../converge/errors.js";
 import { StateErrors } from "../../converge/error-list.js";
 import { readStatesDir } from "../../converge/files.js";
-import { loadStates } from "../../converge/load.js";
 import { isGantryError } from "../../errors.js";
 import type { FieldChange, Kind, SpecItem, SpecProblem } from "../kind.js";
 import { statesHash } from "../../model/converge.js";
@@ -16,6 +15,7 @@ import {
   stateFiles,
   TOP_FILES,
 } from "./roles-bundle.js";
+import { convergeLoader, loadConverge } from "./converge-loader.js";
 
 /** The one item of the `converge:` section: `states: ./states`. */
 export const STATES_ITEM = "states";
@@ -43,6 +43,10 @@ export const convergeKind: Kind<string, LiveStates> = {
   section: "converge",
   rank: 40,
   schema: z.string().min(1).max(1024),
+
+  async preload() {
+    await loadConverge();
+  },
 
   check(items, _all, ctx) {
     const problems = new Map<string, SpecProblem[]>();
@@ -144,7 +148,7 @@ export function statesProblem(dir: string, folder: string): string | undefined {
     return `${rel}/${top}: the stack writes top.yaml from gantry.yaml's roles: section; move its roles there and remove the file`;
   if (Object.keys(files).length === 0) return `the states folder "${folder}" is empty`;
   try {
-    loadStates(files, { dir: abs });
+    convergeLoader().loadStates(files, { dir: abs });
   } catch (err) {
     if (err instanceof StateErrors || err instanceof StateError)
       return under(rel, err instanceof StateErrors ? err.errors : [err]);

@@ -1,13 +1,16 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { SpecItem } from "../kind.js";
 import { diffNode, nodeKind, type NodeSpec } from "./nodes.js";
 import { statesHash } from "../../model/converge.js";
+import { loadConverge } from "./converge-loader.js";
 import { fileHash, rolesOf, topYaml, type RoleSpec } from "./roles-bundle.js";
 import { convergeKind, diffStates } from "./roles-states.js";
 import { diffRole, roleKind } from "./roles.js";
+
+beforeAll(() => loadConverge());
 
 const dirs: string[] = [];
 afterEach(() => {

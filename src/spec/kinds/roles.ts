@@ -1,8 +1,7 @@
 import { relative, resolve } from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { StateError } from "../../converge/errors.js";
 import { StateErrors } from "../../converge/error-list.js";
-import { loadStates } from "../../converge/load.js";
 import { RoleNameSchema } from "../../model/converge.js";
 import { diffValues } from "../diff.js";
 import type { ApplyStep, FieldChange, Kind, KindContext, SpecItem, SpecProblem } from "../kind.js";
@@ -15,6 +14,7 @@ import {
   type RoleSpec,
 } from "./roles-bundle.js";
 import { folderFiles, STATES_ITEM, under } from "./roles-states.js";
+import { convergeLoader, loadConverge } from "./converge-loader.js";
 
 const StateNames = z.array(z.string().min(1).max(256)).max(256);
 
@@ -39,6 +39,10 @@ export const roleKind: Kind<RoleSpec, RoleSpec> = {
   batchSize: 64,
 
   refs: () => [{ kind: "converge", name: STATES_ITEM }],
+
+  async preload() {
+    await loadConverge();
+  },
 
   check(items, all, ctx) {
     const problems = new Map<string, SpecProblem[]>();
@@ -71,6 +75,7 @@ export const roleKind: Kind<RoleSpec, RoleSpec> = {
 
   async read(ctx, names) {
     const out = new Map();
+    await loadConverge();
     const bundle = await readBundle(ctx);
     if (bundle === undefined) return out;
     const roles = rolesOf(bundle.files);
@@ -111,6 +116,7 @@ export function diffRole(spec: RoleSpec, live: RoleSpec | undefined): FieldChang
 
 /** Write these roles' entries into the bundle's top.yaml, in one push. */
 async function applyRoles(ctx: KindContext, steps: ApplyStep<RoleSpec, RoleSpec>[]): Promise<void> {
+  await loadConverge();
   await changeBundle(ctx, (live) => {
     if (live === undefined)
       throw new StateError(
@@ -135,7 +141,7 @@ function statesOfRole(
 ): string | undefined {
   if (states.length === 0) return undefined;
   try {
-    loadStates(files, { only: { roles: [], states } });
+    convergeLoader().loadStates(files, { only: { roles: [], states } });
     return undefined;
   } catch (err) {
     if (err instanceof StateErrors || err instanceof StateError)
