@@ -1,9 +1,20 @@
+import type { AppView, ReleaseView } from "../model/app-views.js";
+import type { AppConfig, Build } from "../model/app.js";
 import type { OwnershipBatch, OwnershipInput, OwnershipRecord, StackInfo } from "../model/stack.js";
 import type { GantryClient } from "./client.js";
 import { ApiError } from "./errors.js";
 
 const itemPath = (kind: string, name: string): string =>
   `/v1/stack/items/${encodeURIComponent(kind)}/${name.split("/").map(encodeURIComponent).join("/")}`;
+
+/** What a plan reads of one app (`GET /v1/stack/apps`): as the single-app routes answer. */
+export interface StackAppRead {
+  app: AppView;
+  config: Pick<AppConfig, "version" | "values"> & { modRevision: number };
+  /** Newest first, at most 50. */
+  builds: Build[];
+  releases: ReleaseView[];
+}
 
 /** The stack's records over the API: ownership of items, and the stack's status. */
 export class StackClient {
@@ -14,6 +25,11 @@ export class StackClient {
     const res = await this.client.request("GET", "/v1/stack/items");
     const items = (await res.json()) as OwnershipRecord[];
     return { revision: Number(res.headers.get("x-gantry-index") ?? 0), items };
+  }
+
+  /** These apps (those that exist), each with its config, newest builds and releases. */
+  apps(names: readonly string[]): Promise<StackAppRead[]> {
+    return this.client.json("GET", "/v1/stack/apps", { query: { names: names.join(",") } });
   }
 
   async item(kind: string, name: string): Promise<OwnershipRecord | undefined> {

@@ -16,6 +16,7 @@ import { nodeRoutes } from "./nodes.js";
 import { openapiRoutes } from "./openapi.js";
 import { sessionRoutes } from "./sessions.js";
 import { stackRoutes } from "./stack.js";
+import { stackAppRoutes } from "./stack-apps.js";
 import { stackGitRoutes } from "./stack-git.js";
 import { stackSourceRoutes } from "./stack-source.js";
 import { stackSyncRoutes } from "./stack-sync.js";
@@ -47,6 +48,7 @@ export function registerRoutes(deps: ApiDeps): RouteDef[] {
     ...gitRoutes(deps),
     ...convergeRoutes(deps),
     ...stackRoutes(deps),
+    ...stackAppRoutes(deps),
     ...stackSyncRoutes(deps),
     ...stackSourceRoutes(deps),
   ];

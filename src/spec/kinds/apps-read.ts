@@ -1,5 +1,6 @@
 import { AppsClient } from "../../client/apps.js";
 import { ApiError } from "../../client/errors.js";
+import { StackClient, type StackAppRead } from "../../client/stack.js";
 import type { App, Build, Formation } from "../../model/app.js";
 import type { KindContext, LiveItem } from "../kind.js";
 
@@ -35,72 +36,75 @@ export interface LiveApp {
   pinned?: NonNullable<App["pinned"]>;
 }
 
-/** Builds looked at for the current one and the last stack build, newest first. */
-const BUILDS_READ = 50;
+/** Apps per read: what one `GET /v1/stack/apps` takes. */
+const PER_READ = 256;
 
-/** Read these apps (those that exist), with the revisions of their app and config records. */
+/**
+ * Read these apps (those that exist), with the revisions of their app and config records: one
+ * request per 256 apps (`GET /v1/stack/apps`), each app's record, config, newest builds and
+ * releases.
+ */
 export async function readApps(
   ctx: KindContext,
   names: readonly string[],
 ): Promise<Map<string, LiveItem<LiveApp>>> {
+  const stack = new StackClient(ctx.client);
+  const parts: string[][] = [];
+  for (let i = 0; i < names.length; i += PER_READ) parts.push(names.slice(i, i + PER_READ));
+  const reads = (await Promise.all(parts.map((p) => stack.apps(p)))).flat();
   const apps = new AppsClient(ctx.client);
-  const { value: list } = await apps.list();
-  const existing = new Set(list.map((a) => a.name));
-  const read = await Promise.all(names.filter((n) => existing.has(n)).map((n) => readApp(apps, n)));
+  const items = await Promise.all(reads.map((r) => liveItem(apps, r)));
   const out = new Map<string, LiveItem<LiveApp>>();
-  for (const item of read) if (item !== undefined) out.set(item.name, item);
+  for (const item of items) if (item !== undefined) out.set(item.name, item);
   return out;
 }
 
-async function readApp(apps: AppsClient, name: string): Promise<LiveItem<LiveApp> | undefined> {
+async function liveItem(
+  apps: AppsClient,
+  { app: info, config, builds, releases }: StackAppRead,
+): Promise<LiveItem<LiveApp> | undefined> {
+  const name = info.name;
+  const buildId = info.release?.build;
+  let current: Build | undefined = builds.find((b) => b.id === buildId);
   try {
-    const [info, config, builds, releases] = await Promise.all([
-      apps.info(name),
-      apps.config(name),
-      apps.builds(name, BUILDS_READ),
-      apps.releases(name),
-    ]);
-    const buildId = info.release?.build;
-    let current: Build | undefined = builds.find((b) => b.id === buildId);
+    // Older than the newest builds the read brings: asked for on its own.
     if (buildId !== undefined && current === undefined) current = await apps.build(name, buildId);
-    const types = Object.keys(info.release?.processTypes ?? {}).sort();
-    // Builds that went live: a build whose deploy failed is not what the stack last built.
-    const served = new Set(
-      releases
-        .filter((r) => r.status === "active" || r.status === "superseded")
-        .map((r) => r.build),
-    );
-    const lastStack = builds.find((b) => b.source !== undefined && served.has(b.id));
-    const code: LiveCode = {
-      release: info.currentRelease,
-      ...(buildId === undefined ? {} : { build: buildId }),
-      ...(current === undefined ? {} : { commit: current.commit }),
-      ...(current?.source === undefined ? {} : { source: current.source }),
-    };
-    return {
-      name,
-      value: liveApp({
-        healthPath: info.healthPath,
-        deployTimeoutMs: info.deployTimeoutMs,
-        drainMs: info.drainMs,
-        domains: [...info.domains].sort(),
-        formation: Object.fromEntries(types.map((t) => [t, info.formation[t] ?? 0])),
-        processTypes: types,
-        config: config.values,
-        code,
-        ...(lastStack?.source === undefined ? {} : { lastStackSource: lastStack.source }),
-        ...(info.pinned === undefined ? {} : { pinned: info.pinned }),
-      }),
-      revisions: {
-        [`apps/${name}`]: info.modRevision ?? 0,
-        [`config/${name}`]: config.modRevision,
-      },
-    };
   } catch (err) {
-    // Destroyed between the list and this read: not live.
+    // Destroyed since the read: not live.
     if (err instanceof ApiError && err.status === 404) return undefined;
     throw err;
   }
+  const types = Object.keys(info.release?.processTypes ?? {}).sort();
+  // Builds that went live: a build whose deploy failed is not what the stack last built.
+  const served = new Set(
+    releases.filter((r) => r.status === "active" || r.status === "superseded").map((r) => r.build),
+  );
+  const lastStack = builds.find((b) => b.source !== undefined && served.has(b.id));
+  const code: LiveCode = {
+    release: info.currentRelease,
+    ...(buildId === undefined ? {} : { build: buildId }),
+    ...(current === undefined ? {} : { commit: current.commit }),
+    ...(current?.source === undefined ? {} : { source: current.source }),
+  };
+  return {
+    name,
+    value: liveApp({
+      healthPath: info.healthPath,
+      deployTimeoutMs: info.deployTimeoutMs,
+      drainMs: info.drainMs,
+      domains: [...info.domains].sort(),
+      formation: Object.fromEntries(types.map((t) => [t, info.formation[t] ?? 0])),
+      processTypes: types,
+      config: config.values,
+      code,
+      ...(lastStack?.source === undefined ? {} : { lastStackSource: lastStack.source }),
+      ...(info.pinned === undefined ? {} : { pinned: info.pinned }),
+    }),
+    revisions: {
+      [`apps/${name}`]: info.modRevision ?? 0,
+      [`config/${name}`]: config.modRevision,
+    },
+  };
 }
 
 /**
