@@ -8,6 +8,7 @@ import type { RegistrationInput } from "../../client/catalog.js";
 import type { ArtifactCache } from "./artifacts.js";
 import { nextCrashCount, restartDelay, type BackoffPolicy } from "./backoff.js";
 import { instanceEnv } from "./env.js";
+import { instanceStatus } from "./instance-status.js";
 import { LAST_LINES, type LogShipper, OutputTail } from "./logs.js";
 import { webRegistration } from "./reporter.js";
 import { portMovedText } from "./port-moves.js";
@@ -162,36 +163,20 @@ export class Instance {
   }
 
   status(): InstanceStatus {
-    const a = this.assignment;
-    return {
-      id: a.id,
-      app: a.app,
-      release: a.release,
-      processType: a.processType,
-      index: a.index,
+    return instanceStatus({
+      assignment: this.assignment,
       node: this.ctx.node,
+      address: this.ctx.address,
       state: this.state,
-      ...(this.handle === undefined ? {} : { pid: this.handle.pid }),
-      ...(this.port === undefined ? {} : { port: this.port, address: this.ctx.address }),
+      handle: this.handle,
+      port: this.port,
       restarts: this.restarts,
-      ...(this.exitCode === undefined ? {} : { exitCode: this.exitCode }),
-      // Why it crashed (or is not up yet); a running instance has nothing to explain.
-      lastOutput:
-        this.state === "running"
-          ? []
-          : this.lastOutput
-              .slice(-LAST_LINES)
-              .map((l) => (l.length > 1024 ? `${l.slice(0, 1023)}…` : l)),
-      updatedAt: new Date().toISOString(),
-      ...(this.startedAt === undefined ? {} : { startedAt: this.startedAt }),
-      ...(this.portMoved === undefined || this.state === "running"
-        ? {}
-        : { portMoved: this.portMoved }),
-      // When it starts again, so that a deploy waiting for it can say so (issue 19).
-      ...(this.handle === undefined && this.restartAt > 0 && this.restartable()
-        ? { restartAt: new Date(this.restartAt).toISOString() }
-        : {}),
-    };
+      exitCode: this.exitCode,
+      lastOutput: this.lastOutput,
+      startedAt: this.startedAt,
+      portMoved: this.portMoved,
+      restartAt: this.restartAt > 0 && this.restartable() ? this.restartAt : undefined,
+    });
   }
 
   /** Whether the loop will start it again by itself (not refused, finished or stopped). */
