@@ -1,7 +1,11 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { writeFileAtomic } from "../fsutil/write-atomic.js";
 import { newSecret } from "../model/secret.js";
+
+// Until agent/apps/state.ts imports it from fsutil/ (another engineer's changes are in progress there).
+export { writeFileAtomic } from "../fsutil/write-atomic.js";
 
 /** `~/.gantry`, or $GANTRY_DATA_DIR. */
 export function defaultDataDir(): string {
@@ -18,14 +22,6 @@ export const dataFiles = (dir: string) => ({
 /** Create the data directory (0700) if needed. */
 export function ensureDataDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-}
-
-/** Write a small file atomically with the given mode. */
-export function writeFileAtomic(path: string, content: string, mode = 0o600): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, content, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, path);
 }
 
 /** The admin token's secret, created (mode 0600) on the first run and reused afterwards. */

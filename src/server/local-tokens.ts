@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { TokenRegistry } from "../api/tokens.js";
 import { hashSecret, newSecret } from "../api/tokens.js";
 import type { Policy } from "../model/token.js";
-import { writeFileAtomic } from "./datadir.js";
+import { writeFileAtomic } from "../fsutil/write-atomic.js";
 
 /**
  * A token for a component of `gantry up` (the local agent, the router), kept in the data

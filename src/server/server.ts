@@ -8,7 +8,8 @@ import { startLeadership } from "../controllers/leader.js";
 import { leadGitOps } from "../gitops/start.js";
 import { hashSecret } from "../api/tokens.js";
 import { openStore, type Store } from "../store/index.js";
-import { dataFiles, ensureDataDir, loadOrCreateAdminSecret, writeFileAtomic } from "./datadir.js";
+import { writeFileAtomic } from "../fsutil/write-atomic.js";
+import { dataFiles, ensureDataDir, loadOrCreateAdminSecret } from "./datadir.js";
 
 export interface ServerOptions {
   dataDir: string;
