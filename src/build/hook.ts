@@ -12,27 +12,15 @@
  * pusher's token: never printed), GANTRY_APP. Kept to node built-ins: it starts on every push.
  */
 import { spawn } from "node:child_process";
-import { request } from "node:http";
-import { request as httpsRequest } from "node:https";
-import { parseResult, type BuildStreamResult } from "./result.js";
+import { postArchive, readStdin, runHook, say, ZERO } from "./hook-post.js";
+import type { BuildStreamResult } from "./result.js";
 
-const ZERO = /^0+$/;
 const BUILT = new Set(["refs/heads/main", "refs/heads/master"]);
 
 interface Update {
   old: string;
   new: string;
   ref: string;
-}
-
-const say = (line: string): void => {
-  process.stdout.write(line + "\n");
-};
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin as AsyncIterable<Buffer>) chunks.push(c);
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 function parseUpdates(text: string): Update[] {
@@ -46,7 +34,7 @@ function parseUpdates(text: string): Update[] {
     });
 }
 
-/** Stream `git archive <commit>` to the build route; copy its output; return its result. */
+/** Stream `git archive <commit>` to the build route; return its result. */
 function build(
   base: string,
   token: string,
@@ -54,80 +42,17 @@ function build(
   commit: string,
   ref: string,
 ): Promise<BuildStreamResult> {
-  return new Promise((resolve) => {
-    const url = new URL(`/v1/apps/${encodeURIComponent(app)}/builds`, base);
-    url.searchParams.set("commit", commit);
-    // Ties the release to this push: should the push not complete, it is abandoned.
-    url.searchParams.set("ref", ref);
-    const archive = spawn("git", ["archive", "--format=tar", commit], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let archiveErr = "";
-    archive.stderr.on("data", (c: Buffer) => (archiveErr += c.toString()));
-    const send = url.protocol === "https:" ? httpsRequest : request;
-    let settled = false;
-    const finish = (r: BuildStreamResult): void => {
-      if (settled) return;
-      settled = true;
-      archive.kill();
-      resolve(r);
-    };
-    const req = send(
-      url,
-      {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${token}`,
-          "content-type": "application/x-tar",
-          accept: "text/plain",
-        },
-      },
-      (res) => {
-        let text = "";
-        let result: BuildStreamResult | undefined;
-        res.setEncoding("utf8");
-        const ok = res.statusCode === 200;
-        res.on("data", (chunk: string) => {
-          if (!ok) {
-            if (text.length < 64 * 1024) text += chunk;
-            return;
-          }
-          text += chunk;
-          const lines = text.split("\n");
-          text = lines.pop() ?? "";
-          for (const line of lines) {
-            const r = parseResult(line);
-            if (r !== undefined) result = r;
-            else say(line);
-          }
-        });
-        res.on("end", () => {
-          if (!ok) return finish({ ok: false, error: errorText(res.statusCode ?? 0, text) });
-          const r = parseResult(text);
-          if (r !== undefined) result = r;
-          else if (text !== "") say(text);
-          finish(
-            result ?? {
-              ok: false,
-              error: "the build stream ended without a result (did the server stop?)",
-            },
-          );
-        });
-        res.on("error", (err) =>
-          finish({ ok: false, error: `the build stream broke: ${err.message}` }),
-        );
-      },
-    );
-    req.on("error", (err) =>
-      finish({ ok: false, error: `could not reach the Gantry API at ${base}: ${err.message}` }),
-    );
-    archive.stdout.pipe(req);
-    archive.on("close", (code) => {
-      if (code !== 0 && !settled) {
-        req.destroy();
-        finish({ ok: false, error: `git archive failed: ${archiveErr.trim() || `exit ${code}`}` });
-      }
-    });
+  const url = new URL(`/v1/apps/${encodeURIComponent(app)}/builds`, base);
+  url.searchParams.set("commit", commit);
+  // Ties the release to this push: should the push not complete, it is abandoned.
+  url.searchParams.set("ref", ref);
+  return postArchive({
+    url,
+    base,
+    token,
+    commit,
+    what: "build",
+    headers: { accept: "text/plain" },
   });
 }
 
@@ -142,16 +67,6 @@ function currentValue(ref: string): Promise<string> {
     p.on("close", () => resolve(out.trim()));
     p.on("error", () => resolve(""));
   });
-}
-
-function errorText(status: number, body: string): string {
-  try {
-    const msg = (JSON.parse(body) as { error?: { message?: string } }).error?.message;
-    if (msg) return msg;
-  } catch {
-    // not JSON
-  }
-  return `the build request failed with HTTP ${status}${body.trim() ? `: ${body.trim().slice(0, 500)}` : ""}`;
 }
 
 async function main(): Promise<number> {
@@ -197,12 +112,4 @@ async function main(): Promise<number> {
   return accepted ? 0 : 1;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    say(` !     the Gantry hook failed: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
-  },
-);
+runHook(main, "the Gantry hook");
