@@ -4,9 +4,6 @@ import { waitForAny } from "../store/wait-for-change.js";
 import type { Ctx } from "./context.js";
 import { requestSignal } from "./path-params.js";
 
-// Until apps-runtime.ts imports it from store/ (it has another engineer's changes in progress).
-export { waitForChange } from "../store/wait-for-change.js";
-
 const MAX_WAIT_MS = 10 * 60_000;
 
 /** Parse Consul's `wait` (e.g. `30s`, `5m`, `250ms`; default 5 minutes, at most 10). */

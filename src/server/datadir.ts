@@ -4,9 +4,6 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../fsutil/write-atomic.js";
 import { newSecret } from "../model/secret.js";
 
-// Until agent/apps/state.ts imports it from fsutil/ (another engineer's changes are in progress there).
-export { writeFileAtomic } from "../fsutil/write-atomic.js";
-
 /** `~/.gantry`, or $GANTRY_DATA_DIR. */
 export function defaultDataDir(): string {
   return process.env["GANTRY_DATA_DIR"] ?? join(homedir(), ".gantry");

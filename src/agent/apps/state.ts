@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, renameSync } from "node:fs";
 import * as z from "zod";
 import { AssignmentSchema } from "../../model/app.js";
-import { writeFileAtomic } from "../../server/datadir.js";
+import { writeFileAtomic } from "../../fsutil/write-atomic.js";
 
 const TaskHandleSchema = z.object({
   driver: z.string(),

@@ -2,7 +2,7 @@ import * as z from "zod";
 import { assignmentKey, instanceKey } from "../../apps/keys.js";
 import { SecretBox } from "../../apps/secrets.js";
 import { ArtifactStore } from "../../build/artifacts.js";
-import { GantryError, ValidationError } from "../../errors.js";
+import { GantryError, ValidationError, notFound } from "../../errors.js";
 import {
   AssignmentSchema,
   InstanceStatusSchema,
@@ -17,7 +17,7 @@ import { allows, isAdmin } from "../../model/token.js";
 import { text, type KeyValue } from "../../store/index.js";
 import { blockIfAsked } from "../blocking.js";
 import type { Ctx } from "../context.js";
-import { forbidden, notFound } from "../errors.js";
+import { forbidden } from "../errors.js";
 import { pathParam } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { ValidationError } from "../../errors.js";
+import { ValidationError, notFound } from "../../errors.js";
 import { followScale } from "../../apps/follow-scale.js";
 import { scaleKey } from "../../apps/keys.js";
 import { parseRecord } from "../../apps/records.js";
@@ -13,7 +13,7 @@ import {
 import { K } from "../../model/keys.js";
 import { allows } from "../../model/token.js";
 import { blockIfAsked } from "../blocking.js";
-import { forbidden, notFound } from "../errors.js";
+import { forbidden } from "../errors.js";
 import { pathParam, requestSignal } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 import { apiBase, appParam, appsOf, textStream } from "./apps-common.js";

@@ -4,7 +4,7 @@ import { DEFAULT_BUILD_SETTINGS, buildKey, runBuild } from "../../build/builder.
 import { buildLogPath } from "../../build/buildlog.js";
 import { ensureRepoId } from "../../build/repo-id.js";
 import { formatResult, type BuildStreamResult } from "../../build/result.js";
-import { ValidationError } from "../../errors.js";
+import { ValidationError, HttpError, notFound } from "../../errors.js";
 import {
   AppNameSchema,
   BuildSchema,
@@ -17,7 +17,7 @@ import { K } from "../../model/keys.js";
 import { allows, type Access } from "../../model/token.js";
 import type { Store } from "../../store/index.js";
 import type { Ctx } from "../context.js";
-import { forbidden, HttpError, notFound } from "../errors.js";
+import { forbidden } from "../errors.js";
 import { pathParam, requestSignal } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 

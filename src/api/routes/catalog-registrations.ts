@@ -3,7 +3,7 @@ import { K } from "../../model/keys.js";
 import { ServiceRegistrationSchema, toInstance } from "../../model/service.js";
 import { allows, type Policy } from "../../model/token.js";
 import { checkMayRegister, registerInstances } from "../catalog-register.js";
-import { parseInstance } from "../catalog-read.js";
+import { parseInstance } from "../../catalog/read.js";
 import { ValidationError } from "../../errors.js";
 import { forbidden } from "../errors.js";
 import type { ApiDeps, RouteDef } from "../server.js";

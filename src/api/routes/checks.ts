@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { catalogKey, healthKey } from "../../catalog/keys.js";
 import { nextRecord, parseRecord } from "../../catalog/record.js";
-import { ValidationError } from "../../errors.js";
+import { ValidationError, HttpError, notFound } from "../../errors.js";
 import { durationMs } from "../../model/duration.js";
 import {
   CheckIdSchema,
@@ -23,9 +23,9 @@ import {
   type TxnOp,
 } from "../../store/index.js";
 import { parseWith } from "../../validate.js";
-import { parseInstance } from "../catalog-read.js";
+import { parseInstance } from "../../catalog/read.js";
 import type { Ctx } from "../context.js";
-import { forbidden, HttpError, notFound } from "../errors.js";
+import { forbidden } from "../errors.js";
 import { pathParam } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 

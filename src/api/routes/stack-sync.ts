@@ -2,14 +2,14 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import * as z from "zod";
 import { formatResult } from "../../build/result.js";
-import { ValidationError } from "../../errors.js";
+import { ValidationError, HttpError, notFound } from "../../errors.js";
 import { stackRepoPath } from "../../gitops/repo.js";
 import { POKE_KEY, readGitOps, SEALED } from "../../gitops/records.js";
 import { checkSignature } from "../../gitops/signature.js";
 import type { GitOpsService } from "../../gitops/service.js";
 import { allows } from "../../model/token.js";
 import type { Ctx } from "../context.js";
-import { forbidden, HttpError, notFound } from "../errors.js";
+import { forbidden } from "../errors.js";
 import { requestSignal } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 
