@@ -39,13 +39,8 @@ async function serveGit(deps: ApiDeps, pushes: KeyedQueue, ctx: Ctx): Promise<vo
   // Which git service: a push is `git-receive-pack` (its ref advertisement, then the pack).
   const service = ctx.method === "GET" && rest === "info/refs" ? ctx.query.get("service") : rest;
   const push = service === "git-receive-pack";
-  let who: Principal;
-  try {
-    who = authenticate(ctx.req, deps.tokens);
-  } catch (err) {
-    return answer(ctx, 401, (err as Error).message, { "www-authenticate": 'Basic realm="gantry"' });
-  }
-  ctx.principal = who;
+  const who = gitPrincipal(deps, ctx);
+  if (who === undefined) return;
   if (!allows(who.policies, "app", app, push ? "write" : "read")) {
     return answer(ctx, 403, `this token may not ${push ? "push to" : "read"} app "${app}"`);
   }
@@ -82,6 +77,18 @@ async function settle(deps: ApiDeps, app: string): Promise<void> {
     // The next start of the server settles it (src/apps/push-recovery.ts).
     const why = err instanceof Error ? err.message : String(err);
     process.stderr.write(`git: ${app}: could not check how the push ended: ${why}\n`);
+  }
+}
+
+/** The request's principal; undefined once a 401 is answered (git then asks for credentials). */
+export function gitPrincipal(deps: ApiDeps, ctx: Ctx): Principal | undefined {
+  try {
+    const who = authenticate(ctx.req, deps.tokens);
+    ctx.principal = who;
+    return who;
+  } catch (err) {
+    answer(ctx, 401, (err as Error).message, { "www-authenticate": 'Basic realm="gantry"' });
+    return undefined;
   }
 }
 

@@ -2,11 +2,9 @@ import { DEFAULT_BUILD_SETTINGS } from "../../build/builder.js";
 import { createStackRepo, STACK_REPO } from "../../gitops/repo.js";
 import { readGitOps } from "../../gitops/records.js";
 import { allows } from "../../model/token.js";
-import type { Principal } from "../../model/principal.js";
-import { authenticate } from "../auth.js";
 import type { Ctx } from "../context.js";
 import type { ApiDeps, RouteDef } from "../server.js";
-import { answer, cgiEnv, KeyedQueue, runBackend } from "./git.js";
+import { answer, cgiEnv, gitPrincipal, KeyedQueue, runBackend } from "./git.js";
 
 /**
  * The stack repository over git's smart HTTP (`/git/_stack.git`), served like app repos by
@@ -37,13 +35,8 @@ async function serveStackGit(deps: ApiDeps, pushes: KeyedQueue, ctx: Ctx): Promi
   if (!smart) return answer(ctx, 404, `not a git smart-HTTP request: ${ctx.method} ${rest}`);
   const service = ctx.method === "GET" ? ctx.query.get("service") : rest;
   const push = service === "git-receive-pack";
-  let who: Principal;
-  try {
-    who = authenticate(ctx.req, deps.tokens);
-  } catch (err) {
-    return answer(ctx, 401, (err as Error).message, { "www-authenticate": 'Basic realm="gantry"' });
-  }
-  ctx.principal = who;
+  const who = gitPrincipal(deps, ctx);
+  if (who === undefined) return;
   if (!allows(who.policies, "stack", "repo", push ? "write" : "read")) {
     return answer(ctx, 403, `this token may not ${push ? "push to" : "read"} the stack repository`);
   }
