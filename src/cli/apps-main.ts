@@ -18,15 +18,20 @@ import { registerRunCommands } from "./run.js";
 /** The commands this entry serves: bin/gantry routes them here by this same pattern. */
 export const APP_COMMANDS = /^(apps|domains|config|ps|releases)(:|$)|^(logs|run)$/;
 
-/** The app commands alone, as main.ts registers them. */
-export function buildAppsProgram(o: Output = processOutput): Command {
-  const program = rootProgram(o);
+/** Register the app commands, in their help order (main.ts registers them the same way). */
+export function registerAppCommandSet(program: Command, o: Output): void {
   registerAppCommands(program, o);
   registerAppConfigCommands(program, o);
   registerPsCommands(program, o);
   registerReleaseCommands(program, o);
   registerLogCommands(program, o);
   registerRunCommands(program, o);
+}
+
+/** The app commands alone. */
+export function buildAppsProgram(o: Output = processOutput): Command {
+  const program = rootProgram(o);
+  registerAppCommandSet(program, o);
   return program;
 }
 
