@@ -139,12 +139,7 @@ export class AppsClient {
       headers: { "content-type": "application/x-tar" },
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    let result: BuildAnswer | undefined;
-    await readLines(res, (line) => {
-      if (line.startsWith(RESULT_PREFIX)) result = JSON.parse(line.slice(RESULT_PREFIX.length));
-      else opts.onLine?.(line);
-    });
-    return result ?? { ok: false, error: "the build stream ended without a result" };
+    return readResult<BuildAnswer>(res, "build", opts.onLine);
   }
 
   /** The running (else queued, else last) deploy, or the one of `release`. */
@@ -162,12 +157,7 @@ export class AppsClient {
       stream: true,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    let result: DeployResult | undefined;
-    await readLines(res, (line) => {
-      if (line.startsWith(RESULT_PREFIX)) result = JSON.parse(line.slice(RESULT_PREFIX.length));
-      else opts.onLine?.(line);
-    });
-    return result ?? { ok: false, error: "the deploy stream ended without a result" };
+    return readResult<DeployResult>(res, "deploy", opts.onLine);
   }
 
   /** Follow a scaling (`ps:scale`) until it ends: its progress lines, then its outcome. */
@@ -180,12 +170,7 @@ export class AppsClient {
       stream: true,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
-    let result: DeployResult | undefined;
-    await readLines(res, (line) => {
-      if (line.startsWith(RESULT_PREFIX)) result = JSON.parse(line.slice(RESULT_PREFIX.length));
-      else opts.onLine?.(line);
-    });
-    return result ?? { ok: false, error: "the scaling stream ended without a result" };
+    return readResult<DeployResult>(res, "scaling", opts.onLine);
   }
 
   ps(app: string): Promise<PsEntry[]> {
@@ -254,6 +239,20 @@ export class AppsClient {
 }
 
 /** Call `onLine` for each line of a streamed text body. */
+/** Copy a streamed answer's lines to `onLine` until its result line; answer that result. */
+async function readResult<T extends DeployResult>(
+  res: ApiResponse,
+  what: string,
+  onLine?: (line: string) => void,
+): Promise<T> {
+  let result: T | undefined;
+  await readLines(res, (line) => {
+    if (line.startsWith(RESULT_PREFIX)) result = JSON.parse(line.slice(RESULT_PREFIX.length));
+    else onLine?.(line);
+  });
+  return result ?? ({ ok: false, error: `the ${what} stream ended without a result` } as T);
+}
+
 async function readLines(res: ApiResponse, onLine: (line: string) => void): Promise<void> {
   if (res.body === null) return;
   const decoder = new TextDecoder();
