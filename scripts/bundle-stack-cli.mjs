@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 /**
- * Bundle the CLI of `gantry plan` / `gantry apply` (src/cli/stack-main.ts) into
- * dist/cli/stack-cli.mjs, which bin/gantry runs for them: one file to compile instead of a few
- * hundred modules to resolve and load, which was half of a 1,000-item no-op plan's CPU
- * (docs/stack.md, "Figures"). What only some stacks or only apply need (the converge loader,
- * tar) stays in chunks beside it, loaded when first imported. Part of `npm run build`.
+ * Bundle the CLI of `gantry plan` / `gantry apply` (src/cli/stack-main.ts) into one CommonJS
+ * file, dist/cli/stack-cli.cjs, which bin/gantry runs for them through V8's code cache
+ * (src/cli/compile-cache.ts): one file to compile, or none once cached, instead of a few hundred
+ * modules to resolve, load and compile — which was half of a 1,000-item no-op plan's CPU
+ * (docs/stack.md, "Figures"). Part of `npm run build`.
  */
 import { build } from "esbuild";
 import { readdirSync, rmSync } from "node:fs";
@@ -14,29 +14,24 @@ import { fileURLToPath } from "node:url";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outdir = join(root, "dist", "cli");
 
-// Chunks of an earlier build, whose names carry their content hash.
-for (const f of readdirSync(outdir, { withFileTypes: true }))
-  if (f.isFile() && f.name.startsWith("stack-cli.") && f.name.endsWith(".mjs"))
-    rmSync(join(outdir, f.name));
+// Code caches of earlier builds (and the outputs of earlier layouts of this bundle).
+for (const f of readdirSync(outdir))
+  if (f.startsWith("stack-cli.") && f !== "stack-cli.cjs") rmSync(join(outdir, f));
 
 await build({
-  entryPoints: { "stack-cli": join(root, "src", "cli", "stack-main.ts") },
-  outdir,
-  // Beside the entry, so that paths the code resolves from its own file (../../package.json,
-  // node_modules) are the same from every chunk as from dist/cli/*.js.
-  chunkNames: "stack-cli.[name]-[hash]",
-  outExtension: { ".js": ".mjs" },
+  entryPoints: [join(root, "src", "cli", "stack-main.ts")],
+  // In dist/cli beside the modules, so that paths the code resolves from its own file
+  // (../../package.json, node_modules) are the same as from dist/cli/*.js.
+  outfile: join(outdir, "stack-cli.cjs"),
   bundle: true,
-  splitting: true,
   platform: "node",
   target: "node20",
-  format: "esm",
+  // CommonJS, because Node 20 can run a script, not an ES module, from a code cache.
+  format: "cjs",
   minify: true,
   legalComments: "none",
   logLevel: "warning",
-  // CommonJS dependencies (commander, nunjucks) call require() for node builtins: give the ESM
-  // bundle one.
-  banner: {
-    js: 'import { createRequire as __gantryRequire } from "node:module"; const require = __gantryRequire(import.meta.url);',
-  },
+  // The sources are ES modules: give them their own file's URL.
+  define: { "import.meta.url": "__gantryModuleUrl" },
+  banner: { js: 'const __gantryModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
