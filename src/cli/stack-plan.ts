@@ -7,7 +7,6 @@ import { defaultRegistry } from "../spec/kinds/index.js";
 import { planStack } from "../spec/live.js";
 import { loadStack, STACK_FILE } from "../spec/load.js";
 import { hasChanges, planJson, planText } from "../spec/render.js";
-import { savePlan } from "../spec/saved-plan.js";
 import { clientFromEnv } from "./config.js";
 import { colours, json, type Output } from "../output/output.js";
 
@@ -26,6 +25,8 @@ export async function runPlan(dir: string, flags: PlanFlags, o: Output): Promise
   const ctx = kindContext(client, stack.dir, o, stack.settings.name);
   const { plan, snapshot } = await planStack(ctx, registry, stack);
   if (flags.out !== undefined) {
+    // Loaded only here: its schema is not worth building for every plan.
+    const { savePlan } = await import("../spec/saved-plan.js");
     const saved = savePlan(stack, snapshot, plan, await gitCommit(stack.dir));
     await writeFile(flags.out, JSON.stringify(saved, null, 2) + "\n", { mode: 0o600 });
   }

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { K } from "./keys.js";
+import { DriftSchema, ItemNameSchema, KindNameSchema } from "./stack-names.js";
 
 /**
  * The stack's records in the Store (docs/stack.md): one ownership record per item the stack
@@ -7,22 +8,13 @@ import { K } from "./keys.js";
  * API routes, the client and the stack engine.
  */
 
-export const DRIFT_MODES = ["correct", "warn", "off"] as const;
-export const DriftSchema = z.enum(DRIFT_MODES);
-export type DriftMode = z.infer<typeof DriftSchema>;
-
-/** A kind's name as it appears in plans and keys: `app`, `kv`, `service`, … */
-export const KindNameSchema = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{0,31}$/, "lower-case letters, digits and dashes, at most 32");
-
-/** An item's name: any printable text (kv keys have slashes), at most 1 KB. */
-export const ItemNameSchema = z
-  .string()
-  .min(1)
-  .max(1024)
-  // eslint-disable-next-line no-control-regex
-  .regex(/^[^\u0000-\u001f\u007f]*$/, "must not contain control characters");
+export {
+  DRIFT_MODES,
+  DriftSchema,
+  ItemNameSchema,
+  KindNameSchema,
+  type DriftMode,
+} from "./stack-names.js";
 
 /** What a client sends for one item after applying it (the server adds who and when). */
 export const OwnershipInputSchema = z.strictObject({

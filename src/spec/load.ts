@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { ValidationError } from "../errors.js";
-import { DRIFT_MODES, ItemNameSchema, type DriftMode } from "../model/stack.js";
+import { DRIFT_MODES, ItemNameSchema, type DriftMode } from "../model/stack-names.js";
 import { didYouMean } from "../text/suggest.js";
 import { fieldName, YamlDoc, type Path } from "../text/yaml-doc.js";
 import { checkStack } from "./check.js";

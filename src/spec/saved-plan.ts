@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { ValidationError } from "../errors.js";
-import { DriftSchema } from "../model/stack.js";
+import { DriftSchema } from "../model/stack-names.js";
 import { parseWith } from "../validate.js";
 import { StalePlanError } from "./errors.js";
 import { stableStringify } from "./hash.js";
