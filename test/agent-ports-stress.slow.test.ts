@@ -3,151 +3,75 @@
  * connections churn the kernel's ephemeral ports → no bind failure, no crash restart.
  *
  * Ports picked by listening on port 0 (as the agent did before) come from the ephemeral range;
- * once the connections' TIME_WAIT ports fill its even half, connect() takes odd ports too, and an
- * app then finds its port taken (measured here: 559 of 1,500 wildcard binds failed). The agent's
- * own range (20000-32000) lies outside it.
+ * once the connections' TIME_WAIT ports fill its even half, connect() takes odd ones too, and an
+ * app then finds its port taken. The agent's own range (20000-32000) lies outside it.
+ *
+ * The load goes to loopback only, in a network namespace the test makes (root; unshare): the
+ * server, the agent, its instances and the churn share its TCP stack, and nothing leaves it.
+ * The churn connects to ::1 with net.ipv4.tcp_tw_reuse=0 set in that namespace only (the host's
+ * value is checked unchanged). With the default (2) loopback TIME_WAIT ports are reused, so
+ * connect() never runs out of even ports and never takes the odd ones listen(0) picks; with 0
+ * it does, as towards any other host. Ports in TIME_WAIT on ::1 look free to a bind on
+ * 127.0.0.1, yet an app binding every address cannot have them: the old picker handed those out.
+ * To see the test catch it: GANTRY_STRESS_OLD_PICKER=1 npx vitest run <this file>.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAgent, type Agent } from "../src/agent/agent.js";
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
 import { DEFAULT_PORT_RANGE } from "../src/agent/apps/port-range.js";
-import { GantryClient } from "../src/client/client.js";
-import type { Assignment } from "../src/model/app.js";
-import { agentPolicies } from "../src/server/up.js";
-import {
-  APP_FILES,
-  assignment as newAssignment,
-  deleteAssignment,
-  instanceStatus,
-  putAssignment,
-  seedApp,
-} from "./helpers/agent-fixture.js";
-import { startTestApi, type TestApi } from "./helpers/api.js";
-import { ownAddresses, startChurn, type Churn } from "./helpers/churn.js";
-import { eventually } from "./helpers/paas.js";
-import { appTarball, storeArtifact } from "./helpers/tarball.js";
+import { netnsOf, netSysctl, spawnInNetns } from "./helpers/netns.js";
+import type { StressResult } from "./helpers/ports-stress-world.js";
 
-const NODE = "busy";
-const APP = "many";
 const STARTS = 200;
 const BATCH = 20;
+const ROOT = resolve(import.meta.dirname, "..");
 
-/** Binds every address, as most apps do (Node's listen(port), 0.0.0.0 in Heroku's guides). */
-const WILD_JS = `
-const http = require("node:http");
-http.createServer((q, s) => s.end("hello hi from " + process.pid)).listen(Number(process.env.PORT));
-process.on("SIGTERM", () => process.exit(0));
-`;
-
-let t: TestApi;
-let agentDir: string;
-let artifact: string;
-let agent: Agent;
-let churn: Churn | undefined;
-const agentLog: string[] = [];
-
-beforeAll(async () => {
-  t = await startTestApi();
-  agentDir = mkdtempSync(join(tmpdir(), "gantry-agent-stress-"));
-  const secret = (await t.clientWith(agentPolicies(NODE), `agent-${NODE}`)).secret;
-  await seedApp(t, APP);
-  artifact = storeArtifact(t.dataDir, appTarball({ ...APP_FILES, "wild.js": WILD_JS }));
-  agent = startAgent({
-    client: new GantryClient({ addr: t.url, token: secret }),
-    nodeName: NODE,
-    dataDir: agentDir,
-    wait: "5s",
-    log: (l) => agentLog.push(l),
-    runner: { stopGraceMs: 2000 },
-  });
-  await agent.joined;
-});
-
-afterAll(async () => {
-  await churn?.stop();
-  await agent?.stop({ stopInstances: true });
-  await t?.close();
-  rmSync(agentDir, { recursive: true, force: true });
-});
-
-/** What went wrong with an instance: it restarted, moved, or did not answer on its port. */
-const problems: string[] = [];
-
-/** One batch: start them all, each must run and answer on its port; then remove them. */
-async function batch(list: Assignment[]): Promise<number[]> {
-  await Promise.all(list.map((a) => putAssignment(t, a)));
-  const ports = await Promise.all(
-    list.map(async (a) => {
-      const s = await eventually(
-        `${a.id} running`,
-        async () => {
-          const x = await instanceStatus(t, a.id);
-          return x?.state === "running" ? x : undefined;
-        },
-        60_000,
-      );
-      if (s.restarts > 0) problems.push(`${a.id}: restarted ${s.restarts} times`);
-      if (s.portMoved !== undefined) problems.push(`${a.id}: moved from ${s.portMoved.from}`);
-      const body = await fetch(`http://127.0.0.1:${s.port}/`).then(
-        (r) => r.text(),
-        (err: unknown) => String((err as Error).cause ?? err),
-      );
-      if (!/^hello hi from \d+$/.test(body)) problems.push(`${a.id} on port ${s.port}: ${body}`);
-      return s.port!;
-    }),
+/** Run the world in a namespace of its own and return what it measured. */
+async function runWorld(oldPicker: boolean): Promise<StressResult> {
+  const child = spawnInNetns(
+    [
+      process.execPath,
+      "--import",
+      "tsx",
+      "test/helpers/ports-stress-world.ts",
+      JSON.stringify({ starts: STARTS, batch: BATCH, oldPicker }),
+    ],
+    { cwd: ROOT, sysctls: { "net.ipv4.tcp_tw_reuse": "0" } },
   );
-  await Promise.all(list.map((a) => deleteAssignment(t, a)));
-  await eventually(
-    "batch removed",
-    () =>
-      list.every((a) => agentLog.some((l) => l.includes(`removed ${a.id}`))) ? true : undefined,
-    60_000,
-  );
-  return ports;
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((r) => child.once("exit", r));
+  const line = out.split("\n").find((l) => l.startsWith("RESULT "));
+  if (line === undefined)
+    throw new Error(
+      `the stress world exited ${code} without a result (its error is above; a network namespace needs root and unshare)`,
+    );
+  return JSON.parse(line.slice("RESULT ".length)) as StressResult;
 }
 
 describe("200 instance starts under ephemeral port churn", () => {
   it("no bind failure, no crash restart", { timeout: 300_000 }, async () => {
-    const hosts = ownAddresses();
-    churn = startChurn({ hosts, concurrency: 96, maxConns: 150_000, maxMs: 240_000 });
-    // Until the kernel hands out odd source ports (its even ones are all in TIME_WAIT), as long
-    // as there is an address to do it with.
-    const spill = hosts[1];
-    if (spill !== undefined)
-      await eventually(
-        "connect() taking odd ports",
-        () => (churn!.stats().odd[spill] ?? 0) > 0,
-        90_000,
-      );
-
-    const t0 = Date.now();
-    const ports: number[] = [];
-    for (let done = 0; done < STARTS; done += BATCH)
-      ports.push(
-        ...(await batch(
-          Array.from({ length: BATCH }, (_, i) =>
-            newAssignment(APP, NODE, artifact, { index: done + i + 1, command: "node wild.js" }),
-          ),
-        )),
-      );
-    const secs = (Date.now() - t0) / 1000;
-    const stats = await churn.stop();
-    churn = undefined;
-
-    const total = Object.values(stats.conns).reduce((a, b) => a + b, 0);
-    const odd = Object.values(stats.odd).reduce((a, b) => a + b, 0);
+    const hostTwReuse = netSysctl("net.ipv4.tcp_tw_reuse");
+    const r = await runWorld(process.env["GANTRY_STRESS_OLD_PICKER"] === "1");
     console.log(
-      `${STARTS} starts in ${secs.toFixed(1)} s under ${total} connections (${odd} from odd source ports) to ${hosts.join(", ")}`,
+      `${r.started} starts in ${r.secs.toFixed(1)} s under ${r.churn.conns} loopback connections ` +
+        `(${r.churn.odd} from odd source ports, ${r.churn.errors} refused a source port); ` +
+        `${r.problems.length} problems, ${r.exits.length} exits or port moves`,
     );
-    expect(problems).toEqual([]);
-    expect(ports).toHaveLength(STARTS);
-    expect(ports.every((p) => p >= DEFAULT_PORT_RANGE.first && p <= DEFAULT_PORT_RANGE.last)).toBe(
-      true,
-    );
-    expect(agentLog.filter((l) => /exited with|was taken by another program/.test(l))).toEqual([]);
-    expect(total).toBeGreaterThan(10_000);
-    if (spill !== undefined) expect(stats.odd[spill]).toBeGreaterThan(0);
+
+    // The churn ran in a namespace of its own, with TIME_WAIT reuse off there only.
+    expect(r.netns).not.toBe(netnsOf());
+    expect(r.twReuse).toBe("0");
+    expect(netSysctl("net.ipv4.tcp_tw_reuse")).toBe(hostTwReuse);
+    // It spilled into the odd ports listen(0) hands out.
+    expect(r.churn.conns).toBeGreaterThan(10_000);
+    expect(r.churn.odd).toBeGreaterThan(0);
+
+    expect(r.problems).toEqual([]);
+    expect(r.exits).toEqual([]);
+    expect(r.started).toBe(STARTS);
+    expect(r.ports).toHaveLength(STARTS);
+    expect(
+      r.ports.every((p) => p >= DEFAULT_PORT_RANGE.first && p <= DEFAULT_PORT_RANGE.last),
+    ).toBe(true);
   });
 });
