@@ -2,7 +2,9 @@
  * Instance ports as a user meets them (issue 19): `gantry up --port-range`, a `git push` whose
  * instance finds its port taken by another program between the agent's pick and its bind — the
  * instance moves, the deploy succeeds and says so — and a range that overlaps the kernel's
- * ephemeral ports refused by `gantry up` and `gantry agent` in one line.
+ * ephemeral ports refused by `gantry up` and `gantry agent` in one line when it was given, and
+ * chosen around (said in one line) when it is the default: those run in a network namespace of
+ * their own (root), whose ip_local_port_range the test sets without touching the host's.
  */
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
@@ -11,7 +13,8 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readEphemeralPorts } from "../src/agent/apps/port-range.js";
 import type { PsEntry } from "../src/model/app-views.js";
-import { runCli, startGantry, type GantryProcess } from "./helpers/gantry.js";
+import { GANTRY_BIN, runCli, startGantry, type GantryProcess } from "./helpers/gantry.js";
+import { netSysctl, runInNetns } from "./helpers/netns.js";
 import {
   eventually,
   get,
@@ -167,5 +170,66 @@ describe("a port range inside the kernel's ephemeral ports", () => {
     expect(r.stderr.trim()).toBe(
       'gantry: --port-range must be FIRST-LAST with 1024 <= FIRST <= LAST <= 65535, e.g. 20000-32000; got "32000-20000" (--port-range)',
     );
+  });
+});
+
+describe("the default range where the kernel's ephemeral ports cover it", () => {
+  const hostRange = netSysctl("net.ipv4.ip_local_port_range");
+  const inNetns = (args: string[], kernelRange: string, until?: RegExp) =>
+    runInNetns([process.execPath, GANTRY_BIN, ...args], {
+      sysctls: { "net.ipv4.ip_local_port_range": kernelRange },
+      env: { NO_COLOR: "1", GANTRY_TOKEN: "" },
+      ...(until === undefined ? {} : { until }),
+      timeoutMs: 30_000,
+    });
+  const notes = (stderr: string): string[] =>
+    stderr.split("\n").filter((l) => l.includes("instance ports:"));
+
+  it("gantry up starts all the same, saying which range and why", async () => {
+    const dir = mkdtempSync(join(work, "wide-"));
+    const r = await inNetns(["up", "--data-dir", dir], "1024 65535", /Ctrl-C to stop/);
+    expect(r.stdout).toContain("Gantry is up");
+    expect(notes(r.stderr)).toEqual([
+      "agent: instance ports: 20000-32000 although the kernel's ephemeral ports 1024-65535 " +
+        "(net.ipv4.ip_local_port_range) overlap the default 20000-32000 in 20000-32000 and no " +
+        "1000 ports in a row lie outside them: an instance whose port an outgoing connection " +
+        "takes moves to another; to avoid that, reserve them: " +
+        "sysctl -w net.ipv4.ip_local_reserved_ports=20000-32000",
+    ]);
+    expect(r.stdout).toContain("stopped");
+    expect(r.code).toBe(0);
+    expect(netSysctl("net.ipv4.ip_local_port_range")).toBe(hostRange);
+  });
+
+  it("gantry agent takes the largest range outside them, saying so", async () => {
+    const r = await inNetns(
+      [
+        "agent",
+        "--server",
+        "http://127.0.0.1:9",
+        "--token",
+        "x",
+        "--data-dir",
+        join(work, "wide-agent"),
+      ],
+      "10000 65535",
+      /Ctrl-C stops the agent/,
+    );
+    expect(notes(r.stderr)).toHaveLength(1);
+    expect(notes(r.stderr)[0]).toMatch(
+      /Z agent: instance ports: 1024-9999, the largest range outside the kernel's ephemeral ports, because the kernel's ephemeral ports 10000-65535 .* \(--port-range chooses another\)$/,
+    );
+    expect(r.stdout).toContain("agent for node");
+  });
+
+  it("a --port-range given is still refused there, in one line naming both ranges", async () => {
+    const dir = mkdtempSync(join(work, "wide-given-"));
+    const r = await inNetns(["up", "--data-dir", dir, "--port-range", "20000-32000"], "1024 65535");
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(
+      /^gantry: the instance port range 20000-32000 overlaps the kernel's ephemeral port range 1024-65535 /,
+    );
+    expect(existsSync(join(dir, "admin.token"))).toBe(false);
   });
 });

@@ -32,8 +32,9 @@ export interface AgentOptions {
    */
   dataDir?: string;
   /**
-   * Where app instances' ports come from (default 20000-32000). It must lie outside the kernel's
-   * ephemeral port range: startAgent throws a PortRangeOverlapError when it does not.
+   * Where app instances' ports come from. A range given must lie outside the kernel's ephemeral
+   * port range: startAgent throws a PortRangeOverlapError when it does not. Without one:
+   * 20000-32000, or where that overlaps the ephemeral ports the largest range outside (logged).
    */
   portRange?: PortRange;
   /** Tuning of the instance runner (grace periods, backoff, driver…), mostly for tests. */

@@ -38,7 +38,7 @@ export function registerAgentCommands(program: Command, o: Output): void {
     )
     .option(
       "--port-range <first-last>",
-      "the ports instances get ($PORT), outside the kernel's ephemeral range (default 20000-32000)",
+      "the ports instances get ($PORT), outside the kernel's ephemeral range (default 20000-32000, or where that overlaps it the largest range outside it)",
     )
     .option(
       "--stop-instances",

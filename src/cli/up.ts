@@ -112,7 +112,7 @@ export function registerUpCommands(program: Command, o: Output): void {
     )
     .option(
       "--port-range <first-last>",
-      "the ports app instances get ($PORT), outside the kernel's ephemeral range (default 20000-32000)",
+      "the ports app instances get ($PORT), outside the kernel's ephemeral range (default 20000-32000, or where that overlaps it the largest range outside it)",
     )
     .option(
       "--low-latency",

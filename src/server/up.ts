@@ -1,11 +1,6 @@
 import { join } from "node:path";
 import { startAgent, type Agent } from "../agent/agent.js";
-import {
-  checkPortRange,
-  DEFAULT_PORT_RANGE,
-  readEphemeralPorts,
-  type PortRange,
-} from "../agent/apps/port-range.js";
+import { checkPortRange, readEphemeralPorts, type PortRange } from "../agent/apps/port-range.js";
 import type { TokenRegistry } from "../api/tokens.js";
 import { GantryClient } from "../client/client.js";
 import { NodeNameSchema } from "../model/node.js";
@@ -28,7 +23,7 @@ export interface UpOptions extends ServerOptions {
   httpPort?: number;
   /** Router worker processes (default: see defaultRouterWorkers). */
   routerWorkers?: number;
-  /** Where the local agent's instances get their ports (default 20000-32000). */
+  /** Where the local agent's instances get their ports (default: see AgentOptions.portRange). */
   portRange?: PortRange;
 }
 
@@ -45,8 +40,9 @@ export interface RunningUp extends RunningServer {
 export async function startUp(opts: UpOptions): Promise<RunningUp> {
   const nodeName = parseWith(NodeNameSchema, opts.nodeName ?? defaultNodeName(), "--node-name");
   const httpPort = opts.httpPort ?? 8080;
-  // Before anything starts: a range the kernel's outgoing connections share is refused.
-  checkPortRange(opts.portRange ?? DEFAULT_PORT_RANGE, readEphemeralPorts());
+  // Before anything starts: a range given that the kernel's outgoing connections share is
+  // refused. Without one the agent chooses (and says so).
+  if (opts.portRange !== undefined) checkPortRange(opts.portRange, readEphemeralPorts());
   const server = await startServer({ routerPort: httpPort, ...opts });
   try {
     const token = await ensureAgentToken(server.api.deps.tokens, opts.dataDir, nodeName);

@@ -88,10 +88,11 @@ export function checkPortRange(
   if (eph === undefined) return;
   const overlap = ephemeralOverlap(range, eph);
   if (overlap === undefined) return;
-  const outside =
+  const free =
     ephemeralOverlap(DEFAULT_PORT_RANGE, eph) === undefined
-      ? ` (e.g. --port-range ${formatRange(DEFAULT_PORT_RANGE)})`
-      : "";
+      ? DEFAULT_PORT_RANGE
+      : largestOutside(eph);
+  const outside = free === undefined ? "" : ` (e.g. --port-range ${formatRange(free)})`;
   throw new PortRangeOverlapError(
     `the instance port range ${formatRange(range)} overlaps the kernel's ephemeral port range ` +
       `${formatRange(eph.range)} (net.ipv4.ip_local_port_range) in ${formatRange(overlap)}: ` +
@@ -100,6 +101,72 @@ export function checkPortRange(
       `reserve these ports: sysctl -w net.ipv4.ip_local_reserved_ports=${formatRange(range)}`,
     field,
   );
+}
+
+/** A range chosen for the agent smaller than this is not worth it: the default stays instead. */
+export const MIN_CHOSEN_PORTS = 1000;
+
+/**
+ * The largest stretch of 1024-65535 (the first when two are as large) holding neither the
+ * kernel's ephemeral ports nor its reserved ones (those are kept for some known program), if
+ * one of at least MIN_CHOSEN_PORTS ports exists.
+ */
+export function largestOutside(eph: EphemeralPorts): PortRange | undefined {
+  const taken = [eph.range, ...eph.reserved].sort((a, b) => a.first - b.first);
+  let best: PortRange | undefined;
+  let cur = 1024;
+  for (const r of [...taken, { first: 65536, last: 65536 }]) {
+    const gap = { first: cur, last: Math.min(r.first - 1, 65535) };
+    if (gap.last >= gap.first && (best === undefined || rangeSize(gap) > rangeSize(best)))
+      best = gap;
+    cur = Math.max(cur, r.last + 1);
+  }
+  return best !== undefined && rangeSize(best) >= MIN_CHOSEN_PORTS ? best : undefined;
+}
+
+/** The agent's instance port range, and a line to log when it is not what one would expect. */
+export interface PortRangeChoice {
+  range: PortRange;
+  note?: string;
+}
+
+/**
+ * The range an agent uses: the one the user gave (refused with a PortRangeOverlapError when it
+ * overlaps the kernel's ephemeral ports), else the default; where the default overlaps them,
+ * the largest stretch outside (largestOutside), or, without one, the default all the same —
+ * a port taken before the app binds it then moves the instance — each said in `note`.
+ */
+export function choosePortRange(
+  given: PortRange | undefined,
+  eph: EphemeralPorts | undefined,
+  field = "--port-range",
+): PortRangeChoice {
+  if (given !== undefined) {
+    checkPortRange(given, eph, field);
+    return { range: given };
+  }
+  const overlap = eph === undefined ? undefined : ephemeralOverlap(DEFAULT_PORT_RANGE, eph);
+  if (eph === undefined || overlap === undefined) return { range: DEFAULT_PORT_RANGE };
+  const kernel =
+    `the kernel's ephemeral ports ${formatRange(eph.range)} (net.ipv4.ip_local_port_range) ` +
+    `overlap the default ${formatRange(DEFAULT_PORT_RANGE)} in ${formatRange(overlap)}`;
+  const chosen = largestOutside(eph);
+  if (chosen !== undefined)
+    return {
+      range: chosen,
+      note:
+        `instance ports: ${formatRange(chosen)}, the largest range outside the kernel's ` +
+        `ephemeral${eph.reserved.length > 0 ? " and reserved" : ""} ports, because ${kernel} ` +
+        `(--port-range chooses another)`,
+    };
+  return {
+    range: DEFAULT_PORT_RANGE,
+    note:
+      `instance ports: ${formatRange(DEFAULT_PORT_RANGE)} although ${kernel} and no ` +
+      `${MIN_CHOSEN_PORTS} ports in a row lie outside them: an instance whose port an outgoing ` +
+      `connection takes moves to another; to avoid that, reserve them: ` +
+      `sysctl -w net.ipv4.ip_local_reserved_ports=${formatRange(DEFAULT_PORT_RANGE)}`,
+  };
 }
 
 /** The kernel's ephemeral ports, read from /proc; undefined where there is no such file. */

@@ -14,13 +14,7 @@ import { Instance, type InstanceContext } from "./instance.js";
 import { defaultBaseEnv } from "./env.js";
 import { LogShipper } from "./logs.js";
 import { PortAllocator } from "./port-allocator.js";
-import {
-  checkPortRange,
-  DEFAULT_PORT_RANGE,
-  rangeSize,
-  readEphemeralPorts,
-  type PortRange,
-} from "./port-range.js";
+import { choosePortRange, rangeSize, readEphemeralPorts, type PortRange } from "./port-range.js";
 import { PortPool } from "./ports.js";
 import { Reporter } from "./reporter.js";
 import { loadState, saveState, type SavedInstance } from "./state.js";
@@ -42,8 +36,9 @@ export interface InstanceRunnerOptions {
   /** The address instances are registered with in the catalog (default 127.0.0.1). */
   address?: string;
   /**
-   * Where instance ports come from (default 20000-32000); it must lie outside the kernel's
-   * ephemeral ports (checked when the runner is made: PortRangeOverlapError).
+   * Where instance ports come from; a range given must lie outside the kernel's ephemeral ports
+   * (checked when the runner is made: PortRangeOverlapError). Default 20000-32000, or where that
+   * overlaps them the largest range outside, logged (choosePortRange).
    */
   portRange?: PortRange;
   /** The environment instances start from (default: PATH, LANG, TZ of the agent; nothing else). */
@@ -130,8 +125,8 @@ export class InstanceRunner {
       instances: this.instances,
       removing: this.removing,
     });
-    const range = opts.portRange ?? DEFAULT_PORT_RANGE;
-    checkPortRange(range, readEphemeralPorts());
+    const { range, note } = choosePortRange(opts.portRange, readEphemeralPorts());
+    if (note !== undefined) this.log(`agent: ${note}`);
     this.ports = new PortPool(
       new PortAllocator(range, { startAt: startPort(opts.dataDir, range) }),
     );
