@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CatalogClient } from "../src/client/catalog.js";
 import type { InstanceStatus } from "../src/model/app.js";
-import { agentPolicies } from "../src/server/up.js";
+import { agentPolicies } from "../src/model/policies.js";
 import { assignment, instanceStatus, putAssignment, seedApp } from "./helpers/agent-fixture.js";
 import { startTestApi, type TestApi } from "./helpers/api.js";
 

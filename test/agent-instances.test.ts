@@ -11,7 +11,7 @@ import { startAgent, type Agent } from "../src/agent/agent.js";
 import { CatalogClient } from "../src/client/catalog.js";
 import { GantryClient } from "../src/client/client.js";
 import type { Assignment, InstanceStatus } from "../src/model/app.js";
-import { agentPolicies } from "../src/server/up.js";
+import { agentPolicies } from "../src/model/policies.js";
 import {
   APP_FILES,
   assignment as newAssignment,

@@ -13,7 +13,7 @@ import { startAgent, type Agent } from "../src/agent/agent.js";
 import { readEphemeralPorts, type PortRange } from "../src/agent/apps/port-range.js";
 import { GantryClient } from "../src/client/client.js";
 import type { Assignment, InstanceStatus } from "../src/model/app.js";
-import { agentPolicies } from "../src/server/up.js";
+import { agentPolicies } from "../src/model/policies.js";
 import {
   APP_FILES,
   assignment as newAssignment,

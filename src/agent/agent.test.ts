@@ -5,7 +5,7 @@ import { startTestApi, type TestApi } from "../../test/helpers/api.js";
 import { eventually } from "../../test/helpers/paas.js";
 import { CatalogClient } from "../client/catalog.js";
 import type { InstanceView } from "../model/service.js";
-import { agentPolicies } from "../server/up.js";
+import { agentPolicies } from "../model/policies.js";
 import { startAgent, type Agent } from "./agent.js";
 
 let t: TestApi;

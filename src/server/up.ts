@@ -4,7 +4,7 @@ import { checkPortRange, readEphemeralPorts, type PortRange } from "../agent/app
 import type { TokenRegistry } from "../api/tokens.js";
 import { GantryClient } from "../client/client.js";
 import { NodeNameSchema } from "../model/node.js";
-import type { Policy } from "../model/token.js";
+import { agentPolicies } from "../model/policies.js";
 import { parseWith } from "../validate.js";
 import { defaultNodeName } from "./node-name.js";
 import { startServer, type RunningServer, type ServerOptions } from "./server.js";
@@ -90,22 +90,6 @@ export async function startUp(opts: UpOptions): Promise<RunningUp> {
     throw err;
   }
 }
-
-/**
- * What the local agent may do: its own node, the health of any service placed on it, and for
- * converge (docs/converge.md): read KV keys its states read, take run-once locks.
- */
-export const agentPolicies = (node: string): Policy[] => [
-  { resource: "node", prefix: node, access: "write" },
-  // States it converges may read app config with secret(APP, NAME), which the config API gives
-  // to app writers only. This token lives in the data directory beside admin.token and the
-  // secrets key, so it reaches nothing its holder could not reach already.
-  { resource: "app", prefix: "", access: "write" },
-  { resource: "service", prefix: "", access: "write" },
-  { resource: "kv", prefix: "", access: "read" },
-  { resource: "kv", prefix: "converge/once/", access: "write" },
-  { resource: "session", prefix: "converge/", access: "write" },
-];
 
 /**
  * The local agent's token secret: reused from the data directory while it is valid for this node

@@ -16,7 +16,7 @@ import { startAgent, type Agent } from "../../src/agent/agent.js";
 import { PortPool } from "../../src/agent/apps/ports.js";
 import { GantryClient } from "../../src/client/client.js";
 import type { Assignment } from "../../src/model/app.js";
-import { agentPolicies } from "../../src/server/up.js";
+import { agentPolicies } from "../../src/model/policies.js";
 import {
   APP_FILES,
   assignment as newAssignment,

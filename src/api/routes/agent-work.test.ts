@@ -10,7 +10,7 @@ import { startTestApi, type TestApi } from "../../../test/helpers/api.js";
 import { AgentWorkClient } from "../../client/agent-work.js";
 import { ApiError } from "../../client/errors.js";
 import type { Assignment, InstanceStatus } from "../../model/app.js";
-import { agentPolicies } from "../../server/up.js";
+import { agentPolicies } from "../../model/policies.js";
 
 let t: TestApi;
 let mine: AgentWorkClient;

@@ -3,7 +3,7 @@ import { startTestApi, type TestApi } from "../../../test/helpers/api.js";
 import { ConvergeClient } from "../../client/converge.js";
 import { ApiError } from "../../client/errors.js";
 import { RUNS_KEPT, type RunRecord } from "../../model/converge.js";
-import { agentPolicies } from "../../server/up.js";
+import { agentPolicies } from "../../model/policies.js";
 
 let t: TestApi;
 let admin: ConvergeClient;
