@@ -4,8 +4,7 @@
  * (a 1,000-item `gantry plan` takes ~0.3 s of CPU) spends a good part of its time compiling: with
  * the cache a process starts from the bytecode an earlier run compiled (docs/stack.md, "Figures").
  */
-import { createHash } from "node:crypto";
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { Script } from "node:vm";
@@ -29,10 +28,11 @@ type CommonJsWrapper = (
 
 /** Load and run `file` (a CommonJS bundle), from the code cache when one fits it. */
 export function loadBundle(file: string): CachedBundle {
+  // V8 checks a cache against the source's length, not its content: the cache is named after
+  // this build of the bundle (a process of an earlier build never writes one this build reads).
+  const { size, mtimeMs } = statSync(file);
+  const cacheFile = `${file}.${size}-${Math.round(mtimeMs * 1000)}.cache`;
   const source = readFileSync(file, "utf8");
-  // V8 checks a cache against the source's length, not its content: the name carries a hash.
-  const key = createHash("sha256").update(source).digest("hex").slice(0, 16);
-  const cacheFile = `${file}.${key}.cache`;
   let cachedData: Buffer | undefined;
   try {
     cachedData = readFileSync(cacheFile);

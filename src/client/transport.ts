@@ -1,5 +1,5 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+import type { Agent as HttpsAgent } from "node:https";
 
 /**
  * What the client needs of an HTTP answer: the part of fetch's `Response` it uses, so that a
@@ -40,7 +40,10 @@ export function fetchTransport(fetchFn: typeof fetch): Transport {
 }
 
 // One keep-alive pool per process and protocol; idle sockets do not keep the process alive.
-let agents: { http: HttpAgent; https: HttpsAgent } | undefined;
+let httpAgent: HttpAgent | undefined;
+let httpsAgent: HttpsAgent | undefined;
+// node:https (and TLS, and crypto) is loaded only for an https address: ~10 ms of a CLI start.
+const https = (): typeof import("node:https") => process.getBuiltinModule("node:https");
 
 /**
  * Requests over node:http / node:https with keep-alive, each answer read whole before it
@@ -57,20 +60,19 @@ export const nodeTransport: Transport = (url, req) =>
   });
 
 function send(url: URL, req: TransportRequest): Promise<ApiResponse> {
-  agents ??= {
-    http: new HttpAgent({ keepAlive: true }),
-    https: new HttpsAgent({ keepAlive: true }),
-  };
   const tls = url.protocol === "https:";
+  const agent = tls
+    ? (httpsAgent ??= new (https().Agent)({ keepAlive: true }))
+    : (httpAgent ??= new HttpAgent({ keepAlive: true }));
   const headers: Record<string, string | number> = { ...req.headers };
   if (req.body !== undefined) headers["content-length"] = Buffer.byteLength(req.body);
   return new Promise((resolve, reject) => {
-    const r = (tls ? httpsRequest : httpRequest)(
+    const r = (tls ? https().request : httpRequest)(
       url,
       {
         method: req.method,
         headers,
-        agent: tls ? agents!.https : agents!.http,
+        agent,
         ...(req.signal ? { signal: req.signal } : {}),
       },
       (res) => readWhole(res, req.signal).then(resolve, reject),
