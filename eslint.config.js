@@ -27,4 +27,27 @@ export default tseslint.config(
       "no-constant-condition": ["error", { checkLoops: false }],
     },
   },
+  // Layers point down: cli → server → api → services (apps, controllers, converge, gitops, spec…)
+  // → client/model → store. A lower folder never imports an upper one (docs/architecture.md).
+  {
+    files: ["src/**/*.ts"],
+    ignores: ["src/api/**", "src/server/**", "src/cli/**"],
+    rules: { "no-restricted-imports": ["error", { patterns: layers(["api", "server", "cli"]) }] },
+  },
+  {
+    files: ["src/api/**/*.ts"],
+    rules: { "no-restricted-imports": ["error", { patterns: layers(["server", "cli"]) }] },
+  },
+  {
+    files: ["src/server/**/*.ts"],
+    rules: { "no-restricted-imports": ["error", { patterns: layers(["cli"]) }] },
+  },
 );
+
+/** Import patterns that reach into any of these top-level folders of src/ from below them. */
+function layers(upper) {
+  return upper.map((dir) => ({
+    group: [`../${dir}/*`, `../../${dir}/*`, `../../../${dir}/*`, `../../../../${dir}/*`],
+    message: `a lower layer does not import src/${dir}/: move what it needs down (docs/architecture.md)`,
+  }));
+}
