@@ -1,7 +1,6 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiError } from "../src/client/errors.js";
-import { startTestApi, type TestApi } from "./helpers/api.js";
+import { errorOf, startTestApi, type TestApi } from "./helpers/api.js";
 
 let t: TestApi;
 beforeAll(async () => {
@@ -19,16 +18,6 @@ const raw = (path: string, init: RequestInit = {}, token?: string): Promise<Resp
       ...(init.headers ?? {}),
     },
   });
-
-async function errorOf(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  throw new Error("expected an ApiError");
-}
 
 describe("auth", () => {
   it("answers health without a token and everything else only with one", async () => {

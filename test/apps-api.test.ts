@@ -10,7 +10,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { appKey, assignmentKey, configKey, instanceKey } from "../src/apps/keys.js";
 import type { AppService } from "../src/apps/service.js";
 import { AppsClient } from "../src/client/apps.js";
-import { ApiError } from "../src/client/errors.js";
 import {
   releaseKey,
   type App,
@@ -19,7 +18,7 @@ import {
   type Release,
 } from "../src/model/app.js";
 import { text } from "../src/store/index.js";
-import { startTestApi, type TestApi } from "./helpers/api.js";
+import { errorOf, startTestApi, type TestApi } from "./helpers/api.js";
 
 let t: TestApi;
 let apps: AppsClient;
@@ -36,16 +35,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
 });
-
-async function errorOf(p: Promise<unknown>): Promise<ApiError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof ApiError) return err;
-    throw err;
-  }
-  throw new Error("expected an ApiError");
-}
 
 const raw = async (key: string): Promise<string | undefined> => {
   const kv = await t.store.get(key);

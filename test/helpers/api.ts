@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { createApiServer, type ApiServer } from "../../src/api/server.js";
 import { newSecret } from "../../src/api/tokens.js";
 import { GantryClient } from "../../src/client/client.js";
+import { ApiError } from "../../src/client/errors.js";
 import type { Policy } from "../../src/model/token.js";
 import { openSqliteStore } from "../../src/store/sqlite/index.js";
 import type { Store } from "../../src/store/types.js";
@@ -58,4 +59,15 @@ export async function startTestApi(
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** The ApiError a request fails with (any other outcome fails the test). */
+export async function errorOf(p: Promise<unknown>): Promise<ApiError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ApiError) return err;
+    throw err;
+  }
+  throw new Error("expected an ApiError");
 }
