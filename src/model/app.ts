@@ -242,10 +242,8 @@ export const WaitingSchema = z.strictObject({
 });
 export type Waiting = z.infer<typeof WaitingSchema>;
 
-export const DeploySchema = z.strictObject({
-  app: AppNameSchema,
-  release: z.number().int().min(1),
-  previous: z.number().int().min(0),
+/** The fields a deploy and a scaling share: how it goes, and its progress lines. */
+const PROGRESS = {
   status: z.enum(["running", "succeeded", "failed"]),
   startedAt: z.string(),
   finishedAt: z.string().optional(),
@@ -255,6 +253,13 @@ export const DeploySchema = z.strictObject({
   /** When the last line was written: a wait is told after a quiet spell. */
   loggedAt: z.string().optional(),
   waiting: WaitingSchema.optional(),
+};
+
+export const DeploySchema = z.strictObject({
+  app: AppNameSchema,
+  release: z.number().int().min(1),
+  previous: z.number().int().min(0),
+  ...PROGRESS,
 });
 export type Deploy = z.infer<typeof DeploySchema>;
 
@@ -268,13 +273,7 @@ export const ScaleSchema = z.strictObject({
   id: z.string().regex(/^[0-9a-f]{8,32}$/),
   /** What was asked: the process types changed and their new counts. */
   changes: FormationSchema,
-  status: z.enum(["running", "succeeded", "failed"]),
-  startedAt: z.string(),
-  finishedAt: z.string().optional(),
-  error: z.string().optional(),
-  log: z.array(z.string()).max(200),
-  loggedAt: z.string().optional(),
-  waiting: WaitingSchema.optional(),
+  ...PROGRESS,
 });
 export type Scale = z.infer<typeof ScaleSchema>;
 
