@@ -6,6 +6,7 @@ import { ValidationError } from "../errors.js";
 import { parseDuration } from "../model/duration.js";
 import { applyPlan, assertApplicable, type ApplyResult } from "../spec/apply.js";
 import { ApplyFailedError } from "../spec/errors.js";
+import { completeLine, recordLastApply } from "../spec/last-apply.js";
 import { defaultRegistry } from "../spec/kinds/index.js";
 import { planStack, type PlanSource } from "../spec/live.js";
 import { loadStack, STACK_FILE } from "../spec/load.js";
@@ -123,44 +124,19 @@ export async function runApply(
       });
     } catch (err) {
       if (err instanceof ApplyFailedError)
-        await recordOutcome(stacks, source.settings.name, commit, undefined, err.message);
+        await recordLastApply(stacks, {
+          name: source.settings.name,
+          by: whoAmI(),
+          commit,
+          message: err.message,
+        });
       throw err;
     }
-    await recordOutcome(stacks, source.settings.name, commit, result);
+    await recordLastApply(stacks, { name: source.settings.name, by: whoAmI(), commit, result });
     if (flags.json) json(o, { ...planJson(plan), applied: result, revealed });
     else o.out(`\n${completeLine(result)}`);
     return 0;
   }
-}
-
-/** `Apply complete: 3 created, 1 updated, 0 destroyed.` */
-export function completeLine(r: ApplyResult): string {
-  const replaced = r.replaced > 0 ? `, ${r.replaced} replaced` : "";
-  return `Apply complete: ${r.created} created, ${r.updated} updated${replaced}, ${r.destroyed} destroyed.`;
-}
-
-/** `stack/info`'s lastApply; a failure to write it is reported, not fatal. */
-async function recordOutcome(
-  stacks: StackClient,
-  name: string,
-  commit: string | undefined,
-  result: ApplyResult | undefined,
-  message?: string,
-): Promise<void> {
-  const counts = result ?? { created: 0, updated: 0, replaced: 0, destroyed: 0 };
-  await stacks
-    .updateInfo({
-      name,
-      lastApply: {
-        at: new Date().toISOString(),
-        by: whoAmI(),
-        ...(commit === undefined ? {} : { commit }),
-        result: result === undefined ? "failed" : "ok",
-        ...counts,
-        ...(message === undefined ? {} : { message: message.slice(0, 4000) }),
-      },
-    })
-    .catch(() => undefined);
 }
 
 async function isFile(target: string): Promise<boolean> {

@@ -8,6 +8,7 @@ import { StackClient } from "../client/stack.js";
 import { ValidationError } from "../errors.js";
 import { applyPlan, type ApplyResult } from "../spec/apply.js";
 import { SpecLoadError, formatProblem } from "../spec/errors.js";
+import { completeLine, recordLastApply } from "../spec/last-apply.js";
 import type { KindContext } from "../spec/kind.js";
 import { defaultRegistry } from "../spec/kinds/index.js";
 import { planStack } from "../spec/live.js";
@@ -168,31 +169,19 @@ function fieldList(c: PlannedChange): string {
   return c.fields.map((f) => f.path || "(value)").join(", ");
 }
 
-/** `Apply complete: 3 created, 1 updated, 0 destroyed.` */
-function completeLine(r: ApplyResult): string {
-  const replaced = r.replaced > 0 ? `, ${r.replaced} replaced` : "";
-  return `Apply complete: ${r.created} created, ${r.updated} updated${replaced}, ${r.destroyed} destroyed.`;
-}
-
-async function lastApply(
+function lastApply(
   stacks: StackClient,
   stack: LoadedStack,
   req: SyncRequest,
   result: ApplyResult | undefined,
   message?: string,
 ): Promise<void> {
-  const counts = result ?? { created: 0, updated: 0, replaced: 0, destroyed: 0 };
-  await stacks
-    .updateInfo({
-      name: stack.settings.name,
-      lastApply: {
-        at: new Date().toISOString(),
-        by: `git sync (${req.commit.slice(0, 12)})`,
-        commit: req.commit,
-        result: result === undefined ? "failed" : "ok",
-        ...counts,
-        ...(message === undefined ? {} : { message: message.slice(0, 4000) }),
-      },
-    })
-    .catch(() => undefined);
+  const by = `git sync (${req.commit.slice(0, 12)})`;
+  return recordLastApply(stacks, {
+    name: stack.settings.name,
+    by,
+    commit: req.commit,
+    result,
+    message,
+  });
 }
