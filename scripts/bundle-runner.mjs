@@ -5,24 +5,18 @@
  * Part of `npm run build`.
  */
 import { build } from "esbuild";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { nodeBundle, root } from "./bundle-options.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const i = process.argv.indexOf("--out");
 const outfile =
   i > 0 && process.argv[i + 1] ? process.argv[i + 1] : join(root, "dist", "converge-runner.mjs");
 
 await build({
+  ...nodeBundle,
   entryPoints: [join(root, "src", "converge", "runner-main.ts")],
   outfile,
-  bundle: true,
-  platform: "node",
-  target: "node20",
   format: "esm",
-  minify: true,
-  legalComments: "none",
-  logLevel: "warning",
   // CommonJS dependencies (nunjucks) call require() for node builtins: give the ESM bundle one.
   banner: {
     js: 'import { createRequire as __gantryRequire } from "node:module"; const require = __gantryRequire(import.meta.url);',

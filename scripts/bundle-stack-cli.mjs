@@ -8,10 +8,9 @@
  */
 import { build } from "esbuild";
 import { readdirSync, rmSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { nodeBundle, root } from "./bundle-options.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outdir = join(root, "dist", "cli");
 
 // Code caches of earlier builds (and the outputs of earlier layouts of this bundle).
@@ -19,18 +18,13 @@ for (const f of readdirSync(outdir))
   if (f.startsWith("stack-cli.") && f !== "stack-cli.cjs") rmSync(join(outdir, f));
 
 await build({
+  ...nodeBundle,
   entryPoints: [join(root, "src", "cli", "stack-main.ts")],
   // In dist/cli beside the modules, so that paths the code resolves from its own file
   // (../../package.json, node_modules) are the same as from dist/cli/*.js.
   outfile: join(outdir, "stack-cli.cjs"),
-  bundle: true,
-  platform: "node",
-  target: "node20",
   // CommonJS, because Node 20 can run a script, not an ES module, from a code cache.
   format: "cjs",
-  minify: true,
-  legalComments: "none",
-  logLevel: "warning",
   // The sources are ES modules: give them their own file's URL.
   define: { "import.meta.url": "__gantryModuleUrl" },
   banner: { js: 'const __gantryModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
