@@ -64,46 +64,28 @@ export class FakeAgent {
 
   private async start(a: Assignment, how: Behaviour): Promise<void> {
     if (how === "crash-once") {
-      await this.store.put(
-        instanceKey(a.id),
-        JSON.stringify({
-          id: a.id,
-          app: a.app,
-          release: a.release,
-          processType: a.processType,
-          index: a.index,
-          node: a.node,
-          state: "crashed",
-          restarts: 1,
-          exitCode: 1,
-          lastOutput: ["Error: listen EADDRINUSE: address already in use :::5001"],
-          updatedAt: new Date().toISOString(),
-          restartAt: new Date(Date.now() + 1000).toISOString(),
-        }),
-      );
+      await this.putInstance(a, {
+        state: "crashed",
+        restarts: 1,
+        exitCode: 1,
+        lastOutput: ["Error: listen EADDRINUSE: address already in use :::5001"],
+        updatedAt: new Date().toISOString(),
+        restartAt: new Date(Date.now() + 1000).toISOString(),
+      });
       await new Promise((r) => setTimeout(r, 1000));
       how = "pass";
     }
     const now = new Date().toISOString();
     const crashed = how === "crash";
-    await this.store.put(
-      instanceKey(a.id),
-      JSON.stringify({
-        id: a.id,
-        app: a.app,
-        release: a.release,
-        processType: a.processType,
-        index: a.index,
-        node: a.node,
-        state: crashed ? "crashed" : "running",
-        port: 5000 + a.index,
-        restarts: crashed ? 3 : 0,
-        ...(crashed ? { exitCode: 1 } : {}),
-        lastOutput: crashed ? ["booting", "Error: GREETING is not set"] : [],
-        updatedAt: now,
-        startedAt: now,
-      }),
-    );
+    await this.putInstance(a, {
+      state: crashed ? "crashed" : "running",
+      port: 5000 + a.index,
+      restarts: crashed ? 3 : 0,
+      ...(crashed ? { exitCode: 1 } : {}),
+      lastOutput: crashed ? ["booting", "Error: GREETING is not set"] : [],
+      updatedAt: now,
+      startedAt: now,
+    });
     if (a.processType !== "web" || crashed) return;
     await this.store.put(
       `catalog/${a.app}/${a.id}`,
@@ -130,22 +112,22 @@ export class FakeAgent {
     const { output, exitCode } = this.oneoff(a);
     this.log(a.app, `${a.processType}.${a.index}`, output);
     const now = new Date().toISOString();
+    await this.putInstance(a, {
+      state: "exited",
+      exitCode,
+      restarts: 0,
+      lastOutput: output.slice(-20),
+      updatedAt: now,
+      startedAt: now,
+    });
+  }
+
+  /** Write the instance record of `a`: its identity, then `fields`. */
+  private async putInstance(a: Assignment, fields: Record<string, unknown>): Promise<void> {
+    const { id, app, release, processType, index, node } = a;
     await this.store.put(
-      instanceKey(a.id),
-      JSON.stringify({
-        id: a.id,
-        app: a.app,
-        release: a.release,
-        processType: a.processType,
-        index: a.index,
-        node: a.node,
-        state: "exited",
-        exitCode,
-        restarts: 0,
-        lastOutput: output.slice(-20),
-        updatedAt: now,
-        startedAt: now,
-      }),
+      instanceKey(id),
+      JSON.stringify({ id, app, release, processType, index, node, ...fields }),
     );
   }
 
