@@ -153,6 +153,7 @@ describe("config and releases", () => {
     expect(await apps.config("cfg")).toEqual({
       version: 2,
       values: { GREETING: "hi-plaintext-1", EMPTY: "", DB: "postgres://secret-2" },
+      modRevision: (await t.store.get(configKey("cfg")))!.modRevision,
     });
     const rels = await apps.releases("cfg");
     expect(rels.map((r) => [r.version, r.status, r.description, r.configNames])).toEqual([
