@@ -1,13 +1,6 @@
+import type { AuditEntry } from "../model/token.js";
 import { K } from "../model/keys.js";
 import type { TxnOp } from "../store/index.js";
-
-export interface AuditEntry {
-  time: string;
-  token: string;
-  tokenId: string;
-  action: string;
-  target: string;
-}
 
 /**
  * Audit entries are written in the same Store transaction as the change they describe, so a

@@ -1,3 +1,4 @@
+import type { AuditEntry } from "../model/token.js";
 import { ValidationError } from "../errors.js";
 import { ApiError, ConnectError } from "./errors.js";
 import { parseSse } from "./sse.js";
@@ -244,14 +245,6 @@ export interface TokenInfo {
   createdBy: string;
   /** The record's store revision (in lists). */
   modRevision?: number;
-}
-
-export interface AuditEntry {
-  time: string;
-  token: string;
-  tokenId: string;
-  action: string;
-  target: string;
 }
 
 /** Percent-encode each segment of a key, keeping the slashes. */

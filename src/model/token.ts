@@ -123,3 +123,12 @@ export function canReadUnder(policies: readonly Policy[], prefix: string): boole
       (p.resource === "kv" && (p.prefix.startsWith(prefix) || prefix.startsWith(p.prefix))),
   );
 }
+
+/** One line of the audit log (`audit/…`): who did what to what, when. */
+export interface AuditEntry {
+  time: string;
+  token: string;
+  tokenId: string;
+  action: string;
+  target: string;
+}
