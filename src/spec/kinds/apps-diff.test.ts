@@ -32,6 +32,15 @@ const base = {
   source: "./web",
 };
 
+/** Pinned to v1 by a rollback; its code is an upload (v5); the stack last built folder A. */
+const pinnedApp = (): LiveApp =>
+  live({
+    pinned: { release: 1, by: "admin", at: "2026-01-01T00:00:00Z" },
+    code: { release: 5, build: "b1", commit: "upload", source: B },
+    config: { LOG: "warn", DB_PASSWORD: "x" },
+    lastStackSource: A,
+  });
+
 describe("the app kind's diff", () => {
   it("finds nothing to do when live matches the spec", () => {
     expect(diffApp("web", spec(base), live(), A)).toEqual([]);
@@ -104,12 +113,7 @@ describe("the app kind's diff", () => {
   });
 
   it("leaves a pinned app's code and config alone while the folder is what the stack last built", () => {
-    const pinned = live({
-      pinned: { release: 1, by: "admin", at: "2026-01-01T00:00:00Z" },
-      code: { release: 5, build: "b1", commit: "upload", source: B },
-      config: { LOG: "warn", DB_PASSWORD: "x" },
-      lastStackSource: A,
-    });
+    const pinned = pinnedApp();
     const fields = diffApp("web", spec(base), pinned, A);
     expect(fields.every((f) => f.info === true)).toBe(true);
     expect(fields.map((f) => f.path)).toEqual(["release", "config.LOG", "source"]);
@@ -118,12 +122,7 @@ describe("the app kind's diff", () => {
   });
 
   it("builds a pinned app once the folder changes, and applies its config with it", () => {
-    const pinned = live({
-      pinned: { release: 1, by: "admin", at: "2026-01-01T00:00:00Z" },
-      code: { release: 5, build: "b1", commit: "upload", source: B },
-      config: { LOG: "warn", DB_PASSWORD: "x" },
-      lastStackSource: A,
-    });
+    const pinned = pinnedApp();
     const C = "c".repeat(64);
     const fields = diffApp("web", spec(base), pinned, C);
     expect(fields).toEqual([
