@@ -15,6 +15,7 @@ import { ResourceFailed } from "../errors.js";
 import { testContext } from "./test-context.js";
 import type { ResourceContext } from "../types.js";
 import { gitType, type GitProps } from "./git.js";
+import { isolatedGitEnv } from "../../../test/helpers/git-env.js";
 
 const context = (check = false): ResourceContext => testContext({ check });
 
@@ -26,16 +27,7 @@ function sh(cwd: string, ...args: string[]): string {
   return execFileSync("git", args, {
     cwd,
     encoding: "utf8",
-    env: {
-      PATH: process.env["PATH"],
-      HOME: root,
-      GIT_CONFIG_NOSYSTEM: "1",
-      GIT_CONFIG_GLOBAL: "/dev/null",
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@example.com",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@example.com",
-    },
+    env: isolatedGitEnv(root),
   }).trim();
 }
 

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { packFiles, readSourceFolder } from "./apps-source.js";
+import { isolatedGitEnv } from "../../../test/helpers/git-env.js";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -24,16 +25,7 @@ const git = (dir: string, ...args: string[]): string =>
   execFileSync("git", args, {
     cwd: dir,
     encoding: "utf8",
-    env: {
-      PATH: process.env["PATH"],
-      HOME: dir,
-      GIT_CONFIG_NOSYSTEM: "1",
-      GIT_CONFIG_GLOBAL: "/dev/null",
-      GIT_AUTHOR_NAME: "t",
-      GIT_AUTHOR_EMAIL: "t@example.com",
-      GIT_COMMITTER_NAME: "t",
-      GIT_COMMITTER_EMAIL: "t@example.com",
-    },
+    env: isolatedGitEnv(dir),
   });
 
 const APP = {
