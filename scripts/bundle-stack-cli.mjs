@@ -23,6 +23,9 @@ await build({
   // In dist/cli beside the modules, so that paths the code resolves from its own file
   // (../../package.json, node_modules) are the same as from dist/cli/*.js.
   outfile: join(outdir, "stack-cli.cjs"),
+  // Packages only some stacks need (states and templates, roles' YAML, app sources' tars) stay
+  // where npm put them, required when first used: the bundle every plan reads stays small.
+  external: ["nunjucks", "tar", "yaml"],
   // CommonJS, because Node 20 can run a script, not an ES module, from a code cache.
   format: "cjs",
   // The sources are ES modules: give them their own file's URL.

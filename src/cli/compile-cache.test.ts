@@ -32,6 +32,14 @@ describe("loadBundle", () => {
     expect(readdirSync(dir).filter((f) => f.endsWith(".cache"))).toHaveLength(1);
   });
 
+  it("lets the bundle import() what it left out, resolved from its own folder", async () => {
+    writeFileSync(join(dir, "dep.mjs"), "export const answer = 42;\n");
+    const file = join(dir, "lazy.cjs");
+    writeFileSync(file, 'module.exports.dep = () => import("./dep.mjs").then((m) => m.answer);\n');
+    const b = loadBundle(file);
+    expect(await (b.exports["dep"] as () => Promise<number>)()).toBe(42);
+  });
+
   it("never runs a cache made from other code, even of the same length (a rebuild)", () => {
     const file = join(dir, "b.cjs");
     const before = statSync(file).mtime;

@@ -7,7 +7,7 @@
 import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
-import { Script } from "node:vm";
+import { constants, Script } from "node:vm";
 
 export interface CachedBundle {
   /** What the bundle exports. */
@@ -41,7 +41,12 @@ export function loadBundle(file: string): CachedBundle {
   }
   const script = new Script(
     `(function (exports, require, module, __filename, __dirname) {${source}\n})`,
-    { filename: file, ...(cachedData === undefined ? {} : { cachedData }) },
+    {
+      filename: file,
+      ...(cachedData === undefined ? {} : { cachedData }),
+      // `import()` in the bundle (of a package left out of it) resolves as in any module.
+      importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    },
   );
   const module = { exports: {} };
   (script.runInThisContext() as CommonJsWrapper)(
