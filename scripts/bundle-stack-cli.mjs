@@ -7,22 +7,24 @@
  * (docs/stack.md, "Figures"). Part of `npm run build`.
  */
 import { build } from "esbuild";
-import { readdirSync, rmSync } from "node:fs";
+import { readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { nodeBundle, root } from "./bundle-options.mjs";
 
 const outdir = join(root, "dist", "cli");
+// In dist/cli beside the modules, so that paths the code resolves from its own file
+// (../../package.json, node_modules) are the same as from dist/cli/*.js.
+const outfile = join(outdir, "stack-cli.cjs");
 
 // Code caches of earlier builds (and the outputs of earlier layouts of this bundle).
 for (const f of readdirSync(outdir))
   if (f.startsWith("stack-cli.") && f !== "stack-cli.cjs") rmSync(join(outdir, f));
 
-await build({
+const { outputFiles } = await build({
   ...nodeBundle,
   entryPoints: [join(root, "src", "cli", "stack-main.ts")],
-  // In dist/cli beside the modules, so that paths the code resolves from its own file
-  // (../../package.json, node_modules) are the same as from dist/cli/*.js.
-  outfile: join(outdir, "stack-cli.cjs"),
+  outfile,
+  write: false,
   // Packages only some stacks need (states and templates, roles' YAML, app sources' tars) stay
   // where npm put them, required when first used: the bundle every plan reads stays small.
   external: ["nunjucks", "tar", "yaml"],
@@ -32,3 +34,8 @@ await build({
   define: { "import.meta.url": "__gantryModuleUrl" },
   banner: { js: 'const __gantryModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
 });
+
+// Whole or not at all: a gantry plan may start while this runs (tests build beside each other).
+const tmp = `${outfile}.${process.pid}.tmp`;
+writeFileSync(tmp, outputFiles[0].contents);
+renameSync(tmp, outfile);
