@@ -14,10 +14,21 @@ export const KindNameSchema = z
   .string()
   .regex(/^[a-z][a-z0-9-]{0,31}$/, "lower-case letters, digits and dashes, at most 32");
 
+const ITEM_NAME_MAX = 1024;
+// eslint-disable-next-line no-control-regex
+const PRINTABLE = /^[^\u0000-\u001f\u007f]*$/;
+
 /** An item's name: any printable text (kv keys have slashes), at most 1 KB. */
 export const ItemNameSchema = z
   .string()
   .min(1)
-  .max(1024)
-  // eslint-disable-next-line no-control-regex
-  .regex(/^[^\u0000-\u001f\u007f]*$/, "must not contain control characters");
+  .max(ITEM_NAME_MAX)
+  .regex(PRINTABLE, "must not contain control characters");
+
+/**
+ * ItemNameSchema's test without a zod parse, for the loader's 1,000s of names (~10 ms of a
+ * plan's start otherwise); a name it refuses is parsed for the message.
+ */
+export function isItemName(name: string): boolean {
+  return name.length >= 1 && name.length <= ITEM_NAME_MAX && PRINTABLE.test(name);
+}

@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { ValidationError } from "../errors.js";
-import { DRIFT_MODES, ItemNameSchema, type DriftMode } from "../model/stack-names.js";
+import { DRIFT_MODES, isItemName, ItemNameSchema, type DriftMode } from "../model/stack-names.js";
 import { didYouMean } from "../text/suggest.js";
 import { fieldName, YamlDoc, type Path } from "../text/yaml-doc.js";
 import { checkStack } from "./check.js";
@@ -253,8 +253,9 @@ function readItem(
     failed = true;
     report(path, message);
   };
-  const named = ItemNameSchema.safeParse(name);
-  if (!named.success) fail(base, `the name ${named.error.issues[0]?.message ?? "is not valid"}`);
+  const named = isItemName(name) ? undefined : ItemNameSchema.safeParse(name);
+  if (named?.success === false)
+    fail(base, `the name ${named.error.issues[0]?.message ?? "is not valid"}`);
   let body = raw;
   let protect: boolean | undefined;
   let drift: DriftMode | undefined;
