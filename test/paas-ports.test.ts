@@ -196,7 +196,7 @@ describe("the default range where the kernel's ephemeral ports cover it", () => 
         "takes moves to another; to avoid that, reserve them: " +
         "sysctl -w net.ipv4.ip_local_reserved_ports=20000-32000",
     ]);
-    expect(r.stdout).toContain("stopped");
+    expect(r.stdout, `exit ${r.code}; stderr: ${r.stderr}`).toContain("stopped");
     expect(r.code).toBe(0);
     expect(netSysctl("net.ipv4.ip_local_port_range")).toBe(hostRange);
   });

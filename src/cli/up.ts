@@ -43,6 +43,17 @@ async function serveUntilSignal(
       throw listenError(err, flags);
     })
     .finally(started);
+  // Listening before the banner: whoever reads "Ctrl-C to stop" and signals at once gets a
+  // clean stop, not the default action of a signal nobody handles yet.
+  const stopAsked = new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+      resolve();
+    };
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  });
   const st = await running.store.status();
   o.out(`${c.green("●")} ${what} is up`);
   o.out(`  API      ${running.url}`);
@@ -57,15 +68,7 @@ async function serveUntilSignal(
     );
   o.out(`  token    ${c.dim("saved in the data directory (admin.token); the CLI finds it there")}`);
   o.out(c.dim("  Ctrl-C to stop"));
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
-      resolve();
-    };
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  });
+  await stopAsked;
   o.out("stopping…");
   await running.stop();
   hold?.release();
