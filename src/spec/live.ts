@@ -15,14 +15,19 @@ export interface Snapshot {
 /** The part of a stack the engine plans from (a loaded folder, or a saved plan's copy of one). */
 export type PlanSource = Pick<LoadedStack, "settings" | "items" | "prefixes">;
 
+/** The ownership records as `StackClient.items` answers them. */
+export type RecordsRead = Promise<{ items: OwnershipRecord[] }>;
+
 /**
  * Read the ownership records and every kind's live items, all in parallel (one read per kind);
  * a kind whose records name items the spec does not (orphans to be) is read again with them.
+ * `records`: a read of the records already under way (plan starts it while the spec loads).
  */
 export async function readSnapshot(
   ctx: KindContext,
   registry: KindRegistry,
   stack: PlanSource,
+  records?: RecordsRead,
 ): Promise<Snapshot> {
   const specNames = namesByKind(stack.items);
   const live = new Map<string, Map<string, LiveItem>>();
@@ -33,13 +38,11 @@ export async function readSnapshot(
     live.set(kind.name, await kind.read(ctx, wanted, prefixes.length > 0 ? { prefixes } : {}));
   };
   const [{ items }] = await Promise.all([
-    new StackClient(ctx.client).items(),
+    records ?? new StackClient(ctx.client).items(),
     ...registry.all().map((kind) => readKind(kind, specNames.get(kind.name))),
   ]);
-  const records = new Map(items.map((r) => [itemKey(r.kind, r.name), r]));
-  const more = namesByKind(
-    [...records.values()].filter((r) => !specNames.get(r.kind)?.has(r.name)),
-  );
+  const byKey = new Map(items.map((r) => [itemKey(r.kind, r.name), r]));
+  const more = namesByKind([...byKey.values()].filter((r) => !specNames.get(r.kind)?.has(r.name)));
   await Promise.all(
     [...more].map(([kind, names]) => {
       const k = registry.get(kind);
@@ -48,7 +51,7 @@ export async function readSnapshot(
         : readKind(k, new Set([...(specNames.get(kind) ?? []), ...names]));
     }),
   );
-  return { live, records };
+  return { live, records: byKey };
 }
 
 function namesByKind(items: readonly { kind: string; name: string }[]): Map<string, Set<string>> {
@@ -86,8 +89,9 @@ export async function planStack(
   ctx: KindContext,
   registry: KindRegistry,
   stack: PlanSource,
+  records?: RecordsRead,
 ): Promise<{ plan: Plan; snapshot: Snapshot }> {
-  const snapshot = await readSnapshot(ctx, registry, stack);
+  const snapshot = await readSnapshot(ctx, registry, stack, records);
   const diffs = await diffAll(ctx, registry, stack.items, snapshot.live);
   return {
     snapshot,
