@@ -137,6 +137,7 @@ export class AppsClient {
       query: { commit: opts.commit, source: opts.source },
       raw: tar,
       headers: { "content-type": "application/x-tar" },
+      stream: true,
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
     return readResult<BuildAnswer>(res, "build", opts.onLine);

@@ -3,6 +3,7 @@ import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AppsClient } from "./apps.js";
 import { GantryClient } from "./client.js";
 import { ApiError, ConnectError } from "./errors.js";
 import { nodeTransport } from "./transport.js";
@@ -30,6 +31,10 @@ beforeAll(async () => {
         res.end(JSON.stringify({ error: { code: "not_found", message: "no such thing" } }));
       } else if (url.pathname === "/slow") {
         setTimeout(() => res.end("late"), 5000).unref();
+      } else if (url.pathname === "/v1/apps/web/builds") {
+        res.writeHead(200, { "content-type": "text/plain" });
+        res.write(`building ${body.length} bytes\n`);
+        held.push(res);
       } else if (url.pathname === "/stream") {
         res.writeHead(200, { "content-type": "text/plain" });
         res.write("first\n");
@@ -143,6 +148,21 @@ describe("GantryClient over node:http", () => {
     for (let r = await reader.read(); !r.done; r = await reader.read())
       rest += Buffer.from(r.value).toString();
     expect(rest).toBe("second\n");
+  });
+});
+
+describe("streamed answers of the apps client", () => {
+  it("hands a build's lines over as they come, not at its end", async () => {
+    const lines: string[] = [];
+    const upload = new AppsClient(new GantryClient({ addr: base })).upload(
+      "web",
+      new Uint8Array(10),
+      { onLine: (l) => lines.push(l) },
+    );
+    for (let i = 0; i < 500 && lines.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(lines).toEqual(["building 10 bytes"]);
+    held.shift()!.end('gantry:result {"ok":true,"release":3}\n');
+    expect(await upload).toMatchObject({ ok: true, release: 3 });
   });
 });
 
