@@ -106,6 +106,11 @@ export interface Kind<S = unknown, L = unknown> {
    */
   readonly prefixSection?: string;
   /**
+   * Top-level keys of gantry.yaml that are each one item of this kind, named as the key
+   * (`states: ./states` is the `converge` kind's item `states`): the short form users write.
+   */
+  readonly topLevel?: readonly string[];
+  /**
    * Read the live state of these names (spec items and the names the stack's ownership records
    * hold), plus every live item under `opts.prefixes` when the kind has a `prefixSection`. One
    * range read per kind, not one request per item: plans of 1,000 items must stay fast.

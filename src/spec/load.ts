@@ -117,8 +117,12 @@ function parseDoc(
       doc.problems.map((p) => ({ file: STACK_FILE, line: p.line, path: "", message: p.message })),
     );
   const problems: LoadProblem[] = [];
+  // Items written as a top-level key (`states: ./states`) are named where they are written.
+  const written = new Map<string, string>();
   const report: Report = (path, message) => {
-    problems.push({ file: STACK_FILE, line: doc.lineOf(path), path: fieldName(path), message });
+    const key = written.get(`${String(path[0])}\0${String(path[1])}`);
+    const at = key === undefined ? path : [key, ...path.slice(2)];
+    problems.push({ file: STACK_FILE, line: doc.lineOf(at), path: fieldName(at), message });
   };
 
   const root = doc.value ?? {};
@@ -148,6 +152,28 @@ function parseDoc(
         const item = readItem(doc, kind.name, section, name, raw, kind.schema, scope, report);
         if (item !== undefined && problems.length === before) items.push(item);
       }
+      continue;
+    }
+    const single = registry.forTopLevel(section);
+    if (single !== undefined) {
+      if (isPlainObject(root[single.section]) && section in (root[single.section] as object)) {
+        report([section], `is also set in ${single.section}.${section}: keep one of the two`);
+        continue;
+      }
+      written.set(`${single.section}\0${section}`, section);
+      declared.add(`${single.name}/${section}`);
+      const before = problems.length;
+      const item = readItem(
+        doc,
+        single.name,
+        single.section,
+        section,
+        body,
+        single.schema,
+        scope,
+        report,
+      );
+      if (item !== undefined && problems.length === before) items.push(item);
       continue;
     }
     const owner = registry.forPrefixSection(section);

@@ -12,6 +12,7 @@ export class KindRegistry {
   private readonly byName = new Map<string, Kind>();
   private readonly bySection = new Map<string, Kind>();
   private readonly byPrefixSection = new Map<string, Kind>();
+  private readonly byTopLevel = new Map<string, Kind>();
 
   constructor(kinds: readonly Kind[] = []) {
     for (const k of kinds) this.register(k);
@@ -22,6 +23,7 @@ export class KindRegistry {
     const sections = [
       kind.section,
       ...(kind.prefixSection === undefined ? [] : [kind.prefixSection]),
+      ...(kind.topLevel ?? []),
     ];
     if (this.byName.has(kind.name))
       throw new ValidationError(`a kind named "${kind.name}" is already registered`, "kind");
@@ -31,6 +33,7 @@ export class KindRegistry {
     this.byName.set(kind.name, kind);
     this.bySection.set(kind.section, kind);
     if (kind.prefixSection !== undefined) this.byPrefixSection.set(kind.prefixSection, kind);
+    for (const key of kind.topLevel ?? []) this.byTopLevel.set(key, kind);
     return this;
   }
 
@@ -48,13 +51,27 @@ export class KindRegistry {
     return this.byPrefixSection.get(section);
   }
 
+  /** The kind one of whose items a top-level key is (`states` → converge). */
+  forTopLevel(key: string): Kind | undefined {
+    return this.byTopLevel.get(key);
+  }
+
   isSection(section: string): boolean {
-    return this.bySection.has(section) || this.byPrefixSection.has(section);
+    return (
+      this.bySection.has(section) ||
+      this.byPrefixSection.has(section) ||
+      this.byTopLevel.has(section)
+    );
   }
 
   /** Every top-level section a gantry.yaml may have. */
   sections(): string[] {
-    return [...ENGINE_SECTIONS, ...this.bySection.keys(), ...this.byPrefixSection.keys()];
+    return [
+      ...ENGINE_SECTIONS,
+      ...this.bySection.keys(),
+      ...this.byPrefixSection.keys(),
+      ...this.byTopLevel.keys(),
+    ];
   }
 
   all(): Kind[] {

@@ -41,6 +41,7 @@ export function folderFiles(dir: string, folder: string): Record<string, string>
 export const convergeKind: Kind<string, LiveStates> = {
   name: "converge",
   section: "converge",
+  topLevel: ["states"],
   rank: 40,
   schema: z.string().min(1).max(1024),
 
