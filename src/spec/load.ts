@@ -91,7 +91,9 @@ export async function loadStackText(
   const root = doc.value;
   if (isPlainObject(root))
     await Promise.all(
-      Object.keys(root).map((section) => registry.forSection(section)?.preload?.()),
+      Object.keys(root).map((section) =>
+        (registry.forSection(section) ?? registry.forTopLevel(section))?.preload?.(),
+      ),
     );
   return parseDoc(dir, doc, registry, opts);
 }
