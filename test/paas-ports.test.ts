@@ -96,7 +96,11 @@ describe("instance ports with gantry up", () => {
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toMatch(/remote: .*late v1 deployed at/);
     expect(res.stderr).toContain(`port ${from} was taken`);
-    const [web] = (await ps("late")).filter((p) => p.processType === "web");
+    // A deploy ends when the check passes, which may be before the instance's first second
+    // up makes it "running": wait for that, then look at what it is.
+    const web = await eventually("web.1 running", async () =>
+      (await ps("late")).find((p) => p.processType === "web" && p.state === "running"),
+    );
     expect(web).toMatchObject({ name: "web.1", state: "running", restarts: 0 });
     expect(web!.port).not.toBe(from);
     expect(web!.port).toBeGreaterThanOrEqual(FIRST);
