@@ -120,8 +120,8 @@ class DriftLoop {
       (i) => i.mode === "correct" && !i.pinned && i.fields.length > 0,
     );
     const due = correcting.filter((i) => this.backoff.due(key(i), now));
-    if (due.length > 0) await this.correct(due, dir, commit, applier);
-    await this.record(items, correcting, due, applier);
+    const corrected = due.length > 0 && (await this.correct(due, dir, commit, applier));
+    await this.record(items, correcting, corrected ? due : [], applier);
     const later = correcting
       .filter((i) => !due.includes(i))
       .map((i) => this.backoff.dueAt(key(i), now) - now);
@@ -135,7 +135,7 @@ class DriftLoop {
     dir: string,
     commit: string,
     applier: Applier,
-  ): Promise<void> {
+  ): Promise<boolean> {
     const { service } = this.opts;
     const now = Date.now();
     for (const i of due) this.backoff.corrected(key(i), now);
@@ -150,9 +150,13 @@ class DriftLoop {
         out: (l) => this.opts.log(`stack: ${l}`),
       }),
     );
-    if (done.status === "done") this.corrections += due.length;
-    else if (done.status !== "superseded")
+    if (done.status === "done") {
+      this.corrections += due.length;
+      return true;
+    }
+    if (done.status !== "superseded")
       this.say("correct", `stack: drift correction failed: ${done.error.split("\n")[0]}`);
+    return false;
   }
 
   private async record(

@@ -247,6 +247,10 @@ export function stackGitOpsScenarios(backend: "embedded" | "etcd"): void {
         async () => ((await value("app/port")) === "8080" ? true : undefined),
         10_000,
       );
+      // The audit entry is written just after the correction itself (in the same check).
+      await eventually("the correction's audit entry", async () =>
+        (await corrections("kv/app/port", since)) >= 1 ? true : undefined,
+      );
       expect(await corrections("kv/app/port", since)).toBe(1);
 
       // Another writer that keeps changing the key every 100 ms for 8 s: corrections back off
