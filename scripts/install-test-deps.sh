@@ -13,6 +13,9 @@ declare -A NEEDS=(
   [update-rc.d]=init-system-helpers
   [useradd]=passwd
   [sudo]=sudo
+  [curl]=curl
+  [dockerd]=docker.io
+  [docker-registry]=docker-registry
 )
 
 missing=()
@@ -25,6 +28,7 @@ done
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "test prerequisites: all present"
+  bash "$(dirname "$0")/start-dockerd.sh"
   exit 0
 fi
 
@@ -41,4 +45,9 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet etcd 2>/dev/null; then
   systemctl stop etcd || true
 fi
+# Debian's docker-registry package starts a registry on :5000; the tests run their own.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
+  systemctl stop docker-registry || true
+fi
 echo "test prerequisites: installed"
+bash "$(dirname "$0")/start-dockerd.sh"

@@ -43,6 +43,33 @@ export const DomainSchema = z
     "must be a lower-case host name like www.example.com",
   );
 
+/**
+ * An image pinned by digest (issue 12): `registry/name@sha256:<64 hex>`. A release keeps one, so
+ * a tag that moves later never changes what a release runs.
+ */
+export const ImageRefSchema = z
+  .string()
+  .max(512)
+  .regex(
+    /^[a-z0-9][a-z0-9._:/-]*@sha256:[0-9a-f]{64}$/,
+    "must be an image pinned by digest, like 127.0.0.1:5000/hello@sha256:<64 hex digits>",
+  );
+
+/** How an app's instances run: a supervised process group (default) or a Docker container. */
+export const RuntimeSchema = z.enum(["process", "docker"]);
+export type Runtime = z.infer<typeof RuntimeSchema>;
+
+/** Limits and options for an app's containers (runtime docker); absent fields use defaults. */
+export const ContainerOptionsSchema = z.strictObject({
+  /** Memory limit per instance, MiB (default 512). */
+  memoryMb: z.number().int().min(16).max(1_048_576).optional(),
+  /** Process limit per instance (default 512). */
+  pids: z.number().int().min(8).max(1_000_000).optional(),
+  /** Read-only root filesystem (a writable /tmp is mounted). */
+  readOnly: z.boolean().optional(),
+});
+export type ContainerOptions = z.infer<typeof ContainerOptionsSchema>;
+
 export const FormationSchema = z.record(ProcessTypeSchema, z.number().int().min(0).max(100));
 export type Formation = z.infer<typeof FormationSchema>;
 
@@ -65,6 +92,12 @@ export const AppSchema = z.strictObject({
   drainMs: z.number().int().min(0).max(600_000),
   /** Version of the release that serves now (0: none yet). */
   currentRelease: z.number().int().min(0),
+  /** How its instances run (absent: `process`); a change takes effect with the next release. */
+  runtime: RuntimeSchema.optional(),
+  /** Container limits and options (runtime docker). */
+  container: ContainerOptionsSchema.optional(),
+  /** Config names passed to a Dockerfile build as build args; no other config reaches a build. */
+  buildArgs: z.array(ConfigNameSchema).max(50).optional(),
   /**
    * Set by `releases:rollback`, cleared by `releases:unpin` and by the next build's release: a
    * stack (docs/stack.md) leaves a pinned app's release alone.
@@ -122,6 +155,10 @@ export const BuildSchema = z.strictObject({
     .regex(/^[0-9a-f]{64}$/)
     .optional(),
   processTypes: z.record(ProcessTypeSchema, z.string()).optional(),
+  /** What it built: a slug (artifact), an image from a Dockerfile, or an image deployed as is. */
+  kind: z.enum(["slug", "dockerfile", "image"]).optional(),
+  /** The image it made or deployed, pinned by digest (kind dockerfile or image). */
+  image: ImageRefSchema.optional(),
   /** The stack folder's content hash, for a build a stack made from its `source:` folder. */
   source: SourceHashSchema.optional(),
   /** The stack the builder detected: "node", "procfile". */
@@ -153,6 +190,10 @@ export const ReleaseSchema = z.strictObject({
     .string()
     .regex(/^[0-9a-f]{64}$/)
     .optional(),
+  /** The image it runs, pinned by digest (instead of an artifact; runtime docker). */
+  image: ImageRefSchema.optional(),
+  /** How its instances run (absent: `process`); copied from the app when it is made. */
+  runtime: RuntimeSchema.optional(),
   processTypes: z.record(ProcessTypeSchema, z.string()),
   /** The config version it was made with; the encrypted values are copied in, so a release is immutable. */
   configVersion: z.number().int().min(0),
@@ -180,7 +221,17 @@ export const AssignmentSchema = z.strictObject({
   /** 1-based number within the process type, for names like web.1. */
   index: z.number().int().min(1),
   node: z.string(),
-  artifact: z.string().regex(/^[0-9a-f]{64}$/),
+  /** The slug it runs; absent when it runs an image. */
+  artifact: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+  /** The image it runs (runtime docker), pinned by digest. */
+  image: ImageRefSchema.optional(),
+  /** How it runs (absent: `process`). A slug can run in a container too, on Gantry's base image. */
+  runtime: RuntimeSchema.optional(),
+  container: ContainerOptionsSchema.optional(),
+  /** The Procfile command; empty for an image's own CMD. */
   command: z.string(),
   /** "run" for the formation, "oneoff" for `gantry run` (runs once, never restarted). */
   kind: z.enum(["run", "oneoff"]),

@@ -252,7 +252,9 @@ export class Instance {
       if (err instanceof ArtifactRefusedError) {
         this.refused = err.message;
         this.lastOutput = [`gantry: the artifact was refused: ${err.message}`];
-        this.ctx.log(`agent: ${a.id}: artifact ${a.artifact.slice(0, 12)} refused: ${err.message}`);
+        this.ctx.log(
+          `agent: ${a.id}: artifact ${(a.artifact ?? a.image ?? "?").slice(0, 12)} refused: ${err.message}`,
+        );
         this.setState("crashed", { exitCode: null });
         return;
       }
@@ -308,7 +310,7 @@ export class Instance {
 
   private async prepare(signal: AbortSignal): Promise<void> {
     const a = this.assignment;
-    if (!this.unpacked) {
+    if (!this.unpacked && a.artifact !== undefined) {
       await ensureUnpacked(this.ctx.dir, a.artifact, this.ctx.artifacts, signal);
       this.unpacked = true;
     }

@@ -295,7 +295,9 @@ export class InstanceRunner {
     for (const inst of this.instances.values())
       if (!want.has(inst.id) && !this.removing.has(inst.id)) this.remove(inst);
     this.persist();
-    this.artifacts.prune(new Set([...this.instances.values()].map((i) => i.assignment.artifact)));
+    this.artifacts.prune(
+      new Set([...this.instances.values()].flatMap((i) => i.assignment.artifact ?? [])),
+    );
     this.waker.kick();
   }
 
