@@ -3,6 +3,7 @@ import { registerAgentCommands } from "./agent.js";
 import { registerAppCommandSet } from "./apps-main.js";
 import { processOutput, type Output } from "../output/output.js";
 import { rootProgram, runProgram } from "./program.js";
+import { registerImagesBakeCommands } from "./images-bake.js";
 import { registerKvCommands } from "./kv.js";
 import { registerConvergeCommands } from "./converge.js";
 import { registerLockCommands } from "./lock.js";
@@ -36,6 +37,7 @@ export function buildProgram(o: Output = processOutput): Command {
   registerConvergeCommands(program, o);
   registerStackCommands(program, o);
   registerStackConnectCommands(program, o);
+  registerImagesBakeCommands(program, o);
   return program;
 }
 
