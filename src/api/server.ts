@@ -16,6 +16,8 @@ import { AuditLog } from "../audit/log.js";
 import { AppService } from "../apps/service.js";
 import type { ReleaseHook } from "../build/release-hook.js";
 import type { BuildSettings } from "../build/builder.js";
+import type { RegistryHandle } from "../build/docker-build.js";
+import type Docker from "dockerode";
 import { GitOpsService } from "../gitops/service.js";
 import { lazyEngineSyncer, syncDeadlineFromEnv } from "../gitops/lazy-engine.js";
 import { Ctx } from "./context.js";
@@ -61,6 +63,10 @@ export interface ApiDeps {
   publicUrl?: string;
   /** Build limits (defaults in src/build/builder.ts): source size, install time limit… */
   build?: Partial<BuildSettings>;
+  /** The Docker engine for Dockerfile builds and image deploys (default: the local engine). */
+  docker?: Docker;
+  /** Gantry's image registry (src/registry), when this server runs one. */
+  registry?: RegistryHandle;
   /** Whether this server leads the controllers (set by startServer; /v1/health shows it). */
   controllers?: { isLeader(): boolean };
   /** GitOps for the stack: the stack repo's syncs, connect, webhook (createApiServer attaches it). */

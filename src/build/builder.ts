@@ -9,6 +9,9 @@ import type { Store, TxnOp } from "../store/index.js";
 import { ArtifactStore } from "./artifacts.js";
 import { BuildLog, pruneBuildLogs } from "./buildlog.js";
 import { detect, readSourceFacts } from "./detect.js";
+import { buildDockerfile, hasDockerfile, type DockerBuildDeps } from "./docker-build.js";
+import { DEFAULT_MIN_FREE_BYTES } from "./docker-inputs.js";
+import { BuildError } from "./errors.js";
 import { DEFAULT_INSTALL_TIMEOUT_MS, formatDuration, installDependencies } from "./install.js";
 import { DEFAULT_MAX_SOURCE_BYTES, formatBytes, packDirectory, unpackTar } from "./tarball.js";
 
@@ -23,6 +26,8 @@ export interface BuildSettings {
   keepLogs: number;
   /** The npm executable and leading arguments. */
   npm: string[];
+  /** A Dockerfile build refuses to start with less free space on the data dir's filesystem. */
+  minFreeBytes: number;
 }
 
 export const DEFAULT_BUILD_SETTINGS: BuildSettings = {
@@ -31,6 +36,7 @@ export const DEFAULT_BUILD_SETTINGS: BuildSettings = {
   installTimeoutMs: DEFAULT_INSTALL_TIMEOUT_MS,
   keepLogs: 50,
   npm: ["npm"],
+  minFreeBytes: DEFAULT_MIN_FREE_BYTES,
 };
 
 export interface RunBuildOptions {
@@ -53,6 +59,8 @@ export interface RunBuildOptions {
   /** Abandon the build (the pusher went away): the install is killed, the build fails. */
   signal?: AbortSignal;
   settings?: Partial<BuildSettings>;
+  /** For a source with a Dockerfile: the engine, registry and build args (asked only then). */
+  docker?: () => Promise<DockerBuildDeps>;
 }
 
 export const buildKey = (app: string, id: string): string => `${K.builds}${app}/${id}`;
@@ -102,6 +110,12 @@ export async function runBuild(opts: RunBuildOptions): Promise<Build> {
     const { bytes } = await unpackTar(opts.source, appDir, { maxBytes: settings.maxSourceBytes });
     opts.signal?.throwIfAborted();
     say(`       source: ${formatBytes(bytes)}`);
+    if (hasDockerfile(appDir)) {
+      build = await imageBuild(opts, build, appDir, settings, say);
+      await opts.store.put(key, JSON.stringify(build));
+      say(`-----> Build succeeded: ${build.image} (${formatDuration(Date.now() - started)})`);
+      return build;
+    }
     const detected = detect(readSourceFacts(appDir));
     say(detected.stack === "node" ? "-----> Node app detected" : "-----> Procfile app detected");
     if (detected.install !== undefined) {
@@ -136,6 +150,7 @@ export async function runBuild(opts: RunBuildOptions): Promise<Build> {
       ...build,
       status: "succeeded",
       finishedAt: new Date().toISOString(),
+      kind: "slug",
       artifact: sha,
       processTypes: detected.processTypes,
       stack: detected.stack,
@@ -155,6 +170,38 @@ export async function runBuild(opts: RunBuildOptions): Promise<Build> {
     pruneBuildLogs(opts.dataDir, opts.app, settings.keepLogs);
   }
   return build;
+}
+
+/** The Dockerfile part of runBuild: the build record as it ends when the image is pushed. */
+async function imageBuild(
+  opts: RunBuildOptions,
+  build: Build,
+  dir: string,
+  settings: BuildSettings,
+  say: (line: string) => void,
+): Promise<Build> {
+  if (opts.docker === undefined)
+    throw new BuildError(
+      "the source has a Dockerfile, but this server has no Docker engine to build it with",
+    );
+  const out = await buildDockerfile({
+    dir,
+    app: opts.app,
+    buildId: build.id,
+    dataDir: opts.dataDir,
+    minFreeBytes: settings.minFreeBytes,
+    docker: await opts.docker(),
+    say,
+    ...(opts.signal === undefined ? {} : { signal: opts.signal }),
+  });
+  return {
+    ...build,
+    status: "succeeded",
+    finishedAt: new Date().toISOString(),
+    kind: "dockerfile",
+    image: out.image,
+    processTypes: out.processTypes,
+  };
 }
 
 function failureMessage(err: unknown, signal: AbortSignal | undefined): string {

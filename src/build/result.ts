@@ -15,6 +15,8 @@ export interface BuildStreamResult {
   build?: string;
   /** sha256 of the artifact the build produced. */
   artifact?: string;
+  /** The image it built, pinned by digest (a Dockerfile build). */
+  image?: string;
   /** The release version that now serves. */
   release?: number;
   url?: string;

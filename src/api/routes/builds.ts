@@ -2,6 +2,10 @@ import { createReadStream, existsSync } from "node:fs";
 import * as z from "zod";
 import { DEFAULT_BUILD_SETTINGS, buildKey, runBuild } from "../../build/builder.js";
 import { buildLogPath } from "../../build/buildlog.js";
+import type { DockerBuildDeps } from "../../build/docker-build.js";
+import { selectBuildArgs } from "../../build/docker-inputs.js";
+import { readApp } from "../../apps/records.js";
+import { dockerEngine } from "../../docker/engine.js";
 import { ensureRepoId } from "../../build/repo-id.js";
 import { formatResult, type BuildStreamResult } from "../../build/result.js";
 import { ValidationError, HttpError, notFound } from "../../errors.js";
@@ -105,6 +109,7 @@ export function buildRoutes(deps: ApiDeps): RouteDef[] {
           },
           signal,
           settings,
+          docker: () => dockerDeps(deps, app),
         });
         write(formatResult(await release(deps, ctx, build, write, signal)));
         ctx.res.end();
@@ -190,6 +195,20 @@ function toAppLog(deps: ApiDeps, app: string, line: string): void {
   }
 }
 
+/** What a Dockerfile build of `app` uses: the engine, the registry, its declared build args. */
+async function dockerDeps(deps: ApiDeps, app: string): Promise<DockerBuildDeps> {
+  const declared = (await readApp(deps.store, app)).value.buildArgs ?? [];
+  const config =
+    declared.length === 0 || deps.apps?.config === undefined
+      ? {}
+      : (await deps.apps.config(app)).values;
+  return {
+    engine: deps.docker ?? dockerEngine(),
+    registry: deps.registry,
+    buildArgs: selectBuildArgs(declared, config),
+  };
+}
+
 function parseBuild(value: Uint8Array): Build | undefined {
   try {
     const r = BuildSchema.safeParse(JSON.parse(Buffer.from(value).toString("utf8")));
@@ -208,10 +227,14 @@ async function release(
   signal: AbortSignal,
 ): Promise<BuildStreamResult> {
   const base = { build: build.id };
-  if (build.status !== "succeeded" || build.artifact === undefined) {
+  if (build.status !== "succeeded" || (build.artifact === undefined && build.image === undefined)) {
     return { ok: false, ...base, error: build.error ?? "the build failed" };
   }
-  const done = { ...base, artifact: build.artifact };
+  const done = {
+    ...base,
+    ...(build.artifact === undefined ? {} : { artifact: build.artifact }),
+    ...(build.image === undefined ? {} : { image: build.image }),
+  };
   if (signal.aborted) return { ok: false, ...done, error: "the build was cancelled" };
   if (deps.apps === undefined) {
     const error = "deploys are not available on this server (no apps service): the build was kept";
