@@ -4,6 +4,7 @@ import type { ReleaseAnswer } from "../model/app-views.js";
 import type { Principal } from "../model/principal.js";
 import type { Store } from "../store/index.js";
 import { readApp } from "./records.js";
+import { codeFields } from "./release-code.js";
 import { baseRelease, codeOf, createRelease, readReleaseState } from "./releases.js";
 import { configContext, type SecretBox } from "./secrets.js";
 
@@ -87,8 +88,7 @@ export async function rollback(
       }),
       config: { version: state.config.value.version + 1, values: target.config },
       draft: {
-        ...(target.build === undefined ? {} : { build: target.build }),
-        ...(target.artifact === undefined ? {} : { artifact: target.artifact }),
+        ...codeFields(target),
         processTypes: target.processTypes,
         description: `Rollback to v${version}`,
       },

@@ -13,6 +13,7 @@ import {
 } from "../model/app.js";
 import type { Compare, Store, TxnOp } from "../store/index.js";
 import { appKey, configKey, releasesPrefix } from "./keys.js";
+import { codeFields, type ReleaseCode } from "./release-code.js";
 import { appNotFound, kvsOf, parseAll, parseRecord, type Versioned } from "./records.js";
 
 /** What a release change sees: the app, its config and its releases, from one revision. */
@@ -23,9 +24,7 @@ export interface ReleaseState {
 }
 
 /** What goes into a new release besides its config (which is the config record after the change). */
-export interface ReleaseDraft {
-  build?: string;
-  artifact?: string;
+export interface ReleaseDraft extends ReleaseCode {
   processTypes: Record<string, string>;
   description: string;
   /** The push its code came from, while that ties it (see Release.push). */
@@ -63,8 +62,7 @@ export function baseRelease(releases: readonly Versioned<Release>[]): Release | 
 /** The code of a release as a draft for the next one (a config change, a restore). */
 export function codeOf(base: Release | undefined): Omit<ReleaseDraft, "description"> {
   return {
-    ...(base?.build === undefined ? {} : { build: base.build }),
-    ...(base?.artifact === undefined ? {} : { artifact: base.artifact }),
+    ...codeFields(base),
     processTypes: base?.processTypes ?? {},
     ...(base?.push === undefined ? {} : { push: base.push }),
   };
@@ -81,8 +79,7 @@ export function newRelease(
   return {
     app,
     version,
-    ...(draft.build === undefined ? {} : { build: draft.build }),
-    ...(draft.artifact === undefined ? {} : { artifact: draft.artifact }),
+    ...codeFields(draft),
     processTypes: draft.processTypes,
     configVersion: config.version,
     config: config.values,

@@ -1,3 +1,4 @@
+import { assignmentCode, hasCode } from "./release-code.js";
 import { randomBytes } from "node:crypto";
 import type { AuditLog } from "../audit/log.js";
 import type { Principal } from "../model/principal.js";
@@ -54,7 +55,7 @@ export async function startOneoff(
       rec.currentRelease === 0
         ? undefined
         : parseRecord(await store.get(releaseKey(app, rec.currentRelease)), ReleaseSchema);
-    if (rel?.artifact === undefined)
+    if (rel === undefined || !hasCode(rel))
       throw conflict(`${app} has no running release to run a command with: push code first`);
     const running = parseAll(kvsOf(res, 1), AssignmentSchema)
       .map((a) => a.value)
@@ -75,7 +76,7 @@ export async function startOneoff(
       processType: "run",
       index,
       node,
-      artifact: rel.artifact,
+      ...assignmentCode(rel, rec),
       command: shellJoin(command),
       kind: "oneoff",
       desired: "running",

@@ -11,6 +11,7 @@ import {
   type Build,
   type Deploy,
   type Formation,
+  type Runtime,
   type Scale,
 } from "../model/app.js";
 import type { AppView, DeployResult, ReleaseAnswer } from "../model/app-views.js";
@@ -26,6 +27,7 @@ import { kvsOf, parseAll, parseRecord, readApp, releaseView, type Versioned } fr
 import { settlePushes, type PushSettlement } from "./push-recovery.js";
 import * as changes from "./release-changes.js";
 import { createRelease } from "./releases.js";
+import { releaseRuntime } from "./release-code.js";
 import { scaleApp } from "./scale.js";
 import { SecretBox } from "./secrets.js";
 
@@ -275,17 +277,19 @@ export class AppService implements ReleaseHook {
     onLine: (line: string) => void,
     signal: AbortSignal = new AbortController().signal,
   ): Promise<ReleaseOutcome> {
-    if (build.artifact === undefined || build.processTypes === undefined)
-      return { ok: false, error: `build ${build.id} has no artifact to release` };
+    if ((build.artifact === undefined && build.image === undefined) || !build.processTypes)
+      return { ok: false, error: `build ${build.id} has nothing to release` };
     // New code ends a rollback's pin: whoever built it moved the app forward.
     const rel = await createRelease(this.store, this.audit, who, app, (state) => ({
       action: "app.release",
       ...(state.app.value.pinned === undefined ? {} : { app: unpinned }),
       draft: {
         build: build.id,
-        artifact: build.artifact!,
+        ...(build.artifact === undefined ? {} : { artifact: build.artifact }),
+        ...(build.image === undefined ? {} : { image: build.image }),
+        ...runtimeOf(state.app.value, build.image),
         processTypes: build.processTypes!,
-        description: `Deploy ${build.commit.slice(0, 12)}`,
+        description: describeBuild(build),
         ...(build.push === undefined ? {} : { push: build.push }),
       },
     }));
@@ -340,6 +344,17 @@ export class AppService implements ReleaseHook {
   currentDeployRelease(name: string): Promise<number> {
     return deploys.currentDeployRelease(this.store, name);
   }
+}
+
+/** A release's description for a build: the commit it deployed, or the image. */
+function describeBuild(build: Build): string {
+  if (build.kind === "image" && build.image !== undefined) return `Deploy image ${build.image}`;
+  return `Deploy ${build.commit.slice(0, 12)}`;
+}
+
+function runtimeOf(app: App, image: string | undefined): { runtime?: Runtime } {
+  const runtime = releaseRuntime(app, image);
+  return runtime === undefined ? {} : { runtime };
 }
 
 const unpinned = ({ pinned: _pinned, ...app }: App): App => app;

@@ -16,6 +16,7 @@
  * deploy waits for, in words, in plan-wait.ts; their input and output types in plan-types.ts,
  * the helpers they share (reading the snapshot, building transitions) in plan-base.ts.
  */
+import { hasCode } from "../apps/release-code.js";
 import type { Assignment, Deploy, Release } from "../model/app.js";
 import { appKey, assignmentKey, instanceKey } from "../apps/keys.js";
 import { effectiveFormation, instanceName, sortTypes } from "../apps/formation.js";
@@ -278,7 +279,7 @@ class Planner extends ScalePlanner {
       startedAt: this.iso(),
       log: [`deploying v${rel.version}: ${rel.description}`],
     };
-    if (rel.artifact === undefined) {
+    if (!hasCode(rel)) {
       const t = this.transition(`v${rel.version} has nothing to run`);
       this.finishSuccess(t, pending, deploy, [
         "no build yet: the release is recorded, nothing runs",

@@ -5,6 +5,7 @@
 import type { App, Assignment, Deploy, InstanceStatus, Release, Waiting } from "../model/app.js";
 import { appKey, assignmentKey, deployKey, instanceKey } from "../apps/keys.js";
 import { assignmentId, instanceName } from "../apps/formation.js";
+import { assignmentCode } from "../apps/release-code.js";
 import { webServiceName } from "../model/app.js";
 import { catalogKey, instanceHealthPrefix } from "../catalog/keys.js";
 import { place, type Placed } from "../scheduler/place.js";
@@ -177,7 +178,7 @@ export abstract class PlanBase {
           processType: type,
           index,
           node,
-          artifact: release.artifact!,
+          ...assignmentCode(release, this.app),
           command: release.processTypes[type]!,
           kind: "run",
           desired: "running",

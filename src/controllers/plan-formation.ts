@@ -4,6 +4,7 @@
  * being drained, under the same names — then hand over from draining nodes and drain the
  * surplus once everything that stays is up.
  */
+import { hasCode } from "../apps/release-code.js";
 import { assignmentKey } from "../apps/keys.js";
 import { effectiveFormation, instanceName, sortTypes } from "../apps/formation.js";
 import { lostLine, PlanBase } from "./plan-base.js";
@@ -26,7 +27,7 @@ export abstract class FormationPlanner extends PlanBase {
       return t;
     }
     const rel = this.release(current);
-    if (rel === undefined || rel.value.artifact === undefined) return undefined;
+    if (rel === undefined || !hasCode(rel.value)) return undefined;
     const want = effectiveFormation(this.app.formation, rel.value.processTypes);
     // Instances on a node gone for good are not running: their places are filled again.
     const lost = this.runs((a) => a.release === current && this.lost(a));

@@ -5,6 +5,7 @@
  * or fails at the app's deploy timeout, saying why (the formation is carried on regardless, as
  * it always is). While a release deploys, the scaling waits: that deploy starts the formation.
  */
+import { hasCode } from "../apps/release-code.js";
 import { scaleKey } from "../apps/keys.js";
 import { effectiveFormation, formationText, instanceName, sortTypes } from "../apps/formation.js";
 import type { Scale } from "../model/app.js";
@@ -30,7 +31,7 @@ export abstract class ScalePlanner extends FormationPlanner {
     const scale = rec.value;
     const current = this.app.currentRelease;
     const rel = current === 0 ? undefined : this.release(current);
-    if (rel?.value.artifact === undefined)
+    if (rel === undefined || !hasCode(rel.value))
       return this.endScale(rec, ["no release runs yet: the formation applies to the next deploy"]);
     const want = effectiveFormation(this.app.formation, rel.value.processTypes);
     const running = this.runs((a) => a.release === current);
