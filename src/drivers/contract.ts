@@ -1,8 +1,11 @@
 /**
- * The contract every runtime driver keeps (process now; sandbox and docker later), as one vitest
+ * The contract every runtime driver keeps (process, docker; sandbox later), as one vitest
  * suite: `driverContract({ name, newDriver })` in a driver's test file runs all of it.
+ *
+ * It holds for a task in its own pid namespace too: a child is recognised by its command line
+ * (unique per test) as the host sees it, never by a pid the task itself printed.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -14,6 +17,8 @@ export interface ContractOptions {
   newDriver: () => Driver;
   /** Extra environment the driver's tasks need (e.g. PATH). */
   env?: Record<string, string>;
+  /** Extra fields for every TaskSpec (e.g. a container driver's image or user). */
+  spec?: Partial<TaskSpec>;
 }
 
 /** Poll until `probe` holds, or fail naming what did not happen. */
@@ -34,9 +39,31 @@ const alive = (pid: number): boolean => {
   }
 };
 
+/** Live processes whose command line is exactly `argv`, as the host sees them. */
+function running(argv: string[]): number[] {
+  const want = argv.join("\0") + "\0";
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8") === want && alive(pid);
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** A sleep only this test runs: `sleep 30.<unique digits>`. */
+const uniqueSleep = (): string[] => ["sleep", `30.${process.pid}${Date.now() % 100000}`];
+
 export function driverContract(opts: ContractOptions): void {
   describe(`driver contract: ${opts.name}`, () => {
     const root = mkdtempSync(join(tmpdir(), `gantry-driver-${opts.name}-`));
+    // Readable by others, like an unpacked app: a task may run as another user than the agent.
+    chmodSync(root, 0o755);
+    // The agent's own environment, which must not reach a task.
+    const AGENT_ONLY = "GANTRY_CONTRACT_AGENT_ONLY";
     const started: { driver: Driver; handle: TaskHandle }[] = [];
     let n = 0;
 
@@ -48,6 +75,7 @@ export function driverContract(opts: ContractOptions): void {
         command,
         env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", ...opts.env, ...env },
         logFile: join(root, `${id}.log`),
+        ...opts.spec,
       };
     };
     const start = async (driver: Driver, s: TaskSpec): Promise<TaskHandle> => {
@@ -66,11 +94,15 @@ export function driverContract(opts: ContractOptions): void {
     afterEach(async () => {
       for (const { driver, handle } of started.splice(0)) await driver.stop(handle, 100);
     });
-    afterAll(() => rmSync(root, { recursive: true, force: true }));
+    afterAll(() => {
+      delete process.env[AGENT_ONLY];
+      rmSync(root, { recursive: true, force: true });
+    });
 
     it("runs the command in its directory with exactly its environment, output to the log file", async () => {
+      process.env[AGENT_ONLY] = "leaked";
       const driver = opts.newDriver();
-      const s = spec('echo "out $GREETING $(pwd)"; echo "err $HOME" >&2; sleep 30', {
+      const s = spec(`echo "out $GREETING $(pwd)"; echo "err $${AGENT_ONLY}" >&2; sleep 30`, {
         GREETING: "hi",
       });
       const handle = await start(driver, s);
@@ -78,7 +110,7 @@ export function driverContract(opts: ContractOptions): void {
       expect(await driver.inspect(handle)).toEqual({ running: true, pid: handle.pid });
       await eventually("both lines", () => log(s).includes("err"));
       expect(log(s)).toContain(`out hi ${root}`);
-      // HOME is set for the agent, not given to the task: nothing leaks from the agent.
+      // Set for the agent, not given to the task: nothing leaks from the agent.
       expect(log(s)).toMatch(/^err $/m);
     });
 
@@ -140,22 +172,20 @@ export function driverContract(opts: ContractOptions): void {
 
     it("stops the whole task, children included", async () => {
       const driver = opts.newDriver();
-      const s = spec("sleep 30 & echo child $!; wait");
-      const handle = await start(driver, s);
-      await eventually("child pid", () => /child \d+/.test(log(s)));
-      const child = Number(/child (\d+)/.exec(log(s))![1]);
-      expect(alive(child)).toBe(true);
+      const child = uniqueSleep();
+      const handle = await start(driver, spec(`${child.join(" ")} & echo child; wait`));
+      await eventually("child running", () => running(child).length === 1);
       await driver.stop(handle, 2000);
-      await eventually("child gone", () => !alive(child), 2000);
+      await eventually("child gone", () => running(child).length === 0, 2000);
     });
 
     it("ends what the main process left behind when it exits", async () => {
       const driver = opts.newDriver();
-      const s = spec("sleep 30 & echo child $!; exit 1");
-      const handle = await start(driver, s);
+      const child = uniqueSleep();
+      const handle = await start(driver, spec(`${child.join(" ")} & sleep 0.5; exit 1`));
+      await eventually("child running", () => running(child).length === 1);
       expect((await driver.wait(handle)).exitCode).toBe(1);
-      const child = Number(/child (\d+)/.exec(log(s))![1]);
-      await eventually("leftover gone", () => !alive(child), 2000);
+      await eventually("leftover gone", () => running(child).length === 0, 2000);
     });
 
     it("runs apart from the agent: its own process group", async () => {
