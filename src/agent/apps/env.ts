@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import type { TaskSpec } from "../../drivers/driver.js";
 import type { Assignment } from "../../model/app.js";
 
 /** The agent's environment that instances inherit: enough to find programs, nothing secret. */
@@ -36,4 +37,45 @@ export function instanceEnv(i: {
     GANTRY_RELEASE: String(a.release),
     GANTRY_PROCESS: i.source,
   };
+}
+
+/**
+ * What the driver runs for an assignment. An image (runtime docker) brings its own files and
+ * PATH: the agent's PATH and the host HOME are left out, so the image's ENV and its user's
+ * home apply (what the app's config sets still goes on top). A slug runs from its unpacked directory, in a container on
+ * Gantry's base image when its runtime is docker.
+ */
+export function taskSpec(i: {
+  assignment: Assignment;
+  dir: string;
+  /** The instance's environment (instanceEnv) and the base it started from. */
+  env: Record<string, string>;
+  baseEnv: Record<string, string>;
+  logFile: string;
+  source: string;
+}): TaskSpec {
+  const a = i.assignment;
+  const spec: TaskSpec = {
+    id: a.id,
+    cwd: join(i.dir, "app"),
+    command: a.command,
+    env: i.env,
+    logFile: i.logFile,
+  };
+  if (a.runtime !== "docker") return spec;
+  spec.labels = {
+    "gantry.app": a.app,
+    "gantry.release": String(a.release),
+    "gantry.process": i.source,
+  };
+  if (a.container !== undefined) spec.container = a.container;
+  if (a.image !== undefined) {
+    spec.image = a.image;
+    // Only the agent's values: a PATH or HOME the app's config sets stays.
+    const env = { ...i.env };
+    if (env["PATH"] === i.baseEnv["PATH"]) delete env["PATH"];
+    if (env["HOME"] === join(i.dir, "app")) delete env["HOME"];
+    spec.env = env;
+  }
+  return spec;
 }

@@ -6,8 +6,9 @@ import { exitCode, type Driver, type TaskExit, type TaskHandle } from "../../dri
 import type { Assignment, InstanceStatus } from "../../model/app.js";
 import type { RegistrationInput } from "../../client/catalog.js";
 import type { ArtifactCache } from "./artifacts.js";
+import type { Drivers } from "./drivers.js";
 import { nextCrashCount, restartDelay, type BackoffPolicy } from "./backoff.js";
-import { instanceEnv } from "./env.js";
+import { instanceEnv, taskSpec } from "./env.js";
 import { instanceStatus } from "./instance-status.js";
 import { LAST_LINES, type LogShipper, OutputTail } from "./logs.js";
 import { webRegistration } from "./reporter.js";
@@ -20,7 +21,8 @@ import { sleep, Waker } from "./waker.js";
 /** What an instance needs from the agent around it. */
 export interface InstanceContext {
   node: string;
-  driver: Driver;
+  /** The runtime drivers: an assignment's runtime picks one, a handle names its own. */
+  drivers: Drivers;
   work: AgentWorkClient;
   artifacts: ArtifactCache;
   shipper: LogShipper;
@@ -45,7 +47,17 @@ type State = InstanceStatus["state"];
 
 /** The fields of an assignment that make a different process: any change means a new one. */
 const specOf = (a: Assignment): string =>
-  JSON.stringify([a.app, a.release, a.artifact, a.command, a.processType, a.kind]);
+  JSON.stringify([
+    a.app,
+    a.release,
+    a.artifact,
+    a.image,
+    a.runtime,
+    a.container,
+    a.command,
+    a.processType,
+    a.kind,
+  ]);
 
 /**
  * One supervised instance: prepares its directory (artifact unpacked, env fetched, port picked),
@@ -235,7 +247,10 @@ export class Instance {
         else await this.launch();
         continue;
       }
-      const exit = await Promise.race([this.ctx.driver.wait(handle), woke.then(() => undefined)]);
+      const exit = await Promise.race([
+        this.driverOf(handle).wait(handle),
+        woke.then(() => undefined),
+      ]);
       if (exit !== undefined && !this.closing && this.handle === handle)
         await this.exited(handle, exit);
     }
@@ -273,20 +288,23 @@ export class Instance {
     if (this.closing || this.respec) return;
     let handle: TaskHandle;
     try {
-      handle = await this.ctx.driver.start({
-        id: a.id,
-        cwd: join(this.ctx.dir, "app"),
-        command: a.command,
-        env: instanceEnv({
-          baseEnv: this.ctx.baseEnv,
-          dir: this.ctx.dir,
-          config: this.env,
-          port: this.port,
+      handle = await this.ctx.drivers.for(a).start(
+        taskSpec({
           assignment: a,
+          dir: this.ctx.dir,
+          env: instanceEnv({
+            baseEnv: this.ctx.baseEnv,
+            dir: this.ctx.dir,
+            config: this.env,
+            port: this.port,
+            assignment: a,
+            source: this.source,
+          }),
+          baseEnv: this.ctx.baseEnv,
+          logFile: this.logFile,
           source: this.source,
         }),
-        logFile: this.logFile,
-      });
+      );
     } catch (err) {
       this.crashes++;
       this.restartAt = Date.now() + restartDelay(this.crashes, this.ctx.backoff);
@@ -375,11 +393,16 @@ export class Instance {
     return true;
   }
 
+  /** The driver a handle belongs to (the one that started it, by name). */
+  private driverOf(handle: TaskHandle): Driver {
+    return this.ctx.drivers.named(handle.driver) ?? this.ctx.drivers.for(this.assignment);
+  }
+
   private async stopProcess(): Promise<void> {
     const handle = this.handle;
     if (handle === undefined) return;
     clearTimeout(this.runningTimer);
-    const exit = await this.ctx.driver.stop(handle, this.ctx.stopGraceMs);
+    const exit = await this.driverOf(handle).stop(handle, this.ctx.stopGraceMs);
     this.handle = undefined;
     await this.tail.drain();
     this.lastOutput = this.tail.lastLines();

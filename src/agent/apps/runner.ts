@@ -5,12 +5,13 @@ import { AgentWorkClient } from "../../client/agent-work.js";
 import { CatalogClient } from "../../client/catalog.js";
 import type { GantryClient } from "../../client/client.js";
 import { ApiError } from "../../client/errors.js";
-import type { Driver } from "../../drivers/driver.js";
-import { ProcessDriver } from "../../drivers/process/index.js";
+import { DockerDriver } from "../../drivers/docker/index.js";
+import type { Driver, TaskHandle } from "../../drivers/driver.js";
 import { webServiceName, type Assignment } from "../../model/app.js";
 import { ArtifactCache } from "./artifacts.js";
 import { DEFAULT_BACKOFF, type BackoffPolicy } from "./backoff.js";
 import { Instance, type InstanceContext } from "./instance.js";
+import { Drivers } from "./drivers.js";
 import { defaultBaseEnv } from "./env.js";
 import { LogShipper } from "./logs.js";
 import { PortAllocator } from "./port-allocator.js";
@@ -26,7 +27,15 @@ export interface InstanceRunnerOptions {
   nodeName: string;
   /** The agent's own directory: state.json, instances/<id>/, artifacts/. */
   dataDir: string;
+  /** The `process` driver (default: a ProcessDriver). */
   driver?: Driver;
+  /** The `docker` driver, or how to make it when first needed (default: a DockerDriver). */
+  dockerDriver?: Driver | (() => Driver);
+  /**
+   * The agent's own token: the password it pulls images from a registry with (user "gantry"),
+   * which Gantry's registry accepts for pulls by node tokens.
+   */
+  registryToken?: string;
   log?: (line: string) => void;
   /** How long one blocking read of the assignments waits (default "30s"). */
   wait?: string;
@@ -78,7 +87,7 @@ export class InstanceRunner {
   private readonly nodeName: string;
   private readonly work: AgentWorkClient;
   private readonly catalog: CatalogClient;
-  private readonly driver: Driver;
+  private readonly drivers: Drivers;
   private readonly log: (line: string) => void;
   private readonly artifacts: ArtifactCache;
   private readonly shipper: LogShipper;
@@ -105,7 +114,24 @@ export class InstanceRunner {
     this.nodeName = opts.nodeName;
     this.work = new AgentWorkClient(opts.client);
     this.catalog = new CatalogClient(opts.client);
-    this.driver = opts.driver ?? new ProcessDriver();
+    const token = opts.registryToken;
+    this.drivers = new Drivers({
+      ...(opts.driver === undefined ? {} : { process: opts.driver }),
+      docker:
+        opts.dockerDriver ??
+        (() =>
+          new DockerDriver(
+            token === undefined
+              ? {}
+              : {
+                  registryAuth: (host) => ({
+                    username: "gantry",
+                    password: token,
+                    serveraddress: host,
+                  }),
+                },
+          )),
+    });
     this.log = opts.log ?? ((line) => process.stderr.write(line + "\n"));
     this.artifacts = new ArtifactCache(join(opts.dataDir, "artifacts"), (sha, signal) =>
       this.work.artifact(sha, signal),
@@ -179,7 +205,7 @@ export class InstanceRunner {
   private context(id: string): InstanceContext {
     return {
       node: this.nodeName,
-      driver: this.driver,
+      drivers: this.drivers,
       work: this.work,
       artifacts: this.artifacts,
       shipper: this.shipper,
@@ -214,7 +240,7 @@ export class InstanceRunner {
       let s: SavedInstance = saved;
       const id = s.assignment.id;
       if (s.handle !== undefined) {
-        if (await this.driver.recover(s.handle)) {
+        if (await this.recover(s.handle)) {
           this.log(`agent: adopted ${id} (pid ${s.handle.pid})`);
         } else {
           this.log(`agent: ${id} (pid ${s.handle.pid}) no longer runs; starting it again`);
@@ -237,6 +263,21 @@ export class InstanceRunner {
     // Every adopted port is held before any instance can ask for a new one.
     for (const s of adopted) this.add(s);
     this.persist();
+  }
+
+  /** Whether the task of a saved handle still runs and is adopted by its driver. */
+  private async recover(handle: TaskHandle): Promise<boolean> {
+    const driver = this.drivers.named(handle.driver);
+    if (driver === undefined) {
+      this.log(`agent: ${handle.id} ran on driver ${handle.driver}, which this agent lacks`);
+      return false;
+    }
+    try {
+      return await driver.recover(handle);
+    } catch (err) {
+      this.log(`agent: cannot look for ${handle.id} (${handle.driver}): ${message(err)}`);
+      return false;
+    }
   }
 
   private add(saved: SavedInstance): void {

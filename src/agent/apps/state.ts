@@ -6,8 +6,13 @@ import { writeFileAtomic } from "../../fsutil/write-atomic.js";
 const TaskHandleSchema = z.object({
   driver: z.string(),
   id: z.string(),
-  pid: z.number().int().positive(),
+  /** 0: a container that had ended before its pid could be read. */
+  pid: z.number().int().min(0),
   startedAt: z.string(),
+  container: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
 });
 
 /**
