@@ -1,6 +1,6 @@
 import type Docker from "dockerode";
-import type { BaseImage } from "./engine-io.js";
 import { engineCall } from "./engine-io.js";
+import type { BaseImage } from "./lookup.js";
 
 /**
  * The committed image's config: the base image's own (its CMD, ENTRYPOINT, env, user, ports),
@@ -20,7 +20,7 @@ export function commitConfig(
     WorkingDir: c.WorkingDir ?? "",
     ExposedPorts: c.ExposedPorts ?? null,
     Volumes: c.Volumes ?? null,
-    StopSignal: (c as { StopSignal?: string }).StopSignal ?? "",
+    StopSignal: c.StopSignal ?? "",
     Labels: { ...(c.Labels ?? {}), ...labels },
   };
 }

@@ -1,21 +1,7 @@
 import { statfs } from "node:fs/promises";
 import type Docker from "dockerode";
-import { DockerError, dockerSocket, engineMessage, engineStatus } from "../docker/engine.js";
+import { DockerError, dockerSocket, engineMessage } from "../docker/engine.js";
 import { BakeError } from "./errors.js";
-import { LABEL } from "./names.js";
-
-/** What a bake needs of its base image. */
-export interface BaseImage {
-  id: string;
-  config: Docker.ImageInspectInfo["Config"];
-}
-
-/** A baked image found by its key label. */
-export interface BakedImage {
-  id: string;
-  tags: string[];
-  digests: string[];
-}
 
 /**
  * Turn "cannot connect" into one clear line; everything else passes through. dockerode reports
@@ -32,32 +18,6 @@ export function engineCall<T>(p: Promise<T>): Promise<T> {
       );
     throw err;
   });
-}
-
-/** The base image, or a clear error when this engine does not have it (Gantry never pulls it). */
-export async function inspectBase(engine: Docker, ref: string): Promise<BaseImage> {
-  try {
-    const info = await engineCall(engine.getImage(ref).inspect());
-    return { id: info.Id, config: info.Config };
-  } catch (err) {
-    if (engineStatus(err) === 404)
-      throw new BakeError(
-        "bake_image_missing",
-        `image "${ref}" is not on this Docker engine: build or load it first (a bake never pulls its --from)`,
-        404,
-      );
-    throw err;
-  }
-}
-
-/** The image an earlier bake made with this key, if it is still there. */
-export async function findBaked(engine: Docker, key: string): Promise<BakedImage | undefined> {
-  const found = await engineCall(
-    engine.listImages({ filters: JSON.stringify({ label: [`${LABEL.key}=${key}`] }) }),
-  );
-  const image = found[0];
-  if (image === undefined) return undefined;
-  return { id: image.Id, tags: image.RepoTags ?? [], digests: image.RepoDigests ?? [] };
 }
 
 /** Free bytes on the file system of Docker's data root, or undefined when it cannot be read. */

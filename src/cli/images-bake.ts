@@ -70,9 +70,8 @@ async function runBake(name: string, flags: BakeFlags, o: Output): Promise<numbe
   const minFreeBytes = parseSize(flags.minFree);
   const vars = parseExtraVars(flags.extraVar ?? []);
   // Loaded here, not at the CLI's start: the other commands never pay for dockerode.
-  const [{ bake }, { dockerEngine }, { findRegistry }] = await Promise.all([
+  const [{ bake }, { findRegistry }] = await Promise.all([
     import("../bake/bake.js"),
-    import("../docker/engine.js"),
     import("./images-bake-push.js"),
   ]);
   const c = colours(o);
@@ -106,7 +105,6 @@ async function runBake(name: string, flags: BakeFlags, o: Output): Promise<numbe
         minFreeBytes,
       },
       {
-        engine: dockerEngine(),
         ...(flags.push ? { registry: () => findRegistry(note) } : {}),
         onEvent,
         signal: abort.signal,
