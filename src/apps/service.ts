@@ -26,8 +26,10 @@ import { AppLogs } from "./logs.js";
 import { kvsOf, parseAll, parseRecord, readApp, releaseView, type Versioned } from "./records.js";
 import { settlePushes, type PushSettlement } from "./push-recovery.js";
 import * as changes from "./release-changes.js";
-import { createRelease } from "./releases.js";
-import { releaseRuntime } from "./release-code.js";
+import { baseRelease, createRelease } from "./releases.js";
+import { applyAppSet, describeAppSet, movesInstances, moveDraft } from "./app-set.js";
+import type { AppSet } from "../model/app-set.js";
+import { hasCode, releaseRuntime } from "./release-code.js";
 import { scaleApp } from "./scale.js";
 import { SecretBox } from "./secrets.js";
 
@@ -195,9 +197,31 @@ export class AppService implements ReleaseHook {
     throw conflict(`${name} is changing too fast; try again`);
   }
 
-  /** Change the settings `apps:create` took (health path, deploy timeout, drain). */
-  changeSettings(name: string, settings: AppSettings, who: Principal): Promise<App> {
-    return this.updateApp(name, who, "app.settings", (app) => ({ ...app, ...settings }));
+  /**
+   * Change settings (src/apps/app-set.ts): health path, deploy timeout, drain, runtime,
+   * container options, build args. A change of runtime or container options makes a release of
+   * the same code (answered as `release`), so the instances move; the rest applies from the next
+   * deploy. Audited as `app.settings`.
+   */
+  async changeSettings(
+    name: string,
+    set: AppSet,
+    who: Principal,
+  ): Promise<{ app: App; release?: number }> {
+    const made = await createRelease(this.store, this.audit, who, name, (state) => {
+      const after = AppSchema.parse(applyAppSet(state.app.value, set));
+      const base = baseRelease(state.releases);
+      if (base === undefined || !hasCode(base) || !movesInstances(state.app.value, after))
+        return undefined;
+      return {
+        action: "app.settings",
+        app: (app) => applyAppSet(app, set),
+        draft: moveDraft(after, base, describeAppSet(set)),
+      };
+    });
+    if (made !== undefined)
+      return { app: (await readApp(this.store, name)).value, release: made.version };
+    return { app: await this.updateApp(name, who, "app.settings", (a) => applyAppSet(a, set)) };
   }
 
   /** Clear a rollback's pin (`releases:unpin`): answers whether the app was pinned. */

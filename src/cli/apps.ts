@@ -4,6 +4,7 @@ import { ValidationError } from "../errors.js";
 import type { AppView } from "../model/app-views.js";
 import { appsClient } from "./releases.js";
 import { colours, json, table, type Output } from "../output/output.js";
+import { registerAppSetCommand } from "./apps-set.js";
 
 function durationFlag(raw: string | undefined, flag: string): number | undefined {
   if (raw === undefined) return undefined;
@@ -101,6 +102,8 @@ Examples:
       showInfo(o, app);
     });
 
+  registerAppSetCommand(program, o);
+
   program
     .command("apps:destroy <name>")
     .description("destroy an app: instances, routes, repository, releases, config, builds, logs")
@@ -157,6 +160,20 @@ Point the domain's DNS at the router. Examples:
     });
 }
 
+/** `docker (memory 256M, pids 128, read-only)`; the release's runtime when it differs. */
+function runtimeText(app: AppView): string {
+  const c = app.container ?? {};
+  const limits = [
+    ...(c.memoryMb === undefined ? [] : [`memory ${c.memoryMb}M`]),
+    ...(c.pids === undefined ? [] : [`pids ${c.pids}`]),
+    ...(c.readOnly === true ? ["read-only"] : []),
+  ];
+  const wanted = app.runtime ?? "process";
+  const running = app.release === undefined ? wanted : (app.release.runtime ?? "process");
+  const text = `${wanted}${limits.length > 0 ? ` (${limits.join(", ")})` : ""}`;
+  return running === wanted ? text : `${text}; v${app.release!.version} runs as ${running}`;
+}
+
 function showInfo(o: Output, app: AppView): void {
   const c = colours(o);
   o.out(c.bold(`=== ${app.name}`));
@@ -170,6 +187,8 @@ function showInfo(o: Output, app: AppView): void {
         ? "none yet"
         : `v${app.release.version} (${app.release.description})`,
     ],
+    ...(app.release?.image === undefined ? [] : [["Image", app.release.image] as [string, string]]),
+    ["Runtime", runtimeText(app)],
     ["Formation", formation(app.formation)],
     ...(app.pinned === undefined
       ? []

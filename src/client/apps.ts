@@ -1,4 +1,5 @@
 import type { AppConfig, Build, Deploy, Formation } from "../model/app.js";
+import type { AppSet } from "../model/app-set.js";
 import type {
   AppView,
   DeployResult,
@@ -77,11 +78,11 @@ export class AppsClient {
     return this.client.json("GET", this.path(app, "/config"));
   }
 
-  /** Change settings `create` took; they apply from the next deploy. */
-  settings(
-    app: string,
-    settings: { healthPath?: string; deployTimeoutMs?: number; drainMs?: number },
-  ): Promise<AppView> {
+  /**
+   * Change settings (health, timing, runtime, container limits, build args); a change of runtime
+   * or container limits answers `newRelease`, the release that moves the instances.
+   */
+  settings(app: string, settings: AppSet): Promise<AppView> {
     return this.client.json("PUT", this.path(app, "/settings"), { body: settings });
   }
 

@@ -23,6 +23,8 @@ export interface AppView extends App {
   modRevision?: number;
   /** The scaling a formation change started, to follow (`PUT …/formation` only). */
   scaling?: string;
+  /** The release a change of runtime or container made, to follow (`PUT …/settings` only). */
+  newRelease?: number;
 }
 
 /** One instance as `GET /v1/apps/:app/ps` shows it: the assignment joined with its status. */

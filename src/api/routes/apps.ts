@@ -2,6 +2,7 @@ import * as z from "zod";
 import { ValidationError, notFound } from "../../errors.js";
 import { followScale } from "../../apps/follow-scale.js";
 import { scaleKey } from "../../apps/keys.js";
+import { AppSetSchema } from "../../model/app-set.js";
 import { parseRecord } from "../../apps/records.js";
 import {
   AppNameSchema,
@@ -25,7 +26,7 @@ const CreateSchema = z.strictObject({
   drainMs: AppSchema.shape.drainMs.optional(),
 });
 
-const SettingsSchema = CreateSchema.omit({ name: true });
+const SettingsSchema = AppSetSchema;
 
 const DomainBodySchema = z.strictObject({ domain: DomainSchema });
 
@@ -97,7 +98,7 @@ export function appRoutes(deps: ApiDeps): RouteDef[] {
       method: "PUT",
       path: "/v1/apps/:app/settings",
       summary:
-        "Change an app's settings {healthPath?, deployTimeoutMs?, drainMs?}: they apply from the next deploy",
+        "Change an app's settings {healthPath?, deployTimeoutMs?, drainMs?, runtime?, container?: {memoryMb?, pids?, readOnly?} (null: default), buildArgs?}: a change of runtime or container makes a release of the same code (answered as `newRelease`, to follow); the rest apply from the next deploy",
       handler: async (ctx) => {
         ctx.allowQuery();
         const app = appParam(ctx, "write");
@@ -107,8 +108,9 @@ export function appRoutes(deps: ApiDeps): RouteDef[] {
             'give a setting to change, e.g. {"healthPath": "/up"}',
             "healthPath",
           );
-        const updated = await appsOf(deps).changeSettings(app, settings, ctx.who);
-        ctx.send(200, appsOf(deps).view(updated, apiBase(ctx, deps)));
+        const { app: updated, release } = await appsOf(deps).changeSettings(app, settings, ctx.who);
+        const view = appsOf(deps).view(updated, apiBase(ctx, deps));
+        ctx.send(200, release === undefined ? view : { ...view, newRelease: release });
       },
     },
     {

@@ -1,0 +1,73 @@
+/**
+ * Changing an app's settings (`apps:set`, `PUT /v1/apps/:app/settings`, the stack's apps kind):
+ * health path, deploy timeout, drain, and (issue 12) runtime, container options and build args.
+ * A change of runtime or container options makes a new release of the same code, so the
+ * instances move to the new way of running; the others apply from the next deploy.
+ */
+import { ValidationError } from "../errors.js";
+import type { App, Release } from "../model/app.js";
+import type { AppSet } from "../model/app-set.js";
+import { codeOf, type ReleaseDraft } from "./releases.js";
+import { releaseRuntime } from "./release-code.js";
+
+/** The app with the change applied (pure). */
+export function applyAppSet(app: App, set: AppSet): App {
+  const { container, buildArgs, runtime, ...plain } = set;
+  const next: App = { ...app, ...plain };
+  if (runtime !== undefined) {
+    if (runtime === "process") delete next.runtime;
+    else next.runtime = runtime;
+  }
+  if (container !== undefined) {
+    const merged: Record<string, unknown> = { ...app.container };
+    for (const [k, v] of Object.entries(container)) {
+      if (v === null) delete merged[k];
+      else if (v !== undefined) merged[k] = v;
+    }
+    if (Object.keys(merged).length === 0) delete next.container;
+    else next.container = merged as App["container"];
+  }
+  if (buildArgs !== undefined) {
+    if (buildArgs.length === 0) delete next.buildArgs;
+    else next.buildArgs = buildArgs;
+  }
+  return next;
+}
+
+/** Whether the change alters how instances run (runtime or container options). */
+export function movesInstances(before: App, after: App): boolean {
+  return (
+    (before.runtime ?? "process") !== (after.runtime ?? "process") ||
+    JSON.stringify(sorted(before.container)) !== JSON.stringify(sorted(after.container))
+  );
+}
+
+const sorted = (o: object | undefined): [string, unknown][] =>
+  Object.entries(o ?? {}).sort(([a], [b]) => (a < b ? -1 : 1));
+
+/**
+ * The release that moves the instances of `base` (the serving code) to the app's new runtime
+ * and container options. An image runs only in Docker: runtime process is refused for it.
+ */
+export function moveDraft(after: App, base: Release, words: string): ReleaseDraft {
+  if (base.image !== undefined && (after.runtime ?? "process") === "process")
+    throw new ValidationError(
+      `v${base.version} of ${after.name} runs an image, which runs only with runtime=docker`,
+      "runtime",
+    );
+  const { runtime: _old, ...code } = codeOf(base);
+  const runtime = releaseRuntime(after, base.image);
+  return { ...code, ...(runtime === undefined ? {} : { runtime }), description: words };
+}
+
+/** `Set runtime=docker, memory=256M`: what a change did, for a release's description. */
+export function describeAppSet(set: AppSet): string {
+  const parts: string[] = [];
+  if (set.runtime !== undefined) parts.push(`runtime=${set.runtime}`);
+  const c = set.container ?? {};
+  if (c.memoryMb !== undefined)
+    parts.push(`memory=${c.memoryMb === null ? "default" : `${c.memoryMb}M`}`);
+  if (c.pids !== undefined) parts.push(`pids=${c.pids ?? "default"}`);
+  if (c.readOnly !== undefined) parts.push(`read-only=${c.readOnly ?? "default"}`);
+  return `Set ${parts.join(", ")}`;
+}

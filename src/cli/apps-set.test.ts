@@ -1,0 +1,65 @@
+import { describe, expect, it } from "vitest";
+import { ValidationError } from "../errors.js";
+import { parseAppSetPairs } from "./apps-set.js";
+
+function refused(pairs: string[]): ValidationError {
+  try {
+    parseAppSetPairs(pairs);
+  } catch (err) {
+    if (err instanceof ValidationError) return err;
+    throw err;
+  }
+  throw new Error(`accepted ${pairs.join(" ")}`);
+}
+
+describe("apps:set key=value parsing", () => {
+  it("reads every key into the API's settings body", () => {
+    expect(
+      parseAppSetPairs([
+        "runtime=docker",
+        "memory=512M",
+        "pids=256",
+        "read-only=true",
+        "build-args=NPM_TOKEN,NODE_ENV",
+        "health-path=/up",
+        "deploy-timeout=60s",
+        "drain=10s",
+      ]),
+    ).toEqual({
+      runtime: "docker",
+      container: { memoryMb: 512, pids: 256, readOnly: true },
+      buildArgs: ["NPM_TOKEN", "NODE_ENV"],
+      healthPath: "/up",
+      deployTimeoutMs: 60_000,
+      drainMs: 10_000,
+    });
+  });
+
+  it("takes sizes in M and G, and default to clear a limit", () => {
+    expect(parseAppSetPairs(["memory=1G"])).toEqual({ container: { memoryMb: 1024 } });
+    expect(parseAppSetPairs(["memory=1.5g"])).toEqual({ container: { memoryMb: 1536 } });
+    expect(parseAppSetPairs(["memory=default", "pids=default", "read-only=default"])).toEqual({
+      container: { memoryMb: null, pids: null, readOnly: null },
+    });
+    expect(parseAppSetPairs(["build-args="])).toEqual({ buildArgs: [] });
+  });
+
+  it("names the key in every refusal", () => {
+    expect(refused(["runtime=vm"]).message).toBe("runtime must be process or docker");
+    expect(refused(["memory=lots"]).field).toBe("memory");
+    expect(refused(["memory=8M"]).message).toMatch(/^memory /);
+    expect(refused(["pids=-1"]).field).toBe("pids");
+    expect(refused(["pids=3"]).message).toMatch(/^pids /);
+    expect(refused(["read-only=yes"]).message).toBe("read-only must be true or false");
+    expect(refused(["drain=10"]).message).toBe("drain must be a duration like 30s");
+    expect(refused(["deploy-timeout=1ms"]).field).toBe("deploy-timeout");
+    expect(refused(["health-path=up"]).field).toBe("health-path");
+    expect(refused(["build-args=not-a-name"]).field).toBe("build-args");
+    expect(refused(["colour=blue"]).message).toMatch(
+      /^"colour" is not a setting: use one of runtime, memory/,
+    );
+    expect(refused(["runtime"]).message).toBe("runtime needs a value: runtime=…");
+    expect(refused(["pids=1", "pids=2"]).message).toBe("pids is given twice");
+    expect(refused([]).message).toMatch(/^give a setting/);
+  });
+});

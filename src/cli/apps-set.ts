@@ -1,0 +1,163 @@
+/**
+ * `gantry apps:set APP key=value…` (issue 12): an app's settings, Heroku-style. Keys:
+ * runtime=process|docker, memory=512M, pids=256, read-only=true|false, build-args=A,B,
+ * health-path=/up, deploy-timeout=60s, drain=10s (`default` puts memory, pids and read-only back
+ * to their defaults; `build-args=` clears the list).
+ */
+import type { Command } from "commander";
+import { ValidationError } from "../errors.js";
+import { AppSetSchema, type AppSet } from "../model/app-set.js";
+import { parseDuration } from "../model/duration.js";
+import { colours, json, type Output } from "../output/output.js";
+import { appsClient, followRelease } from "./releases.js";
+
+/** The keys apps:set takes, in the order help lists them. */
+export const APP_SET_KEYS = [
+  "runtime",
+  "memory",
+  "pids",
+  "read-only",
+  "build-args",
+  "health-path",
+  "deploy-timeout",
+  "drain",
+] as const;
+type Key = (typeof APP_SET_KEYS)[number];
+
+const bad = (key: string, what: string): ValidationError =>
+  new ValidationError(`${key} must be ${what}`, key);
+
+/** `512M`, `1G`, `1.5G`, `256` (MiB) → MiB. */
+function memoryMb(raw: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)\s*(m|mb|mi|mib|g|gb|gi|gib)?$/i.exec(raw);
+  if (m === null) return undefined;
+  const n = Number(m[1]) * (/^g/i.test(m[2] ?? "") ? 1024 : 1);
+  return Number.isInteger(n) ? n : undefined;
+}
+
+function one(key: Key, raw: string, out: AppSet): void {
+  const container = (): NonNullable<AppSet["container"]> => (out.container ??= {});
+  switch (key) {
+    case "runtime":
+      if (raw !== "process" && raw !== "docker") throw bad(key, "process or docker");
+      out.runtime = raw;
+      return;
+    case "memory": {
+      const mb = raw === "default" ? null : memoryMb(raw);
+      if (mb === undefined) throw bad(key, "a size like 512M or 1G (or default)");
+      container().memoryMb = mb;
+      return;
+    }
+    case "pids":
+      if (raw !== "default" && !/^\d{1,7}$/.test(raw))
+        throw bad(key, "a whole number like 256 (or default)");
+      container().pids = raw === "default" ? null : Number(raw);
+      return;
+    case "read-only":
+      if (!["true", "false", "default"].includes(raw)) throw bad(key, "true or false");
+      container().readOnly = raw === "default" ? null : raw === "true";
+      return;
+    case "build-args":
+      out.buildArgs = raw === "" ? [] : raw.split(",").map((s) => s.trim());
+      return;
+    case "health-path":
+      out.healthPath = raw;
+      return;
+    case "deploy-timeout":
+    case "drain": {
+      const ms = parseDuration(raw);
+      if (ms === undefined) throw bad(key, "a duration like 30s");
+      if (key === "drain") out.drainMs = ms;
+      else out.deployTimeoutMs = ms;
+      return;
+    }
+  }
+}
+
+/** Where each settings field comes from, to name the key in a range error. */
+const KEY_OF: Record<string, Key> = {
+  runtime: "runtime",
+  memoryMb: "memory",
+  pids: "pids",
+  readOnly: "read-only",
+  buildArgs: "build-args",
+  healthPath: "health-path",
+  deployTimeoutMs: "deploy-timeout",
+  drainMs: "drain",
+};
+
+/** Parse `key=value` pairs into a settings change; errors name the key. */
+export function parseAppSetPairs(pairs: readonly string[]): AppSet {
+  if (pairs.length === 0)
+    throw new ValidationError(
+      `give a setting, e.g. runtime=docker (keys: ${APP_SET_KEYS.join(", ")})`,
+    );
+  const out: AppSet = {};
+  const seen = new Set<string>();
+  for (const p of pairs) {
+    const eq = p.indexOf("=");
+    const key = eq < 0 ? p : p.slice(0, eq);
+    if (!(APP_SET_KEYS as readonly string[]).includes(key))
+      throw new ValidationError(
+        `"${key}" is not a setting: use one of ${APP_SET_KEYS.join(", ")}`,
+        key,
+      );
+    if (eq < 0) throw new ValidationError(`${key} needs a value: ${key}=…`, key);
+    if (seen.has(key)) throw new ValidationError(`${key} is given twice`, key);
+    seen.add(key);
+    one(key as Key, p.slice(eq + 1).trim(), out);
+  }
+  const checked = AppSetSchema.safeParse(out);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    const field = [...issue.path].reverse().find((s) => typeof s === "string" && s in KEY_OF);
+    const key = KEY_OF[String(field)] ?? String(issue.path[0] ?? "");
+    throw new ValidationError(`${key} ${issue.message}`, key);
+  }
+  return checked.data;
+}
+
+export function registerAppSetCommand(program: Command, o: Output): void {
+  program
+    .command("apps:set <app> <pairs...>")
+    .description("change an app's settings: runtime, container limits, build args, health, timing")
+    .option("--json", "print the app as JSON (after the deploy, when one was needed)")
+    .addHelpText(
+      "after",
+      `
+Keys:
+  runtime=process|docker   how instances run (a release of the same code moves them)
+  memory=512M              memory limit per container (default 512M)
+  pids=256                 process limit per container (default 512)
+  read-only=true|false     read-only root filesystem (a writable /tmp is mounted)
+  build-args=A,B           config vars passed to Dockerfile builds (no other config is)
+  health-path=/up          HTTP path web instances must answer below 500
+  deploy-timeout=60s       how long new instances have to pass
+  drain=10s                how long old instances keep serving after a deploy
+memory, pids and read-only take "default" too. A change of runtime or container limits waits
+for the deploy it makes and exits non-zero, with the reason, when that fails.
+
+Examples:
+  $ gantry apps:set hello runtime=docker memory=256M pids=128
+  $ gantry apps:set hello read-only=true health-path=/up
+  $ gantry apps:set hello build-args=NPM_TOKEN,NODE_ENV --json`,
+    )
+    .action(async (app: string, pairs: string[], opts: { json?: boolean }) => {
+      const set = parseAppSetPairs(pairs);
+      const apps = appsClient();
+      const answer = await apps.settings(app, set);
+      if (answer.newRelease !== undefined) {
+        const quiet: Output = { ...o, out: () => undefined };
+        await followRelease(
+          opts.json ? quiet : o,
+          apps,
+          app,
+          { changed: true, version: answer.newRelease },
+          `Moving ${app}'s instances (${pairs.join(" ")})`,
+        );
+      }
+      if (opts.json) return json(o, answer);
+      if (answer.newRelease === undefined)
+        o.out(`${colours(o).green("✓")} ${app}: ${pairs.join(" ")} (applies from the next deploy)`);
+    });
+}

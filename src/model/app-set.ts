@@ -1,0 +1,25 @@
+/** The body of a settings change (`PUT /v1/apps/:app/settings`, `gantry apps:set`): src/apps/app-set.ts applies it. */
+import * as z from "zod";
+import { AppSchema, ConfigNameSchema, ContainerOptionsSchema, RuntimeSchema } from "./app.js";
+
+/** What a settings change may give; absent fields stay as they are. */
+export const AppSetSchema = z.strictObject({
+  healthPath: AppSchema.shape.healthPath.optional(),
+  deployTimeoutMs: AppSchema.shape.deployTimeoutMs.optional(),
+  drainMs: AppSchema.shape.drainMs.optional(),
+  runtime: RuntimeSchema.optional(),
+  /** Merged into the app's container options; a field set to null goes back to its default. */
+  container: z
+    .strictObject({
+      memoryMb: ContainerOptionsSchema.shape.memoryMb.unwrap().nullable().optional(),
+      pids: ContainerOptionsSchema.shape.pids.unwrap().nullable().optional(),
+      readOnly: ContainerOptionsSchema.shape.readOnly.unwrap().nullable().optional(),
+    })
+    .optional(),
+  buildArgs: z
+    .array(ConfigNameSchema)
+    .max(50)
+    .refine((l) => new Set(l).size === l.length, "lists a name twice")
+    .optional(),
+});
+export type AppSet = z.infer<typeof AppSetSchema>;
