@@ -28,7 +28,7 @@ import { DockerError, engineMessage, engineStatus } from "../docker/engine.js";
 export const BASE_REPO = "gantry/base";
 export const BASE_LABEL = "gantry.base";
 /** Bumped when the layout below changes: a new tag even for the same host files. */
-const LAYOUT = "1";
+const LAYOUT = "2";
 
 /** The programs put in the image, by name (found on the host's PATH dirs below). */
 export const BASE_PROGRAMS = [
@@ -111,20 +111,22 @@ export async function baseImageFiles(
   programs: readonly string[] = BASE_PROGRAMS,
 ): Promise<HostFile[]> {
   const files = new Map<string, HostFile>();
-  for (const name of programs) {
-    const found = findProgram(name);
-    if (found === undefined) {
-      if (name === "sh" || name === "node")
-        throw new DockerError(`the base image needs ${name}, which this host does not have`);
-      continue; // a missing helper is not fatal: sh builtins cover the contract
-    }
-    files.set(`/usr/bin/${name}`, { source: realpathSync(found), target: `/usr/bin/${name}` });
-    const { stdout } = await run("ldd", [found]).catch(() => ({ stdout: "" })); // static: none
-    for (const lib of parseLdd(stdout)) {
+  const found = programs.map((name) => ({ name, path: findProgram(name) }));
+  for (const { name, path } of found)
+    if (path === undefined && (name === "sh" || name === "node"))
+      throw new DockerError(`the base image needs ${name}, which this host does not have`);
+  // A missing helper is not fatal (sh builtins cover the driver contract); static ones list none.
+  const present = found.filter((f): f is { name: string; path: string } => f.path !== undefined);
+  const listings = await Promise.all(
+    present.map(({ path }) => run("ldd", [path]).catch(() => ({ stdout: "" }))),
+  );
+  present.forEach(({ name, path }, i) => {
+    files.set(`/usr/bin/${name}`, { source: realpathSync(path), target: `/usr/bin/${name}` });
+    for (const lib of parseLdd(listings[i]!.stdout)) {
       const target = imagePath(lib);
       files.set(target, { source: realpathSync(lib), target });
     }
-  }
+  });
   return [...files.values()].sort((a, b) => a.target.localeCompare(b.target));
 }
 
@@ -169,8 +171,17 @@ async function importRootfs(
   repo: string,
   tag: string,
 ): Promise<void> {
-  // portable: no host uids in the archive, so every file is root's in the image.
-  const stream = tar.create({ cwd: root, portable: true }, ["."]);
+  // Every file is root's in the image, whoever makes it; modes stay exact (/tmp 1777), which
+  // tar's `portable` would not keep.
+  const stream = tar.create(
+    {
+      cwd: root,
+      onWriteEntry: (e) => {
+        if (e.stat !== undefined) Object.assign(e.stat, { uid: 0, gid: 0 });
+      },
+    },
+    ["."],
+  );
   const res = await engine.importImage(stream as unknown as NodeJS.ReadableStream, {
     repo,
     tag,
