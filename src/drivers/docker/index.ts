@@ -31,10 +31,12 @@ const key = (h: TaskHandle): string => `${h.id}@${h.container ?? ""}`;
 
 /** The engine is not there at all (no socket, refused, not allowed): say so plainly. */
 function engineError(what: string, err: unknown): DockerError {
-  const code = (err as { code?: unknown } | null)?.code;
+  let socketError: unknown = err;
+  while (socketError instanceof DockerError) socketError = socketError.cause;
+  const code = (socketError as { code?: unknown } | null)?.code;
   if (code === "ENOENT" || code === "ECONNREFUSED" || code === "EACCES")
     return new DockerError(
-      `this node has no Docker engine (runtime docker): ${engineMessage(err)}`,
+      `this node has no Docker engine (runtime docker): ${engineMessage(socketError)}`,
       "docker_unavailable",
       503,
       err,
