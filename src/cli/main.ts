@@ -4,6 +4,7 @@ import { registerAppCommandSet } from "./apps-main.js";
 import { processOutput, type Output } from "../output/output.js";
 import { rootProgram, runProgram } from "./program.js";
 import { registerImagesBakeCommands } from "./images-bake.js";
+import { registerImagesCommands } from "./images.js";
 import { registerKvCommands } from "./kv.js";
 import { registerConvergeCommands } from "./converge.js";
 import { registerLockCommands } from "./lock.js";
@@ -37,6 +38,7 @@ export function buildProgram(o: Output = processOutput): Command {
   registerConvergeCommands(program, o);
   registerStackCommands(program, o);
   registerStackConnectCommands(program, o);
+  registerImagesCommands(program, o);
   registerImagesBakeCommands(program, o);
   return program;
 }

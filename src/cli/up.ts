@@ -24,6 +24,10 @@ interface UpOptions {
   routerWorkers?: string;
   deployResync?: string;
   portRange?: string;
+  /** --registry-addr; commander sets registry false for --no-registry. */
+  registryAddr?: string;
+  registry: boolean;
+  imageRetention?: string;
 }
 
 /** Start, print where everything is, and stop cleanly on SIGINT/SIGTERM. */
@@ -62,6 +66,10 @@ async function serveUntilSignal(
     o.out(`  agent    node ${running.nodeName} (runs the health checks of services on it)`);
   if (running.router !== undefined)
     o.out(`  router   ${running.router.url} (*.${running.router.domain})`);
+  if (running.registry !== undefined)
+    o.out(
+      `  registry ${running.registry.address} ${c.dim("(docker login with any user and a Gantry token)")}`,
+    );
   if (hold !== undefined)
     o.out(
       `  latency  idle CPUs wake at once while Gantry runs (--low-latency: ${CPU_DMA_LATENCY} = 0)`,
@@ -118,6 +126,15 @@ export function registerUpCommands(program: Command, o: Output): void {
       "the ports app instances get ($PORT), outside the kernel's ephemeral range (default 20000-32000, or where that overlaps it the largest range outside it)",
     )
     .option(
+      "--registry-addr <host:port>",
+      "where Gantry's image registry listens (default 127.0.0.1:5000; a taken default gives way to a free port)",
+    )
+    .option("--no-registry", "do not run the image registry")
+    .option(
+      "--image-retention <n>",
+      "keep the registry images of the last N releases per app (default 5)",
+    )
+    .option(
       "--low-latency",
       "keep idle CPUs ready to run at once (PM QoS, needs root): trims the router's tail latency on VMs; idle CPUs poll instead of sleeping",
     )
@@ -130,6 +147,7 @@ Examples:
   $ gantry up --node-name web-1
   $ gantry up --http-addr 0.0.0.0:80 --domain apps.example.com
   $ gantry up --port-range 10000-19999
+  $ gantry up --registry-addr 127.0.0.1:5001 --image-retention 10
   $ sudo gantry up --http-addr 0.0.0.0:80 --low-latency   # a dedicated edge machine`,
     )
     .action(async (opts: UpOptions) => {
@@ -155,6 +173,7 @@ Examples:
             ...(routerWorkers === undefined ? {} : { routerWorkers }),
             ...(deployResyncMs === undefined ? {} : { deployResyncMs }),
             ...(portRange === undefined ? {} : { portRange }),
+            ...registryOptions(opts, api.host, true),
           }),
         "Gantry",
         { apiPort: api.port, httpPort: http.port, lowLatency: opts.lowLatency === true },
@@ -178,12 +197,22 @@ Examples:
       "--deploy-resync <duration>",
       "how often the deploy controller looks at every app without being told (a safety net; default 10s)",
     )
+    .option(
+      "--registry-addr <host:port>",
+      "where Gantry's image registry listens (default: the API's host, port 5000)",
+    )
+    .option("--no-registry", "do not run the image registry")
+    .option(
+      "--image-retention <n>",
+      "keep the registry images of the last N releases per app (default 5)",
+    )
     .addHelpText(
       "after",
       `
 Examples:
   $ gantry server --store etcd://127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379
-  $ gantry server --data-dir /var/lib/gantry --api-addr 0.0.0.0:7700`,
+  $ gantry server --data-dir /var/lib/gantry --api-addr 0.0.0.0:7700
+  $ gantry server --registry-addr 10.0.0.5:5000   # agents pull from the node network`,
     )
     .action(async (opts: UpOptions) => {
       const api = parseHostPort(opts.apiAddr, "--api-addr");
@@ -197,11 +226,43 @@ Examples:
             apiPort: api.port,
             ...(deployResyncMs === undefined ? {} : { deployResyncMs }),
             ...(opts.store === undefined ? {} : { store: opts.store }),
+            ...registryOptions(opts, api.host, false),
           }),
         "Gantry server",
         { apiPort: api.port },
       );
     });
+}
+
+/**
+ * The registry flags as server options: --no-registry turns it off; --registry-addr given on the
+ * command line must be free (its default, when taken, gives way to a free port).
+ */
+export function registryOptions(
+  opts: Pick<UpOptions, "registry" | "registryAddr" | "imageRetention">,
+  apiHost: string,
+  /** `gantry up`: loopback by default, whatever the API's host. */
+  upDefault: boolean,
+): {
+  registry: { host: string; port: number; explicit: boolean } | false;
+  imageRetention?: number;
+} {
+  const retention = opts.imageRetention;
+  const keep =
+    retention === undefined ? undefined : /^\d{1,4}$/.test(retention) ? Number(retention) : NaN;
+  if (keep !== undefined && !(keep >= 1))
+    throw new ValidationError(
+      `--image-retention must be a whole number from 1 to 9999, got "${retention}"`,
+      "--image-retention",
+    );
+  if (!opts.registry) return { registry: false };
+  const raw = opts.registryAddr ?? `${upDefault ? "127.0.0.1" : apiHost}:5000`;
+  const explicit = opts.registryAddr !== undefined;
+  const addr = parseHostPort(raw, "--registry-addr");
+  return {
+    registry: { host: addr.host, port: addr.port, explicit },
+    ...(keep === undefined ? {} : { imageRetention: keep }),
+  };
 }
 
 /** --domain: a host name, lower-cased, without a trailing dot. */

@@ -10,6 +10,8 @@ import { hashSecret } from "../api/tokens.js";
 import { openStore, type Store } from "../store/index.js";
 import { writeFileAtomic } from "../fsutil/write-atomic.js";
 import { dataFiles, ensureDataDir, loadOrCreateAdminSecret } from "./datadir.js";
+import type { RegistryService } from "../registry/index.js";
+import { startRegistry, type RegistryAddr } from "./registry.js";
 
 export interface ServerOptions {
   dataDir: string;
@@ -23,6 +25,10 @@ export interface ServerOptions {
   routerPort?: number;
   /** How often the deploy controller looks at every app without events (default 10 s). */
   deployResyncMs?: number;
+  /** Where Gantry's registry listens (default `<API host>:5000`); false: no registry. */
+  registry?: RegistryAddr | false;
+  /** Releases whose images retention keeps per app (default 5). */
+  imageRetention?: number;
   log?: (line: string) => void;
 }
 
@@ -32,6 +38,8 @@ export interface RunningServer {
   address: AddressInfo;
   url: string;
   adminToken: string;
+  /** Gantry's registry, when docker-registry is installed and not turned off. */
+  registry?: RegistryService;
   stop(): Promise<void>;
 }
 
@@ -75,6 +83,20 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const url = `http://${address.address.includes(":") ? `[${address.address}]` : address.address}:${address.port}`;
     writeFileAtomic(files.apiAddr, url + "\n", 0o644);
     const running = api;
+    const say = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
+    const registry =
+      opts.registry === false
+        ? undefined
+        : await startRegistry({
+            dataDir: opts.dataDir,
+            store,
+            tokens: api.deps.tokens,
+            apiUrl: url,
+            addr: opts.registry ?? { host: opts.apiHost, port: 5000, explicit: false },
+            ...(opts.imageRetention === undefined ? {} : { keepReleases: opts.imageRetention }),
+            log: say,
+          });
+    if (registry !== undefined) api.deps.registry = registry;
     const apps = api.deps.apps as AppService;
     const resyncFinds = new Counter({
       name: "gantry_deploy_resync_finds_total",
@@ -112,8 +134,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       address,
       url,
       adminToken: secret,
+      ...(registry === undefined ? {} : { registry }),
       stop: async () => {
         await leadership.stop();
+        await registry?.stop();
         await running.close();
         await store.close();
       },

@@ -13,6 +13,7 @@ import { gitRoutes } from "./git.js";
 import { healthRoutes } from "./health.js";
 import { kvRoutes } from "./kv.js";
 import { nodeRoutes } from "./nodes.js";
+import { registryRoutes } from "./registry.js";
 import { openapiRoutes } from "./openapi.js";
 import { sessionRoutes } from "./sessions.js";
 import { stackRoutes } from "./stack.js";
@@ -51,6 +52,7 @@ export function registerRoutes(deps: ApiDeps): RouteDef[] {
     ...stackAppRoutes(deps),
     ...stackSyncRoutes(deps),
     ...stackSourceRoutes(deps),
+    ...registryRoutes(deps),
   ];
   // The document describes the final list, itself included: it reads `routes` when first asked.
   routes.push(...openapiRoutes(() => routes));

@@ -1,0 +1,117 @@
+import { DeploySchema, ReleaseSchema } from "../model/app.js";
+import { K } from "../model/keys.js";
+import { text, type Store } from "../store/index.js";
+import type { RegistryApi } from "./http-api.js";
+import { readImages } from "./inventory.js";
+import { splitImageRef, type ImageRecord, type ReleaseImage } from "./listing.js";
+
+/** Releases kept per app unless the server says otherwise (`--image-retention`). */
+export const DEFAULT_KEEP_RELEASES = 5;
+/**
+ * An image Gantry made that no release uses yet may be a build between its push and its
+ * release: it is left alone while younger than this.
+ */
+export const UNRELEASED_GRACE_MS = 60 * 60 * 1000;
+
+export interface RetentionInput {
+  app: string;
+  keep: number;
+  releases: readonly ReleaseImage[];
+  /** The release deployed now (a rollback may run one older than the last N). */
+  current?: number;
+  /** The app repository's images. */
+  images: readonly ImageRecord[];
+  now: number;
+}
+
+/**
+ * Which of an app's images go: those Gantry made for this app (label gantry.app = app) that
+ * neither the last `keep` releases nor the deployed one run — and, when no release ever ran
+ * them, only once they are older than the grace. Images pushed from outside (no label) stay.
+ */
+export function retentionPlan(input: RetentionInput): ImageRecord[] {
+  const newest = [...input.releases].sort((a, b) => b.version - a.version);
+  const keptReleases = newest.filter(
+    (r, i) => i < Math.max(0, input.keep) || r.version === input.current,
+  );
+  const digestOf = (r: ReleaseImage): string | undefined => {
+    const ref = r.image === undefined ? undefined : splitImageRef(r.image);
+    return ref !== undefined && ref.repository === input.app ? ref.digest : undefined;
+  };
+  const kept = new Set(keptReleases.map(digestOf));
+  const released = new Set(newest.map(digestOf));
+  return input.images.filter((img) => {
+    if (img.repository !== input.app || img.labels["gantry.app"] !== input.app) return false;
+    if (kept.has(img.digest)) return false;
+    if (released.has(img.digest)) return true;
+    const made = img.created === undefined ? NaN : Date.parse(img.created);
+    return Number.isFinite(made) && input.now - made > UNRELEASED_GRACE_MS;
+  });
+}
+
+/** An app's releases (with their images) and the deployed release, from the store. */
+export async function readAppReleases(
+  store: Store,
+  app: string,
+): Promise<{ releases: ReleaseImage[]; current?: number }> {
+  const [rels, deploy] = await Promise.all([
+    store.range({ prefix: `${K.releases}${app}/` }),
+    store.get(`${K.deploys}${app}`),
+  ]);
+  const releases: ReleaseImage[] = [];
+  for (const kv of rels.kvs) {
+    const r = ReleaseSchema.safeParse(JSON.parse(text(kv.value)));
+    if (r.success)
+      releases.push({
+        app,
+        version: r.data.version,
+        ...(r.data.image === undefined ? {} : { image: r.data.image }),
+      });
+  }
+  const d =
+    deploy === undefined ? undefined : DeploySchema.safeParse(JSON.parse(text(deploy.value)));
+  return { releases, ...(d?.success === true ? { current: d.data.release } : {}) };
+}
+
+/** Apply retention to one app's repository; answers the digests deleted. */
+export async function applyRetention(
+  store: Store,
+  api: RegistryApi,
+  app: string,
+  keep: number,
+  now = Date.now(),
+): Promise<string[]> {
+  const { releases, current } = await readAppReleases(store, app);
+  const images = await readImages(api, [app]);
+  const doomed = retentionPlan({
+    app,
+    keep,
+    releases,
+    ...(current === undefined ? {} : { current }),
+    images,
+    now,
+  });
+  const deleted: string[] = [];
+  for (const img of doomed) {
+    if (await api.deleteManifest(app, img.digest)) deleted.push(img.digest);
+  }
+  return deleted;
+}
+
+/** Every app's name (apps/<name>). */
+export async function appNames(store: Store): Promise<string[]> {
+  const res = await store.range({ prefix: K.apps });
+  return res.kvs.map((kv) => kv.key.slice(K.apps.length)).filter((n) => !n.includes("/"));
+}
+
+/**
+ * For apps:destroy: delete every manifest in the app's repository (the app is gone, so all its
+ * images go, whoever pushed them). Answers the digests deleted; space returns at the next GC.
+ */
+export async function deleteAppImages(api: RegistryApi, app: string): Promise<string[]> {
+  const deleted: string[] = [];
+  for (const img of await readImages(api, [app])) {
+    if (await api.deleteManifest(app, img.digest)) deleted.push(img.digest);
+  }
+  return deleted;
+}
