@@ -76,8 +76,13 @@ async function runBake(name: string, flags: BakeFlags, o: Output): Promise<numbe
   ]);
   const c = colours(o);
   const asJson = flags.json === true;
+  let pushNote: string | undefined;
   const note = (line: string): void => {
     if (!asJson) o.err(c.dim(line));
+  };
+  const why = (reason: string): void => {
+    pushNote = reason;
+    note(reason);
   };
   const show = asJson
     ? undefined
@@ -105,12 +110,12 @@ async function runBake(name: string, flags: BakeFlags, o: Output): Promise<numbe
         minFreeBytes,
       },
       {
-        ...(flags.push ? { registry: () => findRegistry(note) } : {}),
+        ...(flags.push ? { registry: () => findRegistry(why) } : {}),
         onEvent,
         signal: abort.signal,
       },
     );
-    printResult(result, asJson, o);
+    printResult(result, asJson, pushNote, o);
     return 0;
   } catch (err) {
     if (!isBakeFailed(err)) throw err;
@@ -136,10 +141,20 @@ function isBakeFailed(err: unknown): err is BakeFailed {
   return err instanceof Error && err.name === "BakeFailed";
 }
 
-function printResult(r: BakeResult, asJson: boolean, o: Output): void {
+function printResult(
+  r: BakeResult,
+  asJson: boolean,
+  pushNote: string | undefined,
+  o: Output,
+): void {
   const { report, ...rest } = r;
   if (asJson) {
-    json(o, { ...rest, summary: report?.summary ?? null, resources: report?.resources ?? [] });
+    json(o, {
+      ...rest,
+      ...(pushNote === undefined ? {} : { pushNote }),
+      summary: report?.summary ?? null,
+      resources: report?.resources ?? [],
+    });
     return;
   }
   const c = colours(o);
