@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { closeSync, existsSync, openSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import type Docker from "dockerode";
 import { ensureBaseImage } from "../../containers/base-image.js";
@@ -84,6 +84,7 @@ export class DockerDriver implements Driver {
     } catch (err) {
       throw engineError(`cannot prepare ${spec.image ?? "the base image"}`, err);
     }
+    closeSync(openSync(spec.logFile, "a", 0o640)); // there from the start, as for a process
     const opts = containerOptions(spec, { ref, user, base });
     opts.Labels = { ...opts.Labels, [LOGFILE_LABEL]: spec.logFile };
     let container: Docker.Container;
