@@ -67,7 +67,8 @@ Examples:
         );
       const portRange =
         opts.portRange === undefined ? undefined : parsePortRange(opts.portRange, "--port-range");
-      const client = new GantryClient({ addr, token: joinToken(opts, process.env, NEEDS_TOKEN) });
+      const token = joinToken(opts, process.env, NEEDS_TOKEN);
+      const client = new GantryClient({ addr, token });
       // Loaded only when the agent runs, so other commands start fast.
       const { startAgent } = await import("../agent/agent.js");
       const agent = startAgent({
@@ -75,7 +76,11 @@ Examples:
         nodeName,
         dataDir,
         ...(portRange === undefined ? {} : { portRange }),
-        ...(opts.address === undefined ? {} : { runner: { address: opts.address } }),
+        // The node token also pulls images from Gantry's registry.
+        runner: {
+          registryToken: token,
+          ...(opts.address === undefined ? {} : { address: opts.address }),
+        },
         log: (line) => o.err(`${new Date().toISOString()} ${line}`),
       });
       o.out(`${c.green("●")} agent for node ${nodeName} (data in ${dataDir})`);

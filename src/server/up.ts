@@ -52,6 +52,8 @@ export async function startUp(opts: UpOptions): Promise<RunningUp> {
       nodeName,
       // The local agent runs app instances too; its files live apart from the server's.
       dataDir: join(opts.dataDir, "agent"),
+      // Its node token also pulls images from Gantry's registry (node tokens may pull).
+      runner: { registryToken: token },
       ...(opts.portRange === undefined ? {} : { portRange: opts.portRange }),
       ...(opts.log ? { log: opts.log } : {}),
     });
