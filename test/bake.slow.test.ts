@@ -12,7 +12,9 @@ import * as tar from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dockerEngine } from "../src/docker/engine.js";
 import { ensureBaseImage } from "../src/containers/base-image.js";
-import { runCli } from "./helpers/gantry.js";
+import { runCli, startGantry, type GantryProcess } from "./helpers/gantry.js";
+import { stopGantry } from "./helpers/paas.js";
+import { freePort } from "./helpers/ports.js";
 
 const EXAMPLE = resolve(import.meta.dirname, "../examples/bake");
 const NAME = `bt${process.pid}`;
@@ -87,7 +89,7 @@ afterAll(async () => {
       .getContainer(c.Id)
       .remove({ force: true })
       .catch(() => {});
-  for (const name of [NAME, `${NAME}-fail`]) {
+  for (const name of [NAME, `${NAME}-fail`, `${NAME}-push`]) {
     for (const c of await bakeContainers(name).catch(() => []))
       await engine
         .getContainer(c.Id)
@@ -272,4 +274,29 @@ describe("gantry images:bake", () => {
 
     expect(await bakeContainers()).toEqual([]);
   }, 120_000);
+});
+
+describe("gantry images:bake with Gantry's registry", () => {
+  let g: GantryProcess | undefined;
+  afterAll(() => stopGantry(g), 30_000);
+
+  it("pushes the image to <registry>/images/NAME and prints it pinned by digest; a reuse does not push again", async () => {
+    const address = `127.0.0.1:${await freePort()}`;
+    g = await startGantry({ args: ["--registry-addr", address] });
+    const name = `${NAME}-push`;
+    const args = ["images:bake", name, "--from", base, "--states", EXAMPLE, "--role", "web"];
+    const r = await g.cli([...args, "-e", "greeting=pushed"], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const ref = r.stdout.trim().split("\n").pop()!;
+    expect(ref).toMatch(new RegExp(`^${address}/images/${name}@sha256:[0-9a-f]{64}$`));
+    const info = await engine.getImage(ref).inspect();
+    expect(info.Config.Labels?.["gantry.bake.name"]).toBe(name);
+
+    // Human output this time: it would say "pushing" if it pushed again.
+    const again = await g.cli([...args, "-e", "greeting=pushed"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain("reused");
+    expect(again.stderr).not.toContain("pushing");
+    expect(again.stdout.trim().split("\n").pop()).toBe(ref);
+  }, 180_000);
 });
