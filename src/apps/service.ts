@@ -11,7 +11,7 @@ import {
   type Build,
   type Deploy,
   type Formation,
-  type Runtime,
+  type Release,
   type Scale,
 } from "../model/app.js";
 import type { AppView, DeployResult, ReleaseAnswer } from "../model/app-views.js";
@@ -27,9 +27,11 @@ import { kvsOf, parseAll, parseRecord, readApp, releaseView, type Versioned } fr
 import { settlePushes, type PushSettlement } from "./push-recovery.js";
 import * as changes from "./release-changes.js";
 import { baseRelease, createRelease } from "./releases.js";
+import { deployImage, releaseBuild } from "./deploy-image.js";
+import type { ResolveDeps } from "./image-resolve.js";
 import { applyAppSet, describeAppSet, movesInstances, moveDraft } from "./app-set.js";
 import type { AppSet } from "../model/app-set.js";
-import { hasCode, releaseRuntime } from "./release-code.js";
+import { hasCode } from "./release-code.js";
 import { scaleApp } from "./scale.js";
 import { SecretBox } from "./secrets.js";
 
@@ -303,35 +305,36 @@ export class AppService implements ReleaseHook {
   ): Promise<ReleaseOutcome> {
     if ((build.artifact === undefined && build.image === undefined) || !build.processTypes)
       return { ok: false, error: `build ${build.id} has nothing to release` };
-    // New code ends a rollback's pin: whoever built it moved the app forward.
-    const rel = await createRelease(this.store, this.audit, who, app, (state) => ({
-      action: "app.release",
-      ...(state.app.value.pinned === undefined ? {} : { app: unpinned }),
-      draft: {
-        build: build.id,
-        ...(build.artifact === undefined ? {} : { artifact: build.artifact }),
-        ...(build.image === undefined ? {} : { image: build.image }),
-        ...runtimeOf(state.app.value, build.image),
-        processTypes: build.processTypes!,
-        description: describeBuild(build),
-        ...(build.push === undefined ? {} : { push: build.push }),
-      },
-    }));
-    onLine(`released v${rel!.version}; deploying`);
-    let result = await this.follow(app, rel!.version, onLine, signal);
+    const rel = await this.releaseBuild(app, build, who);
+    onLine(`released v${rel.version}; deploying`);
+    let result = await this.follow(app, rel.version, onLine, signal);
     // Not live (the pusher's hook went away, the server stops, the deploy stalled): the hook
     // will reject the push, so what it released must not go live later.
     if (!result.ok && build.push !== undefined) {
-      const mine = (await this.settlePushes(app)).abandoned.find((a) => a.version === rel!.version);
+      const mine = (await this.settlePushes(app)).abandoned.find((a) => a.version === rel.version);
       if (mine !== undefined)
         result = { ok: false, error: `v${mine.version} was abandoned: ${mine.reason}` };
     }
     return {
       ok: result.ok,
-      version: rel!.version,
+      version: rel.version,
       ...(result.url === undefined ? {} : { url: result.url }),
       ...(result.error === undefined ? {} : { error: result.error }),
     };
+  }
+
+  /** `gantry deploy --image REF` (src/apps/deploy-image.ts); the caller follows the deploy. */
+  deployImage(
+    app: string,
+    ref: string,
+    who: Principal,
+    deps: ResolveDeps,
+  ): Promise<{ build: Build; version: number }> {
+    return deployImage({ store: this.store, audit: this.audit }, app, ref, who, deps);
+  }
+
+  private releaseBuild(app: string, build: Build, who: Principal): Promise<Release> {
+    return releaseBuild({ store: this.store, audit: this.audit }, app, build, who);
   }
 
   /** Abandon this app's releases whose push did not complete (src/apps/push-recovery.ts). */
@@ -368,17 +371,6 @@ export class AppService implements ReleaseHook {
   currentDeployRelease(name: string): Promise<number> {
     return deploys.currentDeployRelease(this.store, name);
   }
-}
-
-/** A release's description for a build: the commit it deployed, or the image. */
-function describeBuild(build: Build): string {
-  if (build.kind === "image" && build.image !== undefined) return `Deploy image ${build.image}`;
-  return `Deploy ${build.commit.slice(0, 12)}`;
-}
-
-function runtimeOf(app: App, image: string | undefined): { runtime?: Runtime } {
-  const runtime = releaseRuntime(app, image);
-  return runtime === undefined ? {} : { runtime };
 }
 
 const unpinned = ({ pinned: _pinned, ...app }: App): App => app;

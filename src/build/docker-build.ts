@@ -13,6 +13,7 @@ import { appRepository, checkFreeSpace, freeBytes, imageLabels } from "./docker-
 import { BuildError } from "./errors.js";
 import { parseProcfile } from "./procfile.js";
 import { packDirectory } from "./tarball.js";
+import { pruneDangling } from "./docker-images.js";
 
 export type { RegistryHandle } from "./docker-engine-calls.js";
 
@@ -91,14 +92,17 @@ export async function buildDockerfile(o: DockerBuildInput): Promise<DockerBuildO
   if (imageId === undefined) throw new BuildError("the engine's build ended without an image");
   o.signal?.throwIfAborted();
   o.say(`-----> Pushing ${repo}:${o.buildId}`);
-  const digest = await enginePush(
-    o.docker.engine,
-    repo,
-    o.buildId,
-    registry.auth(),
-    (line) => o.say(`       ${line}`),
-    o.signal,
-  );
+  const push = (): Promise<string> =>
+    enginePush(
+      o.docker.engine,
+      repo,
+      o.buildId,
+      registry.auth(),
+      (line) => o.say(`       ${line}`),
+      o.signal,
+    );
+  const digest = await (registry.withPush ? registry.withPush(push) : push());
+  await pruneDangling(o.docker.engine, o.app);
   const types = Object.keys(processTypes);
   o.say(
     processTypes["web"] === "" && types.length === 1

@@ -20,6 +20,10 @@ export interface RegistryHandle {
   address: string;
   /** Credentials for a push or pull; undefined for a registry without authentication. */
   auth(): RegistryAuth | undefined;
+  /** Run a push so that the registry's garbage collection does not run during it. */
+  withPush?<T>(fn: () => Promise<T>): Promise<T>;
+  /** Delete an app's images from the registry (`apps:destroy`); answers their digests. */
+  deleteAppImages?(app: string): Promise<string[]>;
 }
 
 /** Dial one streaming engine call and hand each line of its answer to `onLine`. */

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { registerAgentCommands } from "./agent.js";
 import { registerAppCommandSet } from "./apps-main.js";
+import { registerDeployCommands } from "./deploy.js";
 import { processOutput, type Output } from "../output/output.js";
 import { rootProgram, runProgram } from "./program.js";
 import { registerImagesBakeCommands } from "./images-bake.js";
@@ -26,6 +27,7 @@ export function buildProgram(o: Output = processOutput): Command {
   registerRouterCommands(program, o);
   registerAgentCommands(program, o);
   registerAppCommandSet(program, o);
+  registerDeployCommands(program, o);
   registerKvCommands(program, o);
   registerServiceCommands(program, o);
   registerLockCommands(program, o);

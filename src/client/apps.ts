@@ -21,6 +21,9 @@ export interface DestroyAnswer {
   stopped: number;
   stillStopping: number;
   artifactsRemoved: number;
+  registryImagesRemoved?: number;
+  localImagesRemoved?: number;
+  imagesLeft?: string[];
 }
 
 export interface LogOptions {
@@ -109,6 +112,14 @@ export class AppsClient {
   /** Clear a rollback's pin; answers whether the app was pinned. */
   unpin(app: string): Promise<{ pinned: boolean }> {
     return this.client.json("POST", this.path(app, "/releases/unpin"));
+  }
+
+  /** Deploy an image built elsewhere (resolved to a digest by the server); follow with followDeploy. */
+  deployImage(
+    app: string,
+    image: string,
+  ): Promise<{ build: string; release: number; image: string }> {
+    return this.client.json("POST", this.path(app, "/deploy"), { body: { image } });
   }
 
   /** The app's builds, newest first. */

@@ -3,6 +3,8 @@ import { ValidationError, notFound } from "../../errors.js";
 import { followScale } from "../../apps/follow-scale.js";
 import { scaleKey } from "../../apps/keys.js";
 import { AppSetSchema } from "../../model/app-set.js";
+import { destroyAppImages } from "../../apps/destroy-images.js";
+import { dockerAvailable, dockerEngine } from "../../docker/engine.js";
 import { parseRecord } from "../../apps/records.js";
 import {
   AppNameSchema,
@@ -82,7 +84,7 @@ export function appRoutes(deps: ApiDeps): RouteDef[] {
       method: "DELETE",
       path: "/v1/apps/:app",
       summary:
-        "Destroy an app and everything of it (?confirm=APP): instances, routes, repo, releases, config, builds, logs",
+        "Destroy an app and everything of it (?confirm=APP): instances, routes, repo, releases, config, builds, logs, its images in Gantry's registry and on this server's engine",
       handler: async (ctx) => {
         ctx.allowQuery("confirm");
         const app = appParam(ctx, "write");
@@ -91,7 +93,10 @@ export function appRoutes(deps: ApiDeps): RouteDef[] {
             `destroying ${app} cannot be undone: confirm with ?confirm=${app}`,
             "confirm",
           );
-        ctx.send(200, { ok: true, ...(await appsOf(deps).destroy(app, ctx.who)) });
+        const report = await appsOf(deps).destroy(app, ctx.who);
+        const engine = deps.docker ?? ((await dockerAvailable()) ? dockerEngine() : undefined);
+        const images = await destroyAppImages(app, deps.registry, engine);
+        ctx.send(200, { ok: true, ...report, ...images });
       },
     },
     {

@@ -28,6 +28,7 @@ import type { ApiDeps, RouteDef } from "../server.js";
 const CommitSchema = z
   .string()
   .regex(/^([0-9a-f]{40}|[0-9a-f]{64}|upload)$/, 'must be a full git commit id or "upload"');
+const DeployImageSchema = z.strictObject({ image: z.string().min(1).max(512) });
 const BuildIdSchema = z.string().regex(/^\d{8}-\d{6}-\d{3}-[0-9a-f]{4}$/, "is not a build id");
 
 /** The app named in the path, after checking the caller's access and that the app exists. */
@@ -113,6 +114,25 @@ export function buildRoutes(deps: ApiDeps): RouteDef[] {
         });
         write(formatResult(await release(deps, ctx, build, write, signal)));
         ctx.res.end();
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/apps/:app/deploy",
+      summary:
+        "Deploy an image built elsewhere {image: REF}: REF is resolved to a digest (Gantry's registry for its own address, else the server's engine) and refused (400/404) before any release when it does not exist or its digest does not match → {build, release, image}; follow the deploy with GET …/deploys/current?follow",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const app = await appFromPath(ctx, store, "write");
+        const { image: ref } = await ctx.json(DeployImageSchema);
+        const apps = deps.apps;
+        if (apps?.deployImage === undefined)
+          throw new HttpError(503, "unavailable", "deploys are not available on this server");
+        const { build, version } = await apps.deployImage(app, ref, ctx.who, {
+          engine: () => deps.docker ?? dockerEngine(),
+          ...(deps.registry === undefined ? {} : { registry: deps.registry }),
+        });
+        ctx.send(201, { build: build.id, release: version, image: build.image });
       },
     },
     {
