@@ -1,5 +1,3 @@
-import { stringify } from "yaml";
-
 export const REGISTRY_SERVICE = "gantry-registry";
 export const REGISTRY_ISSUER = "gantry";
 
@@ -20,7 +18,7 @@ export interface RegistryConfigInput {
 
 /** The registry's config.yml: filesystem storage, deletes on, token auth against Gantry. */
 export function registryConfig(c: RegistryConfigInput): string {
-  return stringify({
+  return toYaml({
     version: 0.1,
     log: { level: "info", formatter: "text", accesslog: { disabled: true } },
     storage: {
@@ -45,4 +43,29 @@ export function registryConfig(c: RegistryConfigInput): string {
       },
     },
   });
+}
+
+type Yaml = string | number | boolean | Yaml[] | { [key: string]: Yaml };
+
+/**
+ * Block YAML for this fixed shape: maps, lists of scalars, scalars; strings double-quoted (a
+ * JSON string is a valid YAML one). Written here because the `yaml` library would cost the
+ * server ~9 MB of memory for its whole life to write one small file.
+ */
+export function toYaml(value: { [key: string]: Yaml }, indent = ""): string {
+  let out = "";
+  for (const [key, v] of Object.entries(value)) {
+    if (Array.isArray(v)) {
+      out += `${indent}${key}:\n`;
+      for (const item of v) out += `${indent}  - ${scalar(item)}\n`;
+    } else if (typeof v === "object") {
+      out += `${indent}${key}:\n${toYaml(v, indent + "  ")}`;
+    } else out += `${indent}${key}: ${scalar(v)}\n`;
+  }
+  return out;
+}
+
+function scalar(v: Yaml): string {
+  if (typeof v === "object") throw new Error("nested lists are not written");
+  return typeof v === "string" ? JSON.stringify(v) : String(v);
 }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { nodeTransport } from "../client/transport.js";
 import { setTimeout as sleep } from "node:timers/promises";
 
 export interface RegistryProcessOptions {
@@ -88,8 +89,11 @@ export class RegistryProcess {
     while (Date.now() < deadline) {
       if (this.stopping) return;
       try {
-        const res = await fetch(`http://${this.o.addr}/v2/`, { signal: AbortSignal.timeout(2000) });
-        await res.body?.cancel();
+        const res = await nodeTransport(new URL(`http://${this.o.addr}/v2/`), {
+          method: "GET",
+          headers: {},
+          signal: AbortSignal.timeout(2000),
+        });
         if (res.status === 200 || res.status === 401) {
           this.ready = true;
           return;

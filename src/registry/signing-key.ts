@@ -1,12 +1,8 @@
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
 import { createPrivateKey, createPublicKey, webcrypto, type KeyObject } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeFileAtomic } from "../fsutil/write-atomic.js";
 import { libtrustKeyId } from "./libtrust.js";
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const EC = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
 const YEARS = 10;
@@ -39,6 +35,10 @@ export async function loadOrCreateSigningKey(dir: string): Promise<SigningKey> {
 
 /** A self-signed certificate for `key`, valid for ten years from now. */
 async function selfSignedCert(key: KeyObject): Promise<string> {
+  // Loaded only here, the first time: a server that has its certificate never carries them.
+  await import("reflect-metadata");
+  const x509 = await import("@peculiar/x509");
+  x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   const privateKey = await webcrypto.subtle.importKey(
     "pkcs8",
     key.export({ type: "pkcs8", format: "der" }),
