@@ -304,6 +304,38 @@ describe("Gantry's registry", () => {
     }
   }, 120_000);
 
+  it("apps:destroy's deleteAppImages takes every image of the app", async () => {
+    const gone = await server.registry!.deleteAppImages("web");
+    expect(gone.sort()).toEqual([pushed[2], pushed[3]].sort());
+    expect((await api<ImageView[]>("GET", "/v1/images?app=web")).body).toEqual([]);
+  });
+
+  it("a taken port: the chosen one is an error naming the flag, the default gives way", async () => {
+    const taken = Number(registry.split(":")[1]);
+    const dir = mkdtempSync(join(tmpdir(), "gantry-registry-port-"));
+    const opts = { dataDir: dir, apiHost: "127.0.0.1", log: (l: string) => lines.push(l) };
+    const lines: string[] = [];
+    await expect(
+      startServer({
+        ...opts,
+        apiPort: await freePort(),
+        registry: { host: "127.0.0.1", port: taken, explicit: true },
+      }),
+    ).rejects.toThrow(/already in use.*--registry-addr/);
+    const other = await startServer({
+      ...opts,
+      apiPort: await freePort(),
+      registry: { host: "127.0.0.1", port: taken, explicit: false },
+    });
+    try {
+      expect(other.registry!.address).not.toBe(registry);
+      expect(lines.join("\n")).toContain(`registry: ${registry} is taken; using port`);
+    } finally {
+      await other.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30_000);
+
   it("restarts the registry when it dies", async () => {
     const reg = server.registry!;
     const pid = reg.pid!;
