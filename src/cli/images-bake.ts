@@ -46,13 +46,14 @@ images/NAME:<key>. The key hashes the base image, the states dir, the role and t
 again with nothing changed reuses the image in well under a second. When a Gantry server with a
 registry answers (GANTRY_ADDR, or the one \`gantry up\` started), the image is pushed to
 <registry>/images/NAME and printed pinned by digest. --from needs /bin/sh and node >= 20
-(Gantry's base image has both). Exit status: 0 baked or reused, 2 a resource failed, 1 bad input.
+(Gantry's base image has both: \`docker images gantry/base\` shows its tag). Exit status: 0 baked
+or reused, 2 a resource failed, 1 bad input.
 
 Examples:
-  $ gantry images:bake web --from gantry/base:latest --states examples/states --role web
-  $ gantry images:bake web --from gantry/base:latest --states ./states --role web -e port=8080
-  $ gantry images:bake web --from gantry/base:latest --states ./states --role web --on-error keep
-  $ gantry images:bake web --from gantry/base:latest --states ./states --role web --json | jq -r .ref
+  $ gantry images:bake web --from gantry/base:TAG --states examples/bake --role web
+  $ gantry images:bake web --from gantry/base:TAG --states ./states --role web -e port=8080
+  $ gantry images:bake web --from gantry/base:TAG --states ./states --role web --on-error keep
+  $ gantry images:bake web --from gantry/base:TAG --states ./states --role web --json | jq -r .ref
 
 Docs: docs/containers.md (Baked node images)`,
     )
