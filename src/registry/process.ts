@@ -18,6 +18,7 @@ export interface RegistryProcessOptions {
 }
 
 const MAX_BACKOFF_MS = 30_000;
+const SETPRIV = "/usr/bin/setpriv";
 /** A registry that ran this long before dying was healthy: the next restart is quick again. */
 const STABLE_MS = 60_000;
 
@@ -109,9 +110,12 @@ export class RegistryProcess {
   private spawn(): void {
     const fd = openSync(this.o.logPath, "a", 0o600);
     const started = Date.now();
-    const child = spawn(this.o.binary, ["serve", this.configPath], {
-      stdio: ["ignore", fd, fd],
-    });
+    // setpriv (util-linux) makes the kernel kill the registry when this process dies, even by
+    // SIGKILL: no registry is left holding its port behind a crashed server.
+    const args = [this.o.binary, "serve", this.configPath];
+    const child = existsSync(SETPRIV)
+      ? spawn(SETPRIV, ["--pdeathsig", "KILL", "--", ...args], { stdio: ["ignore", fd, fd] })
+      : spawn(args[0]!, args.slice(1), { stdio: ["ignore", fd, fd] });
     closeSync(fd);
     this.child = child;
     if (child.pid !== undefined) writeFileSync(this.o.pidPath, `${child.pid}\n`);
