@@ -15,14 +15,20 @@ import type { ApiDeps, RouteDef } from "../server.js";
 /** Registry tokens live five minutes; docker asks again when one runs out. */
 const TOKEN_TTL_SECONDS = 300;
 
-/** The running registry service, or 503 naming why there is none. */
-function registryOf(deps: ApiDeps): RegistryService {
+/** The registry service, or 503 naming why there is none; `running`: it must answer now. */
+function registryOf(deps: ApiDeps, running = false): RegistryService {
   const reg = deps.registry;
   if (!(reg instanceof RegistryService))
     throw new HttpError(
       503,
       "unavailable",
       "this server runs no registry (docker-registry is not installed, or --no-registry)",
+    );
+  if (running && !reg.running)
+    throw new HttpError(
+      503,
+      "unavailable",
+      "the registry is not running (starting, or restarting)",
     );
   return reg;
 }
@@ -57,7 +63,7 @@ export function registryRoutes(deps: ApiDeps): RouteDef[] {
         "The registry's images (tags, digest, size, the releases using each); ?app= for one app",
       handler: async (ctx) => {
         ctx.allowQuery("app");
-        const reg = registryOf(deps);
+        const reg = registryOf(deps, true);
         const app = ctx.query.get("app");
         const who = ctx.who;
         if (app !== null) {
@@ -85,7 +91,7 @@ export function registryRoutes(deps: ApiDeps): RouteDef[] {
       handler: async (ctx) => {
         ctx.allowQuery("gc");
         if (!isAdmin(ctx.who.policies)) throw forbidden("prune the registry");
-        const reg = registryOf(deps);
+        const reg = registryOf(deps, true);
         const gc = ctx.query.get("gc");
         if (gc !== null && gc !== "always" && gc !== "auto")
           throw new HttpError(400, "invalid_argument", "gc must be always or auto", "gc");
