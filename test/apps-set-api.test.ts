@@ -80,16 +80,16 @@ describe("apps:set through the API", () => {
     expect(await t.store.get(releaseKey("slug", 3))).toBeUndefined();
   });
 
-  it("refuses runtime=process for an app whose release runs an image, writing nothing", async () => {
+  it("container limits on an image app move it, still on docker (runtime is for slugs)", async () => {
     await apps.create("img");
-    await apps.settings("img", { runtime: "docker" });
     await live("img", { image: IMAGE, runtime: "docker", processTypes: { web: "" } });
-    const before = (await t.store.get(appKey("img")))!.modRevision;
-    const err = await errorOf(apps.settings("img", { runtime: "process" }));
-    expect(err.status).toBe(400);
-    expect(err.field).toBe("runtime");
-    expect(err.message).toMatch(/runs an image, which runs only with runtime=docker/);
-    expect((await t.store.get(appKey("img")))!.modRevision).toBe(before);
+    const answer = await apps.settings("img", { container: { memoryMb: 128 } });
+    expect(answer.newRelease).toBe(2);
+    expect(await record<Release>(releaseKey("img", 2))).toMatchObject({
+      image: IMAGE,
+      runtime: "docker",
+      description: "Set memory=128M",
+    });
   });
 
   it("names the container field it refuses", async () => {

@@ -4,7 +4,6 @@
  * A change of runtime or container options makes a new release of the same code, so the
  * instances move to the new way of running; the others apply from the next deploy.
  */
-import { ValidationError } from "../errors.js";
 import type { App, Release } from "../model/app.js";
 import type { AppSet } from "../model/app-set.js";
 import { codeOf, type ReleaseDraft } from "./releases.js";
@@ -47,14 +46,10 @@ const sorted = (o: object | undefined): [string, unknown][] =>
 
 /**
  * The release that moves the instances of `base` (the serving code) to the app's new runtime
- * and container options. An image runs only in Docker: runtime process is refused for it.
+ * and container options. An image runs in Docker whatever the app's runtime (which is how its
+ * slugs run).
  */
 export function moveDraft(after: App, base: Release, words: string): ReleaseDraft {
-  if (base.image !== undefined && (after.runtime ?? "process") === "process")
-    throw new ValidationError(
-      `v${base.version} of ${after.name} runs an image, which runs only with runtime=docker`,
-      "runtime",
-    );
   const { runtime: _old, ...code } = codeOf(base);
   const runtime = releaseRuntime(after, base.image);
   return { ...code, ...(runtime === undefined ? {} : { runtime }), description: words };

@@ -6,7 +6,7 @@
  */
 import type { Command } from "commander";
 import { ValidationError } from "../errors.js";
-import { AppSetSchema, type AppSet } from "../model/app-set.js";
+import { AppSetSchema, parseMemoryMb, type AppSet } from "../model/app-set.js";
 import { parseDuration } from "../model/duration.js";
 import { colours, json, type Output } from "../output/output.js";
 import { appsClient, followRelease } from "./releases.js";
@@ -27,14 +27,6 @@ type Key = (typeof APP_SET_KEYS)[number];
 const bad = (key: string, what: string): ValidationError =>
   new ValidationError(`${key} must be ${what}`, key);
 
-/** `512M`, `1G`, `1.5G`, `256` (MiB) → MiB. */
-function memoryMb(raw: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)\s*(m|mb|mi|mib|g|gb|gi|gib)?$/i.exec(raw);
-  if (m === null) return undefined;
-  const n = Number(m[1]) * (/^g/i.test(m[2] ?? "") ? 1024 : 1);
-  return Number.isInteger(n) ? n : undefined;
-}
-
 function one(key: Key, raw: string, out: AppSet): void {
   const container = (): NonNullable<AppSet["container"]> => (out.container ??= {});
   switch (key) {
@@ -43,7 +35,7 @@ function one(key: Key, raw: string, out: AppSet): void {
       out.runtime = raw;
       return;
     case "memory": {
-      const mb = raw === "default" ? null : memoryMb(raw);
+      const mb = raw === "default" ? null : parseMemoryMb(raw);
       if (mb === undefined) throw bad(key, "a size like 512M or 1G (or default)");
       container().memoryMb = mb;
       return;

@@ -2,6 +2,15 @@
 import * as z from "zod";
 import { AppSchema, ConfigNameSchema, ContainerOptionsSchema, RuntimeSchema } from "./app.js";
 
+/** `512M`, `1G`, `1.5G`, `256` (MiB) → MiB; undefined when not a whole number of MiB. */
+export function parseMemoryMb(raw: string | number): number | undefined {
+  if (typeof raw === "number") return Number.isInteger(raw) ? raw : undefined;
+  const m = /^(\d+(?:\.\d+)?)\s*(m|mb|mi|mib|g|gb|gi|gib)?$/i.exec(raw.trim());
+  if (m === null) return undefined;
+  const n = Number(m[1]) * (/^g/i.test(m[2] ?? "") ? 1024 : 1);
+  return Number.isInteger(n) ? n : undefined;
+}
+
 /** What a settings change may give; absent fields stay as they are. */
 export const AppSetSchema = z.strictObject({
   healthPath: AppSchema.shape.healthPath.optional(),

@@ -3,7 +3,7 @@ import { AppsClient } from "../../client/apps.js";
 import { GantryError } from "../../errors.js";
 import type { FieldChange, KindContext, LiveItem, SpecItem } from "../kind.js";
 import type { LiveApp } from "./apps-read.js";
-import { wantedFormation, wantedSettings, type AppSpec } from "./apps-schema.js";
+import { wantedFormation, wantedRuntime, wantedSettings, type AppSpec } from "./apps-schema.js";
 import { packFiles, readSourceFolder } from "./apps-source.js";
 
 /** A deploy the stack started failed: the item fails with the deploy's reason. */
@@ -38,6 +38,22 @@ export async function applyApp(
   } else if (touches((p) => ["healthPath", "deployTimeout", "drain"].includes(p))) {
     await apps.settings(app, want);
     ctx.progress(`settings of ${app}: health ${want.healthPath}`);
+  }
+
+  if (touches((p) => p === "runtime" || p === "buildArgs" || p.startsWith("container."))) {
+    const r = wantedRuntime(spec);
+    const answer = await apps.settings(app, {
+      runtime: r.runtime,
+      container: {
+        memoryMb: r.container.memoryMb ?? null,
+        pids: r.container.pids ?? null,
+        readOnly: r.container.readOnly ?? null,
+      },
+      buildArgs: r.buildArgs,
+    });
+    ctx.progress(`runtime of ${app}: ${r.runtime}`);
+    if (answer.newRelease !== undefined)
+      await follow(ctx, apps, app, answer.newRelease, "the runtime release");
   }
 
   if (touches((p) => p === "domains")) {

@@ -1,7 +1,7 @@
 import { formatDuration } from "../../model/duration.js";
 import type { FieldChange } from "../kind.js";
 import type { LiveApp, LiveCode } from "./apps-read.js";
-import { wantedFormation, wantedSettings, type AppSpec } from "./apps-schema.js";
+import { wantedFormation, wantedRuntime, wantedSettings, type AppSpec } from "./apps-schema.js";
 
 /** How a plan shows a source hash (the full hash is in the build record). */
 export const shortHash = (hash: string): string => hash.slice(0, 12);
@@ -49,6 +49,7 @@ export function diffApp(
   const hold = (f: FieldChange): FieldChange => (isHeld ? { ...f, info: true } : f);
 
   out.push(...settingFields(spec, live));
+  out.push(...runtimeFields(spec, live));
 
   const domains = [...(spec.domains ?? [])].sort();
   const liveDomains = live?.domains ?? [];
@@ -124,6 +125,45 @@ function settingFields(spec: AppSpec, live: LiveApp | undefined): FieldChange[] 
       ...(cur === undefined ? {} : { old: show(cur) }),
       new: written ?? show(next),
     });
+  }
+  return out;
+}
+
+/**
+ * Runtime, container limits and build args (issue 12): compared with the defaults filled in;
+ * a create shows only those the spec gives.
+ */
+function runtimeFields(spec: AppSpec, live: LiveApp | undefined): FieldChange[] {
+  const want = wantedRuntime(spec);
+  const c = spec.container ?? {};
+  const mem = (mb: number | undefined): string => (mb === undefined ? "(default)" : `${mb}M`);
+  const opt = (v: number | boolean | undefined): string | number | boolean => v ?? "(default)";
+  const rows: [string, string | number | boolean, string | number | boolean, boolean][] = [
+    ["runtime", want.runtime, live?.runtime ?? "process", spec.runtime !== undefined],
+    [
+      "container.memory",
+      mem(want.container.memoryMb),
+      mem(live?.container?.memoryMb),
+      c.memory !== undefined,
+    ],
+    ["container.pids", opt(want.container.pids), opt(live?.container?.pids), c.pids !== undefined],
+    [
+      "container.readOnly",
+      opt(want.container.readOnly),
+      opt(live?.container?.readOnly),
+      c.readOnly !== undefined,
+    ],
+    [
+      "buildArgs",
+      want.buildArgs.join(", ") || "(none)",
+      (live?.buildArgs ?? []).join(", ") || "(none)",
+      spec.buildArgs !== undefined,
+    ],
+  ];
+  const out: FieldChange[] = [];
+  for (const [path, next, cur, written] of rows) {
+    if (live === undefined ? !written : cur === next) continue;
+    out.push({ path, ...(live === undefined ? {} : { old: cur }), new: next });
   }
   return out;
 }

@@ -1,7 +1,7 @@
 import { AppsClient } from "../../client/apps.js";
 import { ApiError } from "../../client/errors.js";
 import { StackClient, type StackAppRead } from "../../client/stack.js";
-import type { App, Build, Formation } from "../../model/app.js";
+import type { App, Build, ContainerOptions, Formation, Runtime } from "../../model/app.js";
 import type { KindContext, LiveItem } from "../kind.js";
 
 /** The code an app runs: the build of its current release. */
@@ -21,6 +21,10 @@ export interface LiveApp {
   deployTimeoutMs: number;
   drainMs: number;
   domains: string[];
+  /** How its instances run (absent: process), its container options and build args. */
+  runtime?: Runtime;
+  container?: ContainerOptions;
+  buildArgs?: string[];
   /** Instances per process type of the release that serves (defaults filled in). */
   formation: Formation;
   /** The process types of the release that serves ([] before the first build). */
@@ -93,6 +97,9 @@ async function liveItem(
       deployTimeoutMs: info.deployTimeoutMs,
       drainMs: info.drainMs,
       domains: [...info.domains].sort(),
+      ...(info.runtime === undefined ? {} : { runtime: info.runtime }),
+      ...(info.container === undefined ? {} : { container: info.container }),
+      ...(info.buildArgs === undefined ? {} : { buildArgs: info.buildArgs }),
       formation: Object.fromEntries(types.map((t) => [t, info.formation[t] ?? 0])),
       processTypes: types,
       config: config.values,

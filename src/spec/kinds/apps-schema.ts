@@ -2,16 +2,39 @@ import * as z from "zod";
 import {
   AppSchema,
   ConfigNameSchema,
+  ContainerOptionsSchema,
   DomainSchema,
   FormationSchema,
+  RuntimeSchema,
+  type ContainerOptions,
   type Formation,
+  type Runtime,
 } from "../../model/app.js";
+import { parseMemoryMb } from "../../model/app-set.js";
 import { durationMs, durationSchema } from "../../model/duration.js";
 
 /** What an app gets when gantry.yaml leaves a setting out (the same as `apps:create`). */
 export const APP_SPEC_DEFAULTS = { healthPath: "/", deployTimeoutMs: 30_000, drainMs: 5000 };
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]).transform(String);
+
+const MEMORY = ContainerOptionsSchema.shape.memoryMb.unwrap();
+
+/** A memory size: `512M`, `1G` or a number of MiB, within the container limits. */
+const memorySchema = z.union([z.string(), z.number()]).superRefine((value, ctx) => {
+  const mb = parseMemoryMb(value);
+  if (mb === undefined)
+    ctx.addIssue({ code: "custom", message: `"${value}" is not a size like 512M or 1G` });
+  else if (!MEMORY.safeParse(mb).success)
+    ctx.addIssue({ code: "custom", message: `must be between 16M and 1024G, got "${value}"` });
+});
+
+/** `apps.<name>.container`: limits and options of the app's containers (runtime docker). */
+const ContainerSpecSchema = z.strictObject({
+  memory: memorySchema.optional(),
+  pids: ContainerOptionsSchema.shape.pids,
+  readOnly: ContainerOptionsSchema.shape.readOnly,
+});
 
 /**
  * `apps.<name>` in gantry.yaml. What it leaves out is at its default: no domains, no config,
@@ -37,6 +60,16 @@ export const AppSpecSchema = z.strictObject({
   healthPath: AppSchema.shape.healthPath.optional(),
   deployTimeout: durationSchema(1000, 3_600_000).optional(),
   drain: durationSchema(0, 600_000).optional(),
+  /** How its instances run: `process` (default) or `docker`. */
+  runtime: RuntimeSchema.optional(),
+  /** Container limits: `{memory: 512M, pids: 256, readOnly: true}` (absent: the defaults). */
+  container: ContainerSpecSchema.optional(),
+  /** Config vars passed to Dockerfile builds as build args (no other config reaches a build). */
+  buildArgs: z
+    .array(ConfigNameSchema)
+    .max(50)
+    .refine((l) => new Set(l).size === l.length, "lists a name twice")
+    .optional(),
   /** A folder of the stack with the app's code: built and deployed when its content changes. */
   source: z.string().min(1).max(1024).optional(),
 });
@@ -57,6 +90,27 @@ export function wantedSettings(spec: AppSpec): AppSettingsWanted {
         ? APP_SPEC_DEFAULTS.deployTimeoutMs
         : durationMs(spec.deployTimeout),
     drainMs: spec.drain === undefined ? APP_SPEC_DEFAULTS.drainMs : durationMs(spec.drain),
+  };
+}
+
+/** How an app spec asks its instances to run (issue 12), defaults filled in. */
+export interface AppRuntimeWanted {
+  runtime: Runtime;
+  container: ContainerOptions;
+  buildArgs: string[];
+}
+
+export function wantedRuntime(spec: AppSpec): AppRuntimeWanted {
+  const c = spec.container ?? {};
+  const memoryMb = c.memory === undefined ? undefined : parseMemoryMb(c.memory);
+  return {
+    runtime: spec.runtime ?? "process",
+    container: {
+      ...(memoryMb === undefined ? {} : { memoryMb }),
+      ...(c.pids === undefined ? {} : { pids: c.pids }),
+      ...(c.readOnly === undefined ? {} : { readOnly: c.readOnly }),
+    },
+    buildArgs: spec.buildArgs ?? [],
   };
 }
 
