@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { releaseKey } from "../src/model/app.js";
 import type { ImageView } from "../src/model/image-view.js";
 import { startServer, type RunningServer } from "../src/server/server.js";
-import { runCli } from "./helpers/gantry.js";
+import { runCli, startGantry } from "./helpers/gantry.js";
 import { freePort } from "./helpers/ports.js";
 
 const run = promisify(execFile);
@@ -94,11 +94,39 @@ async function waitRunning(): Promise<void> {
   throw new Error("the registry did not come up");
 }
 
+async function until(ok: () => boolean, ms = 20_000): Promise<void> {
+  for (const end = Date.now() + ms; Date.now() < end; ) {
+    if (ok()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error("timed out");
+}
+
 async function registryToken(scope: string): Promise<string> {
   const res = await fetch(`${server.url}/v1/registry/token?scope=${scope}`, {
     headers: { authorization: `Bearer ${server.adminToken}` },
   });
   return ((await res.json()) as { token: string }).token;
+}
+
+/** A release of web running `digest`, as a build or `deploy --image` records it. */
+async function putRelease(v: number, digest: string): Promise<void> {
+  await server.store.put(
+    releaseKey("web", v),
+    JSON.stringify({
+      app: "web",
+      version: v,
+      image: `${registry}/web@${digest}`,
+      runtime: "docker",
+      processTypes: {},
+      configVersion: 0,
+      config: {},
+      description: `v${v}`,
+      createdAt: new Date().toISOString(),
+      createdBy: "test",
+      status: "superseded",
+    }),
+  );
 }
 
 beforeAll(async () => {
@@ -124,6 +152,7 @@ afterAll(async () => {
 
 describe("Gantry's registry", () => {
   const pushed: string[] = [];
+  let writer = "";
 
   it("answers where it is, to a token holder only", async () => {
     const info = await api<{ address: string; running: boolean }>("GET", "/v1/registry");
@@ -151,7 +180,7 @@ describe("Gantry's registry", () => {
   }, 60_000);
 
   it("pushes with an apps-write token", async () => {
-    const writer = await tokenWith("web-ci", [{ resource: "app", prefix: "web", access: "write" }]);
+    writer = await tokenWith("web-ci", [{ resource: "app", prefix: "web", access: "write" }]);
     expect((await login("ci", writer)).code).toBe(0);
     for (const name of ["b1", "b2", "b3"]) pushed.push(await push(await makeImage(name, "web")));
     // One from outside Gantry: no gantry.app label.
@@ -194,24 +223,7 @@ describe("Gantry's registry", () => {
     const created = await api("POST", "/v1/apps", { name: "web" });
     expect(created.status).toBe(201);
     // Releases v1..v3 run b1..b3, as Dockerfile builds record them.
-    for (let v = 1; v <= 3; v++) {
-      await server.store.put(
-        releaseKey("web", v),
-        JSON.stringify({
-          app: "web",
-          version: v,
-          image: `${registry}/web@${pushed[v - 1]}`,
-          runtime: "docker",
-          processTypes: {},
-          configVersion: 0,
-          config: {},
-          description: `v${v}`,
-          createdAt: new Date().toISOString(),
-          createdBy: "test",
-          status: "superseded",
-        }),
-      );
-    }
+    for (let v = 1; v <= 3; v++) await putRelease(v, pushed[v - 1]!);
     const env = { GANTRY_ADDR: server.url, GANTRY_TOKEN: server.adminToken };
     const res = await runCli(["images", "web", "--json"], env);
     expect(res.code, res.stderr).toBe(0);
@@ -304,9 +316,32 @@ describe("Gantry's registry", () => {
     }
   }, 120_000);
 
+  it("keeps a release's image when its tag moved (tags it gantry-vN before GC)", async () => {
+    // v4 runs what `web:latest` was; CI then pushes another `latest` (v4's manifest untagged).
+    expect((await login("ci", writer)).code).toBe(0);
+    const v4 = await push(await makeImage("latest", "web"));
+    await putRelease(4, v4);
+    const next = await push(await makeImage("latest"));
+    expect(next).not.toBe(v4);
+    const pruned = await api<{ deleted: { digests: string[] }[]; gc: { ran: boolean } }>(
+      "POST",
+      "/v1/registry/prune?gc=always",
+    );
+    expect(pruned.body.gc.ran).toBe(true);
+    // Keep 1 → v4 stays (now tagged gantry-v4); v3's b3 goes; the outside images stay.
+    expect(pruned.body.deleted.flatMap((d) => d.digests)).toEqual([pushed[2]]);
+    await waitRunning();
+    const left = await api<ImageView[]>("GET", "/v1/images?app=web");
+    expect(left.body.find((i) => i.digest === v4)).toMatchObject({
+      tags: ["gantry-v4"],
+      releases: [4],
+    });
+    pushed.push(v4, next);
+  }, 60_000);
+
   it("apps:destroy's deleteAppImages takes every image of the app", async () => {
     const gone = await server.registry!.deleteAppImages("web");
-    expect(gone.sort()).toEqual([pushed[2], pushed[3]].sort());
+    expect(gone.sort()).toEqual([pushed[3], pushed[4], pushed[5]].sort());
     expect((await api<ImageView[]>("GET", "/v1/images?app=web")).body).toEqual([]);
   });
 
@@ -335,6 +370,32 @@ describe("Gantry's registry", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 30_000);
+
+  it("gantry up runs it: the banner and GET /v1/registry name it; --no-registry turns it off", async () => {
+    const port = await freePort();
+    const up = await startGantry({ args: ["--registry-addr", `127.0.0.1:${port}`] });
+    try {
+      await until(() => /registry 127\.0\.0\.1:\d+/.test(up.output()));
+      expect(up.output()).toContain(`registry 127.0.0.1:${port}`);
+      const info = await fetch(`${up.url}/v1/registry`, {
+        headers: { authorization: `Bearer ${up.token}` },
+      });
+      expect(((await info.json()) as { address: string }).address).toBe(`127.0.0.1:${port}`);
+    } finally {
+      await up.cleanup();
+    }
+    const off = await startGantry({ args: ["--no-registry"] });
+    try {
+      await until(() => off.output().includes("Ctrl-C to stop"));
+      expect(off.output()).not.toMatch(/registry/);
+      const info = await fetch(`${off.url}/v1/registry`, {
+        headers: { authorization: `Bearer ${off.token}` },
+      });
+      expect(await info.json()).toEqual({ address: null, running: false });
+    } finally {
+      await off.cleanup();
+    }
+  }, 60_000);
 
   it("restarts the registry when it dies", async () => {
     const reg = server.registry!;

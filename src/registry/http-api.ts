@@ -47,11 +47,13 @@ export class RegistryApi {
     path: string,
     access: ResourceActions[],
     headers: Record<string, string> = {},
+    body?: Uint8Array,
   ): Promise<ApiResponse> {
     // node:http, not fetch: loading fetch (undici) would cost the server ~7 MB for good.
     const res = await nodeTransport(new URL(`http://${this.addr}/v2/${path}`), {
       method,
       headers: { authorization: `Bearer ${this.token(access)}`, ...headers },
+      ...(body === undefined ? {} : { body }),
       signal: AbortSignal.timeout(30_000),
     });
     if (!res.ok && res.status !== 404) {
@@ -102,6 +104,28 @@ export class RegistryApi {
     const res = await this.call("GET", `${repo}/blobs/${digest}`, pull(repo));
     if (res.status === 404) return undefined;
     return (await res.json()) as ImageConfig;
+  }
+
+  /**
+   * Point `tag` at the manifest `digest` (its exact bytes, so the digest stays): false when there
+   * is no such manifest.
+   */
+  async tagManifest(repo: string, digest: string, tag: string): Promise<boolean> {
+    const got = await this.call("GET", `${repo}/manifests/${digest}`, pull(repo), {
+      accept: MANIFEST_TYPES,
+    });
+    if (got.status === 404) return false;
+    const type =
+      got.headers.get("content-type") ?? "application/vnd.docker.distribution.manifest.v2+json";
+    const bytes = new Uint8Array(await got.arrayBuffer());
+    const res = await this.call(
+      "PUT",
+      `${repo}/manifests/${tag}`,
+      [{ type: "repository", name: repo, actions: ["pull", "push"] }],
+      { "content-type": type },
+      bytes,
+    );
+    return res.status !== 404;
   }
 
   /** Delete a manifest (and with it every tag pointing at it). False when it was not there. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ImageRecord } from "./listing.js";
-import { retentionPlan, UNRELEASED_GRACE_MS } from "./retention.js";
+import { keptReleaseDigests, retentionPlan, UNRELEASED_GRACE_MS } from "./retention.js";
 
 const digest = (n: number): string => `sha256:${String(n).padStart(64, "0")}`;
 const NOW = Date.parse("2026-12-01T12:00:00Z");
@@ -67,5 +67,22 @@ describe("retention plan", () => {
     ];
     const doomed = retentionPlan({ app: "web", keep: 5, releases: [], images, now: NOW });
     expect(doomed.map((i) => i.digest)).toEqual([digest(9)]);
+  });
+});
+
+describe("kept release digests", () => {
+  it("maps each kept image to its newest release, deployed one included, own repository only", () => {
+    const releases = [
+      release(1, 1),
+      release(2, 2),
+      release(3, 3),
+      release(4, 3),
+      { app: "web", version: 5, image: `127.0.0.1:5000/other@${digest(9)}` },
+    ];
+    const kept = keptReleaseDigests("web", 3, releases, 1);
+    expect([...kept]).toEqual([
+      [digest(3), 4],
+      [digest(1), 1],
+    ]);
   });
 });

@@ -30,16 +30,13 @@ export interface RetentionInput {
  * them, only once they are older than the grace. Images pushed from outside (no label) stay.
  */
 export function retentionPlan(input: RetentionInput): ImageRecord[] {
-  const newest = [...input.releases].sort((a, b) => b.version - a.version);
-  const keptReleases = newest.filter(
-    (r, i) => i < Math.max(0, input.keep) || r.version === input.current,
+  const kept = keptReleaseDigests(input.app, input.keep, input.releases, input.current);
+  const released = new Set(
+    input.releases.map((r) => {
+      const ref = r.image === undefined ? undefined : splitImageRef(r.image);
+      return ref?.repository === input.app ? ref.digest : undefined;
+    }),
   );
-  const digestOf = (r: ReleaseImage): string | undefined => {
-    const ref = r.image === undefined ? undefined : splitImageRef(r.image);
-    return ref !== undefined && ref.repository === input.app ? ref.digest : undefined;
-  };
-  const kept = new Set(keptReleases.map(digestOf));
-  const released = new Set(newest.map(digestOf));
   return input.images.filter((img) => {
     if (img.repository !== input.app || img.labels["gantry.app"] !== input.app) return false;
     if (kept.has(img.digest)) return false;
@@ -73,7 +70,32 @@ export async function readAppReleases(
   return { releases, ...(d?.success === true ? { current: d.data.release } : {}) };
 }
 
-/** Apply retention to one app's repository; answers the digests deleted. */
+/**
+ * The digests the kept releases (last `keep`, and the deployed one) run from the app's own
+ * repository, each with the newest such release's version.
+ */
+export function keptReleaseDigests(
+  app: string,
+  keep: number,
+  releases: readonly ReleaseImage[],
+  current: number | undefined,
+): Map<string, number> {
+  const newest = [...releases].sort((a, b) => b.version - a.version);
+  const out = new Map<string, number>();
+  newest.forEach((r, i) => {
+    if (i >= Math.max(0, keep) && r.version !== current) return;
+    const ref = r.image === undefined ? undefined : splitImageRef(r.image);
+    if (ref !== undefined && ref.repository === app && !out.has(ref.digest))
+      out.set(ref.digest, r.version);
+  });
+  return out;
+}
+
+/**
+ * Apply retention to one app's repository; answers the digests deleted. A kept release's image
+ * whose tag moved (a CI re-pushed `latest`) is tagged `gantry-v<version>` first: the GC that
+ * follows deletes untagged manifests, and a release must keep its exact image.
+ */
 export async function applyRetention(
   store: Store,
   api: RegistryApi,
@@ -91,6 +113,10 @@ export async function applyRetention(
     images,
     now,
   });
+  const tagged = new Set(images.map((i) => i.digest));
+  for (const [digest, version] of keptReleaseDigests(app, keep, releases, current)) {
+    if (!tagged.has(digest)) await api.tagManifest(app, digest, `gantry-v${version}`);
+  }
   const deleted: string[] = [];
   for (const img of doomed) {
     if (await api.deleteManifest(app, img.digest)) deleted.push(img.digest);
