@@ -316,32 +316,56 @@ describe("Gantry's registry", () => {
     }
   }, 120_000);
 
-  it("keeps a release's image when its tag moved (tags it gantry-vN before GC)", async () => {
-    // v4 runs what `web:latest` was; CI then pushes another `latest` (v4's manifest untagged).
+  it("keeps release images whose tag moved (tagged gantry-vN before GC), but not old ones of Gantry's", async () => {
     expect((await login("ci", writer)).code).toBe(0);
+    // v4 ran what web:latest was (Gantry's), v5 what web:ext was (from outside); both tags
+    // then moved on, leaving those manifests untagged. v6 is the newest.
     const v4 = await push(await makeImage("latest", "web"));
-    await putRelease(4, v4);
-    const next = await push(await makeImage("latest"));
-    expect(next).not.toBe(v4);
+    await push(await makeImage("latest"));
+    const v5 = await push(await makeImage("ext"));
+    await push(await makeImage("ext"));
+    const v6 = await push(await makeImage("b6", "web"));
+    for (const [v, d] of [
+      [4, v4],
+      [5, v5],
+      [6, v6],
+    ] as const)
+      await putRelease(v, d);
     const pruned = await api<{ deleted: { digests: string[] }[]; gc: { ran: boolean } }>(
       "POST",
       "/v1/registry/prune?gc=always",
     );
     expect(pruned.body.gc.ran).toBe(true);
-    // Keep 1 → v4 stays (now tagged gantry-v4); v3's b3 goes; the outside images stay.
+    // Keep 1 → v6 stays; v3's b3 goes by retention and v4's untagged image (Gantry's) by GC;
+    // v5's image from outside stays, now tagged gantry-v5.
     expect(pruned.body.deleted.flatMap((d) => d.digests)).toEqual([pushed[2]]);
     await waitRunning();
     const left = await api<ImageView[]>("GET", "/v1/images?app=web");
-    expect(left.body.find((i) => i.digest === v4)).toMatchObject({
-      tags: ["gantry-v4"],
-      releases: [4],
+    expect(left.body.find((i) => i.digest === v5)).toMatchObject({
+      tags: ["gantry-v5"],
+      releases: [5],
     });
-    pushed.push(v4, next);
-  }, 60_000);
+    expect(left.body.find((i) => i.digest === v6)).toMatchObject({ releases: [6] });
+    const pull = await registryToken("repository:web:pull");
+    const status = async (digest: string): Promise<number> => {
+      const res = await fetch(`http://${registry}/v2/web/manifests/${digest}`, {
+        headers: {
+          authorization: `Bearer ${pull}`,
+          accept: "application/vnd.docker.distribution.manifest.v2+json",
+        },
+      });
+      await res.body?.cancel();
+      return res.status;
+    };
+    expect(await status(v4)).toBe(404);
+    expect(await status(v5)).toBe(200);
+  }, 90_000);
 
   it("apps:destroy's deleteAppImages takes every image of the app", async () => {
+    const before = await api<ImageView[]>("GET", "/v1/images?app=web");
+    expect(before.body.length).toBeGreaterThan(3);
     const gone = await server.registry!.deleteAppImages("web");
-    expect(gone.sort()).toEqual([pushed[3], pushed[4], pushed[5]].sort());
+    expect(gone.sort()).toEqual(before.body.map((i) => i.digest).sort());
     expect((await api<ImageView[]>("GET", "/v1/images?app=web")).body).toEqual([]);
   });
 

@@ -92,9 +92,10 @@ export function keptReleaseDigests(
 }
 
 /**
- * Apply retention to one app's repository; answers the digests deleted. A kept release's image
- * whose tag moved (a CI re-pushed `latest`) is tagged `gantry-v<version>` first: the GC that
- * follows deletes untagged manifests, and a release must keep its exact image.
+ * Apply retention to one app's repository; answers the digests deleted. A release's image whose
+ * tag moved (a CI re-pushed `latest`) is tagged `gantry-v<version>` first — the GC that follows
+ * deletes untagged manifests, and a kept release must keep its exact image, an image from
+ * outside Gantry too — except an older release's image that Gantry made: that one is retention's.
  */
 export async function applyRetention(
   store: Store,
@@ -114,14 +115,30 @@ export async function applyRetention(
     now,
   });
   const tagged = new Set(images.map((i) => i.digest));
-  for (const [digest, version] of keptReleaseDigests(app, keep, releases, current)) {
-    if (!tagged.has(digest)) await api.tagManifest(app, digest, `gantry-v${version}`);
+  const kept = keptReleaseDigests(app, keep, releases, current);
+  // Every release's image, newest release first: all of them but the older ones Gantry made.
+  for (const [digest, version] of keptReleaseDigests(app, Infinity, releases, current)) {
+    if (tagged.has(digest)) continue;
+    if (!kept.has(digest) && (await labelledApp(api, app, digest)) === app) continue;
+    await api.tagManifest(app, digest, `gantry-v${version}`);
   }
   const deleted: string[] = [];
   for (const img of doomed) {
     if (await api.deleteManifest(app, img.digest)) deleted.push(img.digest);
   }
   return deleted;
+}
+
+/** The gantry.app label of a manifest's image (undefined: none, or no such manifest). */
+async function labelledApp(
+  api: RegistryApi,
+  repo: string,
+  digest: string,
+): Promise<string | undefined> {
+  const got = await api.manifest(repo, digest);
+  if (got?.manifest.config === undefined) return undefined;
+  const config = await api.imageConfig(repo, got.manifest.config.digest);
+  return config?.config?.Labels?.["gantry.app"];
 }
 
 /** Every app's name (apps/<name>). */
