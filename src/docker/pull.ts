@@ -61,9 +61,20 @@ export async function pullImage(engine: Docker, ref: string, auth?: RegistryAuth
   });
 }
 
-/** Pull `ref` unless the engine has it already; local names are never pulled. */
-export async function ensureImage(engine: Docker, ref: string, auth?: RegistryAuth): Promise<void> {
-  if (await hasImage(engine, ref)) return;
+/**
+ * Make `ref` runnable on this engine and answer the reference to run: `ref` itself when the engine
+ * has it or pulls it; the image id when `ref` is pinned to a local image's id rather than a
+ * registry digest (an image deployed from a node that never pushed it: `repo@sha256:<image id>`).
+ * Local names are never pulled.
+ */
+export async function ensureImage(
+  engine: Docker,
+  ref: string,
+  auth?: RegistryAuth,
+): Promise<string> {
+  if (await hasImage(engine, ref)) return ref;
+  const id = /@(sha256:[0-9a-f]{64})$/.exec(ref)?.[1];
+  if (id !== undefined && (await hasImage(engine, id))) return id;
   if (registryHost(ref) === undefined)
     throw new DockerError(
       `image ${ref} is not on this node (and names no registry to pull from)`,
@@ -71,4 +82,5 @@ export async function ensureImage(engine: Docker, ref: string, auth?: RegistryAu
       404,
     );
   await pullImage(engine, ref, auth);
+  return ref;
 }

@@ -49,6 +49,13 @@ describe("docker driver: images and options", () => {
     expect(r).toEqual({ code: 0, out: "1234\ntmp ok\nroot ro\n" });
   });
 
+  it("runs an image pinned to a local image id (deployed from a node that never pushed it)", async () => {
+    const base = await ensureBaseImage(engine);
+    const id = (await engine.getImage(base).inspect()).Id;
+    const r = await run({ image: `gantry/base@${id}`, command: "echo pinned" });
+    expect(r).toEqual({ code: 0, out: "pinned\n" });
+  });
+
   it("refuses an image that is not on the node and names no registry", async () => {
     await expect(run({ image: "gantry/no-such-image:1" })).rejects.toThrow(/not on this node/);
   });

@@ -73,7 +73,7 @@ export class DockerDriver implements Driver {
       ref = base ? await (this.opts.baseImage ?? ensureBaseImage)(this.engine) : spec.image!;
       if (!base) {
         const host = registryHost(ref);
-        await ensureImage(
+        ref = await ensureImage(
           this.engine,
           ref,
           host === undefined ? undefined : this.opts.registryAuth?.(host),
