@@ -55,6 +55,9 @@ export const ImageRefSchema = z
     "must be an image pinned by digest, like 127.0.0.1:5000/hello@sha256:<64 hex digits>",
   );
 
+/** A slug's content hash: sha256 of its .tar.gz (hex). */
+export const ArtifactHashSchema = z.string().regex(/^[0-9a-f]{64}$/);
+
 /** How an app's instances run: a supervised process group (default) or a Docker container. */
 export const RuntimeSchema = z.enum(["process", "docker"]);
 export type Runtime = z.infer<typeof RuntimeSchema>;
@@ -150,10 +153,7 @@ export const BuildSchema = z.strictObject({
   startedAt: z.string(),
   finishedAt: z.string().optional(),
   /** sha256 of the artifact (a .tar.gz of the built app directory). */
-  artifact: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/)
-    .optional(),
+  artifact: ArtifactHashSchema.optional(),
   processTypes: z.record(ProcessTypeSchema, z.string()).optional(),
   /** What it built: a slug (artifact), an image from a Dockerfile, or an image deployed as is. */
   kind: z.enum(["slug", "dockerfile", "image"]).optional(),
@@ -186,10 +186,7 @@ export const ReleaseSchema = z.strictObject({
   version: z.number().int().min(1),
   /** What it runs: build id and artifact (absent for a config-only release before any build). */
   build: z.string().optional(),
-  artifact: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/)
-    .optional(),
+  artifact: ArtifactHashSchema.optional(),
   /** The image it runs, pinned by digest (instead of an artifact; runtime docker). */
   image: ImageRefSchema.optional(),
   /** How its instances run (absent: `process`); copied from the app when it is made. */
@@ -222,10 +219,7 @@ export const AssignmentSchema = z.strictObject({
   index: z.number().int().min(1),
   node: z.string(),
   /** The slug it runs; absent when it runs an image. */
-  artifact: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/)
-    .optional(),
+  artifact: ArtifactHashSchema.optional(),
   /** The image it runs (runtime docker), pinned by digest. */
   image: ImageRefSchema.optional(),
   /** How it runs (absent: `process`). A slug can run in a container too, on Gantry's base image. */

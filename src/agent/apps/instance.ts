@@ -1,63 +1,21 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { AgentWorkClient } from "../../client/agent-work.js";
 import { ApiError } from "../../client/errors.js";
 import { exitCode, type Driver, type TaskExit, type TaskHandle } from "../../drivers/driver.js";
 import type { Assignment, InstanceStatus } from "../../model/app.js";
 import type { RegistrationInput } from "../../client/catalog.js";
-import type { ArtifactCache } from "./artifacts.js";
-import type { Drivers } from "./drivers.js";
-import { nextCrashCount, restartDelay, type BackoffPolicy } from "./backoff.js";
+import { nextCrashCount, restartDelay } from "./backoff.js";
 import { instanceEnv, taskSpec } from "./env.js";
 import { instanceStatus } from "./instance-status.js";
-import { LAST_LINES, type LogShipper, OutputTail } from "./logs.js";
+import { LAST_LINES, OutputTail } from "./logs.js";
 import { webRegistration } from "./reporter.js";
 import { portMovedText } from "./port-moves.js";
-import type { PortPool } from "./ports.js";
 import type { SavedInstance } from "./state.js";
 import { ArtifactRefusedError, ensureUnpacked } from "./unpack.js";
 import { sleep, Waker } from "./waker.js";
+import { specOf, type InstanceContext, type State } from "./instance-context.js";
 
-/** What an instance needs from the agent around it. */
-export interface InstanceContext {
-  node: string;
-  /** The runtime drivers: an assignment's runtime picks one, a handle names its own. */
-  drivers: Drivers;
-  work: AgentWorkClient;
-  artifacts: ArtifactCache;
-  shipper: LogShipper;
-  /** `AGENT_DATA/instances/<id>`: app/, output.log, artifact (the sha unpacked in app/). */
-  dir: string;
-  /** Where other nodes reach the instance (catalog address). */
-  address: string;
-  /** The environment every instance starts from (PATH…); config and PORT go on top. */
-  baseEnv: Record<string, string>;
-  stopGraceMs: number;
-  backoff: BackoffPolicy;
-  /** A started process counts as running once it has stayed up this long. */
-  runningAfterMs: number;
-  /** The agent's instance ports: one is taken when first needed, another when it was taken. */
-  ports: PortPool;
-  /** Something reportable changed: status, handle, port. */
-  changed: (inst: Instance) => void;
-  log: (line: string) => void;
-}
-
-type State = InstanceStatus["state"];
-
-/** The fields of an assignment that make a different process: any change means a new one. */
-const specOf = (a: Assignment): string =>
-  JSON.stringify([
-    a.app,
-    a.release,
-    a.artifact,
-    a.image,
-    a.runtime,
-    a.container,
-    a.command,
-    a.processType,
-    a.kind,
-  ]);
+export type { InstanceContext } from "./instance-context.js";
 
 /**
  * One supervised instance: prepares its directory (artifact unpacked, env fetched, port picked),
