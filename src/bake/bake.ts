@@ -67,7 +67,13 @@ export async function bake(req: BakeRequest, deps: BakeDeps = {}): Promise<BakeR
   if (req.role === "") throw new ValidationError("--role must name a role of top.yaml", "--role");
   const files = readStatesDir(req.statesDir);
   const base = await inspectBase(socket, req.from);
-  const id = bakeIdentity({ baseId: base.id, files, role: req.role, vars: req.vars });
+  const id = bakeIdentity({
+    name: req.name,
+    baseId: base.id,
+    files,
+    role: req.role,
+    vars: req.vars,
+  });
   const repo = imageRepo(req.name);
 
   let engine: Docker | undefined;

@@ -2,11 +2,18 @@ import { describe, expect, it } from "vitest";
 import { bakeIdentity, canonicalJson, statesHash } from "./identity.js";
 
 const files = { "top.yaml": "web:\n  states: [web]\n", "web.yaml": "resources: []\n" };
-const inputs = { baseId: "sha256:aaa", files, role: "web", vars: { a: "1", b: { x: 1, y: 2 } } };
+const inputs = {
+  name: "web",
+  baseId: "sha256:aaa",
+  files,
+  role: "web",
+  vars: { a: "1", b: { x: 1, y: 2 } },
+};
 
 describe("bakeIdentity", () => {
   it("is the same for the same inputs, whatever order the vars and files were given in", () => {
     const again = bakeIdentity({
+      name: "web",
       baseId: "sha256:aaa",
       files: { "web.yaml": files["web.yaml"], "top.yaml": files["top.yaml"] },
       role: "web",
@@ -32,6 +39,7 @@ describe("bakeIdentity", () => {
     const key = bakeIdentity(inputs).key;
     expect(bakeIdentity({ ...inputs, baseId: "sha256:bbb" }).key).not.toBe(key);
     expect(bakeIdentity({ ...inputs, role: "db" }).key).not.toBe(key);
+    expect(bakeIdentity({ ...inputs, name: "web2" }).key).not.toBe(key);
     expect(bakeIdentity({ ...inputs, vars: { ...inputs.vars, a: "2" } }).key).not.toBe(key);
     expect(bakeIdentity({ ...inputs, vars: { ...inputs.vars, c: "" } }).key).not.toBe(key);
     // A number is not its string: converge sees them differently.

@@ -1,12 +1,17 @@
 import { createHash } from "node:crypto";
 
 /**
- * What a baked image is a function of: the base image, the states dir's files, the role and the
- * vars. Two bakes with the same identity make the same image, so the second one reuses the first
+ * What a baked image is a function of: its name, the base image, the states dir's files, the
+ * role and the vars. Two bakes with the same identity make the same image, so the second one reuses the first
  * (Packer rebuilds every time; "replace, don't patch" only needs a new image when one of these
  * changed).
  */
 export interface BakeInputs {
+  /**
+   * The image's name (images/NAME): it is in the image's labels, so two names never share an
+   * image, even from the same states.
+   */
+  name: string;
   /** The base image's id (`sha256:…`): its content, whatever tag named it. */
   baseId: string;
   /** States dir files: relative path → content (as readStatesDir gives them). */
@@ -25,7 +30,7 @@ export interface BakeIdentity {
 }
 
 /** Version of the hashed layout: bump it when what goes into the key changes. */
-const LAYOUT = "gantry-bake/1";
+const LAYOUT = "gantry-bake/2";
 
 /** The sha256 of a states dir: every file's path and content, in path order. */
 export function statesHash(files: Record<string, string>): string {
@@ -58,6 +63,7 @@ export function bakeIdentity(inputs: BakeInputs): BakeIdentity {
     .update(
       canonicalJson({
         layout: LAYOUT,
+        name: inputs.name,
         base: inputs.baseId,
         states,
         role: inputs.role,
