@@ -10,7 +10,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureBaseImage } from "../src/containers/base-image.js";
 import { dockerEngine } from "../src/docker/engine.js";
 import type { PsEntry } from "../src/model/app-views.js";
 import { startGantry, type GantryProcess } from "./helpers/gantry.js";
@@ -52,7 +51,11 @@ let remote: string;
 
 beforeAll(async () => {
   engine = dockerEngine();
-  const base = await ensureBaseImage(engine);
+  // Untagged: the build must make `gantry/base` itself (a tag only: the image stays for others).
+  await engine
+    .getImage("gantry/base:latest")
+    .remove({ noprune: true })
+    .catch(() => undefined);
   work = mkdtempSync(join(tmpdir(), "gantry-containers-"));
   // Fixed ports for the router and the registry, so a restart keeps them.
   g = await startGantry({
@@ -69,7 +72,8 @@ beforeAll(async () => {
   remote = withToken((JSON.parse(created.stdout) as { gitUrl: string }).gitUrl, g.token);
   repo = await localRepo(work, {
     Dockerfile: [
-      `FROM ${base}`,
+      // Gantry's base image, which the build makes first when this engine lacks it.
+      "FROM gantry/base",
       "COPY server.js /app/server.js",
       'CMD ["node", "/app/server.js"]',
       "",

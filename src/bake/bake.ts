@@ -3,6 +3,7 @@ import { ValidationError } from "../errors.js";
 import { readStatesDir } from "../converge/files.js";
 import type { ConvergeEvent, Report } from "../converge/types.js";
 import { bakeIdentity } from "./identity.js";
+import { BakeError } from "./errors.js";
 import { findBaked, inspectBase, socketPath } from "./lookup.js";
 import { checkBakeName, imageRepo } from "./names.js";
 import type { RegistryTarget } from "./push.js";
@@ -66,7 +67,15 @@ export async function bake(req: BakeRequest, deps: BakeDeps = {}): Promise<BakeR
   checkBakeName(req.name);
   if (req.role === "") throw new ValidationError("--role must name a role of top.yaml", "--role");
   const files = readStatesDir(req.statesDir);
-  const base = await inspectBase(socket, req.from);
+  const base = await inspectBase(socket, req.from).catch(async (err: unknown) => {
+    // Gantry's own base image is made here when this engine lacks it (it needs no hub).
+    if (!(err instanceof BakeError && err.code === "bake_image_missing")) throw err;
+    if (!/^gantry\/base(:latest)?$/.test(req.from)) throw err;
+    const { ensureBaseImage } = await import("../containers/base-image.js");
+    const { dockerEngine } = await import("../docker/engine.js");
+    await ensureBaseImage(dockerEngine(socket));
+    return inspectBase(socket, req.from);
+  });
   const id = bakeIdentity({
     name: req.name,
     baseId: base.id,

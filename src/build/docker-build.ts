@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import type Docker from "dockerode";
+import { BASE_LATEST, ensureBaseImage, usesBaseImage } from "../containers/base-image.js";
 import { BuildTrace } from "./docker-trace.js";
 import { engineBuild, enginePush, type RegistryHandle } from "./docker-engine-calls.js";
 import { appRepository, checkFreeSpace, freeBytes, imageLabels } from "./docker-inputs.js";
@@ -67,6 +68,8 @@ export async function buildDockerfile(o: DockerBuildInput): Promise<DockerBuildO
     );
   const processTypes = imageProcessTypes(o.dir);
   o.say("-----> Dockerfile detected: building an image (BuildKit)");
+  if (usesBaseImage(readFileSync(join(o.dir, "Dockerfile"), "utf8")))
+    o.say(`       base image ${await ensureBaseImage(o.docker.engine)} (${BASE_LATEST})`);
   const { args, missing } = o.docker.buildArgs;
   const names = Object.keys(args);
   if (names.length > 0) o.say(`       build args: ${names.join(", ")}`);

@@ -50,10 +50,10 @@ registry answers (GANTRY_ADDR, or the one \`gantry up\` started), the image is p
 or reused, 2 a resource failed, 1 bad input.
 
 Examples:
-  $ gantry images:bake web --from gantry/base:TAG --states examples/bake --role web
-  $ gantry images:bake web --from gantry/base:TAG --states ./states --role web -e port=8080
-  $ gantry images:bake web --from gantry/base:TAG --states ./states --role web --on-error keep
-  $ gantry images:bake web --from gantry/base:TAG --states ./states --role web --json | jq -r .ref
+  $ gantry images:bake web --from gantry/base --states examples/bake --role web
+  $ gantry images:bake web --from gantry/base --states ./states --role web -e port=8080
+  $ gantry images:bake web --from gantry/base --states ./states --role web --on-error keep
+  $ gantry images:bake web --from gantry/base --states ./states --role web --json | jq -r .ref
 
 Docs: docs/containers.md (Baked node images)`,
     )

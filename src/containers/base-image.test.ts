@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { dockerEngine } from "../docker/engine.js";
-import { BASE_LABEL, ensureBaseImage, imagePath, parseLdd } from "./base-image.js";
+import {
+  BASE_LABEL,
+  BASE_LATEST,
+  ensureBaseImage,
+  imagePath,
+  parseLdd,
+  usesBaseImage,
+} from "./base-image.js";
 
 describe("ldd listings and the merged-/usr layout", () => {
   it("finds every library with a path, the loader included, and not the vdso", () => {
@@ -35,6 +42,8 @@ describe("ensureBaseImage", () => {
     expect(ref).toMatch(/^gantry\/base:[0-9a-f]{16}$/);
     const info = await engine.getImage(ref).inspect();
     expect(info.Config.Labels?.[BASE_LABEL]).toBe("1");
+    // `FROM gantry/base` names the newest one.
+    expect((await engine.getImage(BASE_LATEST).inspect()).Id).toBe(info.Id);
 
     const t0 = Date.now();
     expect(await ensureBaseImage(engine)).toBe(ref);
@@ -61,5 +70,18 @@ describe("ensureBaseImage", () => {
     } finally {
       await c.remove({ force: true });
     }
+  });
+});
+
+describe("usesBaseImage", () => {
+  it("finds a FROM of gantry/base, with or without a tag or flags, in any case of FROM", () => {
+    expect(usesBaseImage("FROM gantry/base\nCOPY . /app\n")).toBe(true);
+    expect(usesBaseImage("# app\nfrom gantry/base:latest AS run\n")).toBe(true);
+    expect(usesBaseImage("FROM --platform=linux/amd64 gantry/base:abc123\n")).toBe(true);
+  });
+  it("ignores other images and mentions outside FROM", () => {
+    expect(usesBaseImage("FROM gantry/basement\n")).toBe(false);
+    expect(usesBaseImage("FROM debian\nRUN echo gantry/base\n")).toBe(false);
+    expect(usesBaseImage("FROM registry.example/gantry/base\n")).toBe(false);
   });
 });

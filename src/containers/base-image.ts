@@ -201,6 +201,30 @@ async function importRootfs(
   });
 }
 
+/**
+ * The newest base image on this engine is also `gantry/base:latest`, so a Dockerfile can say
+ * `FROM gantry/base` (a Dockerfile build makes the image first when it names it).
+ */
+export const BASE_LATEST = `${BASE_REPO}:latest`;
+
+/** Whether a Dockerfile builds FROM Gantry's base image (any tag). */
+export function usesBaseImage(dockerfile: string): boolean {
+  return /^\s*FROM\s+(?:--\S+\s+)*gantry\/base(?::\S+)?(?:\s|$)/im.test(dockerfile);
+}
+
+async function tagLatest(engine: Docker, ref: string): Promise<void> {
+  try {
+    await engine.getImage(ref).tag({ repo: BASE_REPO, tag: "latest" });
+  } catch (err) {
+    throw new DockerError(
+      `cannot tag ${ref} as ${BASE_LATEST}: ${engineMessage(err)}`,
+      "docker_error",
+      502,
+      err,
+    );
+  }
+}
+
 let hostFiles: Promise<HostFile[]> | undefined;
 const making = new Map<string, Promise<string>>();
 
@@ -232,7 +256,8 @@ async function makeIfMissing(
   files: readonly HostFile[],
 ): Promise<string> {
   try {
-    await engine.getImage(ref).inspect();
+    const have = await engine.getImage(ref).inspect();
+    if (!(have.RepoTags ?? []).includes(BASE_LATEST)) await tagLatest(engine, ref);
     return ref;
   } catch (err) {
     if (engineStatus(err) !== 404)
@@ -247,6 +272,7 @@ async function makeIfMissing(
   try {
     makeRootfs(root, files);
     await importRootfs(engine, root, BASE_REPO, tag);
+    await tagLatest(engine, ref);
     return ref;
   } finally {
     rmSync(root, { recursive: true, force: true });
