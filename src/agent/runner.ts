@@ -14,7 +14,7 @@ import { shouldReport, type Sent } from "./report-policy.js";
  * most: a new instance is routed, and the deploy that waits for it moves on, as soon as it
  * answers rather than up to an interval later (issue 19).
  */
-export const FIRST_PASS_EVERY_MS = 250;
+export const FIRST_PASS_EVERY_MS = 100;
 /** ...for this long after the check starts; one that has not passed by then keeps its interval. */
 export const FIRST_PASS_WINDOW_MS = 60_000;
 
