@@ -155,6 +155,11 @@ describe("containers: a Dockerfile app from push to destroy", () => {
     expect(info.HostConfig.CapDrop).toContain("ALL");
     expect(info.Config.User).not.toBe("");
     expect(info.HostConfig.RestartPolicy?.Name ?? "no").toMatch(/^(no|)$/);
+    // The image says what it is: its app, build and release.
+    const labels = (await engine.getImage(info.Image).inspect()).Config.Labels ?? {};
+    expect(labels["gantry.app"]).toBe(APP);
+    expect(labels["gantry.release"]).toBe(String(rel!.version));
+    expect(labels["gantry.build"]).toMatch(/^\d{8}-/);
   }, 120_000);
 
   it("scales it, and changes its config with no failed request under load", async () => {

@@ -65,6 +65,17 @@ export interface RunBuildOptions {
 
 export const buildKey = (app: string, id: string): string => `${K.builds}${app}/${id}`;
 
+/**
+ * The version the next release of `app` gets, as of now: what an image is labelled with
+ * (`gantry.release`). A release made while the build runs (a config change) takes it first;
+ * the release then records the image, whatever its label says.
+ */
+async function nextReleaseVersion(store: Store, app: string): Promise<number> {
+  const res = await store.range({ prefix: `${K.releases}${app}/` }, { keysOnly: true });
+  const last = res.kvs.at(-1)?.key;
+  return (last === undefined ? 0 : Number(last.slice(last.lastIndexOf("/") + 1))) + 1;
+}
+
 /** Build ids sort by time: `20250102-030405-678-ab12` (UTC). */
 export function newBuildId(now = new Date()): string {
   const t = now.toISOString().replace(/[-:]/g, "").replace("T", "-").replace(".", "-").slice(0, 19);
@@ -188,6 +199,7 @@ async function imageBuild(
     dir,
     app: opts.app,
     buildId: build.id,
+    release: await nextReleaseVersion(opts.store, opts.app),
     dataDir: opts.dataDir,
     minFreeBytes: settings.minFreeBytes,
     docker: await opts.docker(),

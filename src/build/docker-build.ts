@@ -32,6 +32,8 @@ export interface DockerBuildInput {
   dir: string;
   app: string;
   buildId: string;
+  /** The version its release is expected to get (the image's `gantry.release` label). */
+  release?: number;
   /** The free-space floor applies to this directory's filesystem. */
   dataDir: string;
   minFreeBytes: number;
@@ -82,7 +84,7 @@ export async function buildDockerfile(o: DockerBuildInput): Promise<DockerBuildO
     {
       context: Readable.from(packDirectory(o.dir)),
       tag: `${repo}:${o.buildId}`,
-      labels: imageLabels(o.app, o.buildId),
+      labels: imageLabels(o.app, o.buildId, o.release),
       buildArgs: args,
       ...(o.signal === undefined ? {} : { signal: o.signal }),
     },
