@@ -188,12 +188,24 @@ describe("containers: a Dockerfile app from push to destroy", () => {
     await serving("hi v2");
     const v2 = (await releases())[0]!;
     expect(v2.image).not.toBe(v1.image);
+    // v1's image leaves the node once its containers are gone: the rollback must pull it back
+    // from Gantry's registry, as the node (its agent's node token).
+    await eventually("only v2's containers", async () => {
+      const left = await containers(true);
+      return left.length === 2 &&
+        left.every((c) => c.Labels["gantry.release"] === String(v2.version))
+        ? true
+        : undefined;
+    });
+    await engine.getImage(v1.image!).remove({ force: true });
+    await expect(engine.getImage(v1.image!).inspect()).rejects.toThrow();
     const back = await g.cli(["releases:rollback", APP, `v${v1.version}`]);
     expect(back.code, back.stderr).toBe(0);
     await serving("hi v1");
     const now = (await releases())[0]!;
     expect(now.version).toBeGreaterThan(v2.version);
     expect(now.image).toBe(v1.image);
+    expect((await engine.getImage(v1.image!).inspect()).RepoDigests).toContain(v1.image);
     await runningWeb(2);
   }, 180_000);
 
