@@ -6,25 +6,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { SpecLoadError } from "../errors.js";
-import { parseStack } from "../load.js";
 import { diffApp } from "./apps-diff.js";
 import type { LiveApp } from "./apps-read.js";
 import { AppSpecSchema, wantedRuntime } from "./apps-schema.js";
-import { defaultRegistry } from "./index.js";
+import { specProblems } from "./spec-problems.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gantry-kinds-runtime-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function problems(text: string): string[] {
-  try {
-    parseStack(dir, text, defaultRegistry(), { env: {} });
-  } catch (err) {
-    if (err instanceof SpecLoadError) return err.message.split("\n").slice(1);
-    throw err;
-  }
-  return [];
-}
+const problems = (text: string): string[] => specProblems(dir, text);
 
 const live = (over: Partial<LiveApp> = {}): LiveApp => ({
   healthPath: "/",

@@ -6,10 +6,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SpecLoadError } from "../errors.js";
-import { parseStack } from "../load.js";
 import { loadConverge } from "./converge-loader.js";
-import { defaultRegistry } from "./index.js";
+import { specProblems } from "./spec-problems.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gantry-kinds-load-"));
 mkdirSync(join(dir, "apps/web"), { recursive: true });
@@ -19,15 +17,7 @@ writeFileSync(join(dir, "states/base.yaml"), "resources:\n  - directory: /tmp/x\
 beforeAll(() => loadConverge()); // what loadStack's Kind.preload does; parseStack does not
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function problems(text: string): string[] {
-  try {
-    parseStack(dir, text, defaultRegistry(), { env: {} });
-  } catch (err) {
-    if (err instanceof SpecLoadError) return err.message.split("\n").slice(1);
-    throw err;
-  }
-  return [];
-}
+const problems = (text: string): string[] => specProblems(dir, text);
 
 describe("loading apps, converge, roles and nodes", () => {
   it("accepts a good stack", () => {
