@@ -143,8 +143,8 @@ export function parseRequestHead(buf: Buffer): RequestHead | null {
             break;
           case "content-length":
             if (!DIGITS.test(value)) throw new HeadError(400, "invalid Content-Length");
-            if (req.contentLength >= 0 && req.contentLength !== Number(value))
-              throw new HeadError(400, "conflicting Content-Length headers");
+            // Even equal duplicates are refused, as nginx does: one framing header, stated once.
+            if (req.contentLength >= 0) throw new HeadError(400, "more than one Content-Length");
             req.contentLength = Number(value);
             break;
           case "transfer-encoding":
@@ -322,6 +322,11 @@ const TRAILER = 7;
 const TRAILER_LINE = 8;
 const TRAILER_LF = 9;
 const END_LF = 10;
+const TRAILER_NAME = 11;
+
+/** Longest chunk-size line (size and extensions) and longest trailer section accepted. */
+export const MAX_CHUNK_LINE = 4096;
+const TCHAR = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]$/;
 
 /**
  * Finds where a chunked body ends without copying it: sizes and CRLFs are checked byte by byte,
@@ -331,6 +336,8 @@ export class ChunkedFramer {
   private state = SIZE;
   private remaining = 0;
   private digits = 0;
+  /** Bytes of the current size line, or of the trailer section so far. */
+  private lineBytes = 0;
 
   /**
    * Consume bytes of `buf` from `start`. Returns the index just past the end of the body when it
@@ -369,6 +376,8 @@ export class ChunkedFramer {
         }
         case EXT: {
           const c = buf[i]!;
+          if (++this.lineBytes > MAX_CHUNK_LINE)
+            throw new HeadError(400, "chunk extension too long");
           if (c === 13) this.state = SIZE_LF;
           else if ((c < 32 && c !== 9) || c === 127)
             throw new HeadError(400, "malformed chunk extension");
@@ -377,6 +386,7 @@ export class ChunkedFramer {
         case SIZE_LF:
           if (buf[i] !== 10) throw new HeadError(400, "malformed chunk size line");
           this.digits = 0;
+          this.lineBytes = 0;
           this.state = this.remaining === 0 ? TRAILER : DATA;
           break;
         case DATA_CR:
@@ -388,12 +398,23 @@ export class ChunkedFramer {
           this.state = SIZE;
           break;
         case TRAILER:
-          this.state = buf[i] === 13 ? END_LF : TRAILER_LINE;
-          if (this.state === TRAILER_LINE && (buf[i] === 10 || buf[i] === 32 || buf[i] === 9))
-            throw new HeadError(400, "malformed trailer");
+          if (buf[i] === 13) this.state = END_LF;
+          else if (TCHAR.test(String.fromCharCode(buf[i]!))) this.state = TRAILER_NAME;
+          else throw new HeadError(400, "malformed trailer");
+          this.trailerByte();
           break;
+        case TRAILER_NAME: {
+          // A field name, then a colon right after it (no space before the colon, as in heads).
+          const c = buf[i]!;
+          if (c === 58 /* : */) this.state = TRAILER_LINE;
+          else if (!TCHAR.test(String.fromCharCode(c)))
+            throw new HeadError(400, "malformed trailer");
+          this.trailerByte();
+          break;
+        }
         case TRAILER_LINE: {
           const c = buf[i]!;
+          this.trailerByte();
           if (c === 13) this.state = TRAILER_LF;
           else if ((c < 32 && c !== 9) || c === 127) throw new HeadError(400, "malformed trailer");
           break;
@@ -412,10 +433,15 @@ export class ChunkedFramer {
     return -1;
   }
 
+  private trailerByte(): void {
+    if (++this.lineBytes > MAX_CHUNK_LINE) throw new HeadError(400, "trailer section too large");
+  }
+
   reset(): void {
     this.state = SIZE;
     this.remaining = 0;
     this.digits = 0;
+    this.lineBytes = 0;
   }
 }
 
