@@ -264,7 +264,11 @@ class ClientConn implements UpstreamOwner {
     this.clientEnded = true;
     if (this.state === TUNNEL) this.up?.socket.end();
     else if (this.state === HEAD) this.close();
-    else if (!this.headSent) this.closeAfter = true;
+    else if (this.state === EXCHANGE && !this.reqDone) {
+      // The body can never be complete: the app must not see a cut message as a whole one.
+      this.abandonUpstream();
+      this.socket.destroy();
+    } else if (!this.headSent) this.closeAfter = true;
   }
 
   private onClientClose(): void {
