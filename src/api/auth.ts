@@ -1,13 +1,21 @@
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { HttpError } from "../errors.js";
 import type { Principal } from "../model/principal.js";
 import { unauthorized } from "./errors.js";
 import type { TokenRegistry } from "./tokens.js";
 
 /**
  * The caller of a request, from `Authorization: Bearer <secret>` (or Basic auth with the secret
- * as password, which is what git sends for pushes). 401 when missing or unknown.
+ * as password, which is what git sends for pushes). 401 when missing, unknown or expired; 429
+ * (with Retry-After on `res`) when the client's address failed too often lately. A valid token
+ * is never slowed down: its secret is 256 random bits, not something one guesses.
  */
-export function authenticate(req: IncomingMessage, tokens: TokenRegistry): Principal {
+export function authenticate(
+  req: IncomingMessage,
+  tokens: TokenRegistry,
+  res?: ServerResponse,
+  now = Date.now(),
+): Principal {
   const header = req.headers.authorization;
   let secret: string | undefined;
   if (header?.startsWith("Bearer ")) secret = header.slice(7).trim();
@@ -17,6 +25,22 @@ export function authenticate(req: IncomingMessage, tokens: TokenRegistry): Princ
   }
   if (secret === undefined || secret === "") throw unauthorized();
   const rec = tokens.authenticate(secret);
-  if (rec === undefined) throw unauthorized("the token is not valid (unknown or revoked)");
+  if (rec === undefined) {
+    const address = req.socket.remoteAddress ?? "unknown";
+    const wait = tokens.failures.retryAfter(address);
+    if (wait > 0) {
+      res?.setHeader("retry-after", String(wait));
+      throw new HttpError(
+        429,
+        "too_many_requests",
+        `too many failed authentications from ${address}; retry in ${wait}s`,
+      );
+    }
+    tokens.failures.fail(address);
+    throw unauthorized("the token is not valid (unknown or revoked)");
+  }
+  if (rec.expiresAt !== undefined && Date.parse(rec.expiresAt) <= now) {
+    throw unauthorized(`token expired at ${rec.expiresAt}`);
+  }
   return { tokenId: rec.id, name: rec.name, policies: rec.policies };
 }

@@ -223,7 +223,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
         );
       route = m.handler.path;
       ctx.params = m.params;
-      if (!m.handler.public) ctx.principal = authenticate(req, tokens);
+      if (!m.handler.public) ctx.principal = authenticate(req, tokens, res);
       await m.handler.handler(ctx);
     } catch (err) {
       const { status, body } = errorBody(err);

@@ -1,9 +1,13 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { ValidationError, notFound, conflict } from "../errors.js";
+import { AuthFailureLimiter } from "./auth-limiter.js";
 import { K } from "../model/keys.js";
 import { TokenRecordSchema, type Policy, type TokenRecord } from "../model/token.js";
 import { CompactedError, type Store, type TxnOp } from "../store/index.js";
 import { text } from "../store/values.js";
+
+/** What a token may carry besides its policies: its role, a deployer's apps, its expiry. */
+export type TokenExtra = Partial<Pick<TokenRecord, "role" | "apps" | "expiresAt">>;
 
 export const hashSecret = (secret: string): string =>
   createHash("sha256").update(secret).digest("hex");
@@ -24,6 +28,9 @@ export class TokenRegistry {
   private watchLoop: Promise<void> | undefined;
   private stopped = false;
   private cancelWatch: (() => void) | undefined;
+
+  /** Failed authentications per client address (src/api/auth.ts answers 429 past the limit). */
+  failures = new AuthFailureLimiter();
 
   constructor(private readonly store: Store) {}
 
@@ -123,6 +130,7 @@ export class TokenRegistry {
     createdBy: string,
     secret = newSecret(),
     also: (record: TokenRecord) => TxnOp[] = () => [],
+    extra: TokenExtra = {},
   ): Promise<{ record: TokenRecord; secret: string }> {
     const id = `tok_${randomBytes(8).toString("hex")}`;
     const record = TokenRecordSchema.parse({
@@ -132,6 +140,7 @@ export class TokenRegistry {
       policies,
       createdAt: new Date().toISOString(),
       createdBy,
+      ...extra,
     });
     const existing = await this.store.range({ prefix: K.tokens });
     for (const kv of existing.kvs) {
@@ -175,6 +184,31 @@ export class TokenRegistry {
     if (!res.succeeded) throw conflict(`token "${idOrName}" changed meanwhile; try again`);
     this.remember(key, Buffer.from(JSON.stringify(next)), res.revision);
     return next;
+  }
+
+  /**
+   * Give a token a new secret (returned once): the old one stops working as soon as the record
+   * changes (here at once, on other servers when their watch sees it).
+   */
+  async rotate(
+    idOrName: string,
+    also: (record: TokenRecord) => TxnOp[] = () => [],
+  ): Promise<{ record: TokenRecord; secret: string }> {
+    const rec = this.find(idOrName);
+    if (rec === undefined) throw notFound(`token "${idOrName}"`);
+    const key = `${K.tokens}${rec.id}`;
+    const cur = await this.store.get(key);
+    if (cur === undefined) throw notFound(`token "${idOrName}"`);
+    const secret = newSecret();
+    const stored = TokenRecordSchema.parse(JSON.parse(text(cur.value)));
+    const next = TokenRecordSchema.parse({ ...stored, secretHash: hashSecret(secret) });
+    const res = await this.store.txn({
+      compare: [{ key, target: "modRevision", op: "==", value: cur.modRevision }],
+      success: [{ type: "put", key, value: JSON.stringify(next) }, ...also(next)],
+    });
+    if (!res.succeeded) throw conflict(`token "${idOrName}" changed meanwhile; try again`);
+    this.remember(key, Buffer.from(JSON.stringify(next)), res.revision);
+    return { record: next, secret };
   }
 
   /** Revoke by id or name; `also` is written in the same transaction. */

@@ -219,8 +219,23 @@ export class GantryClient {
     return this.json("GET", "/v1/tokens");
   }
 
-  tokensCreate(name: string, policies: unknown[]): Promise<TokenInfo & { secret: string }> {
-    return this.json("POST", "/v1/tokens", { body: { name, policies } });
+  /** Create a token from policies and/or a role (`apps` for deployer); `ttl` like "24h". */
+  tokensCreate(
+    name: string,
+    policies: unknown[],
+    opts: { role?: string; apps?: string[]; ttl?: string } = {},
+  ): Promise<TokenInfo & { secret: string }> {
+    return this.json("POST", "/v1/tokens", { body: { name, policies, ...opts } });
+  }
+
+  /** Give a token a new secret (printed once); the old one stops working. */
+  tokensRotate(idOrName: string): Promise<TokenInfo & { secret: string }> {
+    return this.json("POST", `/v1/tokens/${encodeURIComponent(idOrName)}/rotate`);
+  }
+
+  /** The calling token (policies, role, expiry). */
+  tokensSelf(): Promise<TokenInfo> {
+    return this.json("GET", "/v1/tokens/self");
   }
 
   /** Replace a token's policies (its secret stays). */
@@ -243,6 +258,9 @@ export interface TokenInfo {
   policies: unknown[];
   createdAt: string;
   createdBy: string;
+  role?: string;
+  apps?: string[];
+  expiresAt?: string;
   /** The record's store revision (in lists). */
   modRevision?: number;
 }

@@ -7,6 +7,7 @@ export type Access = "read" | "write";
 
 /**
  * A policy grants read or write on names under a prefix of one resource, or everything (`admin`).
+ * With `exact`, the prefix is a whole name ("hello" grants app hello, not hello-2: roles use it).
  * Managing tokens and reading the audit log take `admin`.
  */
 export const PolicySchema = z.union([
@@ -15,6 +16,7 @@ export const PolicySchema = z.union([
     resource: z.enum(RESOURCES),
     prefix: z.string().max(1024),
     access: z.enum(["read", "write"]),
+    exact: z.literal(true).optional(),
   }),
 ]);
 export type Policy = z.infer<typeof PolicySchema>;
@@ -36,10 +38,18 @@ export const TokenRecordSchema = z.strictObject({
   policies: z.array(PolicySchema).min(1),
   createdAt: z.string(),
   createdBy: z.string(),
+  /** The role it was made with (src/model/roles.ts) and the apps a deployer may change. */
+  role: z.string().optional(),
+  apps: z.array(z.string()).optional(),
+  /** When it stops working (ISO time); absent: never. */
+  expiresAt: z.string().optional(),
 });
 export type TokenRecord = z.infer<typeof TokenRecordSchema>;
 
-/** Parse the CLI's policy syntax: `admin`, or `RESOURCE:PREFIX:read|write` (prefix may be empty). */
+/**
+ * Parse the CLI's policy syntax: `admin`, or `RESOURCE:PREFIX:read|write` (prefix may be empty;
+ * `=NAME` for one whole name).
+ */
 export function parsePolicy(text: string, field = "policy"): Policy {
   if (text === "admin") return { admin: true };
   const first = text.indexOf(":");
@@ -62,12 +72,16 @@ export function parsePolicy(text: string, field = "policy"): Policy {
   if (access !== "read" && access !== "write") {
     throw new ValidationError(`access must be read or write in "${text}"`, field);
   }
+  if (prefix.startsWith("=")) {
+    return { resource: resource as Resource, prefix: prefix.slice(1), access, exact: true };
+  }
   return { resource: resource as Resource, prefix, access };
 }
 
 /** Format a policy back into the CLI syntax. */
 export function formatPolicy(p: Policy): string {
-  return "admin" in p ? "admin" : `${p.resource}:${p.prefix}:${p.access}`;
+  if ("admin" in p) return "admin";
+  return `${p.resource}:${p.exact === true ? "=" : ""}${p.prefix}:${p.access}`;
 }
 
 /** Whether the policies allow `access` on `name` of `resource` (write implies read). */
@@ -103,7 +117,7 @@ function granted(
     if ("admin" in p) return true;
     if (p.resource !== resource) continue;
     if (access === "write" && p.access !== "write") continue;
-    if (target.startsWith(p.prefix)) return true;
+    if (p.exact === true ? target === p.prefix : target.startsWith(p.prefix)) return true;
   }
   return false;
 }

@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { ValidationError } from "../../errors.js";
 import { ConfigNameSchema } from "../../model/app.js";
+import { auditConfigRead, requireConfigRead } from "../config-reads.js";
 import type { Ctx } from "../context.js";
 import { requestSignal } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
@@ -30,11 +31,15 @@ export function appReleaseRoutes(deps: ApiDeps): RouteDef[] {
     {
       method: "GET",
       path: "/v1/apps/:app/config",
-      summary: "The app's config vars, decrypted (needs app write: these are secrets)",
+      summary:
+        "The app's config vars, decrypted (needs app write: these are secrets); each read is audited (config.read)",
       handler: async (ctx) => {
         ctx.allowQuery();
-        const app = appParam(ctx, "write");
-        ctx.send(200, await appsOf(deps).config(app));
+        const app = appParam(ctx, "read");
+        requireConfigRead(ctx.who, app);
+        const config = await appsOf(deps).config(app);
+        await auditConfigRead(deps, ctx, [app]);
+        ctx.send(200, config);
       },
     },
     {

@@ -1,8 +1,7 @@
 import { isGantryError, ValidationError } from "../../errors.js";
 import { AppNameSchema, BuildSchema, type Build } from "../../model/app.js";
 import { K } from "../../model/keys.js";
-import { allows } from "../../model/token.js";
-import { forbidden } from "../errors.js";
+import { auditConfigRead, requireConfigRead } from "../config-reads.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 import { apiBase, appsOf } from "./apps-common.js";
 
@@ -33,8 +32,7 @@ export function stackAppRoutes(deps: ApiDeps): RouteDef[] {
           const ok = AppNameSchema.safeParse(name);
           if (!ok.success)
             throw new ValidationError(`names: "${name}" ${ok.error.issues[0]!.message}`, "names");
-          if (!allows(ctx.who.policies, "app", name, "write"))
-            throw forbidden(`write app "${name}" (its config holds secrets)`);
+          requireConfigRead(ctx.who, name);
         }
         const apps = appsOf(deps);
         const base = apiBase(ctx, deps);
@@ -55,10 +53,13 @@ export function stackAppRoutes(deps: ApiDeps): RouteDef[] {
             }
           }),
         );
-        ctx.send(
-          200,
-          read.filter((a) => a !== undefined),
+        const found = read.filter((a) => a !== undefined);
+        await auditConfigRead(
+          deps,
+          ctx,
+          found.map((a) => a.app.name),
         );
+        ctx.send(200, found);
       },
     },
   ];

@@ -1,14 +1,41 @@
 import * as z from "zod";
-import { isAdmin, PolicySchema, TokenNameSchema, type TokenRecord } from "../../model/token.js";
+import { ValidationError } from "../../errors.js";
+import { durationMs, durationSchema } from "../../model/duration.js";
+import { rolePolicies, ROLES } from "../../model/roles.js";
+import {
+  isAdmin,
+  PolicySchema,
+  TokenNameSchema,
+  type Policy,
+  type TokenRecord,
+} from "../../model/token.js";
 import { forbidden } from "../errors.js";
 import type { Ctx } from "../context.js";
 import { pathParam } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 
+const MAX_TTL_MS = 10 * 365 * 24 * 3_600_000;
+
+/** A token from a role (with apps for deployer) and/or policies; `ttl` makes it expire. */
 const CreateToken = z.strictObject({
   name: TokenNameSchema,
-  policies: z.array(PolicySchema).min(1).max(64),
+  policies: z.array(PolicySchema).max(64).default([]),
+  role: z.enum(ROLES).optional(),
+  apps: z.array(z.string()).max(64).default([]),
+  ttl: durationSchema(1000, MAX_TTL_MS).optional(),
 });
+
+/** The policies a create request asks for: its role's, then its own. */
+function requestedPolicies(body: z.infer<typeof CreateToken>): Policy[] {
+  if (body.role === undefined && body.apps.length > 0)
+    throw new ValidationError("apps need a role (deployer)", "apps");
+  const policies = [
+    ...(body.role === undefined ? [] : rolePolicies(body.role, body.apps, "role")),
+    ...body.policies,
+  ];
+  if (policies.length === 0) throw new ValidationError("give a role or policies", "policies");
+  return policies;
+}
 
 const UpdateToken = z.strictObject({ policies: z.array(PolicySchema).min(1).max(64) });
 
@@ -57,17 +84,26 @@ export function tokenRoutes(deps: ApiDeps): RouteDef[] {
     {
       method: "POST",
       path: "/v1/tokens",
-      summary: "Create a token (admin); the secret is returned once",
+      summary:
+        "Create a token (admin) {name, role?, apps?, policies?, ttl?}; the secret is returned once",
       handler: async (ctx) => {
         ctx.allowQuery();
         requireAdmin(ctx, "create tokens");
         const body = await ctx.json(CreateToken);
+        const policies = requestedPolicies(body);
         const { record, secret } = await deps.tokens.create(
           body.name,
-          body.policies,
+          policies,
           ctx.who.name,
           undefined,
           (rec) => [deps.audit.entry(ctx.who, "token.create", rec.name)],
+          {
+            ...(body.role === undefined ? {} : { role: body.role }),
+            ...(body.apps.length === 0 ? {} : { apps: body.apps }),
+            ...(body.ttl === undefined
+              ? {}
+              : { expiresAt: new Date(Date.now() + durationMs(body.ttl)).toISOString() }),
+          },
         );
         ctx.send(201, { ...publicToken(record), secret });
       },
@@ -86,6 +122,20 @@ export function tokenRoutes(deps: ApiDeps): RouteDef[] {
           (r) => [deps.audit.entry(ctx.who, "token.update", r.name)],
         );
         ctx.send(200, publicToken(rec));
+      },
+    },
+    {
+      method: "POST",
+      path: "/v1/tokens/:id/rotate",
+      summary: "Give a token a new secret (admin), returned once; the old one stops working",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        requireAdmin(ctx, "rotate tokens");
+        const { record, secret } = await deps.tokens.rotate(
+          pathParam(ctx, "id", z.string()),
+          (r) => [deps.audit.entry(ctx.who, "token.rotate", r.name)],
+        );
+        ctx.send(200, { ...publicToken(record), secret });
       },
     },
     {

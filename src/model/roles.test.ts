@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import { capabilities, rolePolicies, ROLES } from "./roles.js";
+import { allows, formatPolicy, parsePolicy, RESOURCES } from "./token.js";
+
+describe("roles", () => {
+  it("admin is admin; operator writes every resource; viewer reads every resource", () => {
+    expect(rolePolicies("admin", [])).toEqual([{ admin: true }]);
+    const op = rolePolicies("operator", []);
+    const viewer = rolePolicies("viewer", []);
+    for (const r of RESOURCES) {
+      expect(allows(op, r, "anything", "write")).toBe(true);
+      expect(allows(viewer, r, "anything", "read")).toBe(true);
+      expect(allows(viewer, r, "anything", "write")).toBe(false);
+    }
+  });
+
+  it("a deployer writes exactly its apps: not one whose name extends them, nor anything else", () => {
+    const d = rolePolicies("deployer", ["hello", "api"]);
+    expect(allows(d, "app", "hello", "write")).toBe(true);
+    expect(allows(d, "app", "api", "write")).toBe(true);
+    expect(allows(d, "app", "hello-2", "write")).toBe(false);
+    expect(allows(d, "app", "hello-2", "read")).toBe(false);
+    expect(allows(d, "kv", "hello", "read")).toBe(false);
+  });
+
+  it("refuses an unknown role, a deployer without apps, apps for other roles, bad app names", () => {
+    expect(() => rolePolicies("root", [], "--role")).toThrow(
+      /unknown role "root".*admin, operator/,
+    );
+    expect(() => rolePolicies("deployer", [], "--role", "--app")).toThrow(/needs an app/);
+    expect(() => rolePolicies("viewer", ["x"], "--role", "--app")).toThrow(/only the deployer/);
+    expect(() => rolePolicies("deployer", ["Bad_Name"])).toThrow(/not an app name/);
+    try {
+      rolePolicies("deployer", []);
+    } catch (err) {
+      expect((err as { field?: string }).field).toBe("apps");
+    }
+  });
+
+  it("every role is one of ROLES and expands to at least one policy", () => {
+    for (const r of ROLES)
+      expect(rolePolicies(r, r === "deployer" ? ["a"] : []).length).toBeGreaterThan(0);
+  });
+
+  it("exact policies round-trip through the CLI syntax", () => {
+    const p = parsePolicy("app:=hello:write");
+    expect(p).toEqual({ resource: "app", prefix: "hello", access: "write", exact: true });
+    expect(formatPolicy(p)).toBe("app:=hello:write");
+    expect(formatPolicy(parsePolicy("kv:app/:read"))).toBe("kv:app/:read");
+  });
+});
+
+describe("capabilities", () => {
+  const find = (caps: ReturnType<typeof capabilities>, resource: string, access: string) =>
+    caps.find((c) => c.resource === resource && c.access === access)!.names;
+
+  it("a viewer reads everything but config values and tokens", () => {
+    const caps = capabilities(rolePolicies("viewer", []));
+    expect(find(caps, "kv", "read")).toEqual(["*"]);
+    expect(find(caps, "kv", "write")).toEqual([]);
+    expect(find(caps, "config values", "read")).toEqual([]);
+    expect(find(caps, "tokens", "read")).toEqual([]);
+  });
+
+  it("a deployer writes and reads the config of its apps only", () => {
+    const caps = capabilities(rolePolicies("deployer", ["hello"]));
+    expect(find(caps, "app", "write")).toEqual(["hello"]);
+    expect(find(caps, "config values", "read")).toEqual(["hello"]);
+    expect(find(caps, "node", "read")).toEqual([]);
+  });
+
+  it("admin may do everything, prefixes show with a star", () => {
+    expect(capabilities([{ admin: true }]).every((c) => c.names[0] === "*")).toBe(true);
+    const caps = capabilities([parsePolicy("kv:app/:read")]);
+    expect(find(caps, "kv", "read")).toEqual(["app/*"]);
+  });
+});
