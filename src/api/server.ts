@@ -5,6 +5,7 @@ import {
   type Server,
   type ServerResponse,
 } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
@@ -85,6 +86,8 @@ export interface ApiServerOptions {
   publicUrl?: string;
   /** Log a line about unexpected errors (defaults to stderr). */
   log?: (line: string) => void;
+  /** Serve HTTPS with this certificate and key (PEM); default plain HTTP. */
+  tls?: { cert: string; key: string };
 }
 
 export interface ApiServer {
@@ -159,11 +162,11 @@ function lazyDataDir(dataDir: string | undefined): () => string {
 }
 
 /** The API as this process reaches it (loopback when it listens on every address). */
-function selfUrl(server: Server): string {
+function selfUrl(server: Server, tls: boolean): string {
   const a = server.address();
   if (a === null || typeof a === "string") throw new Error("the API server is not listening");
   const host = ["0.0.0.0", "::"].includes(a.address) ? "127.0.0.1" : a.address;
-  return `http://${host.includes(":") ? `[${host}]` : host}:${a.port}`;
+  return `${tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${a.port}`;
 }
 
 /** Build the API server over a Store (not yet listening). */
@@ -199,7 +202,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     audit: deps.audit,
     syncer: lazyEngineSyncer(),
     deadlineMs: syncDeadlineFromEnv(),
-    selfUrl: () => selfUrl(server),
+    selfUrl: () => selfUrl(server, opts.tls !== undefined),
     log,
   });
   const routes = registerRoutes(deps);
@@ -256,7 +259,11 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     }
   };
 
-  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handle(req, res));
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => void handle(req, res);
+  const server: Server =
+    opts.tls === undefined
+      ? createServer({ keepAliveTimeout: 65_000 }, onRequest)
+      : createHttpsServer({ ...opts.tls, keepAliveTimeout: 65_000 }, onRequest);
   server.on("clientError", answerClientError);
   const sockets = new Set<Socket>();
   server.on("connection", (s) => {

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { GantryClient } from "../client/client.js";
+import { trustCa } from "../client/transport.js";
 import { ValidationError } from "../errors.js";
 import { dataFiles, defaultDataDir } from "../server/datadir.js";
 
@@ -16,7 +17,32 @@ export function clientFromEnv(env: NodeJS.ProcessEnv = process.env): GantryClien
   let addr = env["GANTRY_ADDR"] ?? saved(files.apiAddr) ?? DEFAULT_API;
   if (!/^https?:\/\//.test(addr)) addr = `http://${addr}`;
   const token = env["GANTRY_TOKEN"] ?? saved(files.adminToken);
+  if (addr.startsWith("https://")) {
+    const ca = env["GANTRY_CA"] ?? (existsSync(files.ca) ? files.ca : undefined);
+    if (ca !== undefined)
+      trustCaFile(ca, env["GANTRY_CA"] === undefined ? "the data directory's ca.crt" : "GANTRY_CA");
+  }
   return new GantryClient({ addr, ...(token === undefined ? {} : { token }) });
+}
+
+/** Trust the CA certificate in `path` for https requests; `what` names where the path came from. */
+export function trustCaFile(path: string, what: string): void {
+  let pem: string;
+  try {
+    pem = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? "unreadable";
+    throw new ValidationError(
+      `${what}: cannot read ${path} (${code}); point GANTRY_CA at the cluster's ca.crt`,
+      "GANTRY_CA",
+    );
+  }
+  if (!pem.includes("-----BEGIN CERTIFICATE-----"))
+    throw new ValidationError(
+      `${what}: ${path} is not a PEM certificate; point GANTRY_CA at the cluster's ca.crt`,
+      "GANTRY_CA",
+    );
+  trustCa(pem);
 }
 
 /** Parse `HOST:PORT` (IPv6 in brackets), naming the option when it is wrong. */

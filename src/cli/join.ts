@@ -4,6 +4,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { ValidationError } from "../errors.js";
+import { trustCaFile } from "./config.js";
 
 export interface JoinOptions {
   server?: string;
@@ -11,7 +12,10 @@ export interface JoinOptions {
   tokenFile?: string;
 }
 
-/** --server (or $GANTRY_ADDR) as a URL; `http://` is added to a bare host:port. */
+/**
+ * --server (or $GANTRY_ADDR) as a URL; `http://` is added to a bare host:port. An https server's
+ * certificate is checked against $GANTRY_CA when it is set (the system's CAs otherwise).
+ */
 export function serverAddr(opts: JoinOptions, env: NodeJS.ProcessEnv): string {
   const server = opts.server ?? env["GANTRY_ADDR"];
   if (server === undefined || server === "")
@@ -22,6 +26,8 @@ export function serverAddr(opts: JoinOptions, env: NodeJS.ProcessEnv): string {
   } catch {
     throw new ValidationError(`--server must be a URL, got "${server}"`, "--server");
   }
+  const ca = env["GANTRY_CA"];
+  if (addr.startsWith("https://") && ca !== undefined && ca !== "") trustCaFile(ca, "GANTRY_CA");
   return addr;
 }
 

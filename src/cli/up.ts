@@ -17,6 +17,7 @@ interface UpOptions {
   dataDir: string;
   apiAddr: string;
   httpAddr: string;
+  httpsAddr?: string;
   store?: string;
   nodeName?: string;
   domain: string;
@@ -28,6 +29,7 @@ interface UpOptions {
   registryAddr?: string;
   registry: boolean;
   imageRetention?: string;
+  tls?: boolean;
 }
 
 /** Start, print where everything is, and stop cleanly on SIGINT/SIGTERM. */
@@ -35,7 +37,7 @@ async function serveUntilSignal(
   o: Output,
   start: () => Promise<RunningServer & { nodeName?: string; router?: RunningRouter }>,
   what: string,
-  flags: { apiPort: number; httpPort?: number; lowLatency?: boolean },
+  flags: { apiPort: number; httpPort?: number; httpsPort?: number; lowLatency?: boolean },
 ): Promise<void> {
   const c = colours(o);
   // Asked for explicitly, so a machine that cannot do it stops here, before anything starts.
@@ -66,6 +68,8 @@ async function serveUntilSignal(
     o.out(`  agent    node ${running.nodeName} (runs the health checks of services on it)`);
   if (running.router !== undefined)
     o.out(`  router   ${running.router.url} (*.${running.router.domain})`);
+  if (running.router?.https !== undefined)
+    o.out(`  https    ${running.router.https.url} ${c.dim("(certificates: gantry certs)")}`);
   if (running.registry !== undefined)
     o.out(
       `  registry ${running.registry.address} ${c.dim("(docker login with any user and a Gantry token)")}`,
@@ -74,6 +78,14 @@ async function serveUntilSignal(
     o.out(
       `  latency  idle CPUs wake at once while Gantry runs (--low-latency: ${CPU_DMA_LATENCY} = 0)`,
     );
+  if (running.tls !== undefined) {
+    o.out(`  CA       ${running.tls.ca.certPath} (sha256 ${running.tls.ca.hash.slice(0, 16)}…)`);
+    o.out(
+      c.dim(
+        `  clients elsewhere: GANTRY_CA=${running.tls.ca.certPath}; git: GIT_SSL_CAINFO=${running.tls.ca.certPath} (or git config http.sslCAInfo)`,
+      ),
+    );
+  }
   o.out(`  token    ${c.dim("saved in the data directory (admin.token); the CLI finds it there")}`);
   o.out(c.dim("  Ctrl-C to stop"));
   await stopAsked;
@@ -84,11 +96,19 @@ async function serveUntilSignal(
 }
 
 /** A taken or forbidden listen address as one line naming the flag; other errors unchanged. */
-export function listenError(err: unknown, flags: { apiPort: number; httpPort?: number }): unknown {
+export function listenError(
+  err: unknown,
+  flags: { apiPort: number; httpPort?: number; httpsPort?: number },
+): unknown {
   const e = err as { code?: string; syscall?: string; address?: string; port?: number };
   if (e.syscall !== "listen") return err;
   const where = `${e.address}:${e.port}`;
-  const flag = e.port === flags.httpPort && e.port !== flags.apiPort ? "--http-addr" : "--api-addr";
+  const flag =
+    e.port === flags.httpsPort && e.port !== flags.apiPort
+      ? "--https-addr"
+      : e.port === flags.httpPort && e.port !== flags.apiPort
+        ? "--http-addr"
+        : "--api-addr";
   if (e.code === "EADDRINUSE")
     return new GantryError(
       "address_in_use",
@@ -111,6 +131,10 @@ export function registerUpCommands(program: Command, o: Output): void {
     .option("--data-dir <dir>", "where state and the admin token live", defaultDataDir())
     .option("--api-addr <host:port>", "API listen address", "127.0.0.1:7700")
     .option("--http-addr <host:port>", "router listen address (apps)", "127.0.0.1:8080")
+    .option(
+      "--https-addr <host:port>",
+      "router HTTPS listen address (default 127.0.0.1:8443; when that is taken, a free port)",
+    )
     .option("--node-name <name>", "this machine's node name (default: the host name)")
     .option("--domain <domain>", "apps are served at <app>.<domain> by the router", "localhost")
     .option(
@@ -131,6 +155,10 @@ export function registerUpCommands(program: Command, o: Output): void {
     )
     .option("--no-registry", "do not run the image registry")
     .option(
+      "--tls",
+      "serve the API over HTTPS with the cluster CA (DATA_DIR/ca.crt) on loopback too (always beyond 127.0.0.1)",
+    )
+    .option(
       "--image-retention <n>",
       "keep the registry images of the last N releases per app (default 5)",
     )
@@ -147,12 +175,14 @@ Examples:
   $ gantry up --node-name web-1
   $ gantry up --http-addr 0.0.0.0:80 --domain apps.example.com
   $ gantry up --port-range 10000-19999
+  $ gantry up --tls                      # HTTPS on loopback too (CA in DATA_DIR/ca.crt)
   $ gantry up --registry-addr 127.0.0.1:5001 --image-retention 10
   $ sudo gantry up --http-addr 0.0.0.0:80 --low-latency   # a dedicated edge machine`,
     )
     .action(async (opts: UpOptions) => {
       const api = parseHostPort(opts.apiAddr, "--api-addr");
       const http = parseHostPort(opts.httpAddr, "--http-addr");
+      const https = parseHostPort(opts.httpsAddr ?? "127.0.0.1:8443", "--https-addr");
       const domain = parseDomain(opts.domain);
       const routerWorkers =
         opts.routerWorkers === undefined ? undefined : parseRouterWorkers(opts.routerWorkers);
@@ -168,15 +198,22 @@ Examples:
             apiPort: api.port,
             httpHost: http.host,
             httpPort: http.port,
+            https: { ...https, explicit: opts.httpsAddr !== undefined },
             appDomain: domain,
             nodeName: opts.nodeName ?? defaultNodeName(),
             ...(routerWorkers === undefined ? {} : { routerWorkers }),
             ...(deployResyncMs === undefined ? {} : { deployResyncMs }),
             ...(portRange === undefined ? {} : { portRange }),
             ...registryOptions(opts, api.host, true),
+            ...(opts.tls === true ? { tls: true } : {}),
           }),
         "Gantry",
-        { apiPort: api.port, httpPort: http.port, lowLatency: opts.lowLatency === true },
+        {
+          apiPort: api.port,
+          httpPort: http.port,
+          httpsPort: https.port,
+          lowLatency: opts.lowLatency === true,
+        },
       );
     });
 
@@ -203,6 +240,10 @@ Examples:
     )
     .option("--no-registry", "do not run the image registry")
     .option(
+      "--tls",
+      "serve the API over HTTPS with the cluster CA (DATA_DIR/ca.crt) on loopback too (always beyond 127.0.0.1)",
+    )
+    .option(
       "--image-retention <n>",
       "keep the registry images of the last N releases per app (default 5)",
     )
@@ -211,7 +252,7 @@ Examples:
       `
 Examples:
   $ gantry server --store etcd://127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379
-  $ gantry server --data-dir /var/lib/gantry --api-addr 0.0.0.0:7700
+  $ gantry server --data-dir /var/lib/gantry --api-addr 0.0.0.0:7700   # HTTPS (beyond loopback)
   $ gantry server --registry-addr 10.0.0.5:5000   # agents pull from the node network`,
     )
     .action(async (opts: UpOptions) => {
@@ -227,6 +268,7 @@ Examples:
             ...(deployResyncMs === undefined ? {} : { deployResyncMs }),
             ...(opts.store === undefined ? {} : { store: opts.store }),
             ...registryOptions(opts, api.host, false),
+            ...(opts.tls === true ? { tls: true } : {}),
           }),
         "Gantry server",
         { apiPort: api.port },

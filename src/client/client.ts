@@ -2,7 +2,13 @@ import type { AuditEntry } from "../model/token.js";
 import { ValidationError } from "../errors.js";
 import { ApiError, ConnectError } from "./errors.js";
 import { parseSse } from "./sse.js";
-import { fetchTransport, nodeTransport, type ApiResponse, type Transport } from "./transport.js";
+import {
+  fetchTransport,
+  nodeStreamTransport,
+  nodeTransport,
+  type ApiResponse,
+  type Transport,
+} from "./transport.js";
 
 /** A KV entry as the API returns it (value in base64). */
 export interface ApiKeyValue {
@@ -81,7 +87,12 @@ export class GantryClient {
       headers["content-type"] = "application/json";
     }
     // fetch's implementation is loaded only by the first streamed request.
-    const send = opts.stream === true ? (this.streamed ??= fetchTransport(fetch)) : this.plain;
+    // An https address streams over node:https too: it trusts the cluster CA (trustCa).
+    const send =
+      opts.stream === true
+        ? (this.streamed ??=
+            url.protocol === "https:" ? nodeStreamTransport : fetchTransport(fetch))
+        : this.plain;
     let res: ApiResponse;
     try {
       res = await send(url, {

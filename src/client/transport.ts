@@ -1,5 +1,6 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import type { Agent as HttpsAgent } from "node:https";
+import { Readable } from "node:stream";
 
 /**
  * What the client needs of an HTTP answer: the part of fetch's `Response` it uses, so that a
@@ -44,6 +45,27 @@ let httpAgent: HttpAgent | undefined;
 let httpsAgent: HttpsAgent | undefined;
 // node:https (and TLS, and crypto) is loaded only for an https address: ~10 ms of a CLI start.
 const https = (): typeof import("node:https") => process.getBuiltinModule("node:https");
+const trusted: string[] = [];
+
+/**
+ * Trust `caPem` (the cluster CA) for https requests, besides the system's roots. Verification
+ * stays on: a certificate neither signs is refused (see ConnectError for the message).
+ */
+export function trustCa(caPem: string): void {
+  if (trusted.includes(caPem)) return;
+  trusted.push(caPem);
+  httpsAgent?.destroy();
+  httpsAgent = undefined;
+}
+
+function agentFor(tls: boolean): HttpAgent {
+  if (!tls) return (httpAgent ??= new HttpAgent({ keepAlive: true }));
+  const roots = process.getBuiltinModule("node:tls").rootCertificates;
+  return (httpsAgent ??= new (https().Agent)({
+    keepAlive: true,
+    ...(trusted.length === 0 ? {} : { ca: [...roots, ...trusted] }),
+  }));
+}
 
 /**
  * Requests over node:http / node:https with keep-alive, each answer read whole before it
@@ -59,11 +81,15 @@ export const nodeTransport: Transport = (url, req) =>
     throw err;
   });
 
-function send(url: URL, req: TransportRequest): Promise<ApiResponse> {
+/**
+ * Streamed requests over node:http(s): what the client uses for an https address, whose
+ * cluster CA fetch (undici) would not trust.
+ */
+export const nodeStreamTransport: Transport = (url, req) => send(url, req, true);
+
+function send(url: URL, req: TransportRequest, stream = false): Promise<ApiResponse> {
   const tls = url.protocol === "https:";
-  const agent = tls
-    ? (httpsAgent ??= new (https().Agent)({ keepAlive: true }))
-    : (httpAgent ??= new HttpAgent({ keepAlive: true }));
+  const agent = agentFor(tls);
   const headers: Record<string, string | number> = { ...req.headers };
   if (req.body !== undefined) headers["content-length"] = Buffer.byteLength(req.body);
   return new Promise((resolve, reject) => {
@@ -75,7 +101,10 @@ function send(url: URL, req: TransportRequest): Promise<ApiResponse> {
         agent,
         ...(req.signal ? { signal: req.signal } : {}),
       },
-      (res) => readWhole(res, req.signal).then(resolve, reject),
+      (res) =>
+        stream
+          ? resolve(new StreamedResponse(res))
+          : readWhole(res, req.signal).then(resolve, reject),
     );
     r.on("error", (err) => {
       if (req.signal?.aborted) reject(abortError());
@@ -101,6 +130,50 @@ function abortError(): Error {
   return new DOMException("This operation was aborted", "AbortError");
 }
 
+/** An answer whose body streams as it arrives. */
+class StreamedResponse implements ApiResponse {
+  readonly status: number;
+  readonly statusText: string;
+  readonly headers: { get(name: string): string | null };
+  readonly body: ReadableStream<Uint8Array>;
+
+  constructor(res: IncomingMessage) {
+    this.status = res.statusCode ?? 0;
+    this.statusText = res.statusMessage ?? "";
+    this.headers = headerGetter(res);
+    this.body = Readable.toWeb(res) as ReadableStream<Uint8Array>;
+  }
+
+  get ok(): boolean {
+    return this.status >= 200 && this.status < 300;
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const chunks: Uint8Array[] = [];
+    for await (const c of this.body as unknown as AsyncIterable<Uint8Array>) chunks.push(c);
+    const b = Buffer.concat(chunks);
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
+  }
+
+  async text(): Promise<string> {
+    return Buffer.from(await this.arrayBuffer()).toString("utf8");
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
+  }
+}
+
+function headerGetter(res: IncomingMessage): { get(name: string): string | null } {
+  const raw = res.headers;
+  return {
+    get: (name) => {
+      const v = raw[name.toLowerCase()];
+      return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
+    },
+  };
+}
+
 /** An answer whose body has been read whole. */
 class WholeResponse implements ApiResponse {
   readonly status: number;
@@ -113,13 +186,7 @@ class WholeResponse implements ApiResponse {
   ) {
     this.status = res.statusCode ?? 0;
     this.statusText = res.statusMessage ?? "";
-    const raw = res.headers;
-    this.headers = {
-      get: (name) => {
-        const v = raw[name.toLowerCase()];
-        return v === undefined ? null : Array.isArray(v) ? v.join(", ") : v;
-      },
-    };
+    this.headers = headerGetter(res);
   }
 
   get ok(): boolean {

@@ -14,6 +14,8 @@ export const dataFiles = (dir: string) => ({
   store: join(dir, "store"),
   adminToken: join(dir, "admin.token"),
   apiAddr: join(dir, "api.addr"),
+  /** The cluster CA's certificate, when the API serves HTTPS (src/tls/ca.ts). */
+  ca: join(dir, "ca.crt"),
 });
 
 /** Create the data directory (0700) if needed. */

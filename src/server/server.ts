@@ -12,6 +12,7 @@ import { writeFileAtomic } from "../fsutil/write-atomic.js";
 import { dataFiles, ensureDataDir, loadOrCreateAdminSecret } from "./datadir.js";
 import type { RegistryService } from "../registry/index.js";
 import { startRegistry, type RegistryAddr } from "./registry.js";
+import { apiTls, type ApiTls } from "./tls.js";
 
 export interface ServerOptions {
   dataDir: string;
@@ -29,6 +30,8 @@ export interface ServerOptions {
   registry?: RegistryAddr | false;
   /** Releases whose images retention keeps per app (default 5). */
   imageRetention?: number;
+  /** Serve HTTPS with the cluster CA (default: when the API listens beyond 127.0.0.1/localhost). */
+  tls?: boolean;
   log?: (line: string) => void;
 }
 
@@ -40,6 +43,8 @@ export interface RunningServer {
   adminToken: string;
   /** Gantry's registry, when docker-registry is installed and not turned off. */
   registry?: RegistryService;
+  /** The cluster CA when the API serves HTTPS. */
+  tls?: ApiTls;
   stop(): Promise<void>;
 }
 
@@ -53,9 +58,11 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const store = await openStore(opts.store ?? files.store);
   let api: ApiServer | undefined;
   try {
+    const tls = await apiTls(opts.dataDir, opts.apiHost, opts.tls);
     api = await createApiServer({
       store,
       dataDir: opts.dataDir,
+      ...(tls === undefined ? {} : { tls: { cert: tls.certPem, key: tls.keyPem } }),
       ...(opts.appDomain === undefined ? {} : { appDomain: opts.appDomain }),
       ...(opts.routerPort === undefined ? {} : { routerPort: opts.routerPort }),
       ...(opts.log ? { log: opts.log } : {}),
@@ -80,7 +87,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       logs: (api.deps.apps as AppService).logs,
     });
     const address = await api.listen(opts.apiHost, opts.apiPort);
-    const url = `http://${address.address.includes(":") ? `[${address.address}]` : address.address}:${address.port}`;
+    const url = `${tls === undefined ? "http" : "https"}://${address.address.includes(":") ? `[${address.address}]` : address.address}:${address.port}`;
     writeFileAtomic(files.apiAddr, url + "\n", 0o644);
     const running = api;
     const say = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
@@ -135,6 +142,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       url,
       adminToken: secret,
       ...(registry === undefined ? {} : { registry }),
+      ...(tls === undefined ? {} : { tls }),
       stop: async () => {
         await leadership.stop();
         await registry?.stop();

@@ -1,3 +1,4 @@
+import { caFiles } from "../../tls/ca.js";
 import { spawn } from "node:child_process";
 import { DEFAULT_BUILD_SETTINGS } from "../../build/builder.js";
 import { createAppRepo, reposDir } from "../../build/repo.js";
@@ -148,6 +149,8 @@ export function cgiEnv(
   if (push) {
     env["GANTRY_APP"] = app;
     env["GANTRY_HOOK_URL"] = selfUrl(ctx);
+    // Over HTTPS the hook calls back through the cluster CA's certificate.
+    if (isTls(ctx)) env["NODE_EXTRA_CA_CERTS"] = caFiles(dataDir).cert;
     env["GANTRY_HOOK_TOKEN"] = tokenSecret(ctx);
   }
   return env;
@@ -291,9 +294,16 @@ const pushTooLarge = (limit: number): string =>
 function selfUrl(ctx: Ctx): string {
   const s = ctx.req.socket;
   let host = (s.localAddress ?? "127.0.0.1").replace(/^::ffff:/, "");
+  // The API's certificate names its listen address and loopback, not every interface's.
+  const listen = (s as { server?: { address(): unknown } }).server?.address() as
+    | { address?: string }
+    | undefined;
+  if (isTls(ctx) && ["0.0.0.0", "::"].includes(listen?.address ?? "")) host = "127.0.0.1";
   if (host.includes(":")) host = `[${host}]`;
-  return `http://${host}:${s.localPort}`;
+  return `${isTls(ctx) ? "https" : "http"}://${host}:${s.localPort}`;
 }
+
+const isTls = (ctx: Ctx): boolean => (ctx.req.socket as { encrypted?: boolean }).encrypted === true;
 
 /** The token secret the request authenticated with (Basic password or Bearer). */
 function tokenSecret(ctx: Ctx): string {
