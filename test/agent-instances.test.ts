@@ -1,150 +1,46 @@
 /**
  * The agent's instance runner against an in-process API server, with real processes: the test
  * writes assignments, releases and artifacts straight into the server's store and data dir (as
- * the deploy controller and the builder would) and watches what the agent makes of them.
+ * the deploy controller and the builder would) and watches what the agent makes of them. Here:
+ * starting, restarting, draining and stopping instances, and one-offs (bad artifacts, an
+ * unreachable server and a restarted agent are in test/agent-instances-recovery.test.ts).
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAgent, type Agent } from "../src/agent/agent.js";
-import { CatalogClient } from "../src/client/catalog.js";
-import { GantryClient } from "../src/client/client.js";
-import type { Assignment, InstanceStatus } from "../src/model/app.js";
-import { agentPolicies } from "../src/model/policies.js";
+import type { Agent } from "../src/agent/agent.js";
 import {
-  APP_FILES,
-  assignment as newAssignment,
-  deleteAssignment,
-  instanceStatus,
-  putAssignment,
-  seedApp,
-} from "./helpers/agent-fixture.js";
-import { startTestApi, type TestApi } from "./helpers/api.js";
+  APP,
+  GRACE_MS,
+  NODE,
+  agentDir,
+  alive,
+  appLogs,
+  assign,
+  assignment,
+  cat,
+  get,
+  inState,
+  newAgent,
+  passing,
+  processesOf,
+  status,
+  unassign,
+  useAgentNode,
+} from "./helpers/agent-instances.js";
 import { eventually } from "./helpers/paas.js";
-import { appTarball, storeArtifact, tarGz } from "./helpers/tarball.js";
 
-const NODE = "box";
-const APP = "hello";
-const GRACE_MS = 1500;
-
-let t: TestApi;
-let cat: CatalogClient;
-let agentDir: string;
-let artifact: string;
 let agent: Agent;
-let offline = false;
-/** Requests under way: cut when the test takes the agent offline, as a network failure would. */
-const inFlight = new Set<AbortController>();
-function goOffline(): void {
-  offline = true;
-  for (const c of inFlight) c.abort(new TypeError("fetch failed (test: offline)"));
-}
-let agentClient: GantryClient;
-const agentLog: string[] = [];
 
-function newAgent(): Agent {
-  return startAgent({
-    client: agentClient,
-    nodeName: NODE,
-    dataDir: agentDir,
-    wait: "2s",
-    ttl: 5,
-    log: (l) => agentLog.push(l),
-    // Logs ship slowly here, so a test sees whether a one-off's output goes before its exit.
-    runner: { stopGraceMs: GRACE_MS, tickMs: 200, logFlushMs: 1500 },
-  });
-}
-
+useAgentNode();
 beforeAll(async () => {
-  t = await startTestApi();
-  cat = new CatalogClient(t.admin);
-  agentDir = mkdtempSync(join(tmpdir(), "gantry-agent-data-"));
-  const secret = (await t.clientWith(agentPolicies(NODE), `agent-${NODE}`)).secret;
-  // The agent's own client, which the test can cut off from the server.
-  agentClient = new GantryClient({
-    addr: t.url,
-    token: secret,
-    fetch: async (input, init) => {
-      if (offline) throw new TypeError("fetch failed (test: offline)");
-      const cut = new AbortController();
-      inFlight.add(cut);
-      const signal = init?.signal ? AbortSignal.any([init.signal, cut.signal]) : cut.signal;
-      try {
-        return await fetch(input, { ...init, signal });
-      } catch (err) {
-        throw cut.signal.aborted ? new TypeError("fetch failed (test: offline)") : err;
-      } finally {
-        inFlight.delete(cut);
-      }
-    },
-  });
-  process.env["AGENT_ONLY_SECRET"] = "must not leak into instances";
-  ({ artifact } = await seedApp(t, APP));
   agent = newAgent();
   await agent.joined;
 });
-
+// Runs before useAgentNode's afterAll (after hooks run last-registered first).
 afterAll(async () => {
   await agent?.stop({ stopInstances: true });
-  await t?.close();
-  rmSync(agentDir, { recursive: true, force: true });
-  delete process.env["AGENT_ONLY_SECRET"];
 });
-
-const assignment = (fields: Partial<Assignment> = {}): Assignment =>
-  newAssignment(APP, NODE, artifact, fields);
-const assign = (a: Assignment) => putAssignment(t, a);
-const unassign = (a: Assignment) => deleteAssignment(t, a);
-
-const status = (id: string) => instanceStatus(t, id);
-const inState =
-  (id: string, state: InstanceStatus["state"], extra = (_s: InstanceStatus) => true) =>
-  async () => {
-    const s = await status(id);
-    return s?.state === state && extra(s) ? s : undefined;
-  };
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0] !== "Z";
-  } catch {
-    return false;
-  }
-};
-
-/** Live processes that carry this instance id in their environment. */
-function processesOf(id: string): number[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return (
-          alive(Number(p)) &&
-          readFileSync(`/proc/${p}/environ`, "utf8")
-            .split("\0")
-            .includes(`GANTRY_INSTANCE_ID=${id}`)
-        );
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-async function get(port: number, path = "/"): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`);
-  return res.text();
-}
-
-async function appLogs(): Promise<string> {
-  const res = await t.admin.request("GET", `/v1/apps/${APP}/logs`, { query: { tail: 10_000 } });
-  return res.text();
-}
-
-const passing = async (id: string) =>
-  (await cat.service(APP, { passing: true })).value.find((i) => i.id === id);
 
 describe("the agent runs its node's assignments", () => {
   it("starts a web instance with its env, reports it, registers it, and its check passes", async () => {
@@ -293,110 +189,5 @@ describe("the agent runs its node's assignments", () => {
     const out = readFileSync(join(agentDir, "instances", a.id, "output.log"), "utf8");
     expect(out.match(/ran with/g)).toHaveLength(1); // never run again
     await unassign(a);
-  });
-
-  it("refuses an artifact that reaches outside its directory", async () => {
-    const evil = storeArtifact(
-      t.dataDir,
-      tarGz([
-        { path: "server.js", body: APP_FILES["server.js"] },
-        { path: "../../../escaped", body: "pwned" },
-      ]),
-    );
-    const a = assignment({ artifact: evil });
-    await assign(a);
-    const s = await eventually("refused", inState(a.id, "crashed"));
-    expect(s.lastOutput.join("\n")).toMatch(/artifact was refused: .*leaves the app directory/);
-    expect(s.pid).toBeUndefined();
-    expect(existsSync(join(agentDir, "escaped"))).toBe(false);
-    expect(existsSync(join(agentDir, "instances", a.id, "app"))).toBe(false);
-    expect((await cat.service(APP)).value.some((i) => i.id === a.id)).toBe(false);
-    await unassign(a);
-  });
-
-  it("does not run an artifact whose bytes do not match its sha256", async () => {
-    const real = appTarball(APP_FILES);
-    const fake = "0".repeat(64);
-    const dir = join(t.dataDir, "artifacts");
-    writeFileSync(join(dir, `${fake}.tar.gz`), real);
-    const a = assignment({ processType: "worker", artifact: fake });
-    await assign(a);
-    const s = await eventually("refused download", async () => {
-      const x = await status(a.id);
-      return x?.lastOutput.some((l) => l.includes("the download has sha256")) ? x : undefined;
-    });
-    expect(s.state).toBe("starting");
-    expect(s.pid).toBeUndefined();
-    expect(existsSync(join(agentDir, "artifacts", `${fake}.tar.gz`))).toBe(false);
-    await unassign(a);
-  });
-
-  it("keeps running while the server is unreachable and catches up without duplicates", async () => {
-    const a = assignment();
-    await assign(a);
-    const s = await eventually("running", inState(a.id, "running"));
-    await eventually("passing", () => passing(a.id));
-    goOffline();
-    try {
-      await new Promise((r) => setTimeout(r, 2500));
-      // While the agent cannot hear it, the instance is put to draining.
-      await assign({ ...a, desired: "draining", drainingSince: new Date().toISOString() });
-      await new Promise((r) => setTimeout(r, 500));
-      expect(alive(s.pid!)).toBe(true);
-      expect(await get(s.port!)).toMatch(/^hello hi/);
-      expect((await cat.service(APP)).value.some((i) => i.id === a.id)).toBe(true);
-    } finally {
-      offline = false;
-    }
-    await eventually("deregistered after reconnecting", async () =>
-      (await cat.service(APP)).value.some((i) => i.id === a.id) ? undefined : true,
-    );
-    expect((await status(a.id))?.pid).toBe(s.pid);
-    expect(processesOf(a.id).length).toBeGreaterThan(0);
-    expect(processesOf(a.id).every((pid) => pid === s.pid || alive(pid))).toBe(true);
-    expect(agentLog.some((l) => l.includes("instances keep running"))).toBe(true);
-    expect(
-      agentLog.some((l) => l.includes("reconciling")),
-      agentLog.join("\n"),
-    ).toBe(true);
-    await unassign(a);
-  });
-
-  it("a restarted agent adopts its running instances: same process, no duplicate", async () => {
-    const a = assignment();
-    await assign(a);
-    const s = await eventually("running", inState(a.id, "running"));
-    await eventually("passing", () => passing(a.id));
-    const procs = processesOf(a.id).sort();
-    const served = await get(s.port!);
-
-    await agent.stop(); // leaves instances running
-    expect(alive(s.pid!)).toBe(true);
-    expect(await get(s.port!)).toBe(served);
-    const state = JSON.parse(readFileSync(join(agentDir, "state.json"), "utf8")) as {
-      instances: { handle?: { pid: number } }[];
-    };
-    expect(state.instances.some((i) => i.handle?.pid === s.pid)).toBe(true);
-
-    agent = newAgent();
-    await agent.joined;
-    await eventually("adopted", () =>
-      agentLog.some((l) => l.includes(`adopted ${a.id} (pid ${s.pid})`)) ? true : undefined,
-    );
-    await new Promise((r) => setTimeout(r, 2000));
-    expect(processesOf(a.id).sort()).toEqual(procs);
-    expect(await get(s.port!)).toBe(served);
-    const after = await eventually("reported", inState(a.id, "running"));
-    expect(after).toMatchObject({ pid: s.pid, port: s.port, restarts: 0 });
-    expect(await passing(a.id)).toBeDefined();
-
-    // Adopted, it is supervised like any other: killed, it comes back.
-    process.kill(s.pid!, "SIGKILL");
-    const again = await eventually(
-      "restarted after adoption",
-      inState(a.id, "running", (x) => x.restarts === 1),
-    );
-    expect(again.pid).not.toBe(s.pid);
-    expect(await get(again.port!)).toMatch(/^hello hi/);
   });
 });
