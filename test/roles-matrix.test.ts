@@ -239,4 +239,17 @@ describe("the role matrix", () => {
     }
     expect(wrong).toEqual([]);
   }, 120_000);
+
+  it("a deployer of hello gets 403 on every route of another app, hello-2 included", async () => {
+    const wrong: string[] = [];
+    const appRoutes = t.api.routes.filter((r) => r.path.startsWith("/v1/apps/:app"));
+    expect(appRoutes.length).toBeGreaterThan(20);
+    for (const r of appRoutes) {
+      const key = `${r.method} ${r.path}`;
+      const url = t.url + target(r.path, "").replace("/v1/apps/hello", "/v1/apps/hello-2");
+      const status = await statusOf("deployer", r.method, url, BODY[key] ?? {});
+      if (status !== 403) wrong.push(`${key} on hello-2: ${status}`);
+    }
+    expect(wrong).toEqual([]);
+  }, 60_000);
 });

@@ -60,6 +60,15 @@ describe("tokens from roles", () => {
     expect(other.status).toBe(403);
   });
 
+  it("replacing a role token's policies drops its role; its expiry stays", async () => {
+    const made = await t.admin.tokensCreate("was-viewer", [], { role: "viewer", ttl: "1h" });
+    const next = await t.admin.tokensUpdate("was-viewer", [
+      { resource: "kv", prefix: "", access: "read" },
+    ]);
+    expect(next).not.toHaveProperty("role");
+    expect(next.expiresAt).toBe(made.expiresAt);
+  });
+
   it("role and policies combine", async () => {
     const made = await t.admin.tokensCreate(
       "mixed",

@@ -162,7 +162,8 @@ export class TokenRegistry {
   }
 
   /**
-   * Replace a token's policies (its secret stays); `also` is written in the same transaction.
+   * Replace a token's policies (its secret and expiry stay, its role goes); `also` is written in
+   * the same transaction.
    * Guarded by the revision it was read at, so a concurrent revoke is not undone.
    */
   async update(
@@ -176,7 +177,9 @@ export class TokenRegistry {
     const cur = await this.store.get(key);
     if (cur === undefined) throw notFound(`token "${idOrName}"`);
     const stored = TokenRecordSchema.parse(JSON.parse(text(cur.value)));
-    const next = TokenRecordSchema.parse({ ...stored, policies });
+    // Its own policies now: no longer what a role (and a deployer's apps) named.
+    const { role: _role, apps: _apps, ...rest } = stored;
+    const next = TokenRecordSchema.parse({ ...rest, policies });
     const res = await this.store.txn({
       compare: [{ key, target: "modRevision", op: "==", value: cur.modRevision }],
       success: [{ type: "put", key, value: JSON.stringify(next) }, ...also(next)],

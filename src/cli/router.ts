@@ -10,6 +10,7 @@ import { listenError, parseDomain, parseRouterWorkers } from "./up.js";
 
 interface RouterCliOptions extends JoinOptions {
   httpAddr: string;
+  httpsAddr?: string;
   domain: string;
   workers?: string;
   lowLatency?: boolean;
@@ -32,6 +33,10 @@ export function registerRouterCommands(program: Command, o: Output): void {
     .option("--token <secret>", "a token with app::read and service::read (default: $GANTRY_TOKEN)")
     .option("--token-file <path>", "read the token from a file (keeps it out of `ps`)")
     .option("--http-addr <host:port>", "listen address", "127.0.0.1:8080")
+    .option(
+      "--https-addr <host:port>",
+      "HTTPS listen address (default 127.0.0.1:8443; when that is taken, a free port)",
+    )
     .option("--domain <domain>", "apps are served at <app>.<domain>", "localhost")
     .option(
       "--workers <n>",
@@ -49,12 +54,14 @@ The token only reads: apps (names, domains) and services (passing instances), e.
 
 Examples:
   $ gantry router --server http://10.0.0.1:7700 --token-file /etc/gantry/router.token
-  $ sudo gantry router --server http://10.0.0.1:7700 --http-addr 0.0.0.0:80 --domain apps.example.com`,
+  $ sudo gantry router --server http://10.0.0.1:7700 --http-addr 0.0.0.0:80 --domain apps.example.com
+  $ sudo gantry router --server http://10.0.0.1:7700 --http-addr 0.0.0.0:80 --https-addr 0.0.0.0:443`,
     )
     .action(async (opts: RouterCliOptions) => {
       const c = colours(o);
       const addr = serverAddr(opts, process.env);
       const http = parseHostPort(opts.httpAddr, "--http-addr");
+      const https = parseHostPort(opts.httpsAddr ?? "127.0.0.1:8443", "--https-addr");
       const domain = parseDomain(opts.domain);
       const workers =
         opts.workers === undefined ? undefined : parseRouterWorkers(opts.workers, "--workers");
@@ -63,23 +70,31 @@ Examples:
 
       const hold = opts.lowLatency === true ? holdCpuLatency(0) : undefined;
       // Loaded only when the router runs, so other commands start fast.
-      const [{ startRouter }, { ApiRouteSource }, { defaultRouterWorkers }] = await Promise.all([
-        import("../router/router.js"),
-        import("../router/api-source.js"),
-        import("../router/index.js"),
-      ]);
+      const [{ startRouter }, { ApiRouteSource }, { defaultRouterWorkers }, { StaticCertSource }] =
+        await Promise.all([
+          import("../router/router.js"),
+          import("../router/api-source.js"),
+          import("../router/index.js"),
+          import("../router/https.js"),
+        ]);
       const log = (line: string): void => o.err(`${new Date().toISOString()} ${line}`);
       const router = await startRouter({
         listen: { host: http.host, port: http.port },
         domain,
         source: new ApiRouteSource({ client, log }),
         workers: workers ?? defaultRouterWorkers(),
+        https: {
+          ...https,
+          explicit: opts.httpsAddr !== undefined,
+          certs: new StaticCertSource(),
+        },
         log,
       }).catch((err: unknown) => {
         hold?.release();
-        throw listenError(err, { apiPort: -1, httpPort: http.port });
+        throw listenError(err, { apiPort: -1, httpPort: http.port, httpsPort: https.port });
       });
       o.out(`${c.green("●")} router on ${router.url} (*.${router.domain})`);
+      if (router.https !== undefined) o.out(`  https    ${router.https.url}`);
       o.out(`  server   ${addr}`);
       if (hold !== undefined)
         o.out(`  latency  idle CPUs wake at once while it runs (${CPU_DMA_LATENCY} = 0)`);

@@ -132,6 +132,8 @@ class ClientConn implements UpstreamOwner {
   private pumping = false;
   private clientEnded = false;
   private readonly clientIp: string;
+  /** "https" on a connection the router's TLS listener decrypted. */
+  private readonly proto: string;
   private lastActive: number;
 
   // The exchange in flight.
@@ -164,6 +166,7 @@ class ClientConn implements UpstreamOwner {
   ) {
     const ip = socket.remoteAddress ?? "unknown";
     this.clientIp = ip.startsWith("::ffff:") ? ip.slice(7) : ip;
+    this.proto = (socket as Socket & { encrypted?: boolean }).encrypted === true ? "https" : "http";
     this.lastActive = proxy.clock;
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.onClientData(chunk));
@@ -333,7 +336,7 @@ class ClientConn implements UpstreamOwner {
     if (req.upgrade !== "") head += `connection: upgrade\r\nupgrade: ${req.upgrade}\r\n`;
     head +=
       `x-forwarded-for: ${req.forwardedFor === "" ? this.clientIp : `${req.forwardedFor}, ${this.clientIp}`}\r\n` +
-      `x-forwarded-proto: http\r\nx-forwarded-host: ${host}\r\nx-request-id: ${this.requestId}\r\n\r\n`;
+      `x-forwarded-proto: ${this.proto}\r\nx-forwarded-host: ${host}\r\nx-request-id: ${this.requestId}\r\n\r\n`;
 
     this.state = EXCHANGE;
     this.route = route;

@@ -1,4 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { startHttpsListener, type HttpsListener, type HttpsListenOptions } from "./https.js";
+import type { EdgeLimits } from "./limits.js";
 import { Proxy } from "./proxy.js";
 import type { RouteSnapshot, RouteSource } from "./source.js";
 import { RouterWorkers } from "./workers.js";
@@ -14,12 +16,18 @@ export interface RouterOptions {
    * 0, the default, serves in this process.
    */
   workers?: number;
+  /** Client-side timeouts and the per-address cap (defaults: DEFAULT_LIMITS, docs/router.md). */
+  limits?: Partial<EdgeLimits>;
+  /** Also serve HTTPS (SNI picks the certificate); served in this process, by the same routes. */
+  https?: HttpsListenOptions;
 }
 
 export interface RunningRouter {
   address: AddressInfo;
   /** e.g. http://127.0.0.1:8080 */
   url: string;
+  /** The HTTPS listener, when asked for one. */
+  https?: HttpsListener;
   domain: string;
   /** The table as last delivered by the source. */
   snapshot(): RouteSnapshot;
@@ -33,8 +41,10 @@ export interface RunningRouter {
 export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   const domain = (opts.domain ?? "localhost").toLowerCase();
   const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
-  const proxy = new Proxy({ domain, log });
-  const workers = (opts.workers ?? 0) > 0 ? new RouterWorkers(opts.workers!, domain, log) : null;
+  const limits = opts.limits ?? {};
+  const proxy = new Proxy({ domain, log, limits });
+  const workers =
+    (opts.workers ?? 0) > 0 ? new RouterWorkers(opts.workers!, domain, log, limits) : null;
   let current: RouteSnapshot = { apps: [] };
   const unwatch = opts.source.watch((snapshot) => {
     current = snapshot;
@@ -53,10 +63,13 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       if (workers === null || !workers.dispatch(socket, serveHere)) serveHere(socket);
     },
   );
+  let https: HttpsListener | undefined;
   try {
     await workers?.start();
     await listen(server, opts.listen.host, opts.listen.port);
+    if (opts.https !== undefined) https = await startHttpsListener(opts.https, serveHere, log);
   } catch (err) {
+    server.close();
     unwatch();
     proxy.close();
     await workers?.close();
@@ -68,14 +81,17 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   return {
     address,
     url: `http://${host}:${address.port}`,
+    ...(https === undefined ? {} : { https }),
     domain,
     snapshot: () => current,
     close: async () => {
       unwatch();
+      const httpsClosed = https?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       proxy.close();
       await workers?.close();
       await closed;
+      await httpsClosed;
     },
   };
 }

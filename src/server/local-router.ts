@@ -1,6 +1,7 @@
 import { GantryClient } from "../client/client.js";
 import type { Policy } from "../model/token.js";
 import { ApiRouteSource } from "../router/api-source.js";
+import { StaticCertSource } from "../router/https.js";
 import { defaultRouterWorkers } from "../router/index.js";
 import { startRouter, type RunningRouter } from "../router/router.js";
 import { ensureLocalToken } from "./local-tokens.js";
@@ -16,6 +17,7 @@ export interface LocalRouterOptions {
   dataDir: string;
   host: string;
   port: number;
+  https: { host: string; port: number; explicit: boolean };
   domain: string;
   /** Default: defaultRouterWorkers(). */
   workers?: number;
@@ -40,6 +42,7 @@ export async function startLocalRouter(
   const client = new GantryClient({ addr: server.url, token });
   return startRouter({
     listen: { host: opts.host, port: opts.port },
+    https: { ...opts.https, certs: new StaticCertSource() },
     domain: opts.domain,
     source: new ApiRouteSource({ client, ...(opts.log ? { log: opts.log } : {}) }),
     workers: opts.workers ?? defaultRouterWorkers(),

@@ -21,6 +21,8 @@ export interface UpOptions extends ServerOptions {
   /** Where the router listens (default 127.0.0.1:8080); apps are `<app>.<appDomain>`. */
   httpHost?: string;
   httpPort?: number;
+  /** The router's HTTPS listener (default 127.0.0.1:8443, or a free port when that is taken). */
+  https?: { host: string; port: number; explicit: boolean };
   /** Router worker processes (default: see defaultRouterWorkers). */
   routerWorkers?: number;
   /** Where the local agent's instances get their ports (default: see AgentOptions.portRange). */
@@ -67,6 +69,7 @@ export async function startUp(opts: UpOptions): Promise<RunningUp> {
       dataDir: opts.dataDir,
       host: opts.httpHost ?? "127.0.0.1",
       port: httpPort,
+      https: opts.https ?? { host: "127.0.0.1", port: 8443, explicit: false },
       domain: opts.appDomain ?? "localhost",
       ...(opts.routerWorkers === undefined ? {} : { workers: opts.routerWorkers }),
       ...(opts.log ? { log: opts.log } : {}),
