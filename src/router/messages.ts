@@ -1,8 +1,9 @@
+import type { EdgeLimits } from "./limits.js";
 import type { RouteSnapshot } from "./source.js";
 
 /** What the router's primary process tells a worker (a `conn` message carries the socket). */
 export type ToWorker =
-  | { type: "init"; domain: string }
+  | { type: "init"; domain: string; limits: Partial<EdgeLimits> }
   | { type: "routes"; snapshot: RouteSnapshot }
   | { type: "conn" }
   | { type: "stop" };

@@ -3,6 +3,8 @@
 const REASONS: Record<number, string> = {
   400: "Bad Request",
   404: "Not Found",
+  408: "Request Timeout",
+  429: "Too Many Requests",
   431: "Request Header Fields Too Large",
   501: "Not Implemented",
   502: "Bad Gateway",

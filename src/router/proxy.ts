@@ -10,6 +10,13 @@ import {
   type RequestHead,
   type ResponseHead,
 } from "./http1.js";
+import {
+  ClientCounter,
+  edgeLimits,
+  refuseBusy,
+  sweepIntervalMs,
+  type EdgeLimits,
+} from "./limits.js";
 import { errorResponse, wantsHtml } from "./pages.js";
 import type { RouteSnapshot } from "./source.js";
 import { pickBackend, RouteTable, type Route } from "./table.js";
@@ -18,8 +25,8 @@ import { UpstreamPool, type Backend, type UpstreamConn, type UpstreamOwner } fro
 export interface ProxyOptions {
   domain: string;
   log: (line: string) => void;
-  /** A client connection with no request in flight closes after this (ms). */
-  idleTimeoutMs?: number;
+  /** Client-side timeouts and the per-address cap (defaults: DEFAULT_LIMITS). */
+  limits?: Partial<EdgeLimits>;
   /** How long a backend that refused a connection is skipped (ms). */
   downMs?: number;
   connectTimeoutMs?: number;
@@ -39,9 +46,10 @@ export class Proxy {
   readonly pool: UpstreamPool;
   readonly domain: string;
   readonly log: (line: string) => void;
-  readonly idleTimeoutMs: number;
+  readonly limits: EdgeLimits;
   readonly downMs: number;
   private readonly clients = new Set<ClientConn>();
+  private readonly perClient: ClientCounter;
   /** A coarse clock (ms) for idle timeouts: cheaper than a timer per socket touched per read. */
   clock = Date.now();
   private readonly ticker: ReturnType<typeof setInterval>;
@@ -51,7 +59,8 @@ export class Proxy {
   constructor(opts: ProxyOptions) {
     this.domain = opts.domain.toLowerCase();
     this.log = opts.log;
-    this.idleTimeoutMs = opts.idleTimeoutMs ?? 75_000;
+    this.limits = edgeLimits(opts.limits);
+    this.perClient = new ClientCounter(this.limits.maxPerClient);
     this.downMs = opts.downMs ?? 2000;
     this.pool = new UpstreamPool({
       maxIdle: 256,
@@ -59,14 +68,13 @@ export class Proxy {
       connectTimeoutMs: opts.connectTimeoutMs ?? 5000,
     });
     this.table = this.build({ apps: [] });
-    this.ticker = setInterval(() => this.tick(), 1000);
+    this.ticker = setInterval(() => this.tick(), sweepIntervalMs(this.limits));
     this.ticker.unref();
   }
 
   private tick(): void {
     this.clock = Date.now();
-    const limit = this.clock - this.idleTimeoutMs;
-    for (const c of this.clients) if (c.idleSince() < limit) c.socket.destroy();
+    for (const c of this.clients) c.sweep(this.clock);
   }
 
   /** Swap in a new table; connections to instances that left it close once idle. */
@@ -87,9 +95,17 @@ export class Proxy {
 
   /** Serve a client connection. */
   handle(socket: Socket): void {
-    const conn = new ClientConn(this, socket);
+    const ip = clientAddress(socket);
+    if (!this.perClient.add(ip)) {
+      refuseBusy(socket, ip, this.nextRequestId(), this.limits.lingerMs);
+      return;
+    }
+    const conn = new ClientConn(this, socket, ip);
     this.clients.add(conn);
-    socket.once("close", () => this.clients.delete(conn));
+    socket.once("close", () => {
+      this.clients.delete(conn);
+      this.perClient.remove(ip);
+    });
   }
 
   nextRequestId(): string {
@@ -107,6 +123,12 @@ export class Proxy {
     this.clients.clear();
     this.pool.close();
   }
+}
+
+/** The client's address, IPv4-mapped IPv6 as plain IPv4. */
+function clientAddress(socket: Socket): string {
+  const ip = socket.remoteAddress ?? "unknown";
+  return ip.startsWith("::ffff:") ? ip.slice(7) : ip;
 }
 
 const HEAD = 0; // reading a request head
@@ -131,7 +153,12 @@ class ClientConn implements UpstreamOwner {
   private spare: Buffer | null = null;
   private pumping = false;
   private clientEnded = false;
-  private readonly clientIp: string;
+  /** Between requests on a kept-alive connection, before a byte of the next head came. */
+  private waiting = false;
+  /** When the head being read began (the connection opened, or its first byte came). */
+  private headStart: number;
+  /** When the router closed its side (CLOSED). */
+  private closedAt = 0;
   /** "https" on a connection the router's TLS listener decrypted. */
   private readonly proto: string;
   private lastActive: number;
@@ -163,9 +190,9 @@ class ClientConn implements UpstreamOwner {
   constructor(
     private readonly proxy: Proxy,
     readonly socket: Socket,
+    private readonly clientIp: string,
   ) {
-    const ip = socket.remoteAddress ?? "unknown";
-    this.clientIp = ip.startsWith("::ffff:") ? ip.slice(7) : ip;
+    this.headStart = proxy.clock;
     this.proto = (socket as Socket & { encrypted?: boolean }).encrypted === true ? "https" : "http";
     this.lastActive = proxy.clock;
     socket.setNoDelay(true);
@@ -180,15 +207,47 @@ class ClientConn implements UpstreamOwner {
 
   // --- client side ---------------------------------------------------------------------------
 
-  /** Idle between requests, or stalled while sending a body (waiting for a slow app is fine). */
-  idleSince(): number {
-    return this.state === HEAD || (this.state === EXCHANGE && !this.reqDone)
-      ? this.lastActive
-      : Infinity;
+  /**
+   * Enforce the deadlines at `now`: idle between requests, a head read too slowly (slowloris), a
+   * body stalled, a closed connection the client keeps open. Waiting for a slow app is fine.
+   */
+  sweep(now: number): void {
+    const l = this.proxy.limits;
+    if (this.state === HEAD) {
+      if (this.waiting) {
+        if (now - this.lastActive >= l.idleMs) this.socket.destroy();
+      } else if (now - this.headStart >= l.headMs) {
+        // Nothing sent at all: just close (as nginx does); part of a head: say why.
+        if (this.inbuf === null) this.socket.destroy();
+        else this.timedOut("the request head was not complete in time");
+      }
+    } else if (this.state === EXCHANGE && !this.reqDone) {
+      if (now - this.lastActive >= l.bodyMs) this.timedOut("the request body stalled");
+    } else if (this.state === CLOSED && now - this.closedAt >= l.lingerMs) {
+      this.socket.destroy();
+    }
+  }
+
+  /** 408 and close; a request whose answer has begun can only be cut. */
+  private timedOut(why: string): void {
+    this.inbuf = null;
+    if (this.state === EXCHANGE) {
+      this.abandonUpstream();
+      if (this.headSent) {
+        this.state = CLOSED;
+        this.socket.destroy();
+        return;
+      }
+    } else this.requestId = this.proxy.nextRequestId();
+    this.respond(408, why, undefined, false, this.req?.accept ?? "");
   }
 
   private onClientData(chunk: Buffer): void {
     this.lastActive = this.proxy.clock;
+    if (this.waiting) {
+      this.waiting = false;
+      this.headStart = this.proxy.clock;
+    }
     if (this.state === TUNNEL) {
       if (this.up !== null && !this.up.socket.write(chunk)) this.socket.pause();
       return;
@@ -287,6 +346,7 @@ class ClientConn implements UpstreamOwner {
 
   private close(): void {
     this.state = CLOSED;
+    this.closedAt = this.proxy.clock;
     this.inbuf = null;
     this.socket.end();
   }
@@ -555,6 +615,7 @@ class ClientConn implements UpstreamOwner {
     }
     this.state = HEAD;
     this.lastActive = this.proxy.clock;
+    this.waitNext();
     if (this.socket.isPaused()) this.socket.resume();
     if (this.inbuf !== null) this.pump();
   }
@@ -643,9 +704,16 @@ class ClientConn implements UpstreamOwner {
     else {
       this.state = HEAD;
       this.reqDone = true;
+      this.waitNext();
       if (this.socket.isPaused()) this.socket.resume();
       if (this.inbuf !== null) this.pump();
     }
+  }
+
+  /** Back to reading heads: idle until the next one begins (or reading it, when it has). */
+  private waitNext(): void {
+    this.waiting = this.inbuf === null;
+    this.headStart = this.proxy.clock;
   }
 
   /** 101 Switching Protocols: from now on bytes flow both ways untouched. */

@@ -15,7 +15,11 @@ let proxy: Proxy | undefined;
 process.on("message", (msg: ToWorker, handle?: Socket) => {
   switch (msg.type) {
     case "init":
-      proxy = new Proxy({ domain: msg.domain, log: (line) => send({ type: "log", line }) });
+      proxy = new Proxy({
+        domain: msg.domain,
+        limits: msg.limits,
+        log: (line) => send({ type: "log", line }),
+      });
       send({ type: "ready" });
       break;
     case "routes":

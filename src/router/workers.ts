@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { FromWorker, ToWorker } from "./messages.js";
 import type { RouteSnapshot } from "./source.js";
+import type { EdgeLimits } from "./limits.js";
 
 /** Worker processes are started from source under tsx (tests, benches) or from dist/. */
 const FROM_SOURCE = import.meta.url.endsWith(".ts");
@@ -35,6 +36,7 @@ export class RouterWorkers {
     private readonly count: number,
     private readonly domain: string,
     private readonly log: (line: string) => void,
+    private readonly limits: Partial<EdgeLimits> = {},
   ) {}
 
   /** Start every worker and wait until each is ready. */
@@ -76,7 +78,7 @@ export class RouterWorkers {
           if (!this.closing) this.spawn().catch((err: Error) => this.log(`router: ${err.message}`));
         }, RESPAWN_DELAY_MS).unref();
       });
-      this.send(slot, { type: "init", domain: this.domain });
+      this.send(slot, { type: "init", domain: this.domain, limits: this.limits });
     });
   }
 
