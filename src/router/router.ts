@@ -1,5 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { startHttpsListener, type HttpsListener, type HttpsListenOptions } from "./https.js";
+import type { EdgeLimits } from "./limits.js";
 import { Proxy } from "./proxy.js";
 import type { RouteSnapshot, RouteSource } from "./source.js";
 import { RouterWorkers } from "./workers.js";
@@ -15,6 +16,8 @@ export interface RouterOptions {
    * 0, the default, serves in this process.
    */
   workers?: number;
+  /** Client-side timeouts and the per-address cap (defaults: DEFAULT_LIMITS, docs/router.md). */
+  limits?: Partial<EdgeLimits>;
   /** Also serve HTTPS (SNI picks the certificate); served in this process, by the same routes. */
   https?: HttpsListenOptions;
 }
@@ -38,8 +41,10 @@ export interface RunningRouter {
 export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   const domain = (opts.domain ?? "localhost").toLowerCase();
   const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
-  const proxy = new Proxy({ domain, log });
-  const workers = (opts.workers ?? 0) > 0 ? new RouterWorkers(opts.workers!, domain, log) : null;
+  const limits = opts.limits ?? {};
+  const proxy = new Proxy({ domain, log, limits });
+  const workers =
+    (opts.workers ?? 0) > 0 ? new RouterWorkers(opts.workers!, domain, log, limits) : null;
   let current: RouteSnapshot = { apps: [] };
   const unwatch = opts.source.watch((snapshot) => {
     current = snapshot;
