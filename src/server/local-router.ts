@@ -1,9 +1,12 @@
 import { GantryClient } from "../client/client.js";
 import type { Policy } from "../model/token.js";
 import { ApiRouteSource } from "../router/api-source.js";
-import { StaticCertSource } from "../router/https.js";
+import { LocalhostCertSource } from "../certs/localhost.js";
+import { StaticCertSource, type CertSource } from "../router/https.js";
 import { defaultRouterWorkers } from "../router/index.js";
 import { startRouter, type RunningRouter } from "../router/router.js";
+import type { RouteSource } from "../router/source.js";
+import { ensureClusterCa } from "../tls/ca.js";
 import { ensureLocalToken } from "./local-tokens.js";
 import type { RunningServer } from "./server.js";
 
@@ -40,11 +43,20 @@ export async function startLocalRouter(
     routerPolicies,
   );
   const client = new GantryClient({ addr: server.url, token });
+  const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
+  let source: RouteSource = new ApiRouteSource({ client, ...(opts.log ? { log: opts.log } : {}) });
+  let certs: CertSource = new StaticCertSource();
+  // Apps at <app>.localhost are served over HTTPS with certificates from the cluster CA.
+  if (opts.domain === "localhost") {
+    const local = new LocalhostCertSource(await ensureClusterCa(opts.dataDir), opts.domain, log);
+    source = local.follow(source);
+    certs = local;
+  }
   return startRouter({
     listen: { host: opts.host, port: opts.port },
-    https: { ...opts.https, certs: new StaticCertSource() },
+    https: { ...opts.https, certs },
     domain: opts.domain,
-    source: new ApiRouteSource({ client, ...(opts.log ? { log: opts.log } : {}) }),
+    source,
     workers: opts.workers ?? defaultRouterWorkers(),
     ...(opts.log ? { log: opts.log } : {}),
   });
