@@ -1,10 +1,13 @@
 /**
  * The API over HTTPS beyond 127.0.0.1: `gantry server --api-addr 127.0.0.2:PORT` makes the
  * cluster CA and serves HTTPS; the CLI works with GANTRY_CA and fails with a one-line hint
- * without it; an agent (instances on 127.0.0.3) joins over HTTPS and reports ready.
+ * without it; an agent (instances on 127.0.0.3) joins over HTTPS and reports ready. Join
+ * tokens: an agent joins with one (no GANTRY_CA, no token) and is ready; a tampered CA hash, a
+ * used-up, an expired and a revoked join token are each refused with their reason.
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync } from "node:fs";
+import { createHash, X509Certificate } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,7 +19,7 @@ let dataDir: string;
 let url: string;
 let token: string;
 let server: ChildProcess;
-let agent: ChildProcess | undefined;
+const agents: ChildProcess[] = [];
 let out = "";
 // An empty data dir for CLI runs: no ca.crt or token to fall back on.
 const bare = mkdtempSync(join(tmpdir(), "gantry-tls-cli-"));
@@ -45,8 +48,8 @@ beforeAll(async () => {
 }, 40_000);
 
 afterAll(async () => {
-  for (const p of [agent, server]) {
-    if (p === undefined || p.exitCode !== null) continue;
+  for (const p of [...agents, server]) {
+    if (p.exitCode !== null) continue;
     await new Promise((r) => {
       p.once("exit", r);
       p.kill("SIGTERM");
@@ -105,7 +108,7 @@ describe("the API over HTTPS", () => {
     expect(t.code).toBe(0);
     const secret = (JSON.parse(t.stdout) as { secret: string }).secret;
     let agentOut = "";
-    agent = spawnCli(
+    const agent = spawnCli(
       [
         "agent",
         "--server",
@@ -121,6 +124,7 @@ describe("the API over HTTPS", () => {
       ],
       { GANTRY_CA: join(dataDir, "ca.crt") },
     );
+    agents.push(agent);
     agent.stdout!.on("data", (d: Buffer) => (agentOut += d.toString()));
     agent.stderr!.on("data", (d: Buffer) => (agentOut += d.toString()));
     await until("the agent's join", () => (agentOut.includes("joined") ? true : undefined));
@@ -130,5 +134,103 @@ describe("the API over HTTPS", () => {
       return list.find((n) => n.name === "n3" && n.status === "ready") ? list : undefined;
     });
     expect(nodes.map((n) => n.name)).toContain("n3");
+  });
+});
+
+const withCa = (): NodeJS.ProcessEnv => ({ GANTRY_CA: join(dataDir, "ca.crt") });
+
+async function createJoinToken(args: string[]): Promise<string> {
+  const r = await cli(["join-tokens", "create", ...args, "--json"], withCa());
+  expect(r.stderr).toBe("");
+  return (JSON.parse(r.stdout) as { token: string }).token;
+}
+
+/** Run `gantry agent --join` in a fresh data dir until it joins (true) or exits (its output). */
+async function joinAgent(
+  node: string,
+  joinToken: string,
+): Promise<{ joined: boolean; out: string; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), "gantry-join-agent-"));
+  let text = "";
+  // No GANTRY_CA and no token: the join token is all the agent has.
+  const agent = spawnCli(
+    [
+      "agent",
+      "--server",
+      url,
+      "--join",
+      joinToken,
+      "--node-name",
+      node,
+      "--address",
+      "127.0.0.3",
+      "--data-dir",
+      dir,
+    ],
+    { GANTRY_CA: "", GANTRY_TOKEN: "", GANTRY_ADDR: "" },
+  );
+  agents.push(agent);
+  agent.stdout!.on("data", (d: Buffer) => (text += d.toString()));
+  agent.stderr!.on("data", (d: Buffer) => (text += d.toString()));
+  const joined = await until(`agent ${node}`, () =>
+    text.includes(`joined   ${url}`) ? true : agent.exitCode !== null ? false : undefined,
+  );
+  if (!joined) await new Promise((r) => setTimeout(r, 50)); // the last of its output
+  return { joined, out: text, dir };
+}
+
+async function usedOf(id: string): Promise<number> {
+  const r = await cli(["join-tokens", "--json"], withCa());
+  return (JSON.parse(r.stdout) as { id: string; used: number }[]).find((t) => t.id === id)!.used;
+}
+
+const idOf = (token: string): string => /::([a-z0-9]{6})\./.exec(token)![1]!;
+
+describe("join tokens", () => {
+  it("an agent joins with one (CA pinned, node token kept 0600) and is ready; a second join finds it used up", async () => {
+    const token = await createJoinToken(["--ttl", "1h", "--uses", "1", "--labels", "zone=a"]);
+    expect(token).toMatch(/^K10[0-9a-f]{64}::[a-z0-9]{6}\.[A-Za-z0-9_-]+$/);
+    const der = new X509Certificate(readFileSync(join(dataDir, "ca.crt"))).raw;
+    expect(token.slice(3, 67)).toBe(createHash("sha256").update(der).digest("hex"));
+    const a = await joinAgent("j1", token);
+    expect(a.joined, a.out).toBe(true);
+    expect(statSync(join(a.dir, "node.token")).mode & 0o777).toBe(0o600);
+    expect(statSync(join(a.dir, "ca.crt")).mode & 0o777).toBe(0o600);
+    await until("node j1 ready", async () => {
+      const r = await cli(["nodes", "--json"], withCa());
+      const list = JSON.parse(r.stdout || "[]") as { name: string; status: string }[];
+      return list.some((n) => n.name === "j1" && n.status === "ready") ? true : undefined;
+    });
+    expect(await usedOf(idOf(token))).toBe(1);
+
+    const again = await joinAgent("j2", token);
+    expect(again.joined).toBe(false);
+    expect(again.out).toMatch(/gantry: join token [a-z0-9]{6} is used up \(1 of 1 uses\)/);
+  });
+
+  it("a tampered CA hash: the agent refuses to connect and the token is not used", async () => {
+    const token = await createJoinToken(["--uses", "5"]);
+    const hex = token.slice(3, 4) === "0" ? "1" : "0";
+    const tampered = `K10${hex}${token.slice(4)}`;
+    const a = await joinAgent("t1", tampered);
+    expect(a.joined).toBe(false);
+    expect(a.out).toMatch(/is not the one the join token pins .*refusing to connect/);
+    expect(existsSync(join(a.dir, "node.token"))).toBe(false);
+    expect(await usedOf(idOf(token))).toBe(0);
+  });
+
+  it("an expired and a revoked join token are refused with their reason", async () => {
+    const short = await createJoinToken(["--ttl", "1s"]);
+    await new Promise((r) => setTimeout(r, 1100));
+    const expired = await joinAgent("e1", short);
+    expect(expired.joined).toBe(false);
+    expect(expired.out).toMatch(/join token [a-z0-9]{6} expired at /);
+
+    const token = await createJoinToken([]);
+    const rv = await cli(["join-tokens:revoke", idOf(token)], withCa());
+    expect(rv.code).toBe(0);
+    const revoked = await joinAgent("r1", token);
+    expect(revoked.joined).toBe(false);
+    expect(revoked.out).toMatch(/join token [a-z0-9]{6} was revoked at /);
   });
 });

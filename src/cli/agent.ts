@@ -1,5 +1,8 @@
 import type { Command } from "commander";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { trustCa } from "../client/transport.js";
+import { writeFileAtomic } from "../fsutil/write-atomic.js";
 import { GantryClient } from "../client/client.js";
 import { parsePortRange } from "../agent/apps/port-range.js";
 import { ValidationError } from "../errors.js";
@@ -16,6 +19,7 @@ interface AgentCliOptions extends JoinOptions {
   address?: string;
   portRange?: string;
   stopInstances?: boolean;
+  join?: string;
 }
 
 const NEEDS_TOKEN =
@@ -30,6 +34,10 @@ export function registerAgentCommands(program: Command, o: Output): void {
     .option("--server <url>", "the server's API URL (default: $GANTRY_ADDR)")
     .option("--token <secret>", "a node token (default: $GANTRY_TOKEN)")
     .option("--token-file <path>", "read the token from a file (keeps it out of `ps`)")
+    .option(
+      "--join <token>",
+      "join with a join token (gantry join-tokens create): checks the server's CA against it, gets a node token, keeps both in the data dir",
+    )
     .option("--data-dir <dir>", "the agent's state and instances (default: DATA_DIR/agents/NODE)")
     .option("--node-name <name>", "this node's name (default: the host name)")
     .option(
@@ -51,6 +59,7 @@ The token needs node:NODE:write and service::write, e.g.
   $ gantry tokens create agent-web-2 --policy node:web-2:write --policy service::write
 
 Examples:
+  $ gantry agent --server https://10.0.0.1:7700 --join K10…   # later runs reuse the node token
   $ gantry agent --server http://10.0.0.1:7700 --token-file /etc/gantry/agent.token --node-name web-2
   $ GANTRY_TOKEN=… gantry agent --server http://10.0.0.1:7700 --data-dir /var/lib/gantry-agent
   $ gantry agent --server http://10.0.0.1:7700 --token-file agent.token --port-range 10000-19999`,
@@ -67,7 +76,7 @@ Examples:
         );
       const portRange =
         opts.portRange === undefined ? undefined : parsePortRange(opts.portRange, "--port-range");
-      const token = joinToken(opts, process.env, NEEDS_TOKEN);
+      const token = await agentToken(opts, addr, nodeName, dataDir, (l) => o.out(l));
       const client = new GantryClient({ addr, token });
       // Loaded only when the agent runs, so other commands start fast.
       const { startAgent } = await import("../agent/agent.js");
@@ -109,4 +118,35 @@ Examples:
       await agent.stop({ stopInstances: opts.stopInstances === true });
       o.out("stopped");
     });
+}
+
+/**
+ * The agent's node token: one given (--token, --token-file, $GANTRY_TOKEN); else the one a join
+ * saved in the data dir (with the CA it pinned); else, with --join, a new join.
+ */
+async function agentToken(
+  opts: AgentCliOptions,
+  addr: string,
+  nodeName: string,
+  dataDir: string,
+  say: (line: string) => void,
+): Promise<string> {
+  const tokenFile = join(dataDir, "node.token");
+  const caFile = join(dataDir, "ca.crt");
+  const given = opts.token ?? opts.tokenFile ?? process.env["GANTRY_TOKEN"];
+  if (given !== undefined && given !== "") return joinToken(opts, process.env, NEEDS_TOKEN);
+  if (existsSync(tokenFile)) {
+    if (existsSync(caFile)) trustCa(readFileSync(caFile, "utf8"));
+    if (opts.join !== undefined) say(`  joined before: using the node token in ${tokenFile}`);
+    return readFileSync(tokenFile, "utf8").trim();
+  }
+  if (opts.join === undefined) return joinToken(opts, process.env, NEEDS_TOKEN);
+  const { joinCluster } = await import("../client/join.js");
+  const joined = await joinCluster(addr, opts.join, nodeName);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  writeFileAtomic(caFile, joined.caPem, 0o600);
+  writeFileAtomic(tokenFile, joined.secret + "\n", 0o600);
+  trustCa(joined.caPem);
+  say(`  joined with a join token: node token ${joined.tokenName} kept in ${tokenFile}`);
+  return joined.secret;
 }

@@ -17,7 +17,9 @@ import { registerStatesCommands } from "./states.js";
 import { registerStoreCommands } from "./store.js";
 import { registerTemplateCommands } from "./template.js";
 import { registerAuditCommands, registerTokenCommands } from "./tokens.js";
+import { registerJoinTokenCommands } from "./join-tokens.js";
 import { registerRouterCommands } from "./router.js";
+import { registerCertCommands } from "./certs.js";
 import { registerUpCommands } from "./up.js";
 
 /** Build the `gantry` command tree; output goes through `o` so tests can capture it. */
@@ -25,6 +27,7 @@ export function buildProgram(o: Output = processOutput): Command {
   const program = rootProgram(o);
   registerUpCommands(program, o);
   registerRouterCommands(program, o);
+  registerCertCommands(program, o);
   registerAgentCommands(program, o);
   registerAppCommandSet(program, o);
   registerDeployCommands(program, o);
@@ -32,6 +35,7 @@ export function buildProgram(o: Output = processOutput): Command {
   registerServiceCommands(program, o);
   registerLockCommands(program, o);
   registerTokenCommands(program, o);
+  registerJoinTokenCommands(program, o);
   registerAuditCommands(program, o);
   registerStoreCommands(program, o);
   registerNodesCommands(program, o);

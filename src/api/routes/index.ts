@@ -6,11 +6,13 @@ import { appRoutes } from "./apps.js";
 import { auditRoutes } from "./audit.js";
 import { buildRoutes } from "./builds.js";
 import { catalogRoutes } from "./catalog.js";
+import { certRoutes } from "./certs.js";
 import { catalogRegistrationRoutes } from "./catalog-registrations.js";
 import { checkRoutes } from "./checks.js";
 import { convergeRoutes } from "./converge.js";
 import { gitRoutes } from "./git.js";
 import { healthRoutes } from "./health.js";
+import { joinTokenRoutes } from "./join-tokens.js";
 import { kvRoutes } from "./kv.js";
 import { nodeRoutes } from "./nodes.js";
 import { registryRoutes } from "./registry.js";
@@ -30,6 +32,7 @@ export function registerRoutes(deps: ApiDeps): RouteDef[] {
   const routes: RouteDef[] = [
     ...healthRoutes(deps),
     ...tokenRoutes(deps),
+    ...joinTokenRoutes(deps),
     ...auditRoutes(deps),
     ...kvRoutes(deps),
     ...txnRoutes(deps),
@@ -42,6 +45,7 @@ export function registerRoutes(deps: ApiDeps): RouteDef[] {
     ...appRoutes(deps),
     ...appReleaseRoutes(deps),
     ...appRuntimeRoutes(deps),
+    ...certRoutes(deps),
     ...agentWorkRoutes(deps),
     ...buildRoutes(deps),
     // Before gitRoutes: /git/_stack.git is the stack's repo, not an app's.

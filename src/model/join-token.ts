@@ -1,0 +1,59 @@
+import * as z from "zod";
+
+/** Join tokens by id: `sys/join-tokens/<id>` (hashed secrets, like API tokens). */
+export const JOIN_TOKENS_PREFIX = "sys/join-tokens/";
+
+export const JoinTokenRecordSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9]{6}$/),
+  secretHash: z.string(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  expiresAt: z.string().optional(),
+  /** How many agents may join with it; absent: any number until it expires. */
+  uses: z.number().int().positive().optional(),
+  used: z.number().int().nonnegative(),
+  labels: z.record(z.string(), z.string()),
+  revokedAt: z.string().optional(),
+});
+export type JoinTokenRecord = z.infer<typeof JoinTokenRecordSchema>;
+
+/** The parts of a join token string `K10<ca-hash>::<id>.<secret>`. */
+export interface JoinTokenParts {
+  caHash: string;
+  id: string;
+  secret: string;
+}
+
+const FORMAT = /^K10([0-9a-f]{64})::([a-z0-9]{6})\.([A-Za-z0-9_-]{16,128})$/;
+
+/** The join token string an agent is given: it pins the cluster CA by its sha256. */
+export function formatJoinToken(p: JoinTokenParts): string {
+  return `K10${p.caHash}::${p.id}.${p.secret}`;
+}
+
+/** Parse a join token string, or undefined when it is not one. */
+export function parseJoinToken(text: string): JoinTokenParts | undefined {
+  const m = FORMAT.exec(text.trim());
+  return m === null ? undefined : { caHash: m[1]!, id: m[2]!, secret: m[3]! };
+}
+
+/** Why a join token may not be used now, or undefined when it may. */
+export function joinTokenRefusal(t: JoinTokenRecord, now = new Date()): string | undefined {
+  if (t.revokedAt !== undefined) return `join token ${t.id} was revoked at ${t.revokedAt}`;
+  if (t.expiresAt !== undefined && Date.parse(t.expiresAt) <= now.getTime())
+    return `join token ${t.id} expired at ${t.expiresAt}`;
+  if (t.uses !== undefined && t.used >= t.uses)
+    return `join token ${t.id} is used up (${t.used} of ${t.uses} uses)`;
+  return undefined;
+}
+
+/** `k=v` labels as a record, naming the field for a bad one. */
+export function parseLabels(items: string[]): Record<string, string> | { error: string } {
+  const labels: Record<string, string> = {};
+  for (const item of items) {
+    const m = /^([A-Za-z0-9][A-Za-z0-9._/-]{0,62})=([A-Za-z0-9._-]{0,63})$/.exec(item);
+    if (m === null) return { error: `a label must be KEY=VALUE, got "${item}"` };
+    labels[m[1]!] = m[2]!;
+  }
+  return labels;
+}
