@@ -106,6 +106,9 @@ const MATRIX: Record<string, string> = {
   "GET /v1/images": "AODV",
   "POST /v1/registry/prune": "A",
   "GET /v1/openapi.json": "AODV",
+  "POST /v1/apps/:app/certs": "AOD",
+  "GET /v1/certs": "AODV",
+  "DELETE /v1/apps/:app/certs": "AOD",
 };
 
 const INSTANCE = "hello-web-1";
