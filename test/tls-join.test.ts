@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, spawnCli } from "./helpers/gantry.js";
+import { git, HELLO, localRepo } from "./helpers/paas.js";
 import { freePort } from "./helpers/ports.js";
 
 const HOST = "127.0.0.2";
@@ -135,6 +136,23 @@ describe("the API over HTTPS", () => {
     });
     expect(nodes.map((n) => n.name)).toContain("n3");
   });
+
+  it("git pushes over HTTPS with http.sslCAInfo (refused without); the hook calls back over HTTPS and v1 deploys on the agent", async () => {
+    const created = await cli(["apps:create", "hello", "--json"], withCa());
+    expect(created.code, created.stderr).toBe(0);
+    const repo = await localRepo(bare, HELLO);
+    const remote = `${url}/git/hello.git`.replace("://", `://x:${token}@`);
+    const plain = await git(["push", remote, "main"], repo);
+    expect(plain.code).not.toBe(0);
+    expect(plain.stderr).toMatch(/certificate|SSL/i);
+    const r = await git(
+      ["-c", `http.sslCAInfo=${join(dataDir, "ca.crt")}`, "push", remote, "main"],
+      repo,
+    );
+    expect(r.stderr).toMatch(/remote: -----> Build succeeded: artifact [0-9a-f]{12}/);
+    expect(r.stderr).toContain("remote: -----> hello v1 deployed at");
+    expect(r.code).toBe(0);
+  }, 90_000);
 });
 
 const withCa = (): NodeJS.ProcessEnv => ({ GANTRY_CA: join(dataDir, "ca.crt") });
