@@ -2,6 +2,7 @@ import { GantryClient } from "../client/client.js";
 import type { Policy } from "../model/token.js";
 import { ApiRouteSource } from "../router/api-source.js";
 import { LocalhostCertSource } from "../certs/localhost.js";
+import { combineCertSources, StoreCertSource } from "../certs/store-source.js";
 import { StaticCertSource, type CertSource } from "../router/https.js";
 import { defaultRouterWorkers } from "../router/index.js";
 import { startRouter, type RunningRouter } from "../router/router.js";
@@ -45,12 +46,16 @@ export async function startLocalRouter(
   const client = new GantryClient({ addr: server.url, token });
   const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
   let source: RouteSource = new ApiRouteSource({ client, ...(opts.log ? { log: opts.log } : {}) });
-  let certs: CertSource = new StaticCertSource();
+  const deps = server.api.deps;
+  let certs: CertSource =
+    deps.apps?.secrets === undefined
+      ? new StaticCertSource()
+      : new StoreCertSource(deps.store, deps.apps.secrets, log);
   // Apps at <app>.localhost are served over HTTPS with certificates from the cluster CA.
   if (opts.domain === "localhost") {
     const local = new LocalhostCertSource(await ensureClusterCa(opts.dataDir), opts.domain, log);
     source = local.follow(source);
-    certs = local;
+    certs = combineCertSources(local, certs);
   }
   return startRouter({
     listen: { host: opts.host, port: opts.port },
