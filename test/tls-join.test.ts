@@ -252,3 +252,40 @@ describe("join tokens", () => {
     expect(revoked.out).toMatch(/join token [a-z0-9]{6} was revoked at /);
   });
 });
+
+describe("gantry up --tls on loopback", () => {
+  it("serves HTTPS; the CLI finds the address and ca.crt in the data dir; the local agent is ready", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gantry-up-tls-"));
+    const [api, http] = [await freePort(), await freePort()];
+    let text = "";
+    const up = spawnCli(
+      [
+        "up",
+        "--tls",
+        "--data-dir",
+        dir,
+        "--api-addr",
+        `127.0.0.1:${api}`,
+        "--http-addr",
+        `127.0.0.1:${http}`,
+        "--https-addr",
+        "127.0.0.1:0",
+        "--no-registry",
+      ],
+      {},
+    );
+    agents.push(up);
+    up.stdout!.on("data", (d: Buffer) => (text += d.toString()));
+    up.stderr!.on("data", (d: Buffer) => (text += d.toString()));
+    await until("gantry up", () => (text.includes("Ctrl-C to stop") ? true : undefined));
+    expect(text).toContain(`API      https://127.0.0.1:${api}`);
+    // Only the data dir: its api.addr says https, its ca.crt is trusted.
+    const env = { GANTRY_DATA_DIR: dir, GANTRY_CA: "" };
+    const nodes = await until("the local node", async () => {
+      const r = await runCli(["nodes", "--json"], env);
+      const list = JSON.parse(r.stdout || "[]") as { status: string }[];
+      return list.some((n) => n.status === "ready") ? r : undefined;
+    });
+    expect(nodes.code).toBe(0);
+  });
+});

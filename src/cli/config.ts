@@ -18,9 +18,10 @@ export function clientFromEnv(env: NodeJS.ProcessEnv = process.env): GantryClien
   if (!/^https?:\/\//.test(addr)) addr = `http://${addr}`;
   const token = env["GANTRY_TOKEN"] ?? saved(files.adminToken);
   if (addr.startsWith("https://")) {
-    const ca = env["GANTRY_CA"] ?? (existsSync(files.ca) ? files.ca : undefined);
+    const given = env["GANTRY_CA"] || undefined;
+    const ca = given ?? (existsSync(files.ca) ? files.ca : undefined);
     if (ca !== undefined)
-      trustCaFile(ca, env["GANTRY_CA"] === undefined ? "the data directory's ca.crt" : "GANTRY_CA");
+      trustCaFile(ca, given === undefined ? "the data directory's ca.crt" : "GANTRY_CA");
   }
   return new GantryClient({ addr, ...(token === undefined ? {} : { token }) });
 }
