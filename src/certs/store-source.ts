@@ -1,6 +1,6 @@
 import type { SecretBox } from "../apps/secrets.js";
 import type { CertSource, RouterCert } from "../router/https.js";
-import type { Store } from "../store/index.js";
+import type { KeyValue, Store } from "../store/index.js";
 import { CERTS_PREFIX, CertRecordSchema, openCert } from "./record.js";
 
 /**
@@ -21,12 +21,12 @@ export class StoreCertSource implements CertSource {
       while (!stopped) {
         try {
           const res = await this.store.range({ prefix: CERTS_PREFIX });
-          onUpdate(this.open(res.kvs.map((kv) => Buffer.from(kv.value).toString("utf8"))));
+          onUpdate(this.open(res.kvs.map(entry)));
           watch = this.store.watch({ prefix: CERTS_PREFIX }, { startRevision: res.revision + 1 });
           for await (const batch of watch) {
             void batch;
             const now = await this.store.range({ prefix: CERTS_PREFIX });
-            onUpdate(this.open(now.kvs.map((kv) => Buffer.from(kv.value).toString("utf8"))));
+            onUpdate(this.open(now.kvs.map(entry)));
           }
         } catch (err) {
           if (stopped) return;
@@ -42,18 +42,36 @@ export class StoreCertSource implements CertSource {
     };
   }
 
-  private open(values: string[]): RouterCert[] {
+  /** The last certificate of each key that opened: served on when a newer value does not. */
+  private readonly lastGood = new Map<string, RouterCert>();
+
+  private open(kvs: { key: string; value: string }[]): RouterCert[] {
     const out: RouterCert[] = [];
-    for (const v of values) {
+    const seen = new Set<string>();
+    for (const { key, value } of kvs) {
+      seen.add(key);
       try {
-        out.push(openCert(this.box, CertRecordSchema.parse(JSON.parse(v))));
+        const cert = openCert(this.box, CertRecordSchema.parse(JSON.parse(value)));
+        this.lastGood.set(key, cert);
+        out.push(cert);
       } catch (err) {
-        this.log(`router: a stored certificate does not open: ${String(err)}`);
+        const why = err instanceof Error ? err.message : String(err);
+        const kept = this.lastGood.get(key);
+        this.log(
+          `router: the stored certificate ${key} does not open (${why})${kept === undefined ? "" : "; keeping the last good one"}`,
+        );
+        if (kept !== undefined) out.push(kept);
       }
     }
+    for (const key of [...this.lastGood.keys()]) if (!seen.has(key)) this.lastGood.delete(key);
     return out;
   }
 }
+
+const entry = (kv: KeyValue): { key: string; value: string } => ({
+  key: kv.key,
+  value: Buffer.from(kv.value).toString("utf8"),
+});
 
 /** One source from several: each delivery is all of them, later sources winning a name. */
 export function combineCertSources(...sources: CertSource[]): CertSource {
