@@ -23,7 +23,7 @@ interface AgentCliOptions extends JoinOptions {
 }
 
 const NEEDS_TOKEN =
-  "the agent needs a node token: --token, --token-file or $GANTRY_TOKEN (create one with: gantry tokens create agent-NODE --policy node:NODE:write --policy service::write)";
+  "the agent needs a node token: --join with a join token (gantry join-tokens create), or --token, --token-file or $GANTRY_TOKEN (gantry tokens create agent-NODE --policy node:NODE:write --policy service::write)";
 
 export function registerAgentCommands(program: Command, o: Output): void {
   program
