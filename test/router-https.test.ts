@@ -99,6 +99,11 @@ describe("router HTTPS in gantry up", () => {
       expect.objectContaining({ app: "shop", domains: ["www.example.com"], source: "manual" }),
     ]);
     expect(listed.stdout).not.toContain("PRIVATE KEY");
+    const shown = await g.cli(["certs", "shop"]);
+    expect(shown.stdout).toMatch(/^APP\s+DOMAINS\s+ISSUER\s+EXPIRES\s+SOURCE/m);
+    expect(shown.stdout).toMatch(
+      /^shop\s+www\.example\.com\s+CN=www\.example\.com\s+\S+\s+manual/m,
+    );
     // The key is not in the store's files in the clear.
     const stored = readdirSync(join(g.dataDir, "store")).map((f) =>
       readFileSync(join(g.dataDir, "store", f)).toString("latin1"),

@@ -15,7 +15,8 @@ export class LocalhostCertSource implements CertSource {
   private issuing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly ca: Pick<ClusterCa, "certPem" | "keyPem">,
+    /** Called at the first certificate, so a start without apps never makes or loads the CA. */
+    private readonly ca: () => Promise<Pick<ClusterCa, "certPem" | "keyPem">>,
     private readonly domain: string,
     private readonly log: (line: string) => void,
   ) {}
@@ -49,7 +50,11 @@ export class LocalhostCertSource implements CertSource {
     if (missing.length === 0) return;
     for (const name of missing) {
       try {
-        const cert = await issueCertificate(this.ca, { dnsNames: [name], ips: [], days: DAYS });
+        const cert = await issueCertificate(await this.ca(), {
+          dnsNames: [name],
+          ips: [],
+          days: DAYS,
+        });
         this.certs.set(name, { domains: [name], ...cert, label: name });
       } catch (err) {
         this.log(`router: cannot issue a certificate for ${name}: ${String(err)}`);

@@ -53,7 +53,9 @@ export async function startLocalRouter(
       : new StoreCertSource(deps.store, deps.apps.secrets, log);
   // Apps at <app>.localhost are served over HTTPS with certificates from the cluster CA.
   if (opts.domain === "localhost") {
-    const local = new LocalhostCertSource(await ensureClusterCa(opts.dataDir), opts.domain, log);
+    let ca: ReturnType<typeof ensureClusterCa> | undefined;
+    const loadCa = (): ReturnType<typeof ensureClusterCa> => (ca ??= ensureClusterCa(opts.dataDir));
+    const local = new LocalhostCertSource(loadCa, opts.domain, log);
     source = local.follow(source);
     certs = combineCertSources(local, certs);
   }
