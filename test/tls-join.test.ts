@@ -8,6 +8,7 @@
 import type { ChildProcess } from "node:child_process";
 import { createHash, X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -202,10 +203,26 @@ async function usedOf(id: string): Promise<number> {
   return (JSON.parse(r.stdout) as { id: string; used: number }[]).find((t) => t.id === id)!.used;
 }
 
+/** The status of a GET with this token, verifying the server against the cluster CA. */
+function statusWith(secret: string, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(
+      new URL(path, url),
+      { ca: readFileSync(join(dataDir, "ca.crt")), headers: { authorization: `Bearer ${secret}` } },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
 const idOf = (token: string): string => /::([a-z0-9]{6})\./.exec(token)![1]!;
 
 describe("join tokens", () => {
-  it("an agent joins with one (CA pinned, node token kept 0600) and is ready; a second join finds it used up", async () => {
+  it("an agent joins with one (CA pinned, node token kept 0600) and is ready; a second join finds it used up; its revoked node token is locked out within 1 s", async () => {
     const token = await createJoinToken(["--ttl", "1h", "--uses", "1", "--labels", "zone=a"]);
     expect(token).toMatch(/^K10[0-9a-f]{64}::[a-z0-9]{6}\.[A-Za-z0-9_-]+$/);
     const der = new X509Certificate(readFileSync(join(dataDir, "ca.crt"))).raw;
@@ -220,6 +237,17 @@ describe("join tokens", () => {
       return list.some((n) => n.name === "j1" && n.status === "ready") ? true : undefined;
     });
     expect(await usedOf(idOf(token))).toBe(1);
+
+    // Its node token works, and is locked out within a second of being revoked.
+    const nodeToken = readFileSync(join(a.dir, "node.token"), "utf8").trim();
+    expect(await statusWith(nodeToken, "/v1/nodes/j1")).toBe(200);
+    const rv = await cli(["tokens", "revoke", "node-j1"], withCa());
+    expect(rv.code, rv.stderr).toBe(0);
+    const revokedAt = Date.now();
+    const locked = await until("the node token locked out", async () =>
+      (await statusWith(nodeToken, "/v1/nodes/j1")) === 401 ? Date.now() : undefined,
+    );
+    expect(locked - revokedAt).toBeLessThan(1000);
 
     const again = await joinAgent("j2", token);
     expect(again.joined).toBe(false);
