@@ -27,6 +27,18 @@ describe("ensureClusterCa", () => {
   });
 });
 
+describe("ensureClusterCa, called twice at once", () => {
+  it("makes one CA whose key is its certificate's", async () => {
+    const d = dir();
+    const [a, b] = await Promise.all([ensureClusterCa(d), ensureClusterCa(d)]);
+    expect(a.hash).toBe(b.hash);
+    const leaf = await issueCertificate(a, { dnsNames: ["x"], ips: [], days: 1 });
+    expect(new X509Certificate(leaf.certPem).verify(new X509Certificate(a.certPem).publicKey)).toBe(
+      true,
+    );
+  });
+});
+
 describe("issueCertificate", () => {
   it("issues a leaf for the names that verifies against the CA over TLS", async () => {
     const ca = await ensureClusterCa(dir());

@@ -42,32 +42,45 @@ export function caFiles(dataDir: string): { cert: string; key: string } {
 export async function ensureClusterCa(dataDir: string): Promise<ClusterCa> {
   const files = caFiles(dataDir);
   if (!existsSync(files.cert) || !existsSync(files.key)) {
-    const x509 = await loadX509();
-    const keys = await webcrypto.subtle.generateKey(EC, true, ["sign", "verify"]);
-    const notBefore = new Date(Date.now() - 60_000);
-    const cert = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: serial(),
-      name: `CN=Gantry cluster CA ${randomBytes(3).toString("hex")}`,
-      notBefore,
-      notAfter: new Date(notBefore.getTime() + CA_DAYS * DAY_MS),
-      keys,
-      signingAlgorithm: EC,
-      extensions: [
-        new x509.BasicConstraintsExtension(true, 0, true),
-        new x509.KeyUsagesExtension(
-          x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
-          true,
-        ),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      ],
-    });
-    const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
-    writeFileAtomic(files.key, pem("PRIVATE KEY", pkcs8), 0o600);
-    writeFileAtomic(files.cert, cert.toString("pem") + "\n", 0o644);
+    // Two callers in one process (the API, the router's certificates) make one CA, not two.
+    let made = making.get(files.key);
+    if (made === undefined) {
+      made = makeCa(files).finally(() => making.delete(files.key));
+      making.set(files.key, made);
+    }
+    await made;
   }
   const certPem = readFileSync(files.cert, "utf8");
   const keyPem = readFileSync(files.key, "utf8");
   return { certPem, keyPem, hash: caHash(certPem), certPath: files.cert };
+}
+
+const making = new Map<string, Promise<void>>();
+
+/** Make a new CA's key and certificate (key first). */
+async function makeCa(files: { cert: string; key: string }): Promise<void> {
+  const x509 = await loadX509();
+  const keys = await webcrypto.subtle.generateKey(EC, true, ["sign", "verify"]);
+  const notBefore = new Date(Date.now() - 60_000);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: `CN=Gantry cluster CA ${randomBytes(3).toString("hex")}`,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + CA_DAYS * DAY_MS),
+    keys,
+    signingAlgorithm: EC,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+        true,
+      ),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey));
+  writeFileAtomic(files.key, pem("PRIVATE KEY", pkcs8), 0o600);
+  writeFileAtomic(files.cert, cert.toString("pem") + "\n", 0o644);
 }
 
 /** A leaf certificate (server and client auth) signed by `ca` for the given names, with a new P-256 key. */
