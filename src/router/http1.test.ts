@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ChunkedFramer, HeadError, parseRequestHead, parseResponseHead } from "./http1.js";
+import { ChunkedFramer } from "./chunked.js";
+import { HeadError, parseRequestHead, parseResponseHead } from "./http1.js";
 
 const req = (text: string) => parseRequestHead(Buffer.from(text, "latin1"));
 const res = (text: string, upgrade = false) =>
