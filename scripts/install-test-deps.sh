@@ -16,6 +16,9 @@ declare -A NEEDS=(
   [curl]=curl
   [dockerd]=docker.io
   [docker-registry]=docker-registry
+  # ACME test directory and its mock DNS (test/acme.slow.test.ts)
+  [pebble]=pebble
+  [pebble-challtestsrv]=pebble
 )
 
 missing=()
