@@ -5,13 +5,13 @@ import { forbidden } from "./errors.js";
 import type { ApiDeps } from "./server.js";
 
 /**
- * Config values are secrets: reading them takes app write (a viewer's read-only token is refused
+ * Config values are secrets: reading them takes app deploy (or write) (a viewer's read-only token is refused
  * with a message that says so), and every read is written to the audit log.
  */
 export function requireConfigRead(who: Principal, app: string): void {
-  if (!allows(who.policies, "app", app, "write")) {
+  if (!allows(who.policies, "app", app, "deploy")) {
     throw forbidden(
-      `read the config values of app "${app}": they are secrets, readable with app write only (not by viewers)`,
+      `read the config values of app "${app}": they are secrets, readable with app deploy or write only (not by viewers)`,
     );
   }
 }

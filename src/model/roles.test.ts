@@ -14,11 +14,14 @@ describe("roles", () => {
     }
   });
 
-  it("a deployer writes exactly its apps: not one whose name extends them, nor anything else", () => {
+  it("a deployer deploys exactly its apps: not one whose name extends them, nor anything else", () => {
     const d = rolePolicies("deployer", ["hello", "api"]);
-    expect(allows(d, "app", "hello", "write")).toBe(true);
-    expect(allows(d, "app", "api", "write")).toBe(true);
-    expect(allows(d, "app", "hello-2", "write")).toBe(false);
+    expect(allows(d, "app", "hello", "deploy")).toBe(true);
+    expect(allows(d, "app", "hello", "read")).toBe(true);
+    expect(allows(d, "app", "api", "deploy")).toBe(true);
+    // Deploy is not write: deleting the app, its domains, settings and certificates are not its.
+    expect(allows(d, "app", "hello", "write")).toBe(false);
+    expect(allows(d, "app", "hello-2", "deploy")).toBe(false);
     expect(allows(d, "app", "hello-2", "read")).toBe(false);
     expect(allows(d, "kv", "hello", "read")).toBe(false);
   });
@@ -62,11 +65,24 @@ describe("capabilities", () => {
     expect(find(caps, "tokens", "read")).toEqual([]);
   });
 
-  it("a deployer writes and reads the config of its apps only", () => {
+  it("a deployer deploys and reads the config of its apps only", () => {
     const caps = capabilities(rolePolicies("deployer", ["hello"]));
-    expect(find(caps, "app", "write")).toEqual(["hello"]);
+    expect(find(caps, "app", "deploy")).toEqual(["hello"]);
+    expect(find(caps, "app", "write")).toEqual([]);
     expect(find(caps, "config values", "read")).toEqual(["hello"]);
     expect(find(caps, "node", "read")).toEqual([]);
+  });
+
+  it("deploy is an app access only, and write includes it", () => {
+    expect(parsePolicy("app:=hello:deploy")).toEqual({
+      resource: "app",
+      prefix: "hello",
+      access: "deploy",
+      exact: true,
+    });
+    expect(() => parsePolicy("kv:x/:deploy")).toThrow(/apps only/);
+    expect(allows([parsePolicy("app::write")], "app", "x", "deploy")).toBe(true);
+    expect(allows([parsePolicy("app::read")], "app", "x", "deploy")).toBe(false);
   });
 
   it("admin may do everything, prefixes show with a star", () => {

@@ -1,6 +1,6 @@
 import { ValidationError } from "../errors.js";
 import { AppNameSchema } from "./app.js";
-import { RESOURCES, type Policy, type Resource } from "./token.js";
+import { covers, RESOURCES, type Access, type Policy, type Resource } from "./token.js";
 
 /**
  * Roles are named bundles of policies, expanded when a token is made (the record keeps the
@@ -13,7 +13,7 @@ export const ROLE_SUMMARY: Record<Role, string> = {
   admin: "everything, tokens and the audit log included",
   operator: "everything but tokens and the audit log",
   deployer: "push, config, scale and rollback of the given apps (--app)",
-  viewer: "read everything except config values",
+  viewer: "read everything except config values and certificate keys",
 };
 
 /** The policies of a role; `apps` is required by deployer and refused by the others. */
@@ -39,13 +39,18 @@ export function rolePolicies(
     case "operator":
       return RESOURCES.map((resource) => ({ resource, prefix: "", access: "write" as const }));
     case "viewer":
-      return RESOURCES.map((resource) => ({ resource, prefix: "", access: "read" as const }));
+      // Certificate keys are secrets, like config values: not for viewers.
+      return RESOURCES.filter((r) => r !== "cert").map((resource) => ({
+        resource,
+        prefix: "",
+        access: "read" as const,
+      }));
     case "deployer": {
       if (apps.length === 0) throw new ValidationError("the deployer role needs an app", appsField);
       return apps.map((app) => {
         if (!AppNameSchema.safeParse(app).success)
           throw new ValidationError(`"${app}" is not an app name`, appsField);
-        return { resource: "app" as const, prefix: app, access: "write" as const, exact: true };
+        return { resource: "app" as const, prefix: app, access: "deploy" as const, exact: true };
       });
     }
   }
@@ -54,7 +59,7 @@ export function rolePolicies(
 /** One line of what a token may do: an action on a resource, and the names it covers. */
 export interface Capability {
   resource: Resource | "tokens" | "audit" | "config values";
-  access: "read" | "write";
+  access: Access;
   names: string[];
 }
 
@@ -66,18 +71,19 @@ export function capabilities(policies: readonly Policy[]): Capability[] {
   const admin = policies.some((p) => "admin" in p);
   const out: Capability[] = [];
   for (const resource of RESOURCES) {
-    for (const access of ["read", "write"] as const) {
+    const accesses: Access[] = resource === "app" ? ["read", "deploy", "write"] : ["read", "write"];
+    for (const access of accesses) {
       const names = admin
         ? ["*"]
         : policies.flatMap((p) =>
-            "admin" in p || p.resource !== resource || (access === "write" && p.access !== "write")
+            "admin" in p || p.resource !== resource || !covers(p.access, access)
               ? []
               : [describeName(p)],
           );
       out.push({ resource, access, names: [...new Set(names)] });
     }
   }
-  const apps = out.find((c) => c.resource === "app" && c.access === "write")!.names;
+  const apps = out.find((c) => c.resource === "app" && c.access === "deploy")!.names;
   out.push({ resource: "config values", access: "read", names: apps });
   for (const resource of ["tokens", "audit"] as const) {
     out.push({ resource, access: "read", names: admin ? ["*"] : [] });

@@ -1,24 +1,47 @@
 import * as z from "zod";
 import { ValidationError } from "../errors.js";
 
-export const RESOURCES = ["kv", "service", "session", "node", "app", "states", "stack"] as const;
+/** `cert` is reading certificates with their keys (what routers serve): no role but admin and operator has it. */
+export const RESOURCES = [
+  "kv",
+  "service",
+  "session",
+  "node",
+  "app",
+  "states",
+  "stack",
+  "cert",
+] as const;
 export type Resource = (typeof RESOURCES)[number];
-export type Access = "read" | "write";
+/**
+ * Read < deploy < write. `deploy` exists for apps only: push, config, scale, rollback, run — what
+ * a CI token needs — but not creating or deleting the app, its domains, settings or certificates.
+ */
+export type Access = "read" | "deploy" | "write";
+const LEVEL: Record<Access, number> = { read: 0, deploy: 1, write: 2 };
+
+/** Whether a policy's access level includes `wanted` (write ⊇ deploy ⊇ read). */
+export const covers = (held: Access, wanted: Access): boolean => LEVEL[held] >= LEVEL[wanted];
 
 /**
  * A policy grants read or write on names under a prefix of one resource, or everything (`admin`).
  * With `exact`, the prefix is a whole name ("hello" grants app hello, not hello-2: roles use it).
  * Managing tokens and reading the audit log take `admin`.
  */
-export const PolicySchema = z.union([
-  z.strictObject({ admin: z.literal(true) }),
-  z.strictObject({
-    resource: z.enum(RESOURCES),
-    prefix: z.string().max(1024),
-    access: z.enum(["read", "write"]),
-    exact: z.literal(true).optional(),
-  }),
-]);
+export const PolicySchema = z
+  .union([
+    z.strictObject({ admin: z.literal(true) }),
+    z.strictObject({
+      resource: z.enum(RESOURCES),
+      prefix: z.string().max(1024),
+      access: z.enum(["read", "deploy", "write"]),
+      exact: z.literal(true).optional(),
+    }),
+  ])
+  .refine((p) => "admin" in p || p.access !== "deploy" || p.resource === "app", {
+    message: "deploy access is for the app resource only",
+    path: ["access"],
+  });
 export type Policy = z.infer<typeof PolicySchema>;
 
 export const TokenNameSchema = z
@@ -47,7 +70,7 @@ export const TokenRecordSchema = z.strictObject({
 export type TokenRecord = z.infer<typeof TokenRecordSchema>;
 
 /**
- * Parse the CLI's policy syntax: `admin`, or `RESOURCE:PREFIX:read|write` (prefix may be empty;
+ * Parse the CLI's policy syntax: `admin`, or `RESOURCE:PREFIX:read|deploy|write` (prefix may be empty;
  * `=NAME` for one whole name).
  */
 export function parsePolicy(text: string, field = "policy"): Policy {
@@ -69,8 +92,14 @@ export function parsePolicy(text: string, field = "policy"): Policy {
       field,
     );
   }
-  if (access !== "read" && access !== "write") {
-    throw new ValidationError(`access must be read or write in "${text}"`, field);
+  if (access !== "read" && access !== "write" && access !== "deploy") {
+    throw new ValidationError(`access must be read, deploy or write in "${text}"`, field);
+  }
+  if (access === "deploy" && resource !== "app") {
+    throw new ValidationError(
+      `deploy access is for apps only (app:NAME:deploy), in "${text}"`,
+      field,
+    );
   }
   if (prefix.startsWith("=")) {
     return { resource: resource as Resource, prefix: prefix.slice(1), access, exact: true };
@@ -84,7 +113,7 @@ export function formatPolicy(p: Policy): string {
   return `${p.resource}:${p.exact === true ? "=" : ""}${p.prefix}:${p.access}`;
 }
 
-/** Whether the policies allow `access` on `name` of `resource` (write implies read). */
+/** Whether the policies allow `access` on `name` of `resource` (write implies deploy implies read). */
 export function allows(
   policies: readonly Policy[],
   resource: Resource,
@@ -116,7 +145,7 @@ function granted(
   for (const p of policies) {
     if ("admin" in p) return true;
     if (p.resource !== resource) continue;
-    if (access === "write" && p.access !== "write") continue;
+    if (!covers(p.access, access)) continue;
     if (p.exact === true ? target === p.prefix : target.startsWith(p.prefix)) return true;
   }
   return false;

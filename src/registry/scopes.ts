@@ -1,5 +1,5 @@
 import { AppNameSchema } from "../model/app.js";
-import { allows, isAdmin, type Policy } from "../model/token.js";
+import { allows, isAdmin, type Access, type Policy } from "../model/token.js";
 import type { ResourceActions } from "./jwt.js";
 
 /**
@@ -38,11 +38,12 @@ const isNodeToken = (policies: readonly Policy[]): boolean =>
 function repositoryActions(policies: readonly Policy[], repo: string, asked: string[]): string[] {
   const admin = isAdmin(policies);
   const owner = repositoryPolicy(repo);
-  const can = (access: "read" | "write"): boolean =>
+  const can = (access: Access): boolean =>
     admin || (owner !== undefined && allows(policies, owner.resource, owner.name, access));
   return asked.filter((a) => {
     if (a === "pull") return can("read") || isNodeToken(policies);
-    if (a === "push") return can("write");
+    // Pushing an app's image is deploying it (a deployer's CI may); a node image takes stack write.
+    if (a === "push") return can(owner?.resource === "app" ? "deploy" : "write");
     // Deleting manifests is retention's job (Gantry's own token) or an admin's.
     return admin && (a === "delete" || a === "*");
   });

@@ -49,7 +49,7 @@ export function appReleaseRoutes(deps: ApiDeps): RouteDef[] {
         "Change config {set: {K: V}, unset: [K]}: a new release when anything changed → {changed, version}",
       handler: async (ctx) => {
         ctx.allowQuery();
-        const app = appParam(ctx, "write");
+        const app = appParam(ctx, "deploy");
         const { set, unset } = await ctx.json(ConfigChangeSchema);
         if (Object.keys(set).length === 0 && unset.length === 0)
           throw new ValidationError("give config vars to set or unset", "set");
@@ -86,7 +86,7 @@ export function appReleaseRoutes(deps: ApiDeps): RouteDef[] {
       summary: "Roll back {version}: a new release with that release's code and config",
       handler: async (ctx) => {
         ctx.allowQuery();
-        const app = appParam(ctx, "write");
+        const app = appParam(ctx, "deploy");
         const { version } = await ctx.json(RollbackSchema);
         ctx.send(200, await appsOf(deps).rollback(app, version, ctx.who));
       },
@@ -98,7 +98,7 @@ export function appReleaseRoutes(deps: ApiDeps): RouteDef[] {
         "Clear a rollback's pin: a stack may change the app's release again → {pinned: was it pinned}",
       handler: async (ctx) => {
         ctx.allowQuery();
-        const app = appParam(ctx, "write");
+        const app = appParam(ctx, "deploy");
         ctx.send(200, await appsOf(deps).unpin(app, ctx.who));
       },
     },

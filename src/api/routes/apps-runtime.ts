@@ -126,7 +126,7 @@ export function appRuntimeRoutes(deps: ApiDeps): RouteDef[] {
         "Run a one-off {command: [argv…]} with the current release → {id, source}; output in logs under source, exit code in ps/:id",
       handler: async (ctx) => {
         ctx.allowQuery();
-        const app = appParam(ctx, "write");
+        const app = appParam(ctx, "deploy");
         const { command } = await ctx.json(RunSchema);
         ctx.send(201, await startOneoff(store, deps.audit, ctx.who, app, command));
       },

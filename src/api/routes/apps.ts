@@ -125,7 +125,7 @@ export function appRoutes(deps: ApiDeps): RouteDef[] {
         "Scale process types of the current release, e.g. {web: 3, worker: 1} → the app, with `scaling` (an id to follow) when the formation changed",
       handler: async (ctx) => {
         ctx.allowQuery();
-        const app = appParam(ctx, "write");
+        const app = appParam(ctx, "deploy");
         const changes = await ctx.json(FormationSchema);
         if (Object.keys(changes).length === 0)
           throw new ValidationError('give at least one process type and count, e.g. {"web": 2}');

@@ -35,7 +35,9 @@ const BuildIdSchema = z.string().regex(/^\d{8}-\d{6}-\d{3}-[0-9a-f]{4}$/, "is no
 export async function appFromPath(ctx: Ctx, store: Store, access: Access): Promise<string> {
   const app = pathParam(ctx, "app", AppNameSchema);
   if (!allows(ctx.who.policies, "app", app, access)) {
-    throw forbidden(`${access === "write" ? "change" : "read"} app "${app}"`);
+    throw forbidden(
+      `${access === "read" ? "read" : access === "deploy" ? "deploy" : "change"} app "${app}"`,
+    );
   }
   if ((await store.get(`${K.apps}${app}`)) === undefined) throw notFound(`app "${app}"`);
   return app;
@@ -62,7 +64,7 @@ export function buildRoutes(deps: ApiDeps): RouteDef[] {
         "Build the source in the body (a tar stream), then release and deploy it (?commit=SHA, ?source=HASH: a stack folder's content hash, kept on the build); answers a text stream whose last line is `gantry:result {json}`",
       handler: async (ctx) => {
         ctx.allowQuery("commit", "source", "ref");
-        const app = await appFromPath(ctx, store, "write");
+        const app = await appFromPath(ctx, store, "deploy");
         const dataDir = requireDataDir(deps);
         const commit = CommitSchema.safeParse(ctx.query.get("commit") ?? "upload");
         if (!commit.success) {
@@ -123,7 +125,7 @@ export function buildRoutes(deps: ApiDeps): RouteDef[] {
         "Deploy an image built elsewhere {image: REF}: REF is resolved to a digest (Gantry's registry for its own address, else the server's engine) and refused (400/404) before any release when it does not exist or its digest does not match → {build, release, image}; follow the deploy with GET …/deploys/current?follow",
       handler: async (ctx) => {
         ctx.allowQuery();
-        const app = await appFromPath(ctx, store, "write");
+        const app = await appFromPath(ctx, store, "deploy");
         const { image: ref } = await ctx.json(DeployImageSchema);
         const apps = deps.apps;
         if (apps?.deployImage === undefined)

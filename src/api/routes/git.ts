@@ -12,7 +12,7 @@ import type { ApiDeps, RouteDef } from "../server.js";
 
 /**
  * git's smart-HTTP protocol per app, served by git's own `git http-backend` as a CGI program:
- * fetch and clone need `app:<app>:read`, push `app:<app>:write`. The token is the HTTP
+ * fetch and clone need `app:<app>:read`, push `app:<app>:deploy` (or write). The token is the HTTP
  * password; 401s carry `WWW-Authenticate` so git asks for (or sends) credentials. A push runs
  * the repository's pre-receive hook (src/build/hook.ts), which builds and deploys main/master
  * through the API with the pusher's token, handed to it in the CGI environment.
@@ -42,7 +42,7 @@ async function serveGit(deps: ApiDeps, pushes: KeyedQueue, ctx: Ctx): Promise<vo
   const push = service === "git-receive-pack";
   const who = gitPrincipal(deps, ctx);
   if (who === undefined) return;
-  if (!allows(who.policies, "app", app, push ? "write" : "read")) {
+  if (!allows(who.policies, "app", app, push ? "deploy" : "read")) {
     return answer(ctx, 403, `this token may not ${push ? "push to" : "read"} app "${app}"`);
   }
   if ((await deps.store.get(`${K.apps}${app}`)) === undefined) {
