@@ -23,7 +23,8 @@ export function registerTokenCommands(program: Command, o: Output): void {
       "after",
       `
 Policies: admin, or RESOURCE:PREFIX:read|write with RESOURCE one of kv, service, session, node,
-app, states, stack (PREFIX =NAME: that one name only).
+app, states, stack (PREFIX =NAME: that one name only); app:PREFIX:deploy pushes, sets config,
+scales, rolls back and runs without deleting apps or changing domains and settings.
 Roles: ${ROLES.map((r) => `${r} (${ROLE_SUMMARY[r]})`).join(";\n  ")}.
 Examples:
   $ gantry tokens create ci --role deployer --app hello --ttl 24h
