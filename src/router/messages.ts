@@ -3,10 +3,14 @@ import type { RouteSnapshot } from "./source.js";
 
 /** What the router's primary process tells a worker (a `conn` message carries the socket). */
 export type ToWorker =
-  | { type: "init"; domain: string; limits: Partial<EdgeLimits> }
+  | { type: "init"; domain: string; limits: Partial<EdgeLimits>; challenges: boolean }
+  | { type: "challenge"; id: number; keyAuth: string | undefined }
   | { type: "routes"; snapshot: RouteSnapshot }
   | { type: "conn" }
   | { type: "stop" };
 
 /** What a worker tells the primary. */
-export type FromWorker = { type: "ready" } | { type: "log"; line: string };
+export type FromWorker =
+  | { type: "ready" }
+  | { type: "log"; line: string }
+  | { type: "challenge"; id: number; token: string };

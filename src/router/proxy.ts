@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { Socket } from "node:net";
+import { cachedLookup, type ChallengeLookup } from "./acme-challenge.js";
 import { ClientConn } from "./client-conn.js";
 import {
   ClientCounter,
@@ -20,6 +21,8 @@ export interface ProxyOptions {
   /** How long a backend that refused a connection is skipped (ms). */
   downMs?: number;
   connectTimeoutMs?: number;
+  /** ACME HTTP-01 key authorizations by token, answered on plain HTTP before any routing. */
+  challenges?: ChallengeLookup;
 }
 
 /**
@@ -33,6 +36,7 @@ export class Proxy {
   readonly log: (line: string) => void;
   readonly limits: EdgeLimits;
   readonly downMs: number;
+  readonly challenges: ChallengeLookup | undefined;
   private readonly clients = new Set<ClientConn>();
   private readonly perClient: ClientCounter;
   /** A coarse clock (ms) for idle timeouts: cheaper than a timer per socket touched per read. */
@@ -47,6 +51,7 @@ export class Proxy {
     this.limits = edgeLimits(opts.limits);
     this.perClient = new ClientCounter(this.limits.maxPerClient);
     this.downMs = opts.downMs ?? 2000;
+    this.challenges = opts.challenges === undefined ? undefined : cachedLookup(opts.challenges);
     this.pool = new UpstreamPool({
       maxIdle: 256,
       idleMs: 4000,

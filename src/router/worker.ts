@@ -11,6 +11,15 @@ const send = (msg: FromWorker): void => {
 };
 
 let proxy: Proxy | undefined;
+/** ACME challenge lookups asked of the primary, by id. */
+const asked = new Map<number, (keyAuth: string | undefined) => void>();
+let nextAsk = 0;
+const askPrimary = (token: string): Promise<string | undefined> =>
+  new Promise((resolve) => {
+    const id = nextAsk++;
+    asked.set(id, resolve);
+    send({ type: "challenge", id, token });
+  });
 
 process.on("message", (msg: ToWorker, handle?: Socket) => {
   switch (msg.type) {
@@ -19,8 +28,13 @@ process.on("message", (msg: ToWorker, handle?: Socket) => {
         domain: msg.domain,
         limits: msg.limits,
         log: (line) => send({ type: "log", line }),
+        ...(msg.challenges ? { challenges: askPrimary } : {}),
       });
       send({ type: "ready" });
+      break;
+    case "challenge":
+      asked.get(msg.id)?.(msg.keyAuth);
+      asked.delete(msg.id);
       break;
     case "routes":
       proxy?.setRoutes(msg.snapshot);

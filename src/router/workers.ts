@@ -5,6 +5,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import type { FromWorker, ToWorker } from "./messages.js";
 import type { RouteSnapshot } from "./source.js";
 import type { EdgeLimits } from "./limits.js";
+import type { ChallengeLookup } from "./acme-challenge.js";
 
 /** Worker processes are started from source under tsx (tests, benches) or from dist/. */
 const FROM_SOURCE = import.meta.url.endsWith(".ts");
@@ -37,6 +38,7 @@ export class RouterWorkers {
     private readonly domain: string,
     private readonly log: (line: string) => void,
     private readonly limits: Partial<EdgeLimits> = {},
+    private readonly challenges?: ChallengeLookup,
   ) {}
 
   /** Start every worker and wait until each is ready. */
@@ -58,6 +60,7 @@ export class RouterWorkers {
       }, READY_TIMEOUT_MS);
       child.on("message", (msg: FromWorker) => {
         if (msg.type === "log") this.log(msg.line);
+        else if (msg.type === "challenge") void this.answer(slot, msg.id, msg.token);
         else if (msg.type === "ready") {
           clearTimeout(timer);
           this.send(slot, { type: "routes", snapshot: this.snapshot });
@@ -78,8 +81,19 @@ export class RouterWorkers {
           if (!this.closing) this.spawn().catch((err: Error) => this.log(`router: ${err.message}`));
         }, RESPAWN_DELAY_MS).unref();
       });
-      this.send(slot, { type: "init", domain: this.domain, limits: this.limits });
+      this.send(slot, {
+        type: "init",
+        domain: this.domain,
+        limits: this.limits,
+        challenges: this.challenges !== undefined,
+      });
     });
+  }
+
+  /** A worker asks for an ACME challenge's key authorization: the primary looks it up. */
+  private async answer(slot: Slot, id: number, token: string): Promise<void> {
+    const keyAuth = await this.challenges?.(token).catch(() => undefined);
+    this.send(slot, { type: "challenge", id, keyAuth });
   }
 
   private send(
