@@ -104,8 +104,13 @@ beforeAll(async () => {
   };
   await createApp("hello");
   await createApp("broken");
-  writer = (await t.clientWith([{ resource: "app", prefix: "hello", access: "write" }], "writer"))
-    .secret;
+  // The pusher has what the deployer role gives (app deploy, not write): pushing needs no more.
+  writer = (
+    await t.clientWith(
+      [{ resource: "app", prefix: "hello", access: "deploy", exact: true }],
+      "writer",
+    )
+  ).secret;
   reader = (await t.clientWith([{ resource: "app", prefix: "hello", access: "read" }], "reader"))
     .secret;
   stranger = (await t.clientWith([{ resource: "app", prefix: "other", access: "write" }])).secret;
