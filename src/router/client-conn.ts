@@ -8,6 +8,7 @@ import {
   type ResponseHead,
 } from "./http1.js";
 import { CLOSED, ClientSide, EXCHANGE, HEAD, TUNNEL } from "./client-side.js";
+import { ACME_CHALLENGE_PREFIX, redirectResponse, setsHsts } from "./https-redirect.js";
 import { pickBackend } from "./table.js";
 import type { Backend, UpstreamConn, UpstreamOwner } from "./upstream.js";
 
@@ -45,6 +46,7 @@ export class ClientConn extends ClientSide implements UpstreamOwner {
     this.requestId = req.requestId !== "" ? req.requestId : this.proxy.nextRequestId();
     const hasBody = req.chunked || req.contentLength > 0;
     const route = this.proxy.table.route(req.host);
+    if (route?.redirect === true && this.proto === "http" && this.redirect(req, hasBody)) return;
     if (route === undefined || route.backends.length === 0) {
       const a =
         route === undefined
@@ -81,6 +83,18 @@ export class ClientConn extends ClientSide implements UpstreamOwner {
     // An HTTP/1.0 client gets one answer per connection: simplest and always correct.
     this.closeAfter = !req.keepAlive || req.minor === 0 || this.clientEnded;
     if (!this.connect(false)) this.badGateway("no instance to send it to");
+  }
+
+  /** A 308 to HTTPS when the host redirects (never an ACME challenge); false to serve it here. */
+  private redirect(req: RequestHead, hasBody: boolean): boolean {
+    if (req.target.startsWith(ACME_CHALLENGE_PREFIX)) return false;
+    const base = this.proxy.table.redirect(req.host);
+    if (base === undefined) return false;
+    const path = req.target === "*" ? "/" : req.target;
+    // A body is not read: the connection closes after the answer, as for the router's 404s.
+    const close = this.closesAfterOwn(req.keepAlive && !hasBody);
+    this.sendOwn(redirectResponse(base + path, this.requestId, close), close);
+    return true;
   }
 
   /** Send the request (head and body so far) to the next backend; false when none is left. */
@@ -215,7 +229,10 @@ export class ClientConn extends ClientSide implements UpstreamOwner {
     this.upReusable = !head.close && this.resMode !== BODY_CLOSE && req.upgrade === "";
     if (this.resMode === BODY_CLOSE || !this.reqDone || req.upgrade !== "") this.closeAfter = true;
     this.headSent = true;
-    return this.closeAfter ? head.head + "connection: close\r\n\r\n" : head.head + "\r\n";
+    // HSTS only over HTTPS (RFC 6797 §7.2); an app that sets its own keeps it.
+    const hsts = this.proto === "https" ? this.route!.hsts : null;
+    const lines = hsts !== null && !setsHsts(head.head) ? head.head + hsts : head.head;
+    return this.closeAfter ? lines + "connection: close\r\n\r\n" : lines + "\r\n";
   }
 
   /** Forward body bytes of `buf` from `pos` (after `head`, when it is the first part). */

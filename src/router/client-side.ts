@@ -234,8 +234,8 @@ export abstract class ClientSide {
     keepAlive: boolean,
     accept: string,
   ): void {
-    const close = !keepAlive || this.clientEnded || (this.req !== null && this.req.minor === 0);
-    this.socket.write(
+    const close = this.closesAfterOwn(keepAlive);
+    this.sendOwn(
       errorResponse({
         status,
         message,
@@ -245,7 +245,18 @@ export abstract class ClientSide {
         close,
         head: this.req?.method === "HEAD",
       }),
+      close,
     );
+  }
+
+  /** Whether the connection ends after one of the router's own answers. */
+  protected closesAfterOwn(keepAlive: boolean): boolean {
+    return !keepAlive || this.clientEnded || (this.req !== null && this.req.minor === 0);
+  }
+
+  /** Write one of the router's own answers and end the exchange (and the connection, if `close`). */
+  protected sendOwn(answer: string, close: boolean): void {
+    this.socket.write(answer);
     this.req = null;
     this.route = null;
     this.replay = null;

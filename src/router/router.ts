@@ -1,5 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import { startHttpsListener, type HttpsListener, type HttpsListenOptions } from "./https.js";
+import { tapCertNames } from "./https-redirect.js";
 import type { EdgeLimits } from "./limits.js";
 import { Proxy } from "./proxy.js";
 import type { RouteSnapshot, RouteSource } from "./source.js";
@@ -46,11 +47,30 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   const workers =
     (opts.workers ?? 0) > 0 ? new RouterWorkers(opts.workers!, domain, log, limits) : null;
   let current: RouteSnapshot = { apps: [] };
-  const unwatch = opts.source.watch((snapshot) => {
-    current = snapshot;
+  // Redirects to HTTPS need the HTTPS port and the names with a certificate: both join the table.
+  let httpsPort = 0;
+  let names: string[] = [];
+  const deliver = (): void => {
+    const snapshot: RouteSnapshot =
+      httpsPort > 0 ? { ...current, https: { port: httpsPort, names } } : current;
     proxy.setRoutes(snapshot);
     workers?.setRoutes(snapshot);
+  };
+  const unwatch = opts.source.watch((snapshot) => {
+    current = snapshot;
+    deliver();
   });
+  const httpsOpts: HttpsListenOptions | undefined =
+    opts.https === undefined
+      ? undefined
+      : {
+          ...opts.https,
+          certs: tapCertNames(opts.https.certs, (next) => {
+            if (next.join("\n") === names.join("\n")) return;
+            names = next;
+            if (httpsPort > 0) deliver();
+          }),
+        };
 
   const serveHere = (socket: Socket): void => {
     socket.allowHalfOpen = true;
@@ -67,7 +87,11 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   try {
     await workers?.start();
     await listen(server, opts.listen.host, opts.listen.port);
-    if (opts.https !== undefined) https = await startHttpsListener(opts.https, serveHere, log);
+    if (httpsOpts !== undefined) {
+      https = await startHttpsListener(httpsOpts, serveHere, log);
+      httpsPort = https.address.port;
+      deliver();
+    }
   } catch (err) {
     server.close();
     unwatch();

@@ -13,10 +13,24 @@ export interface AppRoute {
   domains: string[];
   /** Passing instances (empty: the router answers 503). */
   instances: RouteInstance[];
+  /** Plain-HTTP requests get a 308 to HTTPS (for host names the router has a certificate for). */
+  httpsRedirect?: boolean;
+  /** HTTPS answers carry `Strict-Transport-Security: max-age=<hsts>` (absent or 0: none). */
+  hsts?: number;
+}
+
+/** The router's HTTPS side, as the HTTP side needs it for redirects. */
+export interface HttpsEdge {
+  /** The port the HTTPS listener took (left out of redirects when 443). */
+  port: number;
+  /** Names the router has a certificate for: exact, or `*.example.com` for one label. */
+  names: string[];
 }
 
 export interface RouteSnapshot {
   apps: AppRoute[];
+  /** Set by the router itself when it serves HTTPS (a RouteSource leaves it out). */
+  https?: HttpsEdge;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { covers, hstsLine, httpsBase } from "./https-redirect.js";
 import type { RouteInstance, RouteSnapshot } from "./source.js";
 
 /** Where requests for one app go; `next` is its round-robin position. */
@@ -5,6 +6,10 @@ export interface Route<B> {
   app: string;
   backends: readonly B[];
   next: number;
+  /** Some host of the app redirects plain HTTP to HTTPS (see RouteTable.redirect). */
+  redirect: boolean;
+  /** The HSTS header line its HTTPS answers get, or null. */
+  hsts: string | null;
 }
 
 /** Why a host has no route (the 404 page says it). */
@@ -27,6 +32,9 @@ export class RouteTable<B extends Pickable> {
   private readonly apps = new Map<string, Route<B>>();
   /** Raw Host values seen → route (null: none), so the hot path skips normalizing. */
   private readonly cache = new Map<string, Route<B> | null>();
+  /** Host → `https://host[:port]` for hosts that redirect; raw Host values cached as above. */
+  private readonly redirects = new Map<string, string>();
+  private readonly redirectCache = new Map<string, string | null>();
   private readonly suffix: string;
 
   constructor(
@@ -38,16 +46,34 @@ export class RouteTable<B extends Pickable> {
     const apps = [...snapshot.apps].sort((a, b) =>
       a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
     );
+    const redirecting = new Set<Route<B>>();
     for (const app of apps) {
-      const route: Route<B> = { app: app.name, backends: app.instances.map(backend), next: 0 };
+      const route: Route<B> = {
+        app: app.name,
+        backends: app.instances.map(backend),
+        next: 0,
+        redirect: false,
+        hsts: hstsLine(app.hsts),
+      };
       this.apps.set(app.name, route);
       this.hosts.set(app.name + this.suffix, route);
+      if (app.httpsRedirect === true) redirecting.add(route);
     }
     for (const app of apps)
       for (const d of app.domains) {
         const host = normalizeHost(d);
         if (!this.hosts.has(host)) this.hosts.set(host, this.apps.get(app.name)!);
       }
+    // Decided here, once per table: only to a name with a certificate (else the site breaks).
+    const edge = snapshot.https;
+    if (edge !== undefined && redirecting.size > 0) {
+      const names = new Set(edge.names.map((n) => n.toLowerCase()));
+      for (const [host, route] of this.hosts)
+        if (redirecting.has(route) && covers(names, host)) {
+          this.redirects.set(host, httpsBase(host, edge.port));
+          route.redirect = true;
+        }
+    }
   }
 
   /** The route for a Host header value (any case, with or without a port), if there is one. */
@@ -58,6 +84,16 @@ export class RouteTable<B extends Pickable> {
     if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
     this.cache.set(rawHost, route ?? null);
     return route;
+  }
+
+  /** `https://host[:port]` when plain-HTTP requests for `rawHost` are redirected there. */
+  redirect(rawHost: string): string | undefined {
+    const hit = this.redirectCache.get(rawHost);
+    if (hit !== undefined) return hit ?? undefined;
+    const base = this.redirects.get(normalizeHost(rawHost));
+    if (this.redirectCache.size >= CACHE_LIMIT) this.redirectCache.clear();
+    this.redirectCache.set(rawHost, base ?? null);
+    return base;
   }
 
   /** Why `rawHost` has no route: an unknown app under the domain, or a host that is not ours. */
