@@ -1,12 +1,9 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rawExchange, readAnswers } from "../../test/helpers/raw-client.js";
-import {
-  startRecordingUpstream,
-  type RecordingUpstream,
-} from "../../test/helpers/recording-upstream.js";
-import { startRouter, type RunningRouter } from "./router.js";
-import { StaticRouteSource } from "./source.js";
+import { startRecordingRouter } from "../../test/helpers/recording-router.js";
+import type { RecordingUpstream } from "../../test/helpers/recording-upstream.js";
+import type { RunningRouter } from "./router.js";
 
 // Generated request heads and bodies, many of them near-misses of the smuggling cases, sent
 // through the real router's socket to a recording upstream. Each must end in well-formed answers
@@ -15,21 +12,12 @@ import { StaticRouteSource } from "./source.js";
 
 let up: RecordingUpstream;
 let r: RunningRouter;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  up = await startRecordingUpstream();
-  r = await startRouter({
-    listen: { host: "127.0.0.1", port: 0 },
-    source: new StaticRouteSource({
-      apps: [{ name: "app", domains: [], instances: [{ address: "127.0.0.1", port: up.port }] }],
-    }),
-    log: () => undefined,
-  });
+  ({ up, r, close } = await startRecordingRouter());
 });
-afterAll(async () => {
-  await r.close();
-  await up.close();
-});
+afterAll(() => close());
 
 const EOL = fc.constantFrom("\r\n", "\r\n", "\r\n", "\r\n", "\n", "\r", "\r\n ", "\r\n\t", "\n\r");
 const SPACE = fc.constantFrom("", " ", "  ", "\t", " \t", "\x0b", "\x0c", "\x00");

@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { rawExchange, readAnswers } from "../../test/helpers/raw-client.js";
-import {
-  startRecordingUpstream,
-  type RecordingUpstream,
-} from "../../test/helpers/recording-upstream.js";
-import { startRouter, type RunningRouter } from "./router.js";
-import { StaticRouteSource } from "./source.js";
+import { startRecordingRouter } from "../../test/helpers/recording-router.js";
+import type { RecordingUpstream } from "../../test/helpers/recording-upstream.js";
+import type { RunningRouter } from "./router.js";
 
 // Request smuggling at the real router, with a real upstream that records the exact bytes it
 // received: every case here must be refused (as nginx does, or stricter) and close the
@@ -13,21 +10,12 @@ import { StaticRouteSource } from "./source.js";
 
 let up: RecordingUpstream;
 let r: RunningRouter;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  up = await startRecordingUpstream();
-  r = await startRouter({
-    listen: { host: "127.0.0.1", port: 0 },
-    source: new StaticRouteSource({
-      apps: [{ name: "app", domains: [], instances: [{ address: "127.0.0.1", port: up.port }] }],
-    }),
-    log: () => undefined,
-  });
+  ({ up, r, close } = await startRecordingRouter());
 });
-afterAll(async () => {
-  await r.close();
-  await up.close();
-});
+afterAll(() => close());
 beforeEach(() => up.clear());
 
 const POST = "POST / HTTP/1.1\r\nHost: app.localhost\r\n";
