@@ -15,3 +15,13 @@ export const agentPolicies = (node: string): Policy[] => [
   { resource: "kv", prefix: "converge/once/", access: "write" },
   { resource: "session", prefix: "converge/", access: "write" },
 ];
+
+/**
+ * What a router may do: read apps (names, domains), services (passing instances) and the
+ * certificates with their keys. `gantry up`'s router has it, and so has a router that joins.
+ */
+export const routerPolicies: Policy[] = [
+  { resource: "app", prefix: "", access: "read" },
+  { resource: "service", prefix: "", access: "read" },
+  { resource: "cert", prefix: "", access: "read" },
+];

@@ -9,9 +9,18 @@ describe("roles", () => {
     const viewer = rolePolicies("viewer", []);
     for (const r of RESOURCES) {
       expect(allows(op, r, "anything", "write")).toBe(true);
-      expect(allows(viewer, r, "anything", "read")).toBe(true);
+      expect(allows(viewer, r, "anything", "read")).toBe(r !== "cert");
       expect(allows(viewer, r, "anything", "write")).toBe(false);
     }
+  });
+
+  it("certificate keys (cert read) are for admin and operator, never a viewer or deployer", () => {
+    expect(allows(rolePolicies("operator", []), "cert", "shop", "read")).toBe(true);
+    expect(allows(rolePolicies("viewer", []), "cert", "shop", "read")).toBe(false);
+    expect(allows(rolePolicies("deployer", ["shop"]), "cert", "shop", "read")).toBe(false);
+    const viewerCaps = capabilities(rolePolicies("viewer", []));
+    expect(viewerCaps.find((c) => c.resource === "cert" && c.access === "read")!.names).toEqual([]);
+    expect(parsePolicy("cert::read")).toEqual({ resource: "cert", prefix: "", access: "read" });
   });
 
   it("a deployer deploys exactly its apps: not one whose name extends them, nor anything else", () => {

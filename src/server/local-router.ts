@@ -1,5 +1,5 @@
 import { GantryClient } from "../client/client.js";
-import type { Policy } from "../model/token.js";
+import { routerPolicies } from "../model/policies.js";
 import { ApiRouteSource } from "../router/api-source.js";
 import { LocalhostCertSource } from "../certs/localhost.js";
 import { combineCertSources, StoreCertSource } from "../certs/store-source.js";
@@ -10,12 +10,6 @@ import type { RouteSource } from "../router/source.js";
 import { ensureClusterCa } from "../tls/ca.js";
 import { ensureLocalToken } from "./local-tokens.js";
 import type { RunningServer } from "./server.js";
-
-/** What the router may do: read apps (names, domains) and services (passing instances). */
-export const routerPolicies: Policy[] = [
-  { resource: "app", prefix: "", access: "read" },
-  { resource: "service", prefix: "", access: "read" },
-];
 
 export interface LocalRouterOptions {
   dataDir: string;

@@ -6,6 +6,7 @@ import { appRoutes } from "./apps.js";
 import { auditRoutes } from "./audit.js";
 import { buildRoutes } from "./builds.js";
 import { catalogRoutes } from "./catalog.js";
+import { certBundleRoutes } from "./cert-bundle.js";
 import { certRoutes } from "./certs.js";
 import { catalogRegistrationRoutes } from "./catalog-registrations.js";
 import { checkRoutes } from "./checks.js";
@@ -46,6 +47,7 @@ export function registerRoutes(deps: ApiDeps): RouteDef[] {
     ...appReleaseRoutes(deps),
     ...appRuntimeRoutes(deps),
     ...certRoutes(deps),
+    ...certBundleRoutes(deps),
     ...agentWorkRoutes(deps),
     ...buildRoutes(deps),
     // Before gitRoutes: /git/_stack.git is the stack's repo, not an app's.
