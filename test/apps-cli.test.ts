@@ -5,10 +5,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Principal } from "../src/model/principal.js";
 import type { AppService } from "../src/apps/service.js";
-import { main } from "../src/cli/main.js";
-import type { Output } from "../src/output/output.js";
 import { startDeployController, type DeployController } from "../src/controllers/deploy.js";
 import { startTestApi, type TestApi } from "./helpers/api.js";
+import { gantry } from "./helpers/cli-in-process.js";
 import { FakeAgent } from "./helpers/fake-agent.js";
 
 let t: TestApi;
@@ -16,18 +15,6 @@ let svc: AppService;
 let agent: FakeAgent;
 let controller: DeployController;
 const who: Principal = { tokenId: "t", name: "tester", policies: [{ admin: true }] };
-
-/** Run `gantry ARGS…`; its output and exit code. */
-async function gantry(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o: Output = { out: (l) => out.push(l), err: (l) => err.push(l), tty: false };
-  process.exitCode = undefined;
-  await main(["node", "gantry", ...args], o);
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = undefined;
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
 beforeAll(async () => {
   t = await startTestApi();

@@ -1,22 +1,9 @@
 /** The token commands of the CLI, in-process, against a real API server. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { main } from "../src/cli/main.js";
-import type { Output } from "../src/output/output.js";
 import { startTestApi, type TestApi } from "./helpers/api.js";
+import { gantry } from "./helpers/cli-in-process.js";
 
 let t: TestApi;
-
-/** Run `gantry ARGS…`; its output and exit code. */
-async function gantry(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const o: Output = { out: (l) => out.push(l), err: (l) => err.push(l), tty: false };
-  process.exitCode = undefined;
-  await main(["node", "gantry", ...args], o);
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = undefined;
-  return { code, out: out.join("\n"), err: err.join("\n") };
-}
 
 beforeAll(async () => {
   t = await startTestApi();
