@@ -1,0 +1,220 @@
+/**
+ * `npm run bench:tls` — Gantry's router against nginx over HTTPS, in one run, with the same
+ * ECDSA P-256 certificate and key, proxying the same app instance:
+ *
+ * - https: requests/s on kept-alive connections (wrk -c50);
+ * - handshakes: new connections/s, each request on a new connection with a full TLS handshake
+ *   (wrk -H "Connection: close", no session resumption: see tls-wrk.ts).
+ *
+ * The router is the one inside a fresh `gantry up --https-addr …` (bin/gantry from dist/: run
+ * `npm run build` first), serving examples/hello pushed with git; the certificate is given with
+ * `gantry domains:add` and `gantry certs:add`. The router serves HTTPS from its main process
+ * (router workers take plain HTTP only), so nginx gets `worker_processes 1`. The four runs take
+ * turns for BENCH_ROUNDS rounds of BENCH_SECONDS each, router and nginx swapping who goes first,
+ * so the machine's noise hits both; each figure is the median round. Beside each figure: the CPU
+ * the server and wrk used (in cores), to see which side was the limit.
+ *
+ * wrk, nginx and cc come from Debian and are installed (apt-get, as root) when missing.
+ * Last line: `tls: https router/nginx=<x>x handshakes router/nginx=<x>x`.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TLSSocket } from "node:tls";
+import { defaultRouterWorkers } from "../src/router/index.js";
+import { selfSigned } from "../test/helpers/certs.js";
+import { startGantry } from "../test/helpers/gantry.js";
+import { HELLO, eventually, localRepo, push, stopGantry, withToken } from "../test/helpers/paas.js";
+import { freePort } from "../test/helpers/ports.js";
+import { benchPriority, ensureBenchTools } from "./paas-router.js";
+import { midpoint } from "./router-latency.js";
+import { startNginxTls } from "./tls-nginx.js";
+import { buildNoResumeShim, childrenOf, cores, cpuTicks, runWrk, type WrkRun } from "./tls-wrk.js";
+
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
+const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
+const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 50);
+const HANDSHAKE_CONNECTIONS = Number(process.env["BENCH_HANDSHAKE_CONNECTIONS"] ?? 16);
+/** Extra `gantry up` options, e.g. BENCH_GANTRY_ARGS="--router-workers 1". */
+const GANTRY_ARGS = (process.env["BENCH_GANTRY_ARGS"] ?? "").split(" ").filter((a) => a !== "");
+const HOST = "www.bench.test";
+
+type Server = "router" | "nginx";
+type Mode = "https" | "handshakes";
+interface Run extends WrkRun {
+  serverCores: number;
+}
+
+/** cc for the wrk shim, from Debian, installed when missing. */
+function ensureCc(): void {
+  try {
+    execFileSync("sh", ["-c", "command -v cc"], { stdio: "ignore" });
+    return;
+  } catch {
+    // install it below
+  }
+  if (process.getuid?.() !== 0)
+    throw new Error("bench:tls needs a C compiler: apt-get install -y gcc libc6-dev");
+  console.log("installing gcc, libc6-dev (apt-get)…");
+  execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "gcc", "libc6-dev"], {
+    stdio: "inherit",
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
+}
+
+/** GET / over HTTPS with SNI `HOST`, trusting only `ca`: the status and what TLS was agreed. */
+function probe(port: number, ca: string): Promise<{ status: number; tls: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: "127.0.0.1", port, servername: HOST, ca, headers: { host: HOST }, agent: false },
+      (res) => {
+        const s = res.socket as TLSSocket;
+        const key = s.getEphemeralKeyInfo();
+        const cert = s.getPeerCertificate();
+        const tls = `${s.getProtocol()} ${s.getCipher().name} ${key !== null && "name" in key ? key.name : "?"} ${cert.asn1Curve ?? "?"} certificate`;
+        res.resume();
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, tls }));
+      },
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+const fmt = (r: Run): string =>
+  `${r.rps.toFixed(0).padStart(7)}/s  server ${r.serverCores.toFixed(2)} cores  wrk ${r.clientCores.toFixed(2)} cores` +
+  `${r.errors > 0 ? `  errors ${r.errors}` : ""}`;
+
+benchPriority();
+ensureBenchTools();
+ensureCc();
+const dir = mkdtempSync(join(tmpdir(), "gantry-bench-tls-"));
+const shim = buildNoResumeShim(dir);
+const cert = await selfSigned([HOST], { days: 2 });
+const certFile = join(dir, "site.crt");
+const keyFile = join(dir, "site.key");
+writeFileSync(certFile, cert.certPem);
+writeFileSync(keyFile, cert.keyPem, { mode: 0o600 });
+
+const httpsPort = await freePort();
+const g = await startGantry({ args: ["--https-addr", `127.0.0.1:${httpsPort}`, ...GANTRY_ARGS] });
+let nginx: ReturnType<typeof startNginxTls> | undefined;
+try {
+  const cli = async (args: string[]): Promise<string> => {
+    const r = await g.cli(args);
+    if (r.code !== 0) throw new Error(`gantry ${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const { gitUrl } = JSON.parse(await cli(["apps:create", "hello", "--json"])) as {
+    gitUrl: string;
+  };
+  const pushed = await push(await localRepo(dir, HELLO), withToken(gitUrl, g.token));
+  if (pushed.code !== 0) throw new Error(`push failed:\n${pushed.stderr}`);
+  await cli(["domains:add", "hello", HOST]);
+  await cli(["certs:add", "hello", "--cert", certFile, "--key", keyFile]);
+  const routerTls = await eventually("the router to serve hello over HTTPS", async () => {
+    const r = await probe(httpsPort, cert.certPem);
+    return r.status === 200 ? r.tls : undefined;
+  });
+  const ps = JSON.parse(await cli(["ps", "hello", "--json"])) as { port?: number }[];
+  const appPort = ps[0]?.port;
+  if (appPort === undefined) throw new Error("hello has no instance port");
+
+  const nginxPort = await freePort();
+  nginx = startNginxTls({
+    dir: join(dir, "nginx"),
+    port: nginxPort,
+    appPort,
+    host: HOST,
+    certFile,
+    keyFile,
+    workers: 1,
+  });
+  const nginxTls = await eventually("nginx to serve hello over HTTPS", async () => {
+    const r = await probe(nginxPort, cert.certPem);
+    return r.status === 200 ? r.tls : undefined;
+  });
+  const nginxWorkers = await eventually("nginx's worker", () => {
+    const kids = childrenOf(nginx!.pid);
+    return kids.length > 0 ? kids : undefined;
+  });
+
+  const servers: Record<Server, { port: number; pids: number[] }> = {
+    router: { port: httpsPort, pids: [g.pid()!] },
+    nginx: { port: nginxPort, pids: nginxWorkers },
+  };
+  const measure = async (server: Server, mode: Mode, seconds: number): Promise<Run> => {
+    const s = servers[server];
+    const before = cpuTicks(s.pids);
+    const run = await runWrk({
+      url: `https://127.0.0.1:${s.port}/`,
+      host: HOST,
+      connections: mode === "https" ? CONNECTIONS : HANDSHAKE_CONNECTIONS,
+      seconds,
+      close: mode === "handshakes",
+      shim,
+      report: join(dir, "handshakes.txt"),
+    });
+    if (run.resumed > 0)
+      throw new Error(`${run.resumed} of wrk's handshakes to ${server} were resumptions`);
+    return { ...run, serverCores: cores(cpuTicks(s.pids) - before, seconds) };
+  };
+
+  const workers = defaultRouterWorkers();
+  console.log(
+    `router: \`gantry up${GANTRY_ARGS.map((a) => ` ${a}`).join("")}\` (router workers: ${workers}; HTTPS is served by its main process)`,
+  );
+  const nginxVersion = spawnSync("nginx", ["-v"], {
+    encoding: "utf8",
+    env: { ...process.env, PATH: `${process.env["PATH"]}:/usr/sbin` },
+  }).stderr.trim();
+  console.log(`${nginxVersion}: worker_processes 1, as the router's one process`);
+  console.log(`TLS  router: ${routerTls}\n     nginx:  ${nginxTls}`);
+  console.log(
+    `https: wrk -t2 -c${CONNECTIONS} kept alive; handshakes: wrk -t2 -c${HANDSHAKE_CONNECTIONS} -H "Connection: close", full handshakes only`,
+  );
+
+  const modes: Mode[] = ["https", "handshakes"];
+  for (const mode of modes)
+    for (const server of ["router", "nginx"] as Server[]) await measure(server, mode, 1);
+  const runs: Record<Mode, Record<Server, Run[]>> = {
+    https: { router: [], nginx: [] },
+    handshakes: { router: [], nginx: [] },
+  };
+  for (let round = 1; round <= ROUNDS; round++) {
+    const order: Server[] = round % 2 === 1 ? ["router", "nginx"] : ["nginx", "router"];
+    for (const mode of modes)
+      for (const server of order) {
+        const r = await measure(server, mode, SECONDS);
+        runs[mode][server].push(r);
+        console.log(`  round ${round} ${mode.padEnd(10)} ${server.padEnd(6)} ${fmt(r)}`);
+      }
+  }
+  const med = (xs: Run[]): Run => ({
+    rps: midpoint(xs.map((x) => x.rps)),
+    serverCores: midpoint(xs.map((x) => x.serverCores)),
+    clientCores: midpoint(xs.map((x) => x.clientCores)),
+    errors: xs.reduce((a, x) => a + x.errors, 0),
+    full: xs.reduce((a, x) => a + x.full, 0),
+    resumed: 0,
+  });
+  console.log(`\nmedian of ${ROUNDS} rounds of ${SECONDS} s`);
+  const ratio: Record<Mode, number> = { https: 0, handshakes: 0 };
+  for (const mode of modes) {
+    const r = med(runs[mode].router);
+    const n = med(runs[mode].nginx);
+    ratio[mode] = r.rps / n.rps;
+    const unit = mode === "https" ? "requests" : "new connections";
+    console.log(`${mode.padEnd(10)} router ${fmt(r)}   (${unit})`);
+    console.log(`${mode.padEnd(10)} nginx  ${fmt(n)}`);
+  }
+  console.log(
+    `tls: https router/nginx=${ratio.https.toFixed(2)}x handshakes router/nginx=${ratio.handshakes.toFixed(2)}x`,
+  );
+} finally {
+  nginx?.stop();
+  await stopGantry(g);
+  rmSync(dir, { recursive: true, force: true });
+}
