@@ -4,6 +4,7 @@ import {
   JOIN_TOKENS_PREFIX,
   JoinTokenRecordSchema,
   joinTokenRefusal,
+  type JoinKind,
   type JoinTokenRecord,
 } from "../model/join-token.js";
 import type { Store, TxnOp } from "../store/index.js";
@@ -15,6 +16,8 @@ export interface JoinTokenSpec {
   ttlMs?: number;
   uses?: number;
   labels: Record<string, string>;
+  /** A router join token (default: one for agents). */
+  kind?: JoinKind;
 }
 
 const key = (id: string): string => `${JOIN_TOKENS_PREFIX}${id}`;
@@ -47,6 +50,7 @@ export class JoinTokens {
       ...(spec.uses === undefined ? {} : { uses: spec.uses }),
       used: 0,
       labels: spec.labels,
+      ...(spec.kind === "router" ? { kind: "router" } : {}),
     });
     const res = await this.store.txn({
       compare: [{ key: key(id), target: "createRevision", op: "==", value: 0 }],
@@ -85,19 +89,20 @@ export class JoinTokens {
 
   /**
    * Use a join token once: `bad` when the id or secret is wrong, `refused` with the reason when it
-   * is revoked, expired or used up. The use is counted in one guarded transaction with `also`
+   * is revoked, expired, used up or for another kind of joiner (a router's, used by an agent). The use is counted in one guarded transaction with `also`
    * (the node token), so two agents cannot both take a token's last use.
    */
   async redeem(
     id: string,
     secret: string,
     also: (r: JoinTokenRecord) => TxnOp[] = () => [],
+    kind: JoinKind = "node",
   ): Promise<{ ok: JoinTokenRecord } | { bad: true } | { refused: string }> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const cur = await this.read(id);
       if (cur === undefined || !sameHash(cur.record.secretHash, hashSecret(secret)))
         return { bad: true };
-      const refusal = joinTokenRefusal(cur.record);
+      const refusal = joinTokenRefusal(cur.record, new Date(), kind);
       if (refusal !== undefined) return { refused: refusal };
       const record = { ...cur.record, used: cur.record.used + 1 };
       const res = await this.store.txn({

@@ -61,13 +61,14 @@ export function showNodes(o: Output, list: NodeListEntry[], now = Date.now()): v
   const c = colours(o);
   table(
     o,
-    ["NODE", "STATUS", "INSTANCES", "CPUS", "MEMORY", "ADDRESSES", "UP"],
+    ["NODE", "STATUS", "INSTANCES", "CPUS", "MEMORY", "ADDRESSES", "LABELS", "UP"],
     list.map((n) =>
       n.status === "down"
         ? [
             n.name,
             c.red(n.draining === true ? "down (draining)" : "down"),
             String(n.instances),
+            "-",
             "-",
             "-",
             "-",
@@ -80,6 +81,9 @@ export function showNodes(o: Output, list: NodeListEntry[], now = Date.now()): v
             String(n.facts.cpus),
             gib(n.facts.memory),
             n.facts.addresses.join(", ") || "-",
+            Object.entries(n.labels ?? {})
+              .map(([k, v]) => `${k}=${v}`)
+              .join(",") || "-",
             since(n.joinedAt, now),
           ],
     ),

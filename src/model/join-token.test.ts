@@ -40,7 +40,22 @@ describe("joinTokenRefusal", () => {
     expect(joinTokenRefusal({ ...base, expiresAt: "2026-01-31T00:00:00Z" }, now)).toMatch(
       /expired at 2026-01-31/,
     );
-    expect(joinTokenRefusal({ ...base, uses: 1, used: 1 }, now)).toMatch(/used up \(1 of 1/);
+    expect(joinTokenRefusal({ ...base, uses: 1, used: 1 }, now)).toMatch(
+      /used up \(1 of 1 uses\): make a new one \(gantry join-tokens create --uses …\)$/,
+    );
+  });
+  it("refuses a node join token to a router and a router join token to an agent, saying which to make", () => {
+    const router: JoinTokenRecord = { ...base, kind: "router" };
+    expect(joinTokenRefusal(router, now, "router")).toBeUndefined();
+    expect(joinTokenRefusal(base, now, "router")).toBe(
+      "join token abc123 is for agents (gantry agent --join), not routers: make a router join token with gantry join-tokens create --router",
+    );
+    expect(joinTokenRefusal(router, now)).toMatch(
+      /is for routers \(gantry router --join\), not agents: .*gantry join-tokens create$/,
+    );
+    expect(joinTokenRefusal({ ...router, revokedAt: "2026-01-02" }, now, "router")).toMatch(
+      /revoked at 2026-01-02: ask for a new one \(gantry join-tokens create --router\)/,
+    );
   });
 });
 

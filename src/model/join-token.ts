@@ -14,6 +14,8 @@ export const JoinTokenRecordSchema = z.strictObject({
   used: z.number().int().nonnegative(),
   labels: z.record(z.string(), z.string()),
   revokedAt: z.string().optional(),
+  /** Who joins with it: agents (absent, the default) or routers (`--router`). */
+  kind: z.literal("router").optional(),
 });
 export type JoinTokenRecord = z.infer<typeof JoinTokenRecordSchema>;
 
@@ -37,13 +39,34 @@ export function parseJoinToken(text: string): JoinTokenParts | undefined {
   return m === null ? undefined : { caHash: m[1]!, id: m[2]!, secret: m[3]! };
 }
 
-/** Why a join token may not be used now, or undefined when it may. */
-export function joinTokenRefusal(t: JoinTokenRecord, now = new Date()): string | undefined {
-  if (t.revokedAt !== undefined) return `join token ${t.id} was revoked at ${t.revokedAt}`;
+/** What joins with a join token: an agent (a node) or a router. */
+export type JoinKind = "node" | "router";
+
+/** The kind of joiner a join token is for. */
+export const joinKindOf = (t: Pick<JoinTokenRecord, "kind">): JoinKind => t.kind ?? "node";
+
+/**
+ * Why a join token may not be used now by a joiner of `kind`, or undefined when it may; each
+ * reason says what to do.
+ */
+export function joinTokenRefusal(
+  t: JoinTokenRecord,
+  now = new Date(),
+  kind: JoinKind = "node",
+): string | undefined {
+  const made = joinKindOf(t);
+  if (made !== kind)
+    return made === "node"
+      ? `join token ${t.id} is for agents (gantry agent --join), not routers: make a router join token with gantry join-tokens create --router`
+      : `join token ${t.id} is for routers (gantry router --join), not agents: make an agent join token with gantry join-tokens create`;
+  const create =
+    kind === "router" ? "gantry join-tokens create --router" : "gantry join-tokens create";
+  if (t.revokedAt !== undefined)
+    return `join token ${t.id} was revoked at ${t.revokedAt}: ask for a new one (${create})`;
   if (t.expiresAt !== undefined && Date.parse(t.expiresAt) <= now.getTime())
-    return `join token ${t.id} expired at ${t.expiresAt}`;
+    return `join token ${t.id} expired at ${t.expiresAt}: make a new one (${create} --ttl …)`;
   if (t.uses !== undefined && t.used >= t.uses)
-    return `join token ${t.id} is used up (${t.used} of ${t.uses} uses)`;
+    return `join token ${t.id} is used up (${t.used} of ${t.uses} uses): make a new one (${create} --uses …)`;
   return undefined;
 }
 

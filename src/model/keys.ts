@@ -19,6 +19,8 @@ export const K = {
   sessionLeases: "sys/session-leases/",
   /** Registered nodes: `nodes/<name>`. */
   nodes: "nodes/",
+  /** Labels a node joined with (its join token's `--labels`): `sys/node-labels/<name>`. */
+  nodeLabels: "sys/node-labels/",
   /** Nodes being drained (no new instances; theirs move elsewhere): `sys/drains/<name>`. */
   drains: "sys/drains/",
   /** Apps and their records (see src/model/app.ts for each record's schema). */

@@ -36,6 +36,8 @@ export interface NodeRecord {
   facts: NodeFacts;
   ttl: number;
   joinedAt: string;
+  /** The labels of the join token it joined with (`gantry join-tokens create --labels`). */
+  labels?: Record<string, string>;
 }
 
 /** A node as the API shows it. */

@@ -2,10 +2,13 @@ import { existsSync, readFileSync } from "node:fs";
 import * as z from "zod";
 import { HttpError } from "../../errors.js";
 import { durationMs, durationSchema } from "../../model/duration.js";
-import { formatJoinToken, type JoinTokenRecord } from "../../model/join-token.js";
+import { formatJoinToken, type JoinKind, type JoinTokenRecord } from "../../model/join-token.js";
+import { routerPolicies } from "../../model/policies.js";
+import { K } from "../../model/keys.js";
 import { NodeNameSchema } from "../../model/node.js";
-import { isAdmin, parsePolicy } from "../../model/token.js";
+import { isAdmin, parsePolicy, type Policy } from "../../model/token.js";
 import { caFiles, caHash } from "../../tls/ca.js";
+import type { TxnOp } from "../../store/index.js";
 import type { Ctx } from "../context.js";
 import { forbidden } from "../errors.js";
 import { JoinTokens } from "../join-tokens.js";
@@ -16,13 +19,22 @@ const CreateJoinToken = z.strictObject({
   ttl: durationSchema(1000, 365 * 24 * 3_600_000).optional(),
   uses: z.number().int().min(1).max(100_000).optional(),
   labels: z.record(z.string().max(63), z.string().max(63)).default({}),
+  /** A join token for routers (`gantry router --join`): they get a router token. */
+  router: z.boolean().default(false),
 });
 
-const Join = z.strictObject({
-  id: z.string().max(16),
-  secret: z.string().max(256),
-  nodeName: NodeNameSchema,
-});
+/** An agent joins with its nodeName, a router with its routerName. */
+const Join = z
+  .strictObject({
+    id: z.string().max(16),
+    secret: z.string().max(256),
+    nodeName: NodeNameSchema.optional(),
+    routerName: NodeNameSchema.optional(),
+  })
+  .refine((b) => (b.nodeName === undefined) !== (b.routerName === undefined), {
+    message: "give nodeName (an agent) or routerName (a router), not both",
+    path: ["nodeName"],
+  });
 
 /** What the API shows of a join token: never its hash. */
 function publicJoinToken(t: JoinTokenRecord): Omit<JoinTokenRecord, "secretHash"> {
@@ -64,7 +76,7 @@ export function joinTokenRoutes(deps: ApiDeps): RouteDef[] {
       method: "POST",
       path: "/v1/join-tokens",
       summary:
-        "Create a join token (admin) {ttl?, uses?, labels?}; the token string is returned once",
+        "Create a join token (admin) {ttl?, uses?, labels?, router?}; the token string is returned once",
       handler: async (ctx) => {
         ctx.allowQuery();
         requireAdmin(ctx, "create join tokens");
@@ -75,6 +87,7 @@ export function joinTokenRoutes(deps: ApiDeps): RouteDef[] {
             ...(body.ttl === undefined ? {} : { ttlMs: durationMs(body.ttl) }),
             ...(body.uses === undefined ? {} : { uses: body.uses }),
             labels: body.labels,
+            ...(body.router ? { kind: "router" as const } : {}),
           },
           ctx.who.name,
           (r) => [deps.audit.entry(ctx.who, "join-token.create", r.id)],
@@ -112,7 +125,7 @@ export function joinTokenRoutes(deps: ApiDeps): RouteDef[] {
       method: "POST",
       path: "/v1/join",
       summary:
-        "Exchange a join token {id, secret, nodeName} for a node token (node:NAME:write, service::write); authenticated by the join token alone",
+        "Exchange a join token {id, secret, nodeName} for a node token (node:NAME:write, service::write), or a router join token {id, secret, routerName} for a router token (app, service and cert read); authenticated by the join token alone",
       public: true,
       handler: async (ctx) => {
         ctx.allowQuery();
@@ -123,7 +136,9 @@ export function joinTokenRoutes(deps: ApiDeps): RouteDef[] {
           throw new HttpError(429, "too_many_requests", `too many failed joins; retry in ${wait}s`);
         }
         const body = await ctx.json(Join);
-        const used = await joins.redeem(body.id, body.secret);
+        const kind: JoinKind = body.routerName === undefined ? "node" : "router";
+        const joiner = body.routerName ?? body.nodeName!;
+        const used = await joins.redeem(body.id, body.secret, undefined, kind);
         if ("bad" in used) {
           deps.tokens.failures.fail(address);
           throw new HttpError(
@@ -133,21 +148,34 @@ export function joinTokenRoutes(deps: ApiDeps): RouteDef[] {
           );
         }
         if ("refused" in used) throw new HttpError(403, "join_refused", used.refused);
-        const base = `node-${body.nodeName}`;
+        const base = `${kind}-${joiner}`;
         const name =
           deps.tokens.find(base) === undefined
             ? base
             : `${base}-${Date.now().toString(36).slice(-5)}`;
         const by = { name: `join-token:${used.ok.id}`, tokenId: `join:${used.ok.id}` };
+        const policies: Policy[] =
+          kind === "router"
+            ? routerPolicies
+            : [parsePolicy(`node:${joiner}:write`), parsePolicy("service::write")];
         const { record, secret } = await deps.tokens.create(
           name,
-          [parsePolicy(`node:${body.nodeName}:write`), parsePolicy("service::write")],
+          policies,
           by.name,
           undefined,
-          (rec) => [deps.audit.entry(by, "node.join", `${body.nodeName} (${rec.name})`)],
+          (rec) => [
+            deps.audit.entry(by, `${kind}.join`, `${joiner} (${rec.name})`),
+            ...(kind === "node" ? nodeLabelOps(joiner, used.ok.labels) : []),
+          ],
         );
         ctx.send(201, { name: record.name, secret, labels: used.ok.labels });
       },
     },
   ];
+}
+
+/** The labels a node joins with, kept for its node record (`sys/node-labels/<node>`). */
+function nodeLabelOps(node: string, labels: Record<string, string>): TxnOp[] {
+  if (Object.keys(labels).length === 0) return [];
+  return [{ type: "put", key: K.nodeLabels + node, value: JSON.stringify(labels) }];
 }

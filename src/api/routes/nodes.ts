@@ -57,12 +57,16 @@ export function nodeRoutes(deps: ApiDeps): RouteDef[] {
         ctx.allowQuery();
         const name = nodeName(ctx, "write");
         const join = await ctx.json(NodeJoinSchema);
+        const labels = await store.get(K.nodeLabels + name);
         const lease = await store.grantLease(join.ttl);
         const record: NodeRecord = {
           name,
           facts: join.facts,
           ttl: join.ttl,
           joinedAt: new Date().toISOString(),
+          ...(labels === undefined
+            ? {}
+            : { labels: JSON.parse(text(labels.value)) as Record<string, string> }),
         };
         try {
           await store.txn({
