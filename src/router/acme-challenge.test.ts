@@ -67,11 +67,14 @@ describe("cachedLookup", () => {
     let t = 0;
     let calls = 0;
     let answer: string | undefined;
-    const look = cachedLookup(async () => {
-      calls++;
-      if (answer === "boom") throw new Error("server away");
-      return answer;
-    }, () => t);
+    const look = cachedLookup(
+      async () => {
+        calls++;
+        if (answer === "boom") throw new Error("server away");
+        return answer;
+      },
+      () => t,
+    );
     expect(await look("a")).toBeUndefined();
     answer = "ka";
     expect(await look("a")).toBeUndefined();

@@ -1,3 +1,4 @@
+import { challengeToken } from "./acme-challenge.js";
 import { missAnswer, noInstanceAnswer } from "./answers.js";
 import { ChunkedFramer } from "./chunked.js";
 import {
@@ -42,6 +43,10 @@ export class ClientConn extends ClientSide implements UpstreamOwner {
   // --- a request -----------------------------------------------------------------------------
 
   protected begin(req: RequestHead): void {
+    // First, before routing and redirects: the CA asks over plain HTTP for any host.
+    const challenge = this.proto === "http" ? challengeToken(req) : undefined;
+    if (challenge !== undefined && this.proxy.challenges !== undefined)
+      return this.answerChallenge(req, challenge);
     this.req = req;
     this.requestId = req.requestId !== "" ? req.requestId : this.proxy.nextRequestId();
     const hasBody = req.chunked || req.contentLength > 0;

@@ -6,6 +6,7 @@ import {
   type RequestHead,
   type ResponseHead,
 } from "./http1.js";
+import { challengeResponse } from "./acme-challenge.js";
 import { errorResponse, wantsHtml } from "./pages.js";
 import type { Proxy } from "./proxy.js";
 import type { Route } from "./table.js";
@@ -268,6 +269,23 @@ export abstract class ClientSide {
       if (this.socket.isPaused()) this.socket.resume();
       if (this.inbuf !== null) this.pump();
     }
+  }
+
+  /**
+   * Answer an ACME HTTP-01 challenge from the proxy's lookup. Until the answer is written the
+   * exchange counts as in flight, so pipelined requests wait behind it.
+   */
+  protected answerChallenge(req: RequestHead, token: string): void {
+    this.req = req;
+    this.requestId = req.requestId !== "" ? req.requestId : this.proxy.nextRequestId();
+    this.state = EXCHANGE;
+    this.reqDone = true;
+    void this.proxy.challenges!(token).then((keyAuth) => {
+      if (this.state !== EXCHANGE || this.req !== req) return;
+      const close = this.closesAfterOwn(req.keepAlive);
+      const head = req.method === "HEAD";
+      this.sendOwn(challengeResponse(keyAuth, { requestId: this.requestId, close, head }), close);
+    });
   }
 
   /** Back to reading heads: idle until the next one begins (or reading it, when it has). */

@@ -1,4 +1,5 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import type { ChallengeLookup } from "./acme-challenge.js";
 import { startHttpsListener, type HttpsListener, type HttpsListenOptions } from "./https.js";
 import { tapCertNames } from "./https-redirect.js";
 import type { EdgeLimits } from "./limits.js";
@@ -19,6 +20,8 @@ export interface RouterOptions {
   workers?: number;
   /** Client-side timeouts and the per-address cap (defaults: DEFAULT_LIMITS, docs/router.md). */
   limits?: Partial<EdgeLimits>;
+  /** ACME HTTP-01 key authorizations by token, answered on HTTP before routing (acme-challenge.ts). */
+  challenges?: ChallengeLookup;
   /** Also serve HTTPS (SNI picks the certificate); served in this process, by the same routes. */
   https?: HttpsListenOptions;
 }
@@ -43,9 +46,12 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   const domain = (opts.domain ?? "localhost").toLowerCase();
   const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const limits = opts.limits ?? {};
-  const proxy = new Proxy({ domain, log, limits });
+  const challenges = opts.challenges;
+  const proxy = new Proxy({ domain, log, limits, ...(challenges ? { challenges } : {}) });
   const workers =
-    (opts.workers ?? 0) > 0 ? new RouterWorkers(opts.workers!, domain, log, limits) : null;
+    (opts.workers ?? 0) > 0
+      ? new RouterWorkers(opts.workers!, domain, log, limits, challenges)
+      : null;
   let current: RouteSnapshot = { apps: [] };
   // Redirects to HTTPS need the HTTPS port and the names with a certificate: both join the table.
   let httpsPort = 0;
