@@ -1,6 +1,7 @@
 /**
  * Changing an app's settings (`apps:set`, `PUT /v1/apps/:app/settings`, the stack's apps kind):
- * health path, deploy timeout, drain, and (issue 12) runtime, container options and build args.
+ * health path, deploy timeout, drain, (issue 12) runtime, container options and build args, and
+ * (issue 13) the router's HTTPS redirect and HSTS.
  * A change of runtime or container options makes a new release of the same code, so the
  * instances move to the new way of running; the others apply from the next deploy.
  */
@@ -11,8 +12,17 @@ import { releaseRuntime } from "./release-code.js";
 
 /** The app with the change applied (pure). */
 export function applyAppSet(app: App, set: AppSet): App {
-  const { container, buildArgs, runtime, ...plain } = set;
+  const { container, buildArgs, runtime, httpsRedirect, hsts, ...plain } = set;
   const next: App = { ...app, ...plain };
+  // Off is absent, so an app that never used them reads the same.
+  if (httpsRedirect !== undefined) {
+    if (httpsRedirect) next.httpsRedirect = true;
+    else delete next.httpsRedirect;
+  }
+  if (hsts !== undefined) {
+    if (hsts > 0) next.hsts = hsts;
+    else delete next.hsts;
+  }
   if (runtime !== undefined) {
     if (runtime === "process") delete next.runtime;
     else next.runtime = runtime;

@@ -63,3 +63,28 @@ describe("apps:set key=value parsing", () => {
     expect(refused([]).message).toMatch(/^give a setting/);
   });
 });
+
+describe("apps:set https-redirect and hsts (issue 13)", () => {
+  it("takes true/false and a max-age in seconds (true: one year; false and 0: off)", () => {
+    expect(parseAppSetPairs(["https-redirect=true", "hsts=true"])).toEqual({
+      httpsRedirect: true,
+      hsts: 31_536_000,
+    });
+    expect(parseAppSetPairs(["httpsRedirect=false", "hsts=false"])).toEqual({
+      httpsRedirect: false,
+      hsts: 0,
+    });
+    expect(parseAppSetPairs(["hsts=600"])).toEqual({ hsts: 600 });
+    expect(parseAppSetPairs(["hsts=0"])).toEqual({ hsts: 0 });
+  });
+
+  it("names the key in every refusal", () => {
+    expect(refused(["https-redirect=yes"]).message).toBe("https-redirect must be true or false");
+    expect(refused(["hsts=1y"]).message).toMatch(/^hsts must be true \(one year\), false, or/);
+    expect(refused(["hsts=999999999"]).message).toMatch(/^hsts /);
+    expect(refused(["hsts=999999999"]).field).toBe("hsts");
+    expect(refused(["httpsRedirect=true", "https-redirect=false"]).message).toBe(
+      "https-redirect is given twice",
+    );
+  });
+});

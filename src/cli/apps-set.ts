@@ -1,11 +1,13 @@
 /**
  * `gantry apps:set APP key=value…` (issue 12): an app's settings, Heroku-style. Keys:
  * runtime=process|docker, memory=512M, pids=256, read-only=true|false, build-args=A,B,
- * health-path=/up, deploy-timeout=60s, drain=10s (`default` puts memory, pids and read-only back
- * to their defaults; `build-args=` clears the list).
+ * health-path=/up, deploy-timeout=60s, drain=10s, and (issue 13) https-redirect=true|false,
+ * hsts=true|false|<seconds> (`default` puts memory, pids and read-only back to their defaults;
+ * `build-args=` clears the list).
  */
 import type { Command } from "commander";
 import { ValidationError } from "../errors.js";
+import { HSTS_DEFAULT_SECONDS } from "../model/app.js";
 import { AppSetSchema, parseMemoryMb, type AppSet } from "../model/app-set.js";
 import { parseDuration } from "../model/duration.js";
 import { colours, json, type Output } from "../output/output.js";
@@ -21,8 +23,13 @@ export const APP_SET_KEYS = [
   "health-path",
   "deploy-timeout",
   "drain",
+  "https-redirect",
+  "hsts",
 ] as const;
 type Key = (typeof APP_SET_KEYS)[number];
+
+/** Other spellings taken for a key (the stack file's field names). */
+const ALIASES: Record<string, Key> = { httpsRedirect: "https-redirect" };
 
 const bad = (key: string, what: string): ValidationError =>
   new ValidationError(`${key} must be ${what}`, key);
@@ -63,6 +70,16 @@ function one(key: Key, raw: string, out: AppSet): void {
       else out.deployTimeoutMs = ms;
       return;
     }
+    case "https-redirect":
+      if (raw !== "true" && raw !== "false") throw bad(key, "true or false");
+      out.httpsRedirect = raw === "true";
+      return;
+    case "hsts":
+      if (raw === "true") out.hsts = HSTS_DEFAULT_SECONDS;
+      else if (raw === "false") out.hsts = 0;
+      else if (/^\d{1,9}$/.test(raw)) out.hsts = Number(raw);
+      else throw bad(key, "true (one year), false, or a max-age in seconds like 31536000");
+      return;
   }
 }
 
@@ -76,6 +93,8 @@ const KEY_OF: Record<string, Key> = {
   healthPath: "health-path",
   deployTimeoutMs: "deploy-timeout",
   drainMs: "drain",
+  httpsRedirect: "https-redirect",
+  hsts: "hsts",
 };
 
 /** Parse `key=value` pairs into a settings change; errors name the key. */
@@ -88,7 +107,8 @@ export function parseAppSetPairs(pairs: readonly string[]): AppSet {
   const seen = new Set<string>();
   for (const p of pairs) {
     const eq = p.indexOf("=");
-    const key = eq < 0 ? p : p.slice(0, eq);
+    const given = eq < 0 ? p : p.slice(0, eq);
+    const key = ALIASES[given] ?? given;
     if (!(APP_SET_KEYS as readonly string[]).includes(key))
       throw new ValidationError(
         `"${key}" is not a setting: use one of ${APP_SET_KEYS.join(", ")}`,
@@ -112,7 +132,9 @@ export function parseAppSetPairs(pairs: readonly string[]): AppSet {
 export function registerAppSetCommand(program: Command, o: Output): void {
   program
     .command("apps:set <app> <pairs...>")
-    .description("change an app's settings: runtime, container limits, build args, health, timing")
+    .description(
+      "change an app's settings: runtime, container limits, build args, health, timing, HTTPS",
+    )
     .option("--json", "print the app as JSON (after the deploy, when one was needed)")
     .addHelpText(
       "after",
@@ -126,13 +148,18 @@ Keys:
   health-path=/up          HTTP path web instances must answer below 500
   deploy-timeout=60s       how long new instances have to pass
   drain=10s                how long old instances keep serving after a deploy
+  https-redirect=true      the router answers plain HTTP with a 308 to HTTPS (for names it has
+                           a certificate for; also spelled httpsRedirect)
+  hsts=true|<seconds>      HTTPS answers carry Strict-Transport-Security (true: one year;
+                           false or 0: off)
 memory, pids and read-only take "default" too. A change of runtime or container limits waits
 for the deploy it makes and exits non-zero, with the reason, when that fails.
 
 Examples:
   $ gantry apps:set hello runtime=docker memory=256M pids=128
   $ gantry apps:set hello read-only=true health-path=/up
-  $ gantry apps:set hello build-args=NPM_TOKEN,NODE_ENV --json`,
+  $ gantry apps:set hello build-args=NPM_TOKEN,NODE_ENV --json
+  $ gantry apps:set hello https-redirect=true hsts=true`,
     )
     .action(async (app: string, pairs: string[], opts: { json?: boolean }) => {
       const set = parseAppSetPairs(pairs);

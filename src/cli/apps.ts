@@ -174,6 +174,15 @@ function runtimeText(app: AppView): string {
   return running === wanted ? text : `${text}; v${app.release!.version} runs as ${running}`;
 }
 
+/** `redirect from HTTP, HSTS 31536000 s`, or `-` when neither is on. */
+function httpsText(app: AppView): string {
+  const parts = [
+    ...(app.httpsRedirect === true ? ["redirect from HTTP"] : []),
+    ...(app.hsts === undefined ? [] : [`HSTS ${app.hsts} s`]),
+  ];
+  return parts.join(", ") || "-";
+}
+
 function showInfo(o: Output, app: AppView): void {
   const c = colours(o);
   o.out(c.bold(`=== ${app.name}`));
@@ -201,6 +210,7 @@ function showInfo(o: Output, app: AppView): void {
     ["Health path", app.healthPath],
     ["Deploy timeout", `${app.deployTimeoutMs / 1000} s`],
     ["Drain", `${app.drainMs / 1000} s`],
+    ["HTTPS", httpsText(app)],
     ["Created", `${app.createdAt} by ${app.createdBy}`],
   ];
   if (app.deploy !== undefined) {

@@ -1,6 +1,12 @@
 /** The body of a settings change (`PUT /v1/apps/:app/settings`, `gantry apps:set`): src/apps/app-set.ts applies it. */
 import * as z from "zod";
-import { AppSchema, ConfigNameSchema, ContainerOptionsSchema, RuntimeSchema } from "./app.js";
+import {
+  AppSchema,
+  ConfigNameSchema,
+  ContainerOptionsSchema,
+  HstsSecondsSchema,
+  RuntimeSchema,
+} from "./app.js";
 
 /** `512M`, `1G`, `1.5G`, `256` (MiB) → MiB; undefined when not a whole number of MiB. */
 export function parseMemoryMb(raw: string | number): number | undefined {
@@ -25,6 +31,9 @@ export const AppSetSchema = z.strictObject({
       readOnly: ContainerOptionsSchema.shape.readOnly.unwrap().nullable().optional(),
     })
     .optional(),
+  /** false (or 0 for hsts) turns it off. */
+  httpsRedirect: z.boolean().optional(),
+  hsts: HstsSecondsSchema.optional(),
   buildArgs: z
     .array(ConfigNameSchema)
     .max(50)

@@ -73,6 +73,12 @@ export const ContainerOptionsSchema = z.strictObject({
 });
 export type ContainerOptions = z.infer<typeof ContainerOptionsSchema>;
 
+/** An HSTS max-age in seconds (0: none); at most two years, as browsers' preload lists take. */
+export const HstsSecondsSchema = z.number().int().min(0).max(63_072_000);
+
+/** `hsts=true` gives one year (what browsers' preload lists ask for). */
+export const HSTS_DEFAULT_SECONDS = 31_536_000;
+
 export const FormationSchema = z.record(ProcessTypeSchema, z.number().int().min(0).max(100));
 export type Formation = z.infer<typeof FormationSchema>;
 
@@ -101,6 +107,10 @@ export const AppSchema = z.strictObject({
   container: ContainerOptionsSchema.optional(),
   /** Config names passed to a Dockerfile build as build args; no other config reaches a build. */
   buildArgs: z.array(ConfigNameSchema).max(50).optional(),
+  /** The router answers plain HTTP with a 308 to HTTPS, for names it has a certificate for. */
+  httpsRedirect: z.boolean().optional(),
+  /** The router's HTTPS answers carry HSTS with this max-age (seconds; absent: none). */
+  hsts: HstsSecondsSchema.optional(),
   /**
    * Set by `releases:rollback`, cleared by `releases:unpin` and by the next build's release: a
    * stack (docs/stack.md) leaves a pinned app's release alone.

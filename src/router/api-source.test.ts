@@ -122,6 +122,34 @@ describe("the API route source", () => {
     expect(logs.filter((l) => !l.includes("again"))).toEqual([]);
   });
 
+  it("carries an app's httpsRedirect and hsts into the table, and drops them when turned off", async () => {
+    const api = await startTestApi();
+    cleanups.push(() => api.close());
+    const apps = new AppsClient(api.admin);
+    await apps.create("hello");
+    const reader = await api.clientWith([
+      { resource: "app", prefix: "", access: "read" },
+      { resource: "service", prefix: "", access: "read" },
+    ]);
+    let last: RouteSnapshot = { apps: [] };
+    const stop = new ApiRouteSource({ client: reader, log: () => undefined }).watch(
+      (s) => (last = s),
+    );
+    cleanups.push(stop);
+    const hello = () => last.apps.find((a) => a.name === "hello");
+    await within(2000, "the app", async () => hello() !== undefined);
+    expect(hello()).toEqual({ name: "hello", domains: [], instances: [] });
+
+    await apps.settings("hello", { httpsRedirect: true, hsts: 60 });
+    await within(1000, "the settings", async () => hello()?.hsts === 60);
+    expect(hello()).toMatchObject({ httpsRedirect: true, hsts: 60 });
+
+    await apps.settings("hello", { httpsRedirect: false, hsts: 0 });
+    await within(1000, "the settings off", async () => hello()?.hsts === undefined);
+    expect(hello()).toEqual({ name: "hello", domains: [], instances: [] });
+    await expect(apps.settings("hello", { hsts: -1 })).rejects.toThrow(/hsts/);
+  });
+
   it("treats a server without the apps API as having no apps, until it has one", async () => {
     let appsApi = false;
     const server = createServer((req, res) => {

@@ -18,8 +18,18 @@ export interface ApiRouteSourceOptions {
   pollMs?: number;
 }
 
+/** What the router reads of an app's record. */
+interface AppEntry {
+  name: string;
+  domains?: string[];
+  httpsRedirect?: boolean;
+  hsts?: number;
+}
+
 interface AppWatch {
   domains: string[];
+  /** The app's HTTPS settings, as the route table takes them. */
+  https: Pick<AppRoute, "httpsRedirect" | "hsts">;
   instances: RouteInstance[];
   /** Its first catalog answer has arrived. */
   loaded: boolean;
@@ -72,7 +82,7 @@ export class ApiRouteSource implements RouteSource {
       }, delay);
     };
 
-    const setApps = (list: { name: string; domains?: string[] }[]): void => {
+    const setApps = (list: AppEntry[]): void => {
       const names = new Set(list.map((a) => a.name));
       for (const [name, w] of watches)
         if (!names.has(name)) {
@@ -81,13 +91,16 @@ export class ApiRouteSource implements RouteSource {
         }
       for (const app of list) {
         const domains = [...(app.domains ?? [])].sort();
+        const https = httpsOf(app);
         const w = watches.get(app.name);
         if (w !== undefined) {
           w.domains = domains;
+          w.https = https;
           continue;
         }
         const watch: AppWatch = {
           domains,
+          https,
           instances: [],
           loaded: false,
           abort: new AbortController(),
@@ -110,7 +123,7 @@ export class ApiRouteSource implements RouteSource {
 
   private async followApps(
     signal: AbortSignal,
-    setApps: (list: { name: string; domains?: string[] }[]) => void,
+    setApps: (list: AppEntry[]) => void,
   ): Promise<void> {
     let index: number | undefined;
     let failures = 0;
@@ -192,9 +205,18 @@ export class ApiRouteSource implements RouteSource {
 
 function snapshotOf(watches: Map<string, AppWatch>): RouteSnapshot {
   const apps: AppRoute[] = [];
-  for (const [name, w] of watches) apps.push({ name, domains: w.domains, instances: w.instances });
+  for (const [name, w] of watches)
+    apps.push({ name, domains: w.domains, instances: w.instances, ...w.https });
   apps.sort((a, b) => (a.name < b.name ? -1 : 1));
   return { apps };
+}
+
+/** Only the settings that are on, so apps without them read as before. */
+function httpsOf(app: AppEntry): Pick<AppRoute, "httpsRedirect" | "hsts"> {
+  return {
+    ...(app.httpsRedirect === true ? { httpsRedirect: true } : {}),
+    ...(app.hsts !== undefined && app.hsts > 0 ? { hsts: app.hsts } : {}),
+  };
 }
 
 function sameInstances(a: RouteInstance[], b: RouteInstance[]): boolean {

@@ -103,7 +103,7 @@ export function appRoutes(deps: ApiDeps): RouteDef[] {
       method: "PUT",
       path: "/v1/apps/:app/settings",
       summary:
-        "Change an app's settings {healthPath?, deployTimeoutMs?, drainMs?, runtime?, container?: {memoryMb?, pids?, readOnly?} (null: default), buildArgs?}: a change of runtime or container makes a release of the same code (answered as `newRelease`, to follow); the rest apply from the next deploy",
+        "Change an app's settings {healthPath?, deployTimeoutMs?, drainMs?, runtime?, container?: {memoryMb?, pids?, readOnly?} (null: default), buildArgs?, httpsRedirect?, hsts? (seconds, 0: off)}: a change of runtime or container makes a release of the same code (answered as `newRelease`, to follow); the rest apply from the next deploy",
       handler: async (ctx) => {
         ctx.allowQuery();
         const app = appParam(ctx, "write");

@@ -3,7 +3,13 @@ import { AppsClient } from "../../client/apps.js";
 import { GantryError } from "../../errors.js";
 import type { FieldChange, KindContext, LiveItem, SpecItem } from "../kind.js";
 import type { LiveApp } from "./apps-read.js";
-import { wantedFormation, wantedRuntime, wantedSettings, type AppSpec } from "./apps-schema.js";
+import {
+  wantedFormation,
+  wantedHttps,
+  wantedRuntime,
+  wantedSettings,
+  type AppSpec,
+} from "./apps-schema.js";
 import { packFiles, readSourceFolder } from "./apps-source.js";
 
 /** A deploy the stack started failed: the item fails with the deploy's reason. */
@@ -54,6 +60,12 @@ export async function applyApp(
     ctx.progress(`runtime of ${app}: ${r.runtime}`);
     if (answer.newRelease !== undefined)
       await follow(ctx, apps, app, answer.newRelease, "the runtime release");
+  }
+
+  if (touches((p) => p === "httpsRedirect" || p === "hsts")) {
+    const h = wantedHttps(spec);
+    await apps.settings(app, h);
+    ctx.progress(`https of ${app}: redirect ${h.httpsRedirect}, hsts ${h.hsts}`);
   }
 
   if (touches((p) => p === "domains")) {

@@ -1,7 +1,13 @@
 import { formatDuration } from "../../model/duration.js";
 import type { FieldChange } from "../kind.js";
 import type { LiveApp, LiveCode } from "./apps-read.js";
-import { wantedFormation, wantedRuntime, wantedSettings, type AppSpec } from "./apps-schema.js";
+import {
+  wantedFormation,
+  wantedHttps,
+  wantedRuntime,
+  wantedSettings,
+  type AppSpec,
+} from "./apps-schema.js";
 
 /** How a plan shows a source hash (the full hash is in the build record). */
 export const shortHash = (hash: string): string => hash.slice(0, 12);
@@ -50,6 +56,7 @@ export function diffApp(
 
   out.push(...settingFields(spec, live));
   out.push(...runtimeFields(spec, live));
+  out.push(...httpsFields(spec, live));
 
   const domains = [...(spec.domains ?? [])].sort();
   const liveDomains = live?.domains ?? [];
@@ -159,6 +166,26 @@ function runtimeFields(spec: AppSpec, live: LiveApp | undefined): FieldChange[] 
       (live?.buildArgs ?? []).join(", ") || "(none)",
       spec.buildArgs !== undefined,
     ],
+  ];
+  const out: FieldChange[] = [];
+  for (const [path, next, cur, written] of rows) {
+    if (live === undefined ? !written : cur === next) continue;
+    out.push({ path, ...(live === undefined ? {} : { old: cur }), new: next });
+  }
+  return out;
+}
+
+/** HTTPS redirect and HSTS (issue 13): off unless the spec turns them on. */
+function httpsFields(spec: AppSpec, live: LiveApp | undefined): FieldChange[] {
+  const want = wantedHttps(spec);
+  const rows: [string, boolean | number, boolean | number, boolean][] = [
+    [
+      "httpsRedirect",
+      want.httpsRedirect,
+      live?.httpsRedirect ?? false,
+      spec.httpsRedirect !== undefined,
+    ],
+    ["hsts", want.hsts, live?.hsts ?? 0, spec.hsts !== undefined],
   ];
   const out: FieldChange[] = [];
   for (const [path, next, cur, written] of rows) {

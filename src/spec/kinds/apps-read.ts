@@ -25,6 +25,9 @@ export interface LiveApp {
   runtime?: Runtime;
   container?: ContainerOptions;
   buildArgs?: string[];
+  /** The router's HTTPS redirect and HSTS max-age (absent: off). */
+  httpsRedirect?: boolean;
+  hsts?: number;
   /** Instances per process type of the release that serves (defaults filled in). */
   formation: Formation;
   /** The process types of the release that serves ([] before the first build). */
@@ -100,6 +103,8 @@ async function liveItem(
       ...(info.runtime === undefined ? {} : { runtime: info.runtime }),
       ...(info.container === undefined ? {} : { container: info.container }),
       ...(info.buildArgs === undefined ? {} : { buildArgs: info.buildArgs }),
+      ...(info.httpsRedirect === true ? { httpsRedirect: true } : {}),
+      ...(info.hsts === undefined ? {} : { hsts: info.hsts }),
       formation: Object.fromEntries(types.map((t) => [t, info.formation[t] ?? 0])),
       processTypes: types,
       config: config.values,

@@ -5,6 +5,8 @@ import {
   ContainerOptionsSchema,
   DomainSchema,
   FormationSchema,
+  HSTS_DEFAULT_SECONDS,
+  HstsSecondsSchema,
   RuntimeSchema,
   type ContainerOptions,
   type Formation,
@@ -27,6 +29,15 @@ const memorySchema = z.union([z.string(), z.number()]).superRefine((value, ctx) 
     ctx.addIssue({ code: "custom", message: `"${value}" is not a size like 512M or 1G` });
   else if (!MEMORY.safeParse(mb).success)
     ctx.addIssue({ code: "custom", message: `must be between 16M and 1024G, got "${value}"` });
+});
+
+/** `hsts: true` (one year), `false`, or a max-age in seconds (0: off). */
+const hstsSpecSchema = z.union([z.boolean(), z.number()]).superRefine((value, ctx) => {
+  if (typeof value === "number" && !HstsSecondsSchema.safeParse(value).success)
+    ctx.addIssue({
+      code: "custom",
+      message: `must be true, false or a max-age in whole seconds up to 63072000, got ${value}`,
+    });
 });
 
 /** `apps.<name>.container`: limits and options of the app's containers (runtime docker). */
@@ -70,6 +81,10 @@ export const AppSpecSchema = z.strictObject({
     .max(50)
     .refine((l) => new Set(l).size === l.length, "lists a name twice")
     .optional(),
+  /** Plain HTTP answered with a 308 to HTTPS, for names the router has a certificate for. */
+  httpsRedirect: z.boolean().optional(),
+  /** HTTPS answers carry HSTS: `true` (one year), `false`, or a max-age in seconds. */
+  hsts: hstsSpecSchema.optional(),
   /** A folder of the stack with the app's code: built and deployed when its content changes. */
   source: z.string().min(1).max(1024).optional(),
 });
@@ -90,6 +105,15 @@ export function wantedSettings(spec: AppSpec): AppSettingsWanted {
         ? APP_SPEC_DEFAULTS.deployTimeoutMs
         : durationMs(spec.deployTimeout),
     drainMs: spec.drain === undefined ? APP_SPEC_DEFAULTS.drainMs : durationMs(spec.drain),
+  };
+}
+
+/** The router settings an app spec asks for (issue 13), defaults (off) filled in. */
+export function wantedHttps(spec: AppSpec): { httpsRedirect: boolean; hsts: number } {
+  const h = spec.hsts;
+  return {
+    httpsRedirect: spec.httpsRedirect ?? false,
+    hsts: h === true ? HSTS_DEFAULT_SECONDS : h === false || h === undefined ? 0 : h,
   };
 }
 
