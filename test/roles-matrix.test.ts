@@ -109,6 +109,7 @@ const MATRIX: Record<string, string> = {
   "POST /v1/apps/:app/certs": "AO",
   "GET /v1/certs": "AODV",
   "DELETE /v1/apps/:app/certs": "AO",
+  "GET /v1/acme/http01/:token": "AOV",
   "GET /v1/certs/bundle": "AO",
 };
 

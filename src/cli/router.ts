@@ -70,18 +70,26 @@ Examples:
 
       const hold = opts.lowLatency === true ? holdCpuLatency(0) : undefined;
       // Loaded only when the router runs, so other commands start fast.
-      const [{ startRouter }, { ApiRouteSource }, { defaultRouterWorkers }, { StaticCertSource }] =
-        await Promise.all([
-          import("../router/router.js"),
-          import("../router/api-source.js"),
-          import("../router/index.js"),
-          import("../router/https.js"),
-        ]);
+      const [
+        { startRouter },
+        { ApiRouteSource },
+        { defaultRouterWorkers },
+        { StaticCertSource },
+        { acmeChallenge },
+      ] = await Promise.all([
+        import("../router/router.js"),
+        import("../router/api-source.js"),
+        import("../router/index.js"),
+        import("../router/https.js"),
+        import("../client/acme.js"),
+      ]);
       const log = (line: string): void => o.err(`${new Date().toISOString()} ${line}`);
       const router = await startRouter({
         listen: { host: http.host, port: http.port },
         domain,
         source: new ApiRouteSource({ client, log }),
+        // ACME HTTP-01 challenges of the server's certificates, answered on this router too.
+        challenges: (token) => acmeChallenge(client, token),
         workers: workers ?? defaultRouterWorkers(),
         https: {
           ...https,

@@ -1,3 +1,4 @@
+import { acmeChallenge } from "../client/acme.js";
 import { GantryClient } from "../client/client.js";
 import { routerPolicies } from "../model/policies.js";
 import { ApiRouteSource } from "../router/api-source.js";
@@ -55,6 +56,7 @@ export async function startLocalRouter(
   }
   return startRouter({
     listen: { host: opts.host, port: opts.port },
+    challenges: (token) => acmeChallenge(client, token),
     https: { ...opts.https, certs },
     domain: opts.domain,
     source,

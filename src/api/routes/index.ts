@@ -1,4 +1,5 @@
 import type { ApiDeps, RouteDef } from "../server.js";
+import { acmeRoutes } from "./acme.js";
 import { agentWorkRoutes } from "./agent-work.js";
 import { appReleaseRoutes } from "./apps-releases.js";
 import { appRuntimeRoutes } from "./apps-runtime.js";
@@ -47,6 +48,7 @@ export function registerRoutes(deps: ApiDeps): RouteDef[] {
     ...appReleaseRoutes(deps),
     ...appRuntimeRoutes(deps),
     ...certRoutes(deps),
+    ...acmeRoutes(deps),
     ...certBundleRoutes(deps),
     ...agentWorkRoutes(deps),
     ...buildRoutes(deps),
