@@ -19,7 +19,7 @@ function state(t: Shown, now = Date.now()): string {
 export function registerJoinTokenCommands(program: Command, o: Output): void {
   const cmd = program
     .command("join-tokens")
-    .description("list join tokens: what agents join this cluster with (admin)")
+    .description("list join tokens: what agents and routers join this cluster with (admin)")
     .option("--json", "print JSON")
     .addHelpText(
       "after",
@@ -29,6 +29,8 @@ against it before sending anything, then exchanges it for its own node token.
 Examples:
   $ gantry join-tokens create --ttl 24h --uses 3 --labels zone=a
   $ gantry agent --server https://10.0.0.1:7700 --join K10…
+  $ gantry join-tokens create --router --uses 1
+  $ gantry router --server https://10.0.0.1:7700 --join K10…
   $ gantry join-tokens
   $ gantry join-tokens:revoke ab12cd`,
     )
@@ -37,9 +39,10 @@ Examples:
       if (opts.json) return json(o, list);
       table(
         o,
-        ["ID", "STATE", "USES", "EXPIRES", "LABELS", "CREATED"],
+        ["ID", "FOR", "STATE", "USES", "EXPIRES", "LABELS", "CREATED"],
         list.map((t) => [
           t.id,
+          t.kind === "router" ? "routers" : "agents",
           state(t),
           `${t.used}/${t.uses ?? "∞"}`,
           t.expiresAt ?? "never",
@@ -62,38 +65,61 @@ Examples:
       collect,
       [] as string[],
     )
+    .option(
+      "--router",
+      "for routers (gantry router --join): they get a router token (app, service and certificate read)",
+    )
     .option("--json", "print JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ gantry join-tokens create\n  $ gantry join-tokens create --ttl 1h --uses 1 --labels zone=a --json",
+      "\nExamples:\n  $ gantry join-tokens create\n  $ gantry join-tokens create --ttl 1h --uses 1 --labels zone=a --json\n  $ gantry join-tokens create --router --uses 2",
     )
-    .action(async (opts: { ttl: string; uses?: string; labels: string[]; json?: boolean }) => {
-      if (!((parseDuration(opts.ttl) ?? 0) >= 1000))
-        throw new ValidationError(
-          `--ttl must be a duration like "24h" or "30m", got "${opts.ttl}"`,
-          "--ttl",
+    .action(
+      async (opts: {
+        ttl: string;
+        uses?: string;
+        labels: string[];
+        router?: boolean;
+        json?: boolean;
+      }) => {
+        if (!((parseDuration(opts.ttl) ?? 0) >= 1000))
+          throw new ValidationError(
+            `--ttl must be a duration like "24h" or "30m", got "${opts.ttl}"`,
+            "--ttl",
+          );
+        const uses = opts.uses === undefined ? undefined : Number(opts.uses);
+        if (uses !== undefined && !(Number.isInteger(uses) && uses >= 1 && uses <= 100_000))
+          throw new ValidationError(
+            `--uses must be a whole number from 1, got "${opts.uses}"`,
+            "--uses",
+          );
+        const labels = parseLabels(opts.labels.flatMap((l) => l.split(",")));
+        if ("error" in labels) throw new ValidationError(String(labels.error), "--labels");
+        const router = opts.router === true;
+        if (router && Object.keys(labels).length > 0)
+          throw new ValidationError(
+            "--labels are for nodes; a router join token takes none",
+            "--labels",
+          );
+        const t = await clientFromEnv().json<Shown & { token: string }>("POST", "/v1/join-tokens", {
+          body: {
+            ttl: opts.ttl,
+            labels,
+            ...(uses === undefined ? {} : { uses }),
+            ...(router ? { router: true } : {}),
+          },
+        });
+        // `join-tokens create --json`: commander gives --json to `join-tokens`, which has one too.
+        if (opts.json === true || cmd.opts<{ json?: boolean }>().json === true) return json(o, t);
+        o.out(
+          `created ${router ? "router " : ""}join token ${t.id} (expires ${t.expiresAt ?? "never"}, uses ${t.uses ?? "any"})`,
         );
-      const uses = opts.uses === undefined ? undefined : Number(opts.uses);
-      if (uses !== undefined && !(Number.isInteger(uses) && uses >= 1 && uses <= 100_000))
-        throw new ValidationError(
-          `--uses must be a whole number from 1, got "${opts.uses}"`,
-          "--uses",
+        o.out(t.token);
+        o.out(
+          `store it now: it is not shown again. Join with: gantry ${router ? "router" : "agent"} --server https://… --join TOKEN`,
         );
-      const labels = parseLabels(opts.labels.flatMap((l) => l.split(",")));
-      if ("error" in labels) throw new ValidationError(String(labels.error), "--labels");
-      const t = await clientFromEnv().json<Shown & { token: string }>("POST", "/v1/join-tokens", {
-        body: { ttl: opts.ttl, labels, ...(uses === undefined ? {} : { uses }) },
-      });
-      // `join-tokens create --json`: commander gives --json to `join-tokens`, which has one too.
-      if (opts.json === true || cmd.opts<{ json?: boolean }>().json === true) return json(o, t);
-      o.out(
-        `created join token ${t.id} (expires ${t.expiresAt ?? "never"}, uses ${t.uses ?? "any"})`,
-      );
-      o.out(t.token);
-      o.out(
-        "store it now: it is not shown again. Join with: gantry agent --server https://… --join TOKEN",
-      );
-    });
+      },
+    );
 
   program
     .command("join-tokens:revoke <id>")

@@ -1,14 +1,22 @@
+import { join } from "node:path";
 import type { Command } from "commander";
 import { GantryClient } from "../client/client.js";
 import { ApiError, ConnectError } from "../client/errors.js";
 import { GantryError } from "../errors.js";
 import { CPU_DMA_LATENCY, holdCpuLatency } from "../server/cpu-latency.js";
 import { parseHostPort } from "./config.js";
-import { joinToken, serverAddr, untilSignal, type JoinOptions } from "./join.js";
+import { NodeNameSchema } from "../model/node.js";
+import { defaultDataDir } from "../server/datadir.js";
+import { defaultNodeName } from "../server/node-name.js";
+import { parseWith } from "../validate.js";
+import { serverAddr, untilSignal } from "./join.js";
+import { routerToken, type RouterTokenOptions } from "./router-join.js";
 import { colours, type Output } from "../output/output.js";
 import { listenError, parseDomain, parseRouterWorkers } from "./up.js";
 
-interface RouterCliOptions extends JoinOptions {
+interface RouterCliOptions extends RouterTokenOptions {
+  dataDir?: string;
+  name?: string;
   httpAddr: string;
   httpsAddr?: string;
   domain: string;
@@ -16,12 +24,11 @@ interface RouterCliOptions extends JoinOptions {
   lowLatency?: boolean;
 }
 
-const NEEDS_TOKEN =
-  "the router needs a token that reads apps and services: --token, --token-file or $GANTRY_TOKEN (create one with: gantry tokens create router-edge --policy app::read --policy service::read)";
-
 /**
  * `gantry router`: the router of `gantry up` on its own, following a Gantry server's API with a
- * read-only token — on an edge machine, or beside others so routing outlives any one machine.
+ * read-only token (apps, services, and the certificates it serves over HTTPS) — on an edge
+ * machine, or beside others so routing outlives any one machine. It joins like an agent: with
+ * `--join` and a router join token it pins the cluster CA and keeps its own router token.
  * Like an agent it is statically stable: while the server is away it keeps routing by the
  * table it last had, to the instances the agents keep running.
  */
@@ -30,8 +37,20 @@ export function registerRouterCommands(program: Command, o: Output): void {
     .command("router")
     .description("run a router on its own that follows a Gantry server: apps at <app>.<domain>")
     .option("--server <url>", "the server's API URL (default: $GANTRY_ADDR)")
-    .option("--token <secret>", "a token with app::read and service::read (default: $GANTRY_TOKEN)")
+    .option(
+      "--token <secret>",
+      "a token with app::read, service::read and cert::read (default: $GANTRY_TOKEN)",
+    )
     .option("--token-file <path>", "read the token from a file (keeps it out of `ps`)")
+    .option(
+      "--join <token>",
+      "join with a router join token (gantry join-tokens create --router): checks the server's CA against it, gets a router token, keeps both in the data dir",
+    )
+    .option(
+      "--data-dir <dir>",
+      "where a joined router keeps its token and the CA (default: DATA_DIR/routers/NAME)",
+    )
+    .option("--name <name>", "this router's name, in its token's name (default: the host name)")
     .option("--http-addr <host:port>", "listen address", "127.0.0.1:8080")
     .option(
       "--https-addr <host:port>",
@@ -49,8 +68,12 @@ export function registerRouterCommands(program: Command, o: Output): void {
     .addHelpText(
       "after",
       `
-The token only reads: apps (names, domains) and services (passing instances), e.g.
-  $ gantry tokens create router-edge-1 --policy app::read --policy service::read
+The token only reads: apps (names, domains), services (passing instances) and the certificates
+with their keys (served over HTTPS, followed as they change). Joining gives such a token:
+  $ gantry join-tokens create --router --uses 1          # on the server
+  $ gantry router --server https://10.0.0.1:7700 --join K10…   # later runs reuse the token
+or make one by hand:
+  $ gantry tokens create router-edge-1 --policy app::read --policy service::read --policy cert::read
 
 Examples:
   $ gantry router --server http://10.0.0.1:7700 --token-file /etc/gantry/router.token
@@ -65,7 +88,10 @@ Examples:
       const domain = parseDomain(opts.domain);
       const workers =
         opts.workers === undefined ? undefined : parseRouterWorkers(opts.workers, "--workers");
-      const client = new GantryClient({ addr, token: joinToken(opts, process.env, NEEDS_TOKEN) });
+      const name = parseWith(NodeNameSchema, opts.name ?? defaultNodeName(), "--name");
+      const dataDir = opts.dataDir ?? join(defaultDataDir(), "routers", name);
+      const token = await routerToken(opts, addr, name, dataDir, (l) => o.out(l));
+      const client = new GantryClient({ addr, token });
       await checkToken(client, addr, o);
 
       const hold = opts.lowLatency === true ? holdCpuLatency(0) : undefined;
@@ -74,13 +100,13 @@ Examples:
         { startRouter },
         { ApiRouteSource },
         { defaultRouterWorkers },
-        { StaticCertSource },
+        { ApiCertSource },
         { acmeChallenge },
       ] = await Promise.all([
         import("../router/router.js"),
         import("../router/api-source.js"),
         import("../router/index.js"),
-        import("../router/https.js"),
+        import("../router/api-cert-source.js"),
         import("../client/acme.js"),
       ]);
       const log = (line: string): void => o.err(`${new Date().toISOString()} ${line}`);
@@ -94,7 +120,7 @@ Examples:
         https: {
           ...https,
           explicit: opts.httpsAddr !== undefined,
-          certs: new StaticCertSource(),
+          certs: new ApiCertSource({ client, log }),
         },
         log,
       }).catch((err: unknown) => {

@@ -1,10 +1,10 @@
 import { request } from "node:https";
 import { GantryError, ValidationError } from "../errors.js";
-import { parseJoinToken } from "../model/join-token.js";
+import { parseJoinToken, type JoinKind } from "../model/join-token.js";
 import { caHash } from "../tls/ca.js";
 import { ApiError, ConnectError } from "./errors.js";
 
-/** What joining gave the agent: the cluster CA it checked and its own node token. */
+/** What joining gave the agent (or router): the cluster CA it checked and its own token. */
 export interface Joined {
   caPem: string;
   tokenName: string;
@@ -15,12 +15,14 @@ export interface Joined {
 /**
  * Join a cluster with a join token: fetch the server's CA without trusting it, refuse unless its
  * sha256 is the one the token pins, then (verifying the server against that CA alone) exchange
- * the token for a node token. Nothing secret is sent before the CA has been checked.
+ * the token for a node token (a router token when `kind` is router). Nothing secret is sent
+ * before the CA has been checked.
  */
 export async function joinCluster(
   server: string,
   joinToken: string,
-  nodeName: string,
+  name: string,
+  kind: JoinKind = "node",
 ): Promise<Joined> {
   const parts = parseJoinToken(joinToken);
   if (parts === undefined)
@@ -55,7 +57,11 @@ export async function joinCluster(
     "POST",
     "/v1/join",
     { ca: caPem },
-    JSON.stringify({ id: parts.id, secret: parts.secret, nodeName }),
+    JSON.stringify({
+      id: parts.id,
+      secret: parts.secret,
+      ...(kind === "router" ? { routerName: name } : { nodeName: name }),
+    }),
   );
   if (res.status !== 201) throw await apiError(res);
   const body = JSON.parse(res.body) as {
