@@ -57,6 +57,7 @@ export class ClientConn extends ClientSide implements UpstreamOwner {
         route === undefined
           ? missAnswer(this.proxy.table.miss(req.host), this.proxy.domain)
           : noInstanceAnswer(route.app);
+      this.route = route ?? null;
       this.respond(a.status, a.message, a.hint, req.keepAlive && !hasBody, req.accept);
       return;
     }

@@ -236,11 +236,14 @@ export abstract class ClientSide {
     accept: string,
   ): void {
     const close = this.closesAfterOwn(keepAlive);
+    // An app's HSTS holds for the router's answers on its behalf too (a 503 while it is down).
+    const hsts = this.proto === "https" ? (this.route?.hsts ?? null) : null;
     this.sendOwn(
       errorResponse({
         status,
         message,
         ...(hint === undefined ? {} : { hint }),
+        ...(hsts === null ? {} : { headers: hsts }),
         requestId: this.requestId,
         html: wantsHtml(accept),
         close,

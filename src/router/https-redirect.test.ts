@@ -181,6 +181,17 @@ describe("HSTS", () => {
     expect(plain.headers["strict-transport-security"]).toBeUndefined();
   });
 
+  it("on the router's own answers for the app too (a 503 while it has no instance)", async () => {
+    const { https, cert, source } = await setup();
+    source.set({ apps: source.current.apps.map((a) => ({ ...a, instances: [] })) });
+    const down = await httpsGet(https, "hello.localhost", cert.certPem);
+    expect(down.status).toBe(503);
+    expect(down.headers["strict-transport-security"]).toBe(`max-age=${YEAR}`);
+    const other = await httpsGet(https, "plain.localhost", cert.certPem);
+    expect(other.status).toBe(503);
+    expect(other.headers["strict-transport-security"]).toBeUndefined();
+  });
+
   it("never over plain HTTP (RFC 6797)", async () => {
     const { url, source } = await setup();
     source.set({ apps: source.current.apps.map((a) => ({ ...a, httpsRedirect: false })) });

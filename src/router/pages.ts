@@ -27,6 +27,8 @@ export function errorResponse(opts: {
   html: boolean;
   close: boolean;
   head?: boolean;
+  /** More header lines, each ending in CRLF (e.g. an app's HSTS). */
+  headers?: string;
 }): string {
   const reason = REASONS[opts.status] ?? "Error";
   const body = opts.html ? htmlPage(opts.status, reason, opts) : textPage(opts.status, opts);
@@ -37,6 +39,7 @@ export function errorResponse(opts: {
     `cache-control: no-store\r\n` +
     `x-request-id: ${opts.requestId}\r\n` +
     `x-gantry-router: ${opts.status}\r\n` +
+    (opts.headers ?? "") +
     (opts.close ? "connection: close\r\n" : "") +
     "\r\n" +
     (opts.head ? "" : body)
