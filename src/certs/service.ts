@@ -1,12 +1,16 @@
 import type { SecretBox } from "../apps/secrets.js";
-import { readApp } from "../apps/records.js";
+import { parseAll, readApp } from "../apps/records.js";
 import { notFound } from "../errors.js";
 import type { Store } from "../store/index.js";
+import { ACME_KEYS, AcmeStatusSchema, type AcmeStatus } from "./acme-state.js";
 import { CERTS_PREFIX, CertRecordSchema, sealCert, type CertRecord } from "./record.js";
 import { checkCertificate, type CertInput } from "./validate.js";
 
-/** A stored certificate as `gantry certs` shows it: never the key. */
-export type CertView = Omit<CertRecord, "keySealed" | "certPem">;
+/**
+ * A stored certificate as `gantry certs` shows it: never the key. `pending`: ACME has not
+ * issued one yet and the last attempt failed (issuer and dates are empty, lastError says why).
+ */
+export type CertView = Omit<CertRecord, "keySealed" | "certPem"> & { pending?: true };
 
 /** Certificates given by users (`gantry certs:add`), kept in the store with their keys sealed. */
 export class CertService {
@@ -32,7 +36,16 @@ export class CertService {
   }
 
   async list(app?: string): Promise<CertView[]> {
-    return (await this.records(app)).map(view);
+    const certs = (await this.records(app)).map(view);
+    const have = new Set(certs.map((c) => c.app));
+    const res = await this.store.range(
+      app === undefined ? { prefix: ACME_KEYS.status } : ACME_KEYS.status + app,
+    );
+    const pending = parseAll(res.kvs, AcmeStatusSchema)
+      .map((s) => s.value)
+      .filter((s) => !have.has(s.app))
+      .map(pendingView);
+    return [...certs, ...pending].sort((a, b) => a.app.localeCompare(b.app));
   }
 
   /** Every stored record, or the app's. */
@@ -53,6 +66,21 @@ export class CertService {
     const res = await this.store.delete(CERTS_PREFIX + app);
     if (res.deleted === 0) throw notFound(`certificate of app "${app}"`);
   }
+}
+
+function pendingView(s: AcmeStatus): CertView {
+  return {
+    app: s.app,
+    source: "acme",
+    domains: s.domains,
+    issuer: "",
+    notBefore: "",
+    notAfter: "",
+    fingerprint: "",
+    addedAt: s.failedAt,
+    lastError: s.lastError,
+    pending: true,
+  };
 }
 
 function view(rec: CertRecord): CertView {

@@ -42,7 +42,7 @@ Examples:
           c.app,
           c.domains.join(","),
           c.issuer,
-          c.notAfter,
+          c.pending === true ? "(pending)" : c.notAfter,
           c.source,
           c.lastError ?? "",
         ]),

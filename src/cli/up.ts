@@ -12,8 +12,9 @@ import { defaultNodeName } from "../server/node-name.js";
 import { parseHostPort } from "./config.js";
 import { colours, type Output } from "../output/output.js";
 import { tuneServerMemory } from "./server-memory.js";
+import { acmeOption, parseAcmeFlags, type AcmeFlags } from "./acme-flags.js";
 
-interface UpOptions {
+interface UpOptions extends AcmeFlags {
   dataDir: string;
   apiAddr: string;
   httpAddr: string;
@@ -162,6 +163,10 @@ export function registerUpCommands(program: Command, o: Output): void {
       "--image-retention <n>",
       "keep the registry images of the last N releases per app (default 5)",
     )
+    .addOption(acmeOption("directory"))
+    .addOption(acmeOption("email"))
+    .addOption(acmeOption("ca"))
+    .addOption(acmeOption("renewBefore"))
     .option(
       "--low-latency",
       "keep idle CPUs ready to run at once (PM QoS, needs root): trims the router's tail latency on VMs; idle CPUs poll instead of sleeping",
@@ -177,6 +182,8 @@ Examples:
   $ gantry up --port-range 10000-19999
   $ gantry up --tls                      # HTTPS on loopback too (CA in DATA_DIR/ca.crt)
   $ gantry up --registry-addr 127.0.0.1:5001 --image-retention 10
+  $ sudo gantry up --http-addr 0.0.0.0:80 --https-addr 0.0.0.0:443 \\
+      --acme-directory https://acme-v02.api.letsencrypt.org/directory --acme-email ops@example.com
   $ sudo gantry up --http-addr 0.0.0.0:80 --low-latency   # a dedicated edge machine`,
     )
     .action(async (opts: UpOptions) => {
@@ -189,6 +196,7 @@ Examples:
       const deployResyncMs = parseResync(opts.deployResync);
       const portRange =
         opts.portRange === undefined ? undefined : parsePortRange(opts.portRange, "--port-range");
+      const acme = parseAcmeFlags(opts);
       await serveUntilSignal(
         o,
         async () =>
@@ -206,6 +214,7 @@ Examples:
             ...(portRange === undefined ? {} : { portRange }),
             ...registryOptions(opts, api.host, true),
             ...(opts.tls === true ? { tls: true } : {}),
+            ...(acme === undefined ? {} : { acme }),
           }),
         "Gantry",
         {
@@ -247,17 +256,23 @@ Examples:
       "--image-retention <n>",
       "keep the registry images of the last N releases per app (default 5)",
     )
+    .addOption(acmeOption("directory"))
+    .addOption(acmeOption("email"))
+    .addOption(acmeOption("ca"))
+    .addOption(acmeOption("renewBefore"))
     .addHelpText(
       "after",
       `
 Examples:
   $ gantry server --store etcd://127.0.0.1:2379,127.0.0.1:22379,127.0.0.1:32379
   $ gantry server --data-dir /var/lib/gantry --api-addr 0.0.0.0:7700   # HTTPS (beyond loopback)
-  $ gantry server --registry-addr 10.0.0.5:5000   # agents pull from the node network`,
+  $ gantry server --registry-addr 10.0.0.5:5000   # agents pull from the node network
+  $ gantry server --acme-directory https://acme-staging-v02.api.letsencrypt.org/directory`,
     )
     .action(async (opts: UpOptions) => {
       const api = parseHostPort(opts.apiAddr, "--api-addr");
       const deployResyncMs = parseResync(opts.deployResync);
+      const acme = parseAcmeFlags(opts);
       await serveUntilSignal(
         o,
         async () =>
@@ -269,6 +284,7 @@ Examples:
             ...(opts.store === undefined ? {} : { store: opts.store }),
             ...registryOptions(opts, api.host, false),
             ...(opts.tls === true ? { tls: true } : {}),
+            ...(acme === undefined ? {} : { acme }),
           }),
         "Gantry server",
         { apiPort: api.port },

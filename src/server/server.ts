@@ -3,6 +3,7 @@ import { Counter } from "prom-client";
 import { createApiServer, type ApiServer } from "../api/server.js";
 import type { AppService } from "../apps/service.js";
 import { recoverInterruptedPushes } from "../apps/push-recovery.js";
+import { startAcmeController, type AcmeOptions } from "../acme/controller.js";
 import { startDeployController } from "../controllers/deploy.js";
 import { startLeadership } from "../controllers/leader.js";
 import { leadGitOps } from "../gitops/start.js";
@@ -32,6 +33,8 @@ export interface ServerOptions {
   imageRetention?: number;
   /** Serve HTTPS with the cluster CA (default: when the API listens beyond 127.0.0.1/localhost). */
   tls?: boolean;
+  /** Certificates by ACME for apps with custom domains (docs/security.md). */
+  acme?: AcmeOptions;
   log?: (line: string) => void;
 }
 
@@ -131,7 +134,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
             }
           },
         });
-        return { stop: async () => void (await Promise.all([stack.stop(), deploy.stop()])) };
+        const acme =
+          opts.acme === undefined
+            ? undefined
+            : startAcmeController({
+                store,
+                box: apps.secrets,
+                acme: opts.acme,
+                ...(opts.log ? { log: opts.log } : {}),
+              });
+        return {
+          stop: async () => void (await Promise.all([stack.stop(), deploy.stop(), acme?.stop()])),
+        };
       },
     });
     api.deps.controllers = leadership;
