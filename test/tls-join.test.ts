@@ -231,12 +231,23 @@ describe("join tokens", () => {
     expect(a.joined, a.out).toBe(true);
     expect(statSync(join(a.dir, "node.token")).mode & 0o777).toBe(0o600);
     expect(statSync(join(a.dir, "ca.crt")).mode & 0o777).toBe(0o600);
-    await until("node j1 ready", async () => {
+    const j1 = await until("node j1 ready", async () => {
       const r = await cli(["nodes", "--json"], withCa());
-      const list = JSON.parse(r.stdout || "[]") as { name: string; status: string }[];
-      return list.some((n) => n.name === "j1" && n.status === "ready") ? true : undefined;
+      const list = JSON.parse(r.stdout || "[]") as {
+        name: string;
+        status: string;
+        labels?: Record<string, string>;
+      }[];
+      return list.find((n) => n.name === "j1" && n.status === "ready");
     });
     expect(await usedOf(idOf(token))).toBe(1);
+    // It carries its join token's labels, and `gantry nodes` shows them.
+    expect(j1.labels).toEqual({ zone: "a" });
+    const table = await cli(["nodes"], withCa());
+    expect(table.stdout).toMatch(
+      /^NODE\s+STATUS\s+INSTANCES\s+CPUS\s+MEMORY\s+ADDRESSES\s+LABELS\s+UP/m,
+    );
+    expect(table.stdout).toMatch(/^j1\s+ready\s.*\szone=a\s/m);
 
     // Its node token works, and is locked out within a second of being revoked.
     const nodeToken = readFileSync(join(a.dir, "node.token"), "utf8").trim();
