@@ -18,7 +18,7 @@
  * Last line: `tls: https router/nginx=<x>x handshakes router/nginx=<x>x`.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,7 +31,15 @@ import { freePort } from "../test/helpers/ports.js";
 import { benchPriority, ensureBenchTools } from "./paas-router.js";
 import { midpoint } from "./router-latency.js";
 import { startNginxTls } from "./tls-nginx.js";
-import { buildNoResumeShim, childrenOf, cores, cpuTicks, runWrk, type WrkRun } from "./tls-wrk.js";
+import {
+  buildClients,
+  childrenOf,
+  cores,
+  cpuTicks,
+  keptAlive,
+  newConnections,
+  type ClientRun,
+} from "./tls-client.js";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
@@ -39,26 +47,32 @@ const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 50);
 const HANDSHAKE_CONNECTIONS = Number(process.env["BENCH_HANDSHAKE_CONNECTIONS"] ?? 16);
 /** Extra `gantry up` options, e.g. BENCH_GANTRY_ARGS="--router-workers 1". */
 const GANTRY_ARGS = (process.env["BENCH_GANTRY_ARGS"] ?? "").split(" ").filter((a) => a !== "");
+/** A directory for `node --cpu-prof` profiles of `gantry up` (written when it stops). */
+const CPU_PROF = process.env["BENCH_CPU_PROF"];
+/** Which figures: both by default, or BENCH_MODES=handshakes (or https) while profiling one. */
+const MODES = (process.env["BENCH_MODES"] ?? "https handshakes").split(/[ ,]+/);
 const HOST = "www.bench.test";
 
 type Server = "router" | "nginx";
 type Mode = "https" | "handshakes";
-interface Run extends WrkRun {
+interface Run extends ClientRun {
   serverCores: number;
 }
 
-/** cc for the wrk shim, from Debian, installed when missing. */
-function ensureCc(): void {
+/** cc and OpenSSL's headers for the clients (tls-client.ts), from Debian, installed when missing. */
+function ensureCompiler(): void {
+  let ok = existsSync("/usr/include/openssl/ssl.h");
   try {
     execFileSync("sh", ["-c", "command -v cc"], { stdio: "ignore" });
-    return;
   } catch {
-    // install it below
+    ok = false;
   }
+  if (ok) return;
+  const pkgs = ["gcc", "libc6-dev", "libssl-dev"];
   if (process.getuid?.() !== 0)
-    throw new Error("bench:tls needs a C compiler: apt-get install -y gcc libc6-dev");
-  console.log("installing gcc, libc6-dev (apt-get)…");
-  execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "gcc", "libc6-dev"], {
+    throw new Error(`bench:tls needs a C compiler: apt-get install -y ${pkgs.join(" ")}`);
+  console.log(`installing ${pkgs.join(", ")} (apt-get)…`);
+  execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...pkgs], {
     stdio: "inherit",
     env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
   });
@@ -84,14 +98,15 @@ function probe(port: number, ca: string): Promise<{ status: number; tls: string 
 }
 
 const fmt = (r: Run): string =>
-  `${r.rps.toFixed(0).padStart(7)}/s  server ${r.serverCores.toFixed(2)} cores  wrk ${r.clientCores.toFixed(2)} cores` +
+  `${r.rps.toFixed(0).padStart(7)}/s  server ${r.serverCores.toFixed(2)} cores ` +
+  `(${((r.serverCores * 1e6) / r.rps).toFixed(0).padStart(4)} µs CPU each)  client ${r.clientCores.toFixed(2)} cores` +
   `${r.errors > 0 ? `  errors ${r.errors}` : ""}`;
 
 benchPriority();
 ensureBenchTools();
-ensureCc();
+ensureCompiler();
 const dir = mkdtempSync(join(tmpdir(), "gantry-bench-tls-"));
-const shim = buildNoResumeShim(dir);
+const clients = buildClients(dir);
 const cert = await selfSigned([HOST], { days: 2 });
 const certFile = join(dir, "site.crt");
 const keyFile = join(dir, "site.key");
@@ -99,7 +114,10 @@ writeFileSync(certFile, cert.certPem);
 writeFileSync(keyFile, cert.keyPem, { mode: 0o600 });
 
 const httpsPort = await freePort();
-const g = await startGantry({ args: ["--https-addr", `127.0.0.1:${httpsPort}`, ...GANTRY_ARGS] });
+const g = await startGantry({
+  args: ["--https-addr", `127.0.0.1:${httpsPort}`, ...GANTRY_ARGS],
+  ...(CPU_PROF === undefined ? {} : { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", CPU_PROF] }),
+});
 let nginx: ReturnType<typeof startNginxTls> | undefined;
 try {
   const cli = async (args: string[]): Promise<string> => {
@@ -148,17 +166,13 @@ try {
   const measure = async (server: Server, mode: Mode, seconds: number): Promise<Run> => {
     const s = servers[server];
     const before = cpuTicks(s.pids);
-    const run = await runWrk({
-      url: `https://127.0.0.1:${s.port}/`,
+    const o = {
+      port: s.port,
       host: HOST,
       connections: mode === "https" ? CONNECTIONS : HANDSHAKE_CONNECTIONS,
       seconds,
-      close: mode === "handshakes",
-      shim,
-      report: join(dir, "handshakes.txt"),
-    });
-    if (run.resumed > 0)
-      throw new Error(`${run.resumed} of wrk's handshakes to ${server} were resumptions`);
+    };
+    const run = await (mode === "https" ? keptAlive(clients, o) : newConnections(clients, o));
     return { ...run, serverCores: cores(cpuTicks(s.pids) - before, seconds) };
   };
 
@@ -173,10 +187,10 @@ try {
   console.log(`${nginxVersion}: worker_processes 1, as the router's one process`);
   console.log(`TLS  router: ${routerTls}\n     nginx:  ${nginxTls}`);
   console.log(
-    `https: wrk -t2 -c${CONNECTIONS} kept alive; handshakes: wrk -t2 -c${HANDSHAKE_CONNECTIONS} -H "Connection: close", full handshakes only`,
+    `https: wrk -t2 -c${CONNECTIONS}, kept alive; handshakes: ${HANDSHAKE_CONNECTIONS} threads of bench/tls/handshakes.c, a new connection and full handshake (no resumption) per request`,
   );
 
-  const modes: Mode[] = ["https", "handshakes"];
+  const modes = (["https", "handshakes"] as Mode[]).filter((m) => MODES.includes(m));
   for (const mode of modes)
     for (const server of ["router", "nginx"] as Server[]) await measure(server, mode, 1);
   const runs: Record<Mode, Record<Server, Run[]>> = {
@@ -197,8 +211,6 @@ try {
     serverCores: midpoint(xs.map((x) => x.serverCores)),
     clientCores: midpoint(xs.map((x) => x.clientCores)),
     errors: xs.reduce((a, x) => a + x.errors, 0),
-    full: xs.reduce((a, x) => a + x.full, 0),
-    resumed: 0,
   });
   console.log(`\nmedian of ${ROUNDS} rounds of ${SECONDS} s`);
   const ratio: Record<Mode, number> = { https: 0, handshakes: 0 };
@@ -210,9 +222,10 @@ try {
     console.log(`${mode.padEnd(10)} router ${fmt(r)}   (${unit})`);
     console.log(`${mode.padEnd(10)} nginx  ${fmt(n)}`);
   }
-  console.log(
-    `tls: https router/nginx=${ratio.https.toFixed(2)}x handshakes router/nginx=${ratio.handshakes.toFixed(2)}x`,
-  );
+  if (modes.length === 2)
+    console.log(
+      `tls: https router/nginx=${ratio.https.toFixed(2)}x handshakes router/nginx=${ratio.handshakes.toFixed(2)}x`,
+    );
 } finally {
   nginx?.stop();
   await stopGantry(g);
