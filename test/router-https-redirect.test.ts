@@ -3,7 +3,8 @@
  * router through the API, an app at <app>.localhost has a cluster-CA certificate, so its plain
  * HTTP answers turn into a 308 to the HTTPS listener, and its HTTPS answers carry HSTS.
  */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { join } from "node:path";
@@ -107,5 +108,27 @@ describe("HTTPS redirect and HSTS in gantry up", () => {
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain("hsts must be true (one year), false, or a max-age in seconds");
     expect(bad.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("from a stack: apps.<name>.httpsRedirect and hsts are created, applied and redirect", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gantry-stack-https-"));
+    writeFileSync(
+      join(dir, "gantry.yaml"),
+      "apps:\n  shop:\n    httpsRedirect: true\n    hsts: 600\n",
+    );
+    const applied = await g.cli(["apply", dir]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain("https of shop: redirect true, hsts 600");
+    const res = await eventually("a 308 for shop", async () => {
+      const r = await overHttp("shop.localhost", "/");
+      return r.status === 308 ? r : undefined;
+    });
+    expect(res.headers.location).toBe(`https://shop.localhost:${httpsPort}/`);
+    expect((await overHttps(res.headers.location!)).headers["strict-transport-security"]).toBe(
+      "max-age=600",
+    );
+    // The same spec again: nothing to change.
+    const plan = await g.cli(["plan", dir]);
+    expect(plan.stdout).toMatch(/^No changes: the platform matches/m);
   });
 });
