@@ -112,6 +112,17 @@ describe("HTTP → HTTPS redirect", () => {
     expect((await send(url, { host: "plain.localhost" })).status).toBe(200);
   });
 
+  it("does not redirect to a name whose certificate does not load (its key is another's)", async () => {
+    const { url, certs, cert } = await setup();
+    const other = await selfSigned(["nocert.localhost"]);
+    certs.set([
+      { domains: ["hello.localhost"], certPem: cert.certPem, keyPem: cert.keyPem },
+      { domains: ["nocert.localhost"], certPem: other.certPem, keyPem: cert.keyPem },
+    ]);
+    expect((await send(url, { host: "nocert.localhost" })).status).toBe(200);
+    expect((await send(url, { host: "hello.localhost" })).status).toBe(308);
+  });
+
   it("keeps the method: HEAD and POST get the same 308; a POST's connection closes, a GET's goes on", async () => {
     const { port, https } = await setup();
     const head = await raw(

@@ -2,7 +2,6 @@
  * Per-app HTTP→HTTPS redirects and HSTS (issue 13): the pieces decided when the table is built,
  * and the router's 308 answer.
  */
-import type { CertSource, RouterCert } from "./https.js";
 
 /** ACME HTTP-01 challenges must be answered over plain HTTP (RFC 8555 §8.3): never redirected. */
 export const ACME_CHALLENGE_PREFIX = "/.well-known/acme-challenge/";
@@ -42,22 +41,4 @@ export function redirectResponse(location: string, requestId: string, close: boo
     (close ? "connection: close\r\n" : "") +
     "\r\n"
   );
-}
-
-/** Every name the certificates list, lower case, sorted (what redirects may point at). */
-export function certNames(certs: readonly RouterCert[]): string[] {
-  const names = new Set<string>();
-  for (const c of certs) for (const d of c.domains) names.add(d.toLowerCase());
-  return [...names].sort();
-}
-
-/** A CertSource that also tells `onNames` which names its certificates cover, on each delivery. */
-export function tapCertNames(source: CertSource, onNames: (names: string[]) => void): CertSource {
-  return {
-    watch: (onUpdate) =>
-      source.watch((certs) => {
-        onUpdate(certs);
-        onNames(certNames(certs));
-      }),
-  };
 }

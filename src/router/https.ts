@@ -80,6 +80,11 @@ export class SniTable {
     this.byPems = byPems;
   }
 
+  /** The names served, sorted: exact or `*.` wildcards, lower case (no failed certificate's). */
+  names(): string[] {
+    return [...this.contexts.keys()].sort();
+  }
+
   /** The context for a name sent by SNI: the exact name, else a wildcard one label up. */
   lookup(servername: string): SecureContext | undefined {
     const name = servername.toLowerCase().replace(/\.$/, "");
@@ -96,6 +101,8 @@ export interface HttpsListenOptions {
   /** A port given by the user must be free; the default one, when taken, gives way to a free one. */
   explicit: boolean;
   certs: CertSource;
+  /** Told the names served after each delivery of certificates (redirects go only to those). */
+  onNames?: (names: string[]) => void;
 }
 
 export interface HttpsListener {
@@ -115,7 +122,10 @@ export async function startHttpsListener(
   log: (line: string) => void,
 ): Promise<HttpsListener> {
   const sni = new SniTable(log);
-  const unwatch = opts.certs.watch((certs) => sni.set(certs));
+  const unwatch = opts.certs.watch((certs) => {
+    sni.set(certs);
+    opts.onNames?.(sni.names());
+  });
   const server = createServer({
     allowHalfOpen: true,
     SNICallback: (servername, cb) => {

@@ -1,7 +1,6 @@
 import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
 import type { ChallengeLookup } from "./acme-challenge.js";
 import { startHttpsListener, type HttpsListener, type HttpsListenOptions } from "./https.js";
-import { tapCertNames } from "./https-redirect.js";
 import type { EdgeLimits } from "./limits.js";
 import { Proxy } from "./proxy.js";
 import type { RouteSnapshot, RouteSource } from "./source.js";
@@ -71,11 +70,12 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
       ? undefined
       : {
           ...opts.https,
-          certs: tapCertNames(opts.https.certs, (next) => {
+          onNames: (next) => {
+            opts.https?.onNames?.(next);
             if (next.join("\n") === names.join("\n")) return;
             names = next;
             if (httpsPort > 0) deliver();
-          }),
+          },
         };
 
   const serveHere = (socket: Socket): void => {
