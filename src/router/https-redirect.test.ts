@@ -6,7 +6,7 @@ import { raw } from "../../test/helpers/router-setup.js";
 import { send, startUpstream, type Echo, type Handler } from "../../test/helpers/upstreams.js";
 import { StaticCertSource } from "./https.js";
 import { hstsLine } from "./https-redirect.js";
-import { startRouter } from "./router.js";
+import { startRouter, type RouterOptions } from "./router.js";
 import { StaticRouteSource, type AppRoute } from "./source.js";
 import { RouteTable } from "./table.js";
 
@@ -44,7 +44,9 @@ function httpsGet(
  * domain www.example.com), `plain` (neither), `nocert` (redirect, but no certificate), `own`
  * (HSTS, its app sets its own header).
  */
-async function setup(opts: { workers?: number; handler?: Handler } = {}) {
+async function setup(
+  opts: { workers?: number; handler?: Handler; challenges?: RouterOptions["challenges"] } = {},
+) {
   const up = await startUpstream("a", opts.handler);
   cleanups.push(() => up.kill());
   const at = [{ address: "127.0.0.1", port: up.port }];
@@ -78,6 +80,7 @@ async function setup(opts: { workers?: number; handler?: Handler } = {}) {
     log: () => undefined,
     https: { host: "127.0.0.1", port: 0, explicit: true, certs },
     ...(opts.workers === undefined ? {} : { workers: opts.workers }),
+    ...(opts.challenges === undefined ? {} : { challenges: opts.challenges }),
   });
   cleanups.push(() => r.close());
   return { r, url: r.url, port: r.address.port, https: r.https!.address.port, cert, certs, source };
@@ -160,6 +163,14 @@ describe("HTTP → HTTPS redirect", () => {
     });
     expect(res.status).toBe(200);
     expect((JSON.parse(res.body) as Echo).url).toBe("/.well-known/acme-challenge/t0k");
+    // With the router's own ACME answerer, it answers the challenge itself.
+    const acme = await setup({ challenges: async (t) => (t === "t0k" ? "t0k.key" : undefined) });
+    const answered = await send(acme.url, {
+      host: "hello.localhost",
+      path: "/.well-known/acme-challenge/t0k",
+    });
+    expect(answered.status).toBe(200);
+    expect(answered.body).toBe("t0k.key");
     // Only that prefix: the rest of /.well-known is redirected.
     expect((await send(url, { host: "hello.localhost", path: "/.well-known/x" })).status).toBe(308);
   });
