@@ -23,12 +23,14 @@ export function registerTokenCommands(program: Command, o: Output): void {
       "after",
       `
 Policies: admin, or RESOURCE:PREFIX:read|write with RESOURCE one of kv, service, session, node,
-app, states, stack (PREFIX =NAME: that one name only); app:PREFIX:deploy pushes, sets config,
-scales, rolls back and runs without deleting apps or changing domains and settings.
+app, states, stack, cert (PREFIX =NAME: that one name only); app:PREFIX:deploy pushes, sets config,
+scales, rolls back and runs without deleting apps or changing domains and settings; cert::read
+reads certificates with their keys (routers).
 Roles: ${ROLES.map((r) => `${r} (${ROLE_SUMMARY[r]})`).join(";\n  ")}.
 Examples:
   $ gantry tokens create ci --role deployer --app hello --ttl 24h
   $ gantry tokens create ci --policy kv:app/:write --policy service::read
+  $ gantry tokens create edge --policy app::read --policy service::read --policy cert::read
   $ gantry tokens ls
   $ gantry tokens:rotate ci
   $ gantry tokens:can ci
