@@ -4,7 +4,7 @@
  * loaded only when a directory is configured, so servers without one do not carry it.
  */
 import { rootCertificates } from "node:tls";
-import { Agent } from "node:https";
+import { Agent, request } from "node:https";
 
 /** Where the CA is and how to reach it. */
 export interface AcmeDirectory {
@@ -69,6 +69,7 @@ export async function issueCertificate(
   challenges: ChallengeStore,
 ): Promise<Issued> {
   const acme = await acmeFor(dir);
+  await reachable(dir, acme.axios.defaults.httpsAgent as Agent);
   const client = new acme.Client({
     directoryUrl: dir.url,
     accountKey: account.keyPem,
@@ -78,21 +79,52 @@ export async function issueCertificate(
     { commonName: domains[0]!, altNames: domains },
     await acme.crypto.createPrivateEcdsaKey("P-256"),
   );
-  const certPem = await client.auto({
-    csr,
-    ...(dir.email === undefined ? {} : { email: dir.email }),
-    termsOfServiceAgreed: true,
-    challengePriority: ["http-01"],
-    // The CA checks from where it is; the server's own view of DNS and of the router (which
-    // may be on other machines) says nothing about what the CA will see.
-    skipChallengeVerification: true,
-    challengeCreateFn: async (_authz, challenge, keyAuthorization) => {
-      if (challenge.type !== "http-01") throw new Error(`cannot answer ${challenge.type}`);
-      await challenges.put(challenge.token, keyAuthorization);
-    },
-    challengeRemoveFn: async (_authz, challenge) => {
-      await challenges.remove(challenge.token);
-    },
-  });
+  const certPem = await client
+    .auto({
+      csr,
+      ...(dir.email === undefined ? {} : { email: dir.email }),
+      termsOfServiceAgreed: true,
+      challengePriority: ["http-01"],
+      // The CA checks from where it is; the server's own view of DNS and of the router (which
+      // may be on other machines) says nothing about what the CA will see.
+      skipChallengeVerification: true,
+      challengeCreateFn: async (_authz, challenge, keyAuthorization) => {
+        if (challenge.type !== "http-01") throw new Error(`cannot answer ${challenge.type}`);
+        await challenges.put(challenge.token, keyAuthorization);
+      },
+      challengeRemoveFn: async (_authz, challenge) => {
+        await challenges.remove(challenge.token);
+      },
+    })
+    .catch(lostCause(dir));
   return { certPem, keyPem: key.toString(), accountUrl: client.getAccountUrl() };
+}
+
+/**
+ * The directory answers at all: said in one line (the address and the system's error code).
+ * Needed because acme-client 5.4.0 turns a request that got no answer into a TypeError
+ * ("reading 'config'") once its retries end, losing the cause.
+ */
+function reachable(dir: AcmeDirectory, agent: Agent): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = request(dir.url, { agent, timeout: 30_000 }, (res) => {
+      res.resume();
+      if (res.statusCode === 200) resolve();
+      else reject(new Error(`the ACME directory ${dir.url} answered ${res.statusCode}`));
+    });
+    req.on("timeout", () => req.destroy(new Error("no answer within 30 s")));
+    req.on("error", (err: NodeJS.ErrnoException) =>
+      reject(new Error(`cannot reach the ACME directory ${dir.url} (${err.code ?? err.message})`)),
+    );
+    req.end();
+  });
+}
+
+/** acme-client's TypeError for a request without an answer, as what it means. */
+function lostCause(dir: AcmeDirectory): (err: unknown) => never {
+  return (err) => {
+    if (err instanceof TypeError && err.message.includes("reading 'config'"))
+      throw new Error(`a request to the ACME directory ${dir.url} got no answer`);
+    throw err;
+  };
 }
