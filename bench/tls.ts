@@ -3,21 +3,25 @@
  * ECDSA P-256 certificate and key, proxying the same app instance:
  *
  * - https: requests/s on kept-alive connections (wrk -c50);
- * - handshakes: new connections/s, each request on a new connection with a full TLS handshake
- *   (wrk -H "Connection: close", no session resumption: see tls-wrk.ts).
+ * - handshakes: new connections/s, each request on a new connection with a full TLS 1.3
+ *   handshake (no session resumption; bench/tls/handshakes.c, see tls-client.ts).
  *
  * The router is the one inside a fresh `gantry up --https-addr …` (bin/gantry from dist/: run
  * `npm run build` first), serving examples/hello pushed with git; the certificate is given with
  * `gantry domains:add` and `gantry certs:add`. The router serves HTTPS from its main process
- * (router workers take plain HTTP only), so nginx gets `worker_processes 1`. The four runs take
- * turns for BENCH_ROUNDS rounds of BENCH_SECONDS each, router and nginx swapping who goes first,
- * so the machine's noise hits both; each figure is the median round. Beside each figure: the CPU
- * the server and wrk used (in cores), to see which side was the limit.
+ * (router workers take plain HTTP only), so nginx gets `worker_processes 1`. The runs take turns
+ * for BENCH_ROUNDS rounds of BENCH_SECONDS each, who goes first changing every round, so the
+ * machine's noise hits all; each figure is the median round. Beside each figure: the CPU the
+ * server and the client used (in cores) and the server's CPU per request, to see which side was
+ * the limit. The new-connection runs also measure a bare Node TLS server (tls/bare-node.mjs):
+ * the floor for anything built on Node's tls module, to tell the router's cost from Node's.
  *
- * wrk, nginx and cc come from Debian and are installed (apt-get, as root) when missing.
+ * wrk, nginx, cc and OpenSSL's headers come from Debian and are installed (apt-get, as root) when
+ * missing. BENCH_MODES=handshakes (or https) runs one half; BENCH_CPU_PROF=DIR writes a
+ * `node --cpu-prof` profile of `gantry up` there.
  * Last line: `tls: https router/nginx=<x>x handshakes router/nginx=<x>x`.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
@@ -53,10 +57,12 @@ const CPU_PROF = process.env["BENCH_CPU_PROF"];
 const MODES = (process.env["BENCH_MODES"] ?? "https handshakes").split(/[ ,]+/);
 const HOST = "www.bench.test";
 
-type Server = "router" | "nginx";
+type Server = "router" | "nginx" | "node";
 type Mode = "https" | "handshakes";
 interface Run extends ClientRun {
   serverCores: number;
+  /** The server's CPU per answered request, µs. */
+  cpuEach: number;
 }
 
 /** cc and OpenSSL's headers for the clients (tls-client.ts), from Debian, installed when missing. */
@@ -99,8 +105,25 @@ function probe(port: number, ca: string): Promise<{ status: number; tls: string 
 
 const fmt = (r: Run): string =>
   `${r.rps.toFixed(0).padStart(7)}/s  server ${r.serverCores.toFixed(2)} cores ` +
-  `(${((r.serverCores * 1e6) / r.rps).toFixed(0).padStart(4)} µs CPU each)  client ${r.clientCores.toFixed(2)} cores` +
+  `(${r.cpuEach.toFixed(0).padStart(4)} µs CPU each)  client ${r.clientCores.toFixed(2)} cores` +
   `${r.errors > 0 ? `  errors ${r.errors}` : ""}`;
+
+/** bench/tls/bare-node.mjs on a free port, once it listens. */
+async function startBareNode(
+  certFile: string,
+  keyFile: string,
+): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const script = join(import.meta.dirname, "tls", "bare-node.mjs");
+  const child = spawn(process.execPath, [script, String(port), certFile, keyFile], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once("data", () => resolve());
+    child.once("exit", (code) => reject(new Error(`bare-node.mjs exited (${code})`)));
+  });
+  return { child, port };
+}
 
 benchPriority();
 ensureBenchTools();
@@ -119,6 +142,7 @@ const g = await startGantry({
   ...(CPU_PROF === undefined ? {} : { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", CPU_PROF] }),
 });
 let nginx: ReturnType<typeof startNginxTls> | undefined;
+let stopBare = (): void => undefined;
 try {
   const cli = async (args: string[]): Promise<string> => {
     const r = await g.cli(args);
@@ -159,10 +183,13 @@ try {
     return kids.length > 0 ? kids : undefined;
   });
 
+  const bare = await startBareNode(certFile, keyFile);
   const servers: Record<Server, { port: number; pids: number[] }> = {
     router: { port: httpsPort, pids: [g.pid()!] },
     nginx: { port: nginxPort, pids: nginxWorkers },
+    node: { port: bare.port, pids: [bare.child.pid!] },
   };
+  stopBare = () => bare.child.kill("SIGTERM");
   const measure = async (server: Server, mode: Mode, seconds: number): Promise<Run> => {
     const s = servers[server];
     const before = cpuTicks(s.pids);
@@ -173,7 +200,8 @@ try {
       seconds,
     };
     const run = await (mode === "https" ? keptAlive(clients, o) : newConnections(clients, o));
-    return { ...run, serverCores: cores(cpuTicks(s.pids) - before, seconds) };
+    const serverCores = cores(cpuTicks(s.pids) - before, seconds);
+    return { ...run, serverCores, cpuEach: (serverCores * 1e6) / run.rps };
   };
 
   const workers = defaultRouterWorkers();
@@ -189,45 +217,69 @@ try {
   console.log(
     `https: wrk -t2 -c${CONNECTIONS}, kept alive; handshakes: ${HANDSHAKE_CONNECTIONS} threads of bench/tls/handshakes.c, a new connection and full handshake (no resumption) per request`,
   );
+  console.log(
+    "node: bench/tls/bare-node.mjs, Node's tls module set up as the router's and nothing else (handshakes only; the floor for Node)",
+  );
 
   const modes = (["https", "handshakes"] as Mode[]).filter((m) => MODES.includes(m));
-  for (const mode of modes)
-    for (const server of ["router", "nginx"] as Server[]) await measure(server, mode, 1);
+  const variants: Record<Mode, Server[]> = {
+    https: ["router", "nginx"],
+    handshakes: ["router", "nginx", "node"],
+  };
+  for (const mode of modes) for (const server of variants[mode]) await measure(server, mode, 1);
   const runs: Record<Mode, Record<Server, Run[]>> = {
-    https: { router: [], nginx: [] },
-    handshakes: { router: [], nginx: [] },
+    https: { router: [], nginx: [], node: [] },
+    handshakes: { router: [], nginx: [], node: [] },
   };
   for (let round = 1; round <= ROUNDS; round++) {
-    const order: Server[] = round % 2 === 1 ? ["router", "nginx"] : ["nginx", "router"];
-    for (const mode of modes)
-      for (const server of order) {
+    for (const mode of modes) {
+      // Who goes first changes every round.
+      const list = variants[mode];
+      const k = (round - 1) % list.length;
+      for (const server of [...list.slice(k), ...list.slice(0, k)]) {
         const r = await measure(server, mode, SECONDS);
         runs[mode][server].push(r);
         console.log(`  round ${round} ${mode.padEnd(10)} ${server.padEnd(6)} ${fmt(r)}`);
       }
+    }
   }
   const med = (xs: Run[]): Run => ({
     rps: midpoint(xs.map((x) => x.rps)),
     serverCores: midpoint(xs.map((x) => x.serverCores)),
+    cpuEach: midpoint(xs.map((x) => x.cpuEach)),
     clientCores: midpoint(xs.map((x) => x.clientCores)),
     errors: xs.reduce((a, x) => a + x.errors, 0),
   });
   console.log(`\nmedian of ${ROUNDS} rounds of ${SECONDS} s`);
   const ratio: Record<Mode, number> = { https: 0, handshakes: 0 };
+  const perCpu: Record<Mode, number> = { https: 0, handshakes: 0 };
+  let unsaturated = false;
   for (const mode of modes) {
     const r = med(runs[mode].router);
     const n = med(runs[mode].nginx);
     ratio[mode] = r.rps / n.rps;
+    perCpu[mode] = n.cpuEach / r.cpuEach;
+    if (Math.max(r.serverCores, n.serverCores) < 0.9) unsaturated = true;
     const unit = mode === "https" ? "requests" : "new connections";
     console.log(`${mode.padEnd(10)} router ${fmt(r)}   (${unit})`);
     console.log(`${mode.padEnd(10)} nginx  ${fmt(n)}`);
+    if (mode === "handshakes")
+      console.log(`${mode.padEnd(10)} node   ${fmt(med(runs[mode].node))}`);
   }
+  if (unsaturated)
+    console.log(
+      "note: a server below 0.9 cores was not the limit (the machine's other load or the client was): compare the per-CPU figures",
+    );
+  console.log(
+    `per server CPU (requests per CPU-second, each server's capacity on one core): ${modes.map((m) => `${m} router/nginx=${perCpu[m].toFixed(2)}x`).join(" ")}`,
+  );
   if (modes.length === 2)
     console.log(
       `tls: https router/nginx=${ratio.https.toFixed(2)}x handshakes router/nginx=${ratio.handshakes.toFixed(2)}x`,
     );
 } finally {
   nginx?.stop();
+  stopBare();
   await stopGantry(g);
   rmSync(dir, { recursive: true, force: true });
 }
