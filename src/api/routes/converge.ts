@@ -90,18 +90,23 @@ export function convergeRoutes(deps: ApiDeps): RouteDef[] {
       success: [
         { type: "get", range: K.convergeNodes + node },
         { type: "get", range: K.convergeStates },
+        { type: "get", range: K.nodeLabels + node },
       ],
     });
     const kv = kvsOf(res, 0)[0];
     const settings = parseRecord(kv, NodeConvergeSchema);
     const bundle = parseRecord(kvsOf(res, 1)[0], StatesBundleSchema);
+    // The labels it joined with (join-tokens create --labels), under those set for converge.
+    const joined = kvsOf(res, 2)[0];
+    const joinLabels =
+      joined === undefined ? {} : (JSON.parse(text(joined.value)) as Record<string, string>);
     return {
       view: {
         node,
         configured: settings !== undefined,
         roles: settings?.roles ?? [],
         vars: settings?.vars ?? {},
-        labels: settings?.labels ?? {},
+        labels: { ...joinLabels, ...settings?.labels },
         statesHash: bundle?.hash,
         modRevision: settings === undefined ? 0 : kv!.modRevision,
       },

@@ -72,6 +72,17 @@ describe("POST /v1/join", () => {
     expect(list).toEqual([
       expect.objectContaining({ name: "n1", labels: { zone: "a", tier: "web" } }),
     ]);
+    // Its agent's converge runs see them as facts.labels (settings set for converge win).
+    const nodeClient = new GantryClient({ addr: api.url, token: got.secret });
+    const view = await nodeClient.json<{ labels: Record<string, string> }>(
+      "GET",
+      "/v1/nodes/n1/converge",
+    );
+    expect(view.labels).toEqual({ zone: "a", tier: "web" });
+    await api.admin.json("PUT", "/v1/nodes/n1/converge", { body: { labels: { zone: "b" } } });
+    expect(
+      (await nodeClient.json<{ labels: object }>("GET", "/v1/nodes/n1/converge")).labels,
+    ).toEqual({ zone: "b", tier: "web" });
     // A node joined without labels has none.
     const plain = await create({});
     const other = await join({ id: plain.id, secret: plain.secret, nodeName: "n2" });
