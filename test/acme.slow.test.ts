@@ -191,5 +191,17 @@ describe("certificates by ACME (pebble)", () => {
     expect(res.issuer).toMatch(/Pebble Intermediate CA/);
     const table = await g.cli(["certs"]);
     expect(table.stdout).toMatch(/^blog\s+blog\.acme\.test\s+\(pending\)\s+acme\s+.*ECONNREFUSED/m);
+
+    // Opted out, the app is no longer tried (nor shown); back in, it is tried again.
+    const off = await g.cli(["certs:auto", "blog", "--off"]);
+    expect(off.stdout).toContain("blog: certificates by ACME off");
+    await eventually("blog left alone", async () => (await certs()).every((c) => c.app !== "blog"));
+    expect((await g.cli(["certs:auto", "blog"])).code).toBe(0);
+    await eventually("blog tried again", async () =>
+      (await certs()).some((c) => c.app === "blog" && c.pending === true),
+    );
+    const unknown = await g.cli(["certs:auto", "nope", "--off"]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toMatch(/app "nope"/);
   }, 60_000);
 });

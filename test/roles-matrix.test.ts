@@ -110,6 +110,7 @@ const MATRIX: Record<string, string> = {
   "GET /v1/certs": "AODV",
   "DELETE /v1/apps/:app/certs": "AO",
   "GET /v1/acme/http01/:token": "AOV",
+  "PUT /v1/apps/:app/acme": "AO",
   "GET /v1/certs/bundle": "AO",
 };
 

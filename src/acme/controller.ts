@@ -94,6 +94,7 @@ async function reconcile(
     opts.acme.renewBeforeMs,
     Date.now(),
   );
+  for (const app of plan.stale) await store.delete(ACME_KEYS.status + app);
   for (const work of plan.work) {
     const cert = certByApp.get(work.app);
     await issueFor(opts, work, cert, statusByApp.get(work.app)?.value, log);

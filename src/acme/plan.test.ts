@@ -60,6 +60,7 @@ describe("which apps need a certificate by ACME", () => {
     );
     expect(plan.work).toEqual([{ app: "shop", domains: ["shop.example.com"], why: "new" }]);
     expect(plan.wakeAt).toBeUndefined();
+    expect(plan.stale).toEqual([]);
   });
 
   it("re-issues when the app's domains changed", () => {
@@ -85,7 +86,7 @@ describe("renewal timing", () => {
       apps: [{ name: "a", domains: ["a.example.com"] }],
       certs: new Map([["a", c]]),
     });
-    expect(planAcme(w, 30 * DAY, NOW)).toEqual({ work: [], wakeAt: NOW + 50 * DAY });
+    expect(planAcme(w, 30 * DAY, NOW)).toEqual({ work: [], stale: [], wakeAt: NOW + 50 * DAY });
     expect(planAcme(w, 30 * DAY, NOW + 50 * DAY).work).toEqual([
       { app: "a", domains: ["a.example.com"], why: "renewal" },
     ]);
@@ -101,8 +102,23 @@ describe("renewal timing", () => {
       apps: [{ name: "a", domains: ["a.example.com"] }],
       retries: new Map([["a", { nextAttempt: iso(NOW + 5000) }]]),
     });
-    expect(planAcme(w, 30 * DAY, NOW)).toEqual({ work: [], wakeAt: NOW + 5000 });
+    expect(planAcme(w, 30 * DAY, NOW)).toEqual({ work: [], stale: [], wakeAt: NOW + 5000 });
     expect(planAcme(w, 30 * DAY, NOW + 5000).work).toHaveLength(1);
+  });
+
+  it("drops the failure state of apps gone, opted out or given a certificate by hand", () => {
+    const retry = { nextAttempt: iso(NOW + 5000) };
+    const w = world({
+      apps: [
+        { name: "off", domains: ["off.example.com"] },
+        { name: "manual", domains: ["m.example.com"] },
+        { name: "kept", domains: ["k.example.com"] },
+      ],
+      certs: new Map([["manual", cert(["m.example.com"], NOW, 90, "manual")]]),
+      retries: new Map(["gone", "off", "manual", "kept"].map((a) => [a, retry])),
+      off: new Set(["off"]),
+    });
+    expect(planAcme(w, 30 * DAY, NOW).stale).toEqual(["gone", "off", "manual"]);
   });
 
   it("backs off 5 s doubling, at most an hour", () => {

@@ -28,6 +28,8 @@ export interface AcmeWork {
 
 export interface AcmePlan {
   work: AcmeWork[];
+  /** Apps with an issuance state that want no certificate by ACME any more (gone, opted out). */
+  stale: string[];
   /** The next time something falls due (ms since the epoch), if anything will. */
   wakeAt: number | undefined;
 }
@@ -65,6 +67,7 @@ export function retryDelayMs(failures: number): number {
 /** What to issue or renew now, and when to wake up for the next. */
 export function planAcme(world: AcmeWorld, renewBeforeMs: number, now: number): AcmePlan {
   const work: AcmeWork[] = [];
+  const wanted = new Set<string>();
   let wakeAt: number | undefined;
   const wake = (t: number): void => {
     wakeAt = wakeAt === undefined ? t : Math.min(wakeAt, t);
@@ -75,6 +78,7 @@ export function planAcme(world: AcmeWorld, renewBeforeMs: number, now: number): 
     const cert = world.certs.get(app.name);
     // A certificate given with certs:add wins.
     if (cert?.source === "manual") continue;
+    wanted.add(app.name);
     let why: AcmeWork["why"] | undefined;
     let due = now;
     if (cert === undefined) why = "new";
@@ -88,5 +92,6 @@ export function planAcme(world: AcmeWorld, renewBeforeMs: number, now: number): 
     if (due <= now) work.push({ app: app.name, domains, why });
     else wake(due);
   }
-  return { work, wakeAt };
+  const stale = [...world.retries.keys()].filter((app) => !wanted.has(app));
+  return { work, stale, wakeAt };
 }

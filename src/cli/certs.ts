@@ -84,4 +84,27 @@ domains (or <app>.<domain> when it has none). Examples:
       await clientFromEnv().json("DELETE", `/v1/apps/${seg(app)}/certs`);
       o.out(`${app}: certificate removed`);
     });
+
+  program
+    .command("certs:auto <app>")
+    .description("let ACME give the app certificates (the default), or not with --off")
+    .option("--off", "no certificates by ACME for this app (one stored stays until certs:remove)")
+    .option("--json", "print JSON")
+    .addHelpText(
+      "after",
+      `
+With gantry up/server --acme-directory, every app with custom domains gets a certificate by
+ACME unless it has one from certs:add. Examples:
+  $ gantry certs:auto hello --off
+  $ gantry certs:auto hello`,
+    )
+    .action(async (app: string, opts: { off?: boolean; json?: boolean }) => {
+      const res = await clientFromEnv().json<{ app: string; auto: boolean }>(
+        "PUT",
+        `/v1/apps/${seg(app)}/acme`,
+        { body: { auto: opts.off !== true } },
+      );
+      if (opts.json === true) return json(o, res);
+      o.out(`${app}: certificates by ACME ${res.auto ? "on" : "off"}`);
+    });
 }
