@@ -183,6 +183,9 @@ describe("gantry router --join", () => {
       kind?: string;
     }[];
     expect(list.filter((t) => t.kind === "router").map((t) => t.used)).toEqual([0]);
+    const table = await cli(["join-tokens"]);
+    expect(table.stdout).toMatch(/^ID\s+FOR\s+STATE\s+USES/m);
+    expect(table.stdout).toMatch(/^[a-z0-9]{6}\s+routers\s+valid\s+0\/1\s/m);
   });
 
   it("refuses an agent's join token with one line saying what to make", async () => {
