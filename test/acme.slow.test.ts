@@ -11,7 +11,7 @@ import { request } from "node:https";
 import { join } from "node:path";
 import type { TLSSocket } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGantry, type GantryProcess } from "./helpers/gantry.js";
+import { runCli, startGantry, type GantryProcess } from "./helpers/gantry.js";
 import { eventually, HELLO, localRepo, push, stopGantry, withToken } from "./helpers/paas.js";
 import { startPebble, type Pebble } from "./helpers/pebble.js";
 import { freePort } from "./helpers/ports.js";
@@ -117,6 +117,22 @@ afterAll(async () => {
 });
 
 describe("certificates by ACME (pebble)", () => {
+  it("refuses bad ACME flags in one line naming the flag, before starting", async () => {
+    for (const [args, line] of [
+      [["--acme-directory", "http://127.0.0.1:1/dir"], /--acme-directory must be an https:\/\//],
+      [
+        ["--acme-directory", pebble.directory, "--acme-ca", "/nonexistent.pem"],
+        /--acme-ca: cannot read/,
+      ],
+      [["--acme-email", "ops@example.com"], /--acme-email needs --acme-directory/],
+    ] as const) {
+      const r = await runCli(["up", "--data-dir", join(work, "unused"), ...args], {});
+      expect(r.code, r.stderr).not.toBe(0);
+      expect(r.stderr).toMatch(line);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+  });
+
   it("issues a certificate from the directory for the app's custom domain and serves it over HTTPS", async () => {
     const row = await eventually(
       "an ACME certificate for shop",
@@ -131,6 +147,7 @@ describe("certificates by ACME (pebble)", () => {
     expect(res.status).toBe(200);
     expect(res.issuer).toMatch(/Pebble Intermediate CA/);
     expect(g.output()).toMatch(/acme: shop: certificate for shop\.acme\.test \(new\)/);
+    expect(g.output()).toContain(`ACME     ${pebble.directory}`);
     // The keys (the certificate's and the account's) are not in the store's files in the clear.
     const stored = readdirSync(join(g.dataDir, "store"))
       .map((f) => readFileSync(join(g.dataDir, "store", f)).toString("latin1"))
@@ -157,6 +174,10 @@ describe("certificates by ACME (pebble)", () => {
       }
       await new Promise((r) => setTimeout(r, Math.max(0, 20 - (Date.now() - started))));
     }
+    const took = (Date.now() - (deadline - 45_000)) / 1000;
+    console.log(
+      `acme renewal: ${ok} HTTPS requests in ${took.toFixed(1)} s, ${failures.length} failed, ${serials.size} serials`,
+    );
     expect(failures).toEqual([]);
     expect(serials.size, "the certificate was renewed (a new serial) at least twice").toBe(3);
     expect(ok).toBeGreaterThan(100);

@@ -38,7 +38,14 @@ async function serveUntilSignal(
   o: Output,
   start: () => Promise<RunningServer & { nodeName?: string; router?: RunningRouter }>,
   what: string,
-  flags: { apiPort: number; httpPort?: number; httpsPort?: number; lowLatency?: boolean },
+  flags: {
+    apiPort: number;
+    httpPort?: number;
+    httpsPort?: number;
+    lowLatency?: boolean;
+    /** The ACME directory, for the banner. */
+    acme?: string;
+  },
 ): Promise<void> {
   const c = colours(o);
   // Asked for explicitly, so a machine that cannot do it stops here, before anything starts.
@@ -79,6 +86,8 @@ async function serveUntilSignal(
     o.out(
       `  latency  idle CPUs wake at once while Gantry runs (--low-latency: ${CPU_DMA_LATENCY} = 0)`,
     );
+  if (flags.acme !== undefined)
+    o.out(`  ACME     ${flags.acme} ${c.dim("(apps with custom domains; gantry certs)")}`);
   if (running.tls !== undefined) {
     o.out(`  CA       ${running.tls.ca.certPath} (sha256 ${running.tls.ca.hash.slice(0, 16)}…)`);
     o.out(
@@ -222,6 +231,7 @@ Examples:
           httpPort: http.port,
           httpsPort: https.port,
           lowLatency: opts.lowLatency === true,
+          ...(acme === undefined ? {} : { acme: acme.url }),
         },
       );
     });
@@ -287,7 +297,7 @@ Examples:
             ...(acme === undefined ? {} : { acme }),
           }),
         "Gantry server",
-        { apiPort: api.port },
+        { apiPort: api.port, ...(acme === undefined ? {} : { acme: acme.url }) },
       );
     });
 }
