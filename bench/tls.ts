@@ -204,7 +204,8 @@ try {
     return { ...run, serverCores, cpuEach: (serverCores * 1e6) / run.rps };
   };
 
-  const workers = defaultRouterWorkers();
+  const given = GANTRY_ARGS.indexOf("--router-workers");
+  const workers = given >= 0 ? GANTRY_ARGS[given + 1] : defaultRouterWorkers();
   console.log(
     `router: \`gantry up${GANTRY_ARGS.map((a) => ` ${a}`).join("")}\` (router workers: ${workers}; HTTPS is served by its main process)`,
   );
