@@ -36,28 +36,36 @@ const RESYNC_MS = 60_000;
 export function startAcmeController(opts: AcmeControllerOptions): { stop(): Promise<void> } {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const abort = new AbortController();
-  let kick: () => void = () => undefined;
+  // A change seen while a round runs makes the next round start at once.
+  let dirty = false;
+  let wake: (() => void) | undefined;
+  const kick = (): void => {
+    dirty = true;
+    wake?.();
+  };
+  abort.signal.addEventListener("abort", kick, { once: true });
   const watches = [K.apps, CERTS_PREFIX, ACME_KEYS.off].map((prefix) =>
-    follow(opts.store, prefix, () => kick(), abort.signal),
+    follow(opts.store, prefix, kick, abort.signal),
   );
   const loop = (async () => {
     while (!abort.signal.aborted) {
+      dirty = false;
       let wakeAt: number | undefined;
       try {
         wakeAt = await reconcile(opts, log);
       } catch (err) {
         log(`acme: ${err instanceof Error ? err.message : String(err)}`);
       }
+      if (dirty || abort.signal.aborted) continue;
       const wait = Math.min(RESYNC_MS, Math.max(0, (wakeAt ?? Infinity) - Date.now()));
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, wait);
-        kick = () => {
+        wake = () => {
           clearTimeout(timer);
           resolve();
         };
-        abort.signal.addEventListener("abort", kick, { once: true });
       });
-      kick = () => undefined;
+      wake = undefined;
     }
   })();
   return {
@@ -99,8 +107,8 @@ async function reconcile(
     const cert = certByApp.get(work.app);
     await issueFor(opts, work, cert, statusByApp.get(work.app)?.value, log);
   }
-  // Something was done: the next round (at once, from the watches) plans again.
-  return plan.wakeAt;
+  // Something was done (or failed): plan again at once, with the retry times just written.
+  return plan.work.length > 0 ? Date.now() : plan.wakeAt;
 }
 
 async function issueFor(
