@@ -7,8 +7,8 @@
 import type { SecretBox } from "../apps/secrets.js";
 import { AppSchema } from "../model/app.js";
 import { K } from "../model/keys.js";
-import { parseAll } from "../apps/records.js";
-import { ACME_KEYS, AcmeStatusSchema, type AcmeStatus } from "../certs/acme-state.js";
+import { parseAll, parseRecord } from "../apps/records.js";
+import { ACME_KEYS, AcmeStatusSchema, Http01Schema, type AcmeStatus } from "../certs/acme-state.js";
 import { CERTS_PREFIX, CertRecordSchema, sealCert, type CertRecord } from "../certs/record.js";
 import { checkCertificate } from "../certs/validate.js";
 import { sleep } from "../sleep.js";
@@ -31,6 +31,8 @@ export interface AcmeControllerOptions {
 
 /** Look at everything again at least this often (a safety net for missed events). */
 const RESYNC_MS = 60_000;
+/** A CA validates within minutes; a key authorization older than this is left over. */
+const STALE_CHALLENGE_MS = 3_600_000;
 
 /** Start the controller; stop() waits for an issuance in progress to end. */
 export function startAcmeController(opts: AcmeControllerOptions): { stop(): Promise<void> } {
@@ -82,12 +84,19 @@ async function reconcile(
   log: (line: string) => void,
 ): Promise<number | undefined> {
   const { store } = opts;
-  const [apps, certs, statuses, offs] = await Promise.all([
+  const [apps, certs, statuses, offs, challenges] = await Promise.all([
     store.range({ prefix: K.apps }),
     store.range({ prefix: CERTS_PREFIX }),
     store.range({ prefix: ACME_KEYS.status }),
     store.range({ prefix: ACME_KEYS.off }, { keysOnly: true }),
+    store.range({ prefix: ACME_KEYS.http01 }),
   ]);
+  // Challenges left by a server that stopped mid-issuance (a finished one removes its own).
+  for (const kv of challenges.kvs) {
+    const rec = parseRecord(kv, Http01Schema);
+    if (rec === undefined || Date.parse(rec.createdAt) < Date.now() - STALE_CHALLENGE_MS)
+      await store.delete(kv.key);
+  }
   const certByApp = new Map(parseAll(certs.kvs, CertRecordSchema).map((c) => [c.value.app, c]));
   const statusByApp = new Map(
     parseAll(statuses.kvs, AcmeStatusSchema).map((s) => [s.value.app, s]),
