@@ -17,7 +17,7 @@ export interface AcmeFlags {
 const FLAGS = {
   directory: [
     "--acme-directory <url>",
-    "get certificates by ACME from this directory for every app with custom domains (Let's Encrypt: https://acme-v02.api.letsencrypt.org/directory)",
+    "get certificates by ACME from this directory for every app with custom domains, agreeing to its CA's terms (Let's Encrypt: https://acme-v02.api.letsencrypt.org/directory)",
   ],
   email: ["--acme-email <addr>", "the ACME account's contact (expiry notices)"],
   ca: [
