@@ -4,6 +4,7 @@
  * (Issuance itself is proven against pebble: test/acme.slow.test.ts.)
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type AddressInfo, type Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -114,6 +115,30 @@ describe("ACME controller", () => {
     expect(Date.parse(second.failedAt) - Date.parse(status.failedAt)).toBeGreaterThanOrEqual(5000);
     expect(Date.parse(second.nextAttempt) - Date.parse(second.failedAt)).toBe(10_000);
   }, 20_000);
+
+  it("stops within seconds while the CA is silent (a request in flight)", async () => {
+    const { store, box } = await world();
+    await store.put(appKey("shop"), app("shop", ["shop.example.com"]));
+    // Accepts connections, never answers.
+    const held: Socket[] = [];
+    const silent = createServer((sock) => void held.push(sock));
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+    cleanups.push(() => {
+      held.forEach((sock) => sock.destroy());
+      silent.close();
+    });
+    const port = (silent.address() as AddressInfo).port;
+    const ctl = startAcmeController({
+      store,
+      box,
+      acme: { url: `https://127.0.0.1:${port}/dir`, renewBeforeMs: 86_400_000 },
+      log: () => undefined,
+    });
+    await until("a request to the CA", async () => (held.length > 0 ? true : undefined));
+    const started = Date.now();
+    await ctl.stop();
+    expect(Date.now() - started).toBeLessThan(6000);
+  }, 15_000);
 
   it("keeps the last good ACME certificate and records the error on it", async () => {
     const { store, box } = await world();

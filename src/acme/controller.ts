@@ -33,8 +33,9 @@ export interface AcmeControllerOptions {
 const RESYNC_MS = 60_000;
 /** A CA validates within minutes; a key authorization older than this is left over. */
 const STALE_CHALLENGE_MS = 3_600_000;
+const STOP_WAIT_MS = 5_000;
 
-/** Start the controller; stop() waits for an issuance in progress to end. */
+/** Start the controller; stop() waits a few seconds at most for an issuance in progress. */
 export function startAcmeController(opts: AcmeControllerOptions): { stop(): Promise<void> } {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const abort = new AbortController();
@@ -73,7 +74,13 @@ export function startAcmeController(opts: AcmeControllerOptions): { stop(): Prom
   return {
     stop: async () => {
       abort.abort();
-      await Promise.all([loop, ...watches]);
+      // An issuance cannot be cut short (acme-client takes no signal) and may wait on a silent
+      // CA for long: stopping waits a little, then leaves it to end on its own — its writes are
+      // guarded by the revision it read, so a new leader's work is never overwritten.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)));
+      await Promise.race([Promise.all([loop, ...watches]), waited]);
+      clearTimeout(timer);
     },
   };
 }
