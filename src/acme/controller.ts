@@ -55,7 +55,7 @@ export function startAcmeController(opts: AcmeControllerOptions): { stop(): Prom
       dirty = false;
       let wakeAt: number | undefined;
       try {
-        wakeAt = await reconcile(opts, log);
+        wakeAt = await reconcile(opts, log, abort.signal);
       } catch (err) {
         log(`acme: ${err instanceof Error ? err.message : String(err)}`);
       }
@@ -89,6 +89,7 @@ export function startAcmeController(opts: AcmeControllerOptions): { stop(): Prom
 async function reconcile(
   opts: AcmeControllerOptions,
   log: (line: string) => void,
+  signal: AbortSignal,
 ): Promise<number | undefined> {
   const { store } = opts;
   const [apps, certs, statuses, offs, challenges] = await Promise.all([
@@ -120,6 +121,7 @@ async function reconcile(
   );
   for (const app of plan.stale) await store.delete(ACME_KEYS.status + app);
   for (const work of plan.work) {
+    if (signal.aborted) break;
     const cert = certByApp.get(work.app);
     await issueFor(opts, work, cert, statusByApp.get(work.app)?.value, log);
   }
