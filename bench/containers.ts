@@ -17,7 +17,6 @@
  * Last line: `containers: push-to-serving=<s>s overhead-vs-docker=<s>s bake-noop=<s>s`.
  * Run `npm run build` first (it runs bin/gantry from dist/).
  */
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
@@ -25,7 +24,14 @@ import { join, resolve } from "node:path";
 import { ensureBaseImage } from "../src/containers/base-image.js";
 import { dockerEngine } from "../src/docker/engine.js";
 import { startGantry, type GantryProcess } from "../test/helpers/gantry.js";
-import { commitFile, localRepo, routerPort, stopGantry, withToken } from "../test/helpers/paas.js";
+import {
+  commitFile,
+  localRepo,
+  routerPort,
+  run,
+  stopGantry,
+  withToken,
+} from "../test/helpers/paas.js";
 import { freePort } from "../test/helpers/ports.js";
 
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 3);
@@ -44,34 +50,11 @@ const dockerfile = (base: string): string =>
     "\n",
   );
 
-interface Ran {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Run a program (never through a shell) and collect its output. */
-function run(
-  cmd: string,
-  args: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<Ran> {
-  return new Promise((res, rej) => {
-    const p = spawn(cmd, args, { ...opts, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    p.on("error", rej);
-    p.on("close", (code) => res({ code: code ?? -1, stdout, stderr }));
-  });
-}
-
 async function must(
   cmd: string,
   args: string[],
   opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
-): Promise<Ran> {
+): Promise<Awaited<ReturnType<typeof run>>> {
   const r = await run(cmd, args, opts);
   if (r.code !== 0)
     throw new Error(`${cmd} ${args.join(" ")} failed (${r.code}): ${r.stderr || r.stdout}`);

@@ -30,8 +30,17 @@ export function git(args: string[], cwd: string): Promise<Run> {
     GIT_COMMITTER_NAME: "Dev",
     GIT_COMMITTER_EMAIL: "dev@example.com",
   };
+  return run("git", args, { cwd, env });
+}
+
+/** Run a program (never through a shell) and collect its output. */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Run> {
   return new Promise((res, rej) => {
-    const p = spawn("git", args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    const p = spawn(cmd, args, { ...opts, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     p.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
