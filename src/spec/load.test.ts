@@ -178,7 +178,7 @@ services:
     }
     expect(lines).toEqual([
       "gantry.yaml:2: kv.app/list: expected a string, a number, true/false or a map, got a list",
-      'gantry.yaml:4: tokens.ci.policies[0]: access must be read or write in "kv:app/:sometimes"',
+      'gantry.yaml:4: tokens.ci.policies[0]: access must be read, deploy or write in "kv:app/:sometimes"',
       "gantry.yaml:6: services.db.port: is required (a number)",
       'gantry.yaml:6: services.db.prot: unknown field — did you mean "port"?',
       "gantry.yaml:7: services.Bad_Name: the service name must be lower-case letters, digits and inner dashes (a DNS label), at most 63 characters",
