@@ -5,15 +5,15 @@
  * — until the first stops, when it leads and issues the next app's certificate with the same
  * account (the sealed account key opens there too).
  */
-import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnCli, startGantry, type GantryProcess } from "./helpers/gantry.js";
+import { startGantry, type GantryProcess } from "./helpers/gantry.js";
 import { startEtcd, type EtcdServer } from "./helpers/etcd.js";
 import { eventually, stopGantry } from "./helpers/paas.js";
 import { startPebble, type Pebble } from "./helpers/pebble.js";
+import { startEdgeRouter, type EdgeRouter } from "./helpers/edge-router.js";
 import { freePort } from "./helpers/ports.js";
 
 let work: string;
@@ -21,8 +21,7 @@ let etcd: EtcdServer;
 let pebble: Pebble;
 let s1: GantryProcess;
 let s2: GantryProcess;
-let router: ChildProcess | undefined;
-let routerOut = "";
+let router: EdgeRouter | undefined;
 
 const issued = (g: GantryProcess, app: string): boolean =>
   new RegExp(`acme: ${app}: certificate for`).test(g.output());
@@ -37,7 +36,9 @@ async function acmeCert(g: GantryProcess, app: string): Promise<{ issuer: string
     },
     45_000,
   ).catch((e: Error) => {
-    throw new Error(`${e.message}\n--- s1\n${s1.output()}\n--- s2\n${s2.output()}\n${routerOut}`);
+    throw new Error(
+      `${e.message}\n--- s1\n${s1.output()}\n--- s2\n${s2.output()}\n${router?.output() ?? ""}`,
+    );
   });
 }
 
@@ -52,48 +53,11 @@ beforeAll(async () => {
   // The first server started leads: it is alone when it starts.
   s1 = await startGantry({ mode: "server", store, dataDir, args });
   s2 = await startGantry({ mode: "server", store, dataDir, args });
-  const made = await s2.cli([
-    "tokens",
-    "create",
-    "router-edge",
-    "--policy",
-    "app::read",
-    "--policy",
-    "service::read",
-    "--json",
-  ]);
-  expect(made.code, made.stderr).toBe(0);
-  const file = join(work, "router.token");
-  writeFileSync(file, (JSON.parse(made.stdout) as { secret: string }).secret + "\n", {
-    mode: 0o600,
-  });
-  router = spawnCli(
-    [
-      "router",
-      "--server",
-      s2.url,
-      "--token-file",
-      file,
-      "--http-addr",
-      `127.0.0.1:${routerPort}`,
-      "--https-addr",
-      `127.0.0.1:${await freePort()}`,
-    ],
-    { GANTRY_TOKEN: "", GANTRY_ADDR: "" },
-  );
-  router.stdout!.on("data", (d: Buffer) => (routerOut += d.toString()));
-  router.stderr!.on("data", (d: Buffer) => (routerOut += d.toString()));
-  await eventually("the router's banner", () =>
-    routerOut.includes(`router on http://127.0.0.1:${routerPort}`) ? true : undefined,
-  );
+  router = await startEdgeRouter(s2, work, routerPort);
 }, 120_000);
 
 afterAll(async () => {
-  if (router !== undefined && router.exitCode === null && router.signalCode === null) {
-    const exited = new Promise((r) => router!.once("exit", r));
-    router.kill("SIGTERM");
-    await exited;
-  }
+  await router?.stop();
   await stopGantry(s2);
   await stopGantry(s1);
   await pebble?.stop();

@@ -3,21 +3,20 @@
  * only that router listens on (gantry up's own router is elsewhere), so the certificate is
  * issued only if the router on its own fetches the key authorization from the server.
  */
-import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnCli, startGantry, type GantryProcess } from "./helpers/gantry.js";
+import { startGantry, type GantryProcess } from "./helpers/gantry.js";
 import { eventually, get, stopGantry } from "./helpers/paas.js";
 import { startPebble, type Pebble } from "./helpers/pebble.js";
+import { startEdgeRouter, type EdgeRouter } from "./helpers/edge-router.js";
 import { freePort } from "./helpers/ports.js";
 
 let work: string;
 let pebble: Pebble;
 let g: GantryProcess;
-let router: ChildProcess | undefined;
-let routerOut = "";
+let router: EdgeRouter | undefined;
 let edgePort: number;
 
 beforeAll(async () => {
@@ -27,48 +26,11 @@ beforeAll(async () => {
   g = await startGantry({
     args: ["--no-registry", "--acme-directory", pebble.directory, "--acme-ca", pebble.caFile],
   });
-  const made = await g.cli([
-    "tokens",
-    "create",
-    "router-edge",
-    "--policy",
-    "app::read",
-    "--policy",
-    "service::read",
-    "--json",
-  ]);
-  expect(made.code, made.stderr).toBe(0);
-  const file = join(work, "router.token");
-  writeFileSync(file, (JSON.parse(made.stdout) as { secret: string }).secret + "\n", {
-    mode: 0o600,
-  });
-  router = spawnCli(
-    [
-      "router",
-      "--server",
-      g.url,
-      "--token-file",
-      file,
-      "--http-addr",
-      `127.0.0.1:${edgePort}`,
-      "--https-addr",
-      `127.0.0.1:${await freePort()}`,
-    ],
-    { GANTRY_TOKEN: "", GANTRY_ADDR: "" },
-  );
-  router.stdout!.on("data", (d: Buffer) => (routerOut += d.toString()));
-  router.stderr!.on("data", (d: Buffer) => (routerOut += d.toString()));
-  await eventually("the router's banner", () =>
-    routerOut.includes(`router on http://127.0.0.1:${edgePort}`) ? true : undefined,
-  );
+  router = await startEdgeRouter(g, work, edgePort);
 }, 90_000);
 
 afterAll(async () => {
-  if (router !== undefined && router.exitCode === null && router.signalCode === null) {
-    const exited = new Promise((r) => router!.once("exit", r));
-    router.kill("SIGTERM");
-    await exited;
-  }
+  await router?.stop();
   await stopGantry(g);
   await pebble?.stop();
   if (work !== undefined) rmSync(work, { recursive: true, force: true });
@@ -87,7 +49,7 @@ describe("ACME through a standalone gantry router", () => {
       },
       45_000,
     ).catch((e: Error) => {
-      throw new Error(`${e.message}\n${g.output()}\n${routerOut}`);
+      throw new Error(`${e.message}\n${g.output()}\n${router?.output() ?? ""}`);
     });
     expect(rows.issuer).toMatch(/Pebble Intermediate CA/);
     // An unknown token: the router's 404, not an app's page.
