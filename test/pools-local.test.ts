@@ -1,0 +1,89 @@
+/**
+ * The `local` node provider against the provider contract, with real `gantry agent` processes
+ * (bin/gantry, so the built dist/). Their server is away on purpose: an agent waiting to join
+ * runs all the same, and joining is the pool controller's concern, not the provider's.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { saveState } from "../src/agent/apps/state.js";
+import { ProcessDriver } from "../src/drivers/process/index.js";
+import { providerContract } from "../src/pools/contract.js";
+import { LocalProvider } from "../src/pools/local/index.js";
+import { GANTRY_BIN } from "./helpers/gantry.js";
+import { assignment } from "./helpers/agent-fixture.js";
+import { sleep } from "./helpers/cli-processes.js";
+import { freePort } from "./helpers/ports.js";
+
+const root = mkdtempSync(join(tmpdir(), "gantry-pools-local-"));
+const server = `http://127.0.0.1:${await freePort()}`;
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const newProvider = (): LocalProvider =>
+  new LocalProvider({ root, gantry: [process.execPath, GANTRY_BIN], stopGraceMs: 5000 });
+
+/** The node's agent as the host sees it: its pid runs `gantry agent` for that node in `root`. */
+function agentRuns(pid: number, name: string): boolean {
+  try {
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const state = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0];
+    return (
+      state !== "Z" &&
+      argv.includes("agent") &&
+      argv[argv.indexOf("--node-name") + 1] === name &&
+      argv[argv.indexOf("--data-dir") + 1] === join(root, name, "agent")
+    );
+  } catch {
+    return false;
+  }
+}
+
+providerContract({
+  name: "local",
+  newProvider,
+  credentials: { server, nodeToken: "not-checked-while-the-server-is-away" },
+  crash: (node) => {
+    process.kill(Number(node.providerId), "SIGKILL");
+    return Promise.resolve();
+  },
+  machineRuns: (node) => Promise.resolve(agentRuns(Number(node.providerId), node.name)),
+  timeoutMs: 10_000,
+});
+
+describe("local provider: a node whose agent was killed", () => {
+  it("has the instances its agent left running stopped by destroy, and only those", async () => {
+    const provider = newProvider();
+    const name = `left-${process.pid}`;
+    const node = await provider.create({
+      name,
+      pool: "left",
+      instance: 1,
+      address: "10.100.9.1",
+      credentials: { server, nodeToken: "unused" },
+    });
+    process.kill(Number(node.providerId), "SIGKILL");
+    while ((await provider.describe(name))?.state !== "stopped") await sleep(20);
+    // An instance the agent had started (the process driver's own mark), and a bystander.
+    const driver = new ProcessDriver();
+    const a = assignment("app", name, "a".repeat(64));
+    const env = { PATH: process.env["PATH"] ?? "/usr/bin:/bin" };
+    const task = { cwd: root, command: "sleep 30", env, logFile: join(root, `${a.id}.log`) };
+    const instance = await driver.start({ ...task, id: a.id });
+    const bystander = await driver.start({ ...task, id: "not-in-state" });
+    const agentDir = join(root, name, "agent");
+    mkdirSync(agentDir, { recursive: true });
+    saveState(join(agentDir, "state.json"), name, {
+      instances: [{ assignment: a, handle: instance, restarts: 0, logOffset: 0 }],
+      releasedPorts: [],
+    });
+    try {
+      await provider.destroy(name);
+      expect((await driver.inspect(instance)).running).toBe(false);
+      expect((await driver.inspect(bystander)).running).toBe(true);
+    } finally {
+      await driver.stop(instance, 100);
+      await driver.stop(bystander, 100);
+    }
+    expect(await provider.describe(name)).toBeUndefined();
+  });
+});
