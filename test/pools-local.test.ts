@@ -8,11 +8,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { saveState } from "../src/agent/apps/state.js";
+import type { NodeRecord } from "../src/model/node.js";
+import { agentPolicies } from "../src/model/policies.js";
+import { text } from "../src/store/index.js";
 import { ProcessDriver } from "../src/drivers/process/index.js";
 import { providerContract } from "../src/pools/contract.js";
 import { LocalProvider } from "../src/pools/local/index.js";
 import { GANTRY_BIN } from "./helpers/gantry.js";
 import { assignment } from "./helpers/agent-fixture.js";
+import { startTestApi } from "./helpers/api.js";
 import { sleep } from "./helpers/cli-processes.js";
 import { freePort } from "./helpers/ports.js";
 
@@ -85,5 +89,40 @@ describe("local provider: a node whose agent was killed", () => {
       await driver.stop(bystander, 100);
     }
     expect(await provider.describe(name)).toBeUndefined();
+  });
+});
+
+describe("local provider: a node joins a real server", () => {
+  it("joins under its name, with its node token, and is gone from the machine once destroyed", async () => {
+    const t = await startTestApi();
+    const provider = newProvider();
+    const name = `joins-${process.pid}`;
+    try {
+      const { secret } = await t.clientWith(agentPolicies(name), `agent-${name}`);
+      const node = await provider.create({
+        name,
+        pool: "joins",
+        instance: 3,
+        address: "10.100.7.3",
+        credentials: { server: t.url, nodeToken: secret },
+      });
+      let record: NodeRecord | undefined;
+      const deadline = Date.now() + 20_000;
+      while (record === undefined && Date.now() < deadline) {
+        const kv = await t.store.get(`nodes/${name}`);
+        if (kv !== undefined) record = JSON.parse(text(kv.value)) as NodeRecord;
+        else await sleep(50);
+      }
+      expect(record?.name).toBe(name);
+      // The token lives in the node's directory, never on its command line.
+      const argv = readFileSync(`/proc/${node.providerId}/cmdline`, "utf8");
+      expect(argv).not.toContain(secret);
+      expect(argv).toContain("127.100.7.3");
+      await provider.destroy(name);
+      expect(agentRuns(Number(node.providerId), name)).toBe(false);
+    } finally {
+      await provider.destroy(name);
+      await t.close();
+    }
   });
 });
