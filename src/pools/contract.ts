@@ -105,6 +105,20 @@ export function providerContract(opts: ProviderContractOptions): void {
       expect(await opts.machineRuns(node)).toBe(true);
     });
 
+    it("creates a name once when two creates race for it", async () => {
+      const s = spec();
+      made.add(s.name);
+      const results = await Promise.allSettled([
+        opts.newProvider().create(s),
+        opts.newProvider().create({ ...s, instance: 98 }),
+      ]);
+      const won = results.filter((r) => r.status === "fulfilled");
+      const lost = results.filter((r) => r.status === "rejected");
+      expect(won).toHaveLength(1);
+      expect(lost.map((r) => isGantryError(r.reason) && r.reason.code)).toEqual(["conflict"]);
+      expect(await opts.newProvider().list(s.pool)).toEqual([won[0]!.value]);
+    });
+
     it("refuses a node name that is not a host name, leaving nothing behind", async () => {
       const provider = opts.newProvider();
       const s = { ...spec(), name: "../escape" };
