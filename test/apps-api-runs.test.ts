@@ -192,6 +192,9 @@ describe("destroy", () => {
     mkdirSync(artifacts, { recursive: true });
     for (const sha of [ART_A, ART_B]) writeFileSync(join(artifacts, `${sha}.tar.gz`), "x");
     await t.store.put("builds/roll/b1", JSON.stringify({ id: "b1" }));
+    // Its certificate and ACME state (the record's shape does not matter to destroy).
+    for (const key of ["certs/roll", "acme/status/roll", "acme/off/roll"])
+      await t.store.put(key, "{}");
     expect(existsSync(join(t.dataDir, "logs", "roll", "app.log"))).toBe(true);
 
     // Stand in for the agent: an instance whose assignment goes is stopped.

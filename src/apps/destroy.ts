@@ -5,6 +5,8 @@ import type { Principal } from "../model/principal.js";
 import { serviceHealthPrefix, servicePrefix } from "../catalog/keys.js";
 import { AssignmentSchema, InstanceStatusSchema } from "../model/app.js";
 import { K } from "../model/keys.js";
+import { ACME_KEYS } from "../certs/acme-state.js";
+import { CERTS_PREFIX } from "../certs/record.js";
 import type { Store, TxnOp } from "../store/index.js";
 import {
   appKey,
@@ -44,7 +46,7 @@ function chunks<T>(list: readonly T[], size: number): T[][] {
 
 /**
  * Destroy an app: its records go in one transaction (so the controller stops acting on it and
- * the agents stop its instances), then — once the instances stopped or after a few seconds —
+ * the agents stop its instances; its certificate and ACME state go too), then — once the instances stopped or after a few seconds —
  * its catalog entries, instance records, repository, logs, build cache and the artifacts no
  * other app uses.
  */
@@ -76,6 +78,10 @@ export async function destroyApp(
     { type: "delete", range: deployStepKey(name) },
     { type: "delete", range: { prefix: releasesPrefix(name) } },
     { type: "delete", range: { prefix: buildsPrefix(name) } },
+    // Its certificate goes with it: a new app of the same name must not inherit it.
+    { type: "delete", range: CERTS_PREFIX + name },
+    { type: "delete", range: ACME_KEYS.status + name },
+    { type: "delete", range: ACME_KEYS.off + name },
     audit.entry(who, "app.destroy", name),
   ];
   const deletes = mine.map((a): TxnOp => ({ type: "delete", range: assignmentKey(a.node, a.id) }));
