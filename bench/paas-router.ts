@@ -18,6 +18,7 @@ import { promisify } from "node:util";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
+import { proxyLocation } from "./nginx-proxy.js";
 import { defaultRouterWorkers } from "../src/router/index.js";
 import { startRouter } from "../src/router/router.js";
 import { StaticRouteSource } from "../src/router/source.js";
@@ -136,16 +137,7 @@ http {
   upstream hello { server 127.0.0.1:${appPort}; keepalive 128; }
   server {
     listen 127.0.0.1:${port};
-    location / {
-      proxy_pass http://hello;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_set_header X-Forwarded-Host $host;
-      proxy_set_header X-Request-Id $request_id;
-    }
+    ${proxyLocation("hello")}
   }
 }
 `,

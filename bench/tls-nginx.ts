@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { proxyLocation } from "./nginx-proxy.js";
 
 export interface NginxTls {
   child: ChildProcess;
@@ -52,16 +53,7 @@ http {
     ssl_certificate ${o.certFile};
     ssl_certificate_key ${o.keyFile};
     ssl_protocols TLSv1.2 TLSv1.3;
-    location / {
-      proxy_pass http://app;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host;
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-      proxy_set_header X-Forwarded-Proto $scheme;
-      proxy_set_header X-Forwarded-Host $host;
-      proxy_set_header X-Request-Id $request_id;
-    }
+    ${proxyLocation("app")}
   }
 }
 `,
