@@ -43,6 +43,14 @@ export const K = {
   convergeRuns: "converge/runs/",
   /** What a stack manages (src/model/stack.ts): `stack/items/<kind>/<name>`. */
   stackItems: "stack/items/",
+  /** Node pools (src/model/pool.ts): the pool as declared, `pools/specs/<name>`. */
+  poolSpecs: "pools/specs/",
+  /** What the pool controller reports of a pool: `pools/status/<name>`. */
+  poolStatus: "pools/status/",
+  /** The controller's own record of each node it made: `pools/nodes/<pool>/<node>`. */
+  poolNodes: "pools/nodes/",
+  /** The address plan pools take their addresses from (`addressPlan` in gantry.yaml). */
+  addressPlan: "sys/address-plan",
   /** The stack's status, as `gantry stack:info` shows it. */
   stackInfo: "stack/info",
 } as const;
