@@ -107,6 +107,8 @@ export interface PoolRecord {
   scaledTo?: number;
   /** `gantry pools:replace`: nodes to replace (rolling), as asked at `requestedAt`. */
   replace?: { nodes: string[]; requestedAt: string };
+  /** `DELETE /v1/pools/:name`: the controller drains and destroys the nodes, then the record goes. */
+  deletedAt?: string;
   updatedAt: string;
   updatedBy: string;
 }
