@@ -1,12 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../errors.js";
 import {
+  addressFromPattern,
   checkPoolPlacements,
   instanceRange,
   loopbackTwin,
   lowestFreeInstance,
   nodeAddress,
   parseAddressPlan,
+  poolAddressPattern,
   type AddressPlan,
 } from "./address-plan.js";
 
@@ -305,5 +307,41 @@ describe("checkPoolPlacements", () => {
     const err = refusal(() => checkPoolPlacements(plan, pools));
     expect(err.field).toBe(field);
     expect(err.message).toMatch(message);
+  });
+});
+
+describe("poolAddressPattern and addressFromPattern", () => {
+  const plan = parseAddressPlan(ISSUE_PLAN);
+
+  it("leaves only {instance}, and gives the same address nodeAddress does", () => {
+    const pattern = poolAddressPattern(plan, { location: "nz-por-1", type: "web" }, "pools.web");
+    expect(pattern).toBe("10.100.6.{instance}");
+    expect(addressFromPattern(pattern, 2)).toBe(
+      nodeAddress(plan, { location: "nz-por-1", type: "web", instance: 2 }),
+    );
+  });
+
+  it("fills a plan without {location}", () => {
+    const p = parseAddressPlan({ pattern: "10.0.{type}.{instance}", types: { db: 8 } });
+    expect(poolAddressPattern(p, { type: "db" })).toBe("10.0.8.{instance}");
+  });
+
+  it.each([
+    [{ location: "nz-por-1", type: "cache" }, "pools.web.type", /unknown type "cache".*web, db/],
+    [{ location: "au-syd-1", type: "web" }, "pools.web.location", /unknown location "au-syd-1"/],
+    [{ type: "web" }, "pools.web.location", /required by the address plan/],
+  ])("refuses %o at %s", (slot, field, message) => {
+    const err = refusal(() => poolAddressPattern(plan, slot, "pools.web"));
+    expect(err.field).toBe(field);
+    expect(err.message).toMatch(message);
+  });
+
+  it.each([
+    ["10.100.6.7", 1],
+    ["10.{instance}.6.{instance}", 1],
+    ["10.100.6.{instance}", 256],
+    ["10.100.6.{instance}", 1.5],
+  ])("addressFromPattern refuses %s with %d", (pattern, n) => {
+    refusal(() => addressFromPattern(pattern, n));
   });
 });

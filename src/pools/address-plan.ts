@@ -264,3 +264,31 @@ export function checkPoolPlacements(
     owner.set(key, name);
   }
 }
+
+/**
+ * A pool's slice of the plan: its location and type filled in, only `{instance}` left
+ * (`10.100.6.{instance}`). The server stores it with the pool, so the controller needs no plan to
+ * address a node. Errors as `nodeAddress`'s, at `${field}.location|type`.
+ */
+export function poolAddressPattern(
+  plan: AddressPlan,
+  pool: Omit<Slot, "instance">,
+  field = "pool",
+): string {
+  const location = lookup(plan, "location", pool.location, `${field}.location`);
+  const type = lookup(plan, "type", pool.type, `${field}.type`);
+  const value = { location, type, instance: "{instance}" };
+  return plan.parts.map((p) => ("fixed" in p ? p.fixed : value[p.placeholder])).join(".");
+}
+
+/** A node's address from its pool's pattern: `10.100.6.{instance}`, 2 → `10.100.6.2`. */
+export function addressFromPattern(pattern: string, instance: number): string {
+  if (pattern.split("{instance}").length !== 2)
+    throw new ValidationError(
+      `"${pattern}" is not a pool address pattern (it needs {instance} once)`,
+      "addressPattern",
+    );
+  if (!Number.isInteger(instance) || instance < 0 || instance > 255)
+    throw new ValidationError(`instance: ${instance} is not a number 0-255`, "instance");
+  return pattern.replace("{instance}", String(instance));
+}
