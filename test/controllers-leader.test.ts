@@ -61,7 +61,7 @@ class Contender {
       store,
       id: name,
       ttlSeconds: 2,
-      log: () => undefined,
+      log: process.env["LEADER_LOG"] ? (l) => console.log(name, l) : () => undefined,
       lead: () => {
         const span: { start: number; end?: number } = { start: performance.now() };
         this.spans.push(span);
@@ -144,6 +144,33 @@ describe.each(backends)("controllers' leader on $name", (backend) => {
     } finally {
       await a.leadership.stop();
       await b.leadership.stop();
+    }
+  });
+
+  it("a leader whose lease keep-alive hangs still steps down as soon as its key goes", async () => {
+    // A keep-alive stuck on a broken stream (it answers only at the store's request timeout)
+    // must not hold the leadership once the watch on the key has heard it go.
+    let stuck = false;
+    const store = new Proxy(stores[0], {
+      get(target, prop, receiver) {
+        if (prop === "keepAlive" && stuck) return () => new Promise(() => undefined);
+        const v = Reflect.get(target, prop, receiver) as unknown;
+        return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const a = new Contender("server-a", store);
+    try {
+      await eventually("a to lead", () => a.running);
+      stuck = true;
+      await new Promise((r) => setTimeout(r, 1000)); // a keep-alive is now pending forever
+      const lease = (await stores[0].get(LEADER_KEY))!.lease;
+      const revokedAt = performance.now();
+      await stores[0].revokeLease(lease);
+      // Alone, it leads again at once: the first span's end is what shows the step-down.
+      await eventually("a to step down", () => a.spans[0]!.end !== undefined, 3000);
+      expect(a.spans[0]!.end! - revokedAt).toBeLessThan(500);
+    } finally {
+      await a.leadership.stop();
     }
   });
 });

@@ -131,7 +131,10 @@ class Election implements Leadership {
         await sleep((this.ttl * 1000) / 3, signal);
         if (signal.aborted) return;
         try {
-          await store.keepAlive(lease);
+          // A keep-alive can hang on a stuck stream (up to the store's request timeout): the
+          // key's watch must still be able to end the leadership at once, so race the two.
+          const renewed = await untilAborted(store.keepAlive(lease), signal);
+          if (!renewed) return;
           renewedAt = Date.now();
         } catch (err) {
           if (err instanceof LeaseNotFoundError) {
@@ -177,5 +180,27 @@ class Election implements Leadership {
     const lease = this.lease;
     this.lease = undefined;
     if (lease !== undefined) await this.opts.store.revokeLease(lease).catch(() => undefined);
+  }
+}
+
+/**
+ * Wait for `p` unless `signal` aborts first: true when `p` settled (its rejection is thrown),
+ * false when the signal won (a late rejection of `p` is swallowed).
+ */
+async function untilAborted(p: Promise<unknown>, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) {
+    p.catch(() => undefined);
+    return false;
+  }
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<false>((resolve) => {
+    onAbort = () => resolve(false);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([p.then(() => true as const), aborted]);
+  } finally {
+    signal.removeEventListener("abort", onAbort!);
+    p.catch(() => undefined);
   }
 }
