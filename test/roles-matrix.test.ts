@@ -112,6 +112,16 @@ const MATRIX: Record<string, string> = {
   "GET /v1/acme/http01/:token": "AOV",
   "PUT /v1/apps/:app/acme": "AO",
   "GET /v1/certs/bundle": "AO",
+  // Node pools: operators change them, viewers read them (the `pool` resource).
+  "GET /v1/pools": "AODV",
+  "GET /v1/pools/:name": "AOV",
+  "PUT /v1/pools/:name": "AO",
+  "DELETE /v1/pools/:name": "AO",
+  "POST /v1/pools/:name/scale": "AO",
+  "POST /v1/pools/:name/replace": "AO",
+  "GET /v1/address-plan": "AOV",
+  "PUT /v1/address-plan": "AO",
+  "DELETE /v1/address-plan": "AO",
 };
 
 const INSTANCE = "hello-web-1";

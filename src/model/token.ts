@@ -11,6 +11,7 @@ export const RESOURCES = [
   "states",
   "stack",
   "cert",
+  "pool",
 ] as const;
 export type Resource = (typeof RESOURCES)[number];
 /**

@@ -1,5 +1,6 @@
 import type { ApiDeps, RouteDef } from "../server.js";
 import { acmeRoutes } from "./acme.js";
+import { addressPlanRoutes } from "./address-plan.js";
 import { agentWorkRoutes } from "./agent-work.js";
 import { appReleaseRoutes } from "./apps-releases.js";
 import { appRuntimeRoutes } from "./apps-runtime.js";
@@ -19,6 +20,7 @@ import { kvRoutes } from "./kv.js";
 import { nodeRoutes } from "./nodes.js";
 import { registryRoutes } from "./registry.js";
 import { openapiRoutes } from "./openapi.js";
+import { poolRoutes } from "./pools.js";
 import { sessionRoutes } from "./sessions.js";
 import { stackRoutes } from "./stack.js";
 import { stackAppRoutes } from "./stack-apps.js";
@@ -61,6 +63,8 @@ export function registerRoutes(deps: ApiDeps): RouteDef[] {
     ...stackSyncRoutes(deps),
     ...stackSourceRoutes(deps),
     ...registryRoutes(deps),
+    ...poolRoutes(deps),
+    ...addressPlanRoutes(deps),
   ];
   // The document describes the final list, itself included: it reads `routes` when first asked.
   routes.push(...openapiRoutes(() => routes));
