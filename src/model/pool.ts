@@ -128,6 +128,8 @@ export type PoolNodePhase =
   | "joining"
   /** joined, converged, taking instances */
   | "ready"
+  /** joined once, its agent silent now (lease gone), not yet for repairAfter */
+  | "down"
   /** stopped machine, start timeout passed, or down longer than repairAfter */
   | "unhealthy"
   /** being destroyed and created again */

@@ -292,3 +292,8 @@ export function addressFromPattern(pattern: string, instance: number): string {
     throw new ValidationError(`instance: ${instance} is not a number 0-255`, "instance");
   return pattern.replace("{instance}", String(instance));
 }
+
+/** The highest instance number a resolved pattern allows: 254 when `{instance}` is last, else 255. */
+export function maxInstanceOfPattern(pattern: string): number {
+  return pattern.endsWith(".{instance}") ? 254 : 255;
+}

@@ -1,0 +1,489 @@
+import { describe, expect, it } from "vitest";
+import { PoolSpecSchema, type PoolRecord } from "../model/pool.js";
+import type { PoolNode } from "../pools/provider.js";
+import {
+  backoffMs,
+  planPool,
+  unhealthyAllowance,
+  type PoolNodeRecord,
+  type PoolWorld,
+} from "./pools-plan.js";
+
+const T0 = Date.parse("2026-12-07T12:00:00Z");
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function record(
+  over: Omit<Partial<PoolRecord>, "spec"> & { size?: number; spec?: object } = {},
+): PoolRecord {
+  const { size, spec, ...rest } = over;
+  return {
+    name: "web",
+    spec: PoolSpecSchema.parse({ provider: "local", size: size ?? 3, ...spec }),
+    addressPattern: "10.100.6.{instance}",
+    settingsHash: "h1",
+    updatedAt: iso(T0),
+    updatedBy: "test",
+    ...rest,
+  };
+}
+
+/** Node n of pool web: its record and (unless `machine: false`) a running machine (memory shape). */
+function node(
+  n: number,
+  o: { machine?: "running" | "stopped" | false; rec?: Partial<PoolNodeRecord> } = {},
+): { rec: PoolNodeRecord; machine?: PoolNode } {
+  const base = { name: `web-${n}`, pool: "web", instance: n, address: `10.100.6.${n}` };
+  const rec: PoolNodeRecord = {
+    ...base,
+    settingsHash: "h1",
+    createdAt: iso(T0 - 600_000),
+    joinedAt: iso(T0 - 590_000),
+    ...o.rec,
+  };
+  if (o.machine === false) return { rec };
+  const machine: PoolNode = {
+    ...base,
+    state: o.machine ?? "running",
+    providerId: `m${n}`,
+    createdAt: rec.createdAt,
+  };
+  return { rec, machine };
+}
+
+function world(
+  nodes: { rec: PoolNodeRecord; machine?: PoolNode }[],
+  over: Partial<Omit<PoolWorld, "live">> & { live?: string[]; dead?: string[] } = {},
+): PoolWorld {
+  const { live, dead = [], ...rest } = over;
+  const alive = live ?? nodes.filter((n) => n.rec.joinedAt !== undefined).map((n) => n.rec.name);
+  return {
+    record: record(),
+    machines: nodes.flatMap((n) => (n.machine === undefined ? [] : [n.machine])),
+    nodes: nodes.map((n) => n.rec),
+    live: new Set(alive.filter((n) => !dead.includes(n))),
+    downSince: new Map(),
+    busy: new Set(),
+    converged: new Set(),
+    inFlight: new Set(),
+    now: T0,
+    ...rest,
+  };
+}
+
+const kinds = (w: PoolWorld): string[] =>
+  planPool(w).actions.map((a) =>
+    a.kind === "deletePool"
+      ? "deletePool"
+      : a.kind === "create"
+        ? `create ${a.node} ${a.address} (${a.why}${a.surgeFor === undefined ? "" : ` for ${a.surgeFor}`})`
+        : a.kind === "destroy"
+          ? `destroy ${a.node}${a.repair ? " (repair)" : ""}`
+          : `drain ${a.node}`,
+  );
+
+describe("planPool: scaling", () => {
+  it.each([
+    {
+      case: "an empty pool of 3 creates web-1..3 at once",
+      w: world([]),
+      want: [
+        "create web-1 10.100.6.1 (scale up)",
+        "create web-2 10.100.6.2 (scale up)",
+        "create web-3 10.100.6.3 (scale up)",
+      ],
+    },
+    {
+      case: "a gap is filled with the lowest free number",
+      w: world([node(1), node(3)]),
+      want: ["create web-2 10.100.6.2 (scale up)"],
+    },
+    {
+      case: "creates run at most parallelCreates (10) at once, counting those under way",
+      w: world([node(1, { machine: false, rec: { joinedAt: undefined } })], {
+        record: record({ size: 12 }),
+        inFlight: new Set(["web-1"]),
+      }),
+      want: Array.from({ length: 9 }, (_, i) => `create web-${i + 2} 10.100.6.${i + 2} (scale up)`),
+    },
+    {
+      case: "a pool of its size does nothing",
+      w: world([node(1), node(2), node(3)]),
+      want: [],
+    },
+    {
+      case: "scale down drains the highest numbers first",
+      w: world([node(1), node(2), node(3), node(4)], { record: record({ size: 2 }) }),
+      want: ["drain web-4", "drain web-3"],
+    },
+    {
+      case: "pools:scale's size wins over the stack's",
+      w: world([node(1), node(2), node(3)], { record: record({ scaledTo: 1 }) }),
+      want: ["drain web-3", "drain web-2"],
+    },
+    {
+      case: "a drained node with instances left waits",
+      w: world(
+        [node(1), node(2, { rec: { retiring: { since: iso(T0 - 1000), reason: "scaled down" } } })],
+        {
+          record: record({ size: 1 }),
+          busy: new Set(["web-2"]),
+        },
+      ),
+      want: [],
+    },
+    {
+      case: "a drained node without instances is destroyed",
+      w: world(
+        [node(1), node(2, { rec: { retiring: { since: iso(T0 - 1000), reason: "scaled down" } } })],
+        {
+          record: record({ size: 1 }),
+        },
+      ),
+      want: ["destroy web-2"],
+    },
+    {
+      case: "a drained node still busy after the drain timeout is destroyed",
+      w: world(
+        [
+          node(1),
+          node(2, { rec: { retiring: { since: iso(T0 - 300_000), reason: "scaled down" } } }),
+        ],
+        {
+          record: record({ size: 1 }),
+          busy: new Set(["web-2"]),
+        },
+      ),
+      want: ["destroy web-2"],
+    },
+    {
+      case: "a drained node whose agent is gone is destroyed at once",
+      w: world(
+        [node(1), node(2, { rec: { retiring: { since: iso(T0 - 1000), reason: "scaled down" } } })],
+        {
+          record: record({ size: 1 }),
+          busy: new Set(["web-2"]),
+          dead: ["web-2"],
+        },
+      ),
+      want: ["destroy web-2"],
+    },
+    {
+      case: "a deleted pool drains everything",
+      w: world([node(1), node(2)], { record: record({ deletedAt: iso(T0) }) }),
+      want: ["drain web-2", "drain web-1"],
+    },
+    {
+      case: "a deleted pool with no node left is removed",
+      w: world([], { record: record({ deletedAt: iso(T0) }) }),
+      want: ["deletePool"],
+    },
+    {
+      case: "a machine without a record (an earlier leader's) counts as a member",
+      w: world([node(1)], {
+        machines: [node(1).machine!, node(2).machine!, node(3).machine!],
+        live: ["web-1", "web-2", "web-3"],
+      }),
+      want: [],
+    },
+  ])("$case", ({ w, want }) => {
+    expect(kinds(w)).toEqual(want);
+  });
+
+  it("reports the wake-up for a drain timeout", () => {
+    const w = world(
+      [node(1), node(2, { rec: { retiring: { since: iso(T0 - 1000), reason: "scaled down" } } })],
+      { record: record({ size: 1 }), busy: new Set(["web-2"]) },
+    );
+    expect(planPool(w).wakeAt).toBe(T0 - 1000 + 300_000);
+  });
+});
+
+describe("planPool: health and repair", () => {
+  it.each([
+    {
+      case: "a stopped machine is repaired at once",
+      w: world([node(1), node(2, { machine: "stopped" }), node(3)], { dead: ["web-2"] }),
+      want: ["destroy web-2 (repair)"],
+    },
+    {
+      case: "a node down shorter than repairAfter waits",
+      w: world([node(1), node(2), node(3)], {
+        dead: ["web-2"],
+        downSince: new Map([["web-2", T0 - 59_000]]),
+      }),
+      want: [],
+    },
+    {
+      case: "a node down longer than repairAfter is repaired",
+      w: world([node(1), node(2), node(3)], {
+        dead: ["web-2"],
+        downSince: new Map([["web-2", T0 - 60_000]]),
+      }),
+      want: ["destroy web-2 (repair)"],
+    },
+    {
+      case: "a node not joined within startTimeout is repaired",
+      w: world([node(1), node(2, { rec: { joinedAt: undefined } }), node(3)]),
+      want: ["destroy web-2 (repair)"],
+    },
+    {
+      case: "a node not joined yet, within startTimeout, waits",
+      w: world([
+        node(1),
+        node(2, { rec: { joinedAt: undefined, createdAt: iso(T0 - 5000) } }),
+        node(3),
+      ]),
+      want: [],
+    },
+    {
+      case: "repair keeps the instance number: the repairing record is created again",
+      w: world([
+        node(1),
+        node(2, { machine: false, rec: { repairing: true, joinedAt: undefined } }),
+        node(3),
+      ]),
+      want: ["create web-2 10.100.6.2 (repair)"],
+    },
+    {
+      case: "repair keeps the instance number even with a lower gap",
+      w: world(
+        [node(2, { machine: false, rec: { repairing: true, joinedAt: undefined } }), node(3)],
+        {
+          record: record({ size: 2 }),
+        },
+      ),
+      want: ["create web-2 10.100.6.2 (repair)"],
+    },
+    {
+      case: "one repair at a time: a second unhealthy node waits for the first to join",
+      w: world(
+        [
+          node(1, { machine: "stopped" }),
+          node(2, { rec: { repairing: true, joinedAt: undefined, createdAt: iso(T0 - 1000) } }),
+          node(3),
+          node(4),
+          node(5),
+        ],
+        { record: record({ size: 5 }), dead: ["web-1"] },
+      ),
+      want: [],
+    },
+    {
+      case: "2 of 5 unhealthy at 40% are repaired (one at a time)",
+      w: world(
+        [
+          node(1, { machine: "stopped" }),
+          node(2, { machine: "stopped" }),
+          node(3),
+          node(4),
+          node(5),
+        ],
+        {
+          record: record({ size: 5 }),
+        },
+      ),
+      want: ["destroy web-1 (repair)"],
+    },
+    {
+      case: "3 of 5 unhealthy at 40%: no repairs",
+      w: world(
+        [
+          node(1, { machine: "stopped" }),
+          node(2, { machine: "stopped" }),
+          node(3, { machine: "stopped" }),
+          node(4),
+          node(5),
+        ],
+        { record: record({ size: 5 }) },
+      ),
+      want: [],
+    },
+    {
+      case: "a count: maxUnhealthy 1 halts at 2",
+      w: world([node(1, { machine: "stopped" }), node(2, { machine: "stopped" }), node(3)], {
+        record: record({ spec: { maxUnhealthy: 1 } }),
+      }),
+      want: [],
+    },
+  ])("$case", ({ w, want }) => {
+    expect(kinds(w)).toEqual(want);
+  });
+
+  it("says why it halts, and shows each node's phase", () => {
+    const w = world([node(1, { machine: "stopped" }), node(2), node(3), node(4), node(5)], {
+      record: record({ size: 5 }),
+      dead: ["web-2", "web-3"],
+      downSince: new Map([
+        ["web-2", T0 - 61_000],
+        ["web-3", T0 - 70_000],
+      ]),
+    });
+    const { status, actions } = planPool(w);
+    expect(actions).toEqual([]);
+    expect(status.halted).toBe(
+      "3 of 5 nodes unhealthy (more than maxUnhealthy 40%): not repairing — a network partition must not destroy the fleet",
+    );
+    expect(status.nodes.map((n) => `${n.name} ${n.phase} ${n.reason ?? ""}`.trim())).toEqual([
+      "web-1 unhealthy machine stopped",
+      "web-2 unhealthy down for 61s",
+      "web-3 unhealthy down for 70s",
+      "web-4 ready",
+      "web-5 ready",
+    ]);
+    expect(status).toMatchObject({ desired: 5, ready: 2, unhealthy: 3, joining: 0, repairing: 0 });
+  });
+
+  it("wakes up when a down node's repairAfter or a new node's startTimeout ends", () => {
+    const down = world([node(1), node(2)], {
+      record: record({ size: 2 }),
+      dead: ["web-2"],
+      downSince: new Map([["web-2", T0 - 1000]]),
+    });
+    expect(planPool(down).wakeAt).toBe(T0 - 1000 + 60_000);
+    expect(planPool(down).status.nodes[1]).toMatchObject({ phase: "down", reason: "down for 1s" });
+    const fresh = world([node(1, { rec: { joinedAt: undefined, createdAt: iso(T0 - 1000) } })], {
+      record: record({ size: 1 }),
+    });
+    expect(planPool(fresh).wakeAt).toBe(T0 - 1000 + 600_000);
+  });
+
+  it("rounds a percentage up, so a small pool still repairs one node", () => {
+    expect(unhealthyAllowance("40%", 5)).toBe(2);
+    expect(unhealthyAllowance("40%", 2)).toBe(1);
+    expect(unhealthyAllowance("40%", 1)).toBe(1);
+    expect(unhealthyAllowance("0%", 5)).toBe(0);
+    expect(unhealthyAllowance(3, 5)).toBe(3);
+  });
+
+  it("counts a node with roles ready only once it has converged", () => {
+    const w = world([node(1)], { record: record({ size: 1, spec: { roles: ["web"] } }) });
+    expect(planPool(w).status.nodes[0]).toMatchObject({ phase: "joining", reason: "converging" });
+    expect(planPool({ ...w, converged: new Set(["web-1"]) }).status.ready).toBe(1);
+  });
+});
+
+describe("planPool: failed creates back off", () => {
+  it("doubles from 1 s to 5 min", () => {
+    expect([1, 2, 3, 4, 9, 10, 30].map(backoffMs)).toEqual([
+      1000, 2000, 4000, 8000, 256_000, 300_000, 300_000,
+    ]);
+  });
+
+  it.each([
+    { attempts: 1, ago: 500, creates: false },
+    { attempts: 1, ago: 1000, creates: true },
+    { attempts: 3, ago: 3999, creates: false },
+    { attempts: 3, ago: 4000, creates: true },
+  ])(
+    "after $attempts failure(s), $ago ms later: creates=$creates",
+    ({ attempts, ago, creates }) => {
+      const w = world([node(1), node(2, { machine: false, rec: { joinedAt: undefined } })], {
+        record: record({ size: 2 }),
+        failure: { attempts, at: T0 - ago, message: "no room" },
+      });
+      const plan = planPool(w);
+      expect(plan.actions.length > 0).toBe(creates);
+      if (!creates) expect(plan.wakeAt).toBe(T0 - ago + backoffMs(attempts));
+      else expect(kinds(w)).toEqual(["create web-2 10.100.6.2 (retry)"]);
+    },
+  );
+});
+
+describe("planPool: rolling replacement", () => {
+  const stale = { rec: { settingsHash: "h0" } };
+  it.each([
+    {
+      case: "a node made with other settings gets a surge node first (next free number)",
+      w: world([node(1, stale), node(2, stale), node(3)]),
+      want: ["create web-4 10.100.6.4 (surge for web-1)"],
+    },
+    {
+      case: "the surge node not ready yet: wait",
+      w: world([
+        node(1, stale),
+        node(2, stale),
+        node(3),
+        node(4, { rec: { surgeFor: "web-1", joinedAt: undefined, createdAt: iso(T0 - 1000) } }),
+      ]),
+      want: [],
+    },
+    {
+      case: "the surge node ready: the old one is drained",
+      w: world([node(1, stale), node(2, stale), node(3), node(4, { rec: { surgeFor: "web-1" } })]),
+      want: ["drain web-1"],
+    },
+    {
+      case: "one at a time: the next waits while the old one drains",
+      w: world(
+        [
+          node(1, {
+            rec: {
+              settingsHash: "h0",
+              retiring: { since: iso(T0 - 1000), reason: "replaced by web-4" },
+            },
+          }),
+          node(2, stale),
+          node(3),
+          node(4, { rec: { surgeFor: "web-1" } }),
+        ],
+        { busy: new Set(["web-1"]) },
+      ),
+      want: [],
+    },
+    {
+      case: "the old one gone: the next stale node gets its surge, taking the freed number",
+      w: world([node(2, stale), node(3), node(4, { rec: { surgeFor: "web-1" } })]),
+      want: ["create web-1 10.100.6.1 (surge for web-2)"],
+    },
+    {
+      case: "pools:replace names a node made before the request",
+      w: world([node(1), node(2), node(3)], {
+        record: record({ replace: { nodes: ["web-2"], requestedAt: iso(T0 - 1000) } }),
+      }),
+      want: ["create web-4 10.100.6.4 (surge for web-2)"],
+    },
+    {
+      case: "pools:replace is done once the node is newer than the request",
+      w: world([node(1), node(2), node(3)], {
+        record: record({ replace: { nodes: ["web-2"], requestedAt: iso(T0 - 900_000) } }),
+      }),
+      want: [],
+    },
+    {
+      case: "no roll while a node is unhealthy (repair first)",
+      w: world([node(1, stale), node(2, { machine: "stopped" }), node(3)]),
+      want: ["destroy web-2 (repair)"],
+    },
+  ])("$case", ({ w, want }) => {
+    expect(kinds(w)).toEqual(want);
+  });
+
+  it("a failed surge pauses the roll and says why", () => {
+    const w = world(
+      [
+        node(1, stale),
+        node(2),
+        node(3),
+        node(4, { machine: false, rec: { surgeFor: "web-1", joinedAt: undefined } }),
+      ],
+      { failure: { attempts: 2, at: T0 - 100, message: "quota exceeded" } },
+    );
+    const plan = planPool(w);
+    expect(plan.actions).toEqual([]);
+    expect(plan.status.halted).toBe(
+      "rolling replacement paused: web-4 (replacing web-1) is not created: quota exceeded",
+    );
+    const unhealthy = world([
+      node(1, stale),
+      node(2),
+      node(3),
+      node(4, { rec: { surgeFor: "web-1", joinedAt: undefined, createdAt: iso(T0 - 700_000) } }),
+    ]);
+    const p2 = planPool(unhealthy);
+    expect(p2.status.halted).toMatch(
+      /^rolling replacement paused: web-4 \(replacing web-1\) is unhealthy: not joined within 10m/,
+    );
+    // …and the surge node itself is repaired like any other.
+    expect(kinds(unhealthy)).toEqual(["destroy web-4 (repair)"]);
+  });
+});
