@@ -1,8 +1,10 @@
 import type { Kind } from "../kind.js";
 import { KindRegistry } from "../registry.js";
+import { addressPlanKind } from "./address-plan.js";
 import { appKind } from "./apps.js";
 import { kvKind } from "./kv.js";
 import { nodeKind } from "./nodes.js";
+import { poolKind } from "./pools.js";
 import { convergeKind } from "./roles-states.js";
 import { roleKind } from "./roles.js";
 import { serviceKind } from "./service.js";
@@ -13,7 +15,17 @@ import { tokenKind } from "./token.js";
  * file in this folder and one line here (docs/stack.md, "Writing a kind").
  */
 export function defaultKinds(): Kind[] {
-  return [kvKind, tokenKind, serviceKind, appKind, convergeKind, roleKind, nodeKind] as Kind[];
+  return [
+    kvKind,
+    tokenKind,
+    serviceKind,
+    appKind,
+    convergeKind,
+    roleKind,
+    nodeKind,
+    addressPlanKind,
+    poolKind,
+  ] as Kind[];
 }
 
 /** A registry holding the default kinds. */

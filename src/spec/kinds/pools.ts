@@ -1,0 +1,119 @@
+import { PoolSpecSchema, type PoolSpec, type PoolView } from "../../model/pool.js";
+import { PoolsClient } from "../../client/pools.js";
+import { GantryError } from "../../errors.js";
+import { sleep } from "../../sleep.js";
+import type { Kind, KindContext, LiveItem } from "../kind.js";
+import { checkPools } from "./pools-check.js";
+import { diffPool } from "./pools-diff.js";
+
+/**
+ * `pools:` — node pools (issue 14, docs/pools.md): apply writes each pool through
+ * `PUT /v1/pools/:name` and the pool controller makes, heals and replaces the machines; the kind
+ * never creates one itself. Destroying a pool asks the server to remove it and waits while the
+ * controller drains and destroys its nodes and then deletes the record.
+ *
+ * No `refs`: the address plan (rank 43) and roles (41) rank below pools, which orders them, and
+ * `check` says what is missing in the pools' own words (roles only when the stack has roles).
+ */
+export const poolKind: Kind<PoolSpec, PoolView> = {
+  name: "pool",
+  section: "pools",
+  rank: 44,
+  schema: PoolSpecSchema,
+
+  check(items, all) {
+    return checkPools(items, all);
+  },
+
+  async read(ctx, names) {
+    const wanted = new Set(names);
+    const out = new Map<string, LiveItem<PoolView>>();
+    if (wanted.size === 0) return out;
+    for (const view of await new PoolsClient(ctx.client).list()) {
+      if (!wanted.has(view.name)) continue;
+      const rev = (view as { modRevision?: number }).modRevision ?? 0;
+      out.set(view.name, {
+        name: view.name,
+        value: view,
+        revisions: { [`pools/specs/${view.name}`]: rev },
+      });
+    }
+    return out;
+  },
+
+  diff(item, live) {
+    return diffPool(item.name, item.spec, live?.value);
+  },
+
+  async create(ctx, item) {
+    await put(ctx, item.name, item.spec);
+  },
+  async update(ctx, item, _live, changes) {
+    if (changes.some((c) => c.info !== true)) await put(ctx, item.name, item.spec);
+  },
+  async destroy(ctx, name) {
+    await destroyPool(ctx, name);
+  },
+};
+
+async function put(ctx: KindContext, name: string, spec: PoolSpec): Promise<void> {
+  const view = await new PoolsClient(ctx.client).put(name, spec);
+  const n = view.scaledTo ?? spec.size;
+  ctx.progress(
+    `pool ${name}: ${n} node${n === 1 ? "" : "s"} (${spec.provider}) on ${view.addressPattern}`,
+  );
+}
+
+/** A pool still there when destroy stopped waiting for it. */
+export class PoolRemovalTimeoutError extends GantryError {
+  constructor(name: string, waitedMs: number, last: string) {
+    super(
+      "pool_removal_timeout",
+      `pool ${name} is still being removed after ${Math.round(waitedMs / 1000)}s (${last}); the pool controller carries on: run gantry plan later to see it gone`,
+      { status: 504 },
+    );
+  }
+}
+
+/**
+ * `DELETE /v1/pools/:name`, then wait until the record is gone (the controller drains and
+ * destroys the nodes first), saying how far it got every `reportMs`; gives up after `timeoutMs`
+ * or when `ctx.signal` aborts (the stack lock lost).
+ */
+export async function destroyPool(
+  ctx: KindContext,
+  name: string,
+  opts: { timeoutMs?: number; pollMs?: number; reportMs?: number } = {},
+): Promise<void> {
+  const { timeoutMs = 10 * 60_000, pollMs = 500, reportMs = 5000 } = opts;
+  const pools = new PoolsClient(ctx.client);
+  await pools.delete(name);
+  const signal = ctx.signal ?? new AbortController().signal;
+  const started = Date.now();
+  let reported = started;
+  let last = "removal asked";
+  for (;;) {
+    const view = await pools.get(name);
+    if (view === undefined) {
+      ctx.progress(`pool ${name}: removed`);
+      return;
+    }
+    last = removalState(view);
+    const now = Date.now();
+    if (now - started >= timeoutMs) throw new PoolRemovalTimeoutError(name, now - started, last);
+    if (now - reported >= reportMs) {
+      ctx.progress(`pool ${name}: ${last}`);
+      reported = now;
+    }
+    await sleep(pollMs, signal);
+    signal.throwIfAborted(); // as apply does between items: the stack lock is lost
+  }
+}
+
+/** `2 nodes left (1 draining)` from the pool's last status. */
+function removalState(view: PoolView): string {
+  const nodes = view.status?.nodes ?? [];
+  if (nodes.length === 0) return "waiting for the pool controller";
+  const draining = nodes.filter((n) => n.phase === "draining").length;
+  return `${nodes.length} node${nodes.length === 1 ? "" : "s"} left${draining > 0 ? ` (${draining} draining)` : ""}`;
+}
