@@ -11,6 +11,7 @@ import { registerConvergeCommands } from "./converge.js";
 import { registerLockCommands } from "./lock.js";
 import { registerServiceCommands } from "./services.js";
 import { registerNodesCommands } from "./nodes.js";
+import { registerPoolCommands } from "./pools.js";
 import { registerStackCommands } from "./stack.js";
 import { registerStackConnectCommands } from "./stack-connect.js";
 import { registerStatesCommands } from "./states.js";
@@ -39,6 +40,7 @@ export function buildProgram(o: Output = processOutput): Command {
   registerAuditCommands(program, o);
   registerStoreCommands(program, o);
   registerNodesCommands(program, o);
+  registerPoolCommands(program, o);
   registerStatesCommands(program, o);
   registerTemplateCommands(program, o);
   registerConvergeCommands(program, o);

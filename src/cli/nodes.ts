@@ -18,13 +18,14 @@ export function registerNodesCommands(program: Command, o: Output): void {
       `
 A node is down when its agent stopped heartbeating (its 10 s lease ran out); ten seconds later
 its instances start again on the ready nodes, and it leaves this list once it holds none.
+POOL and ADDRESS are a pool node's (see gantry pools); --json has them as pool and address.
 Examples:
   $ gantry nodes
   $ gantry nodes --json | jq '.[] | select(.status == "down") | .name'`,
     )
     .action(async (opts: { json?: boolean }) => {
       const list = await new CatalogClient(clientFromEnv()).nodeList();
-      if (opts.json === true) return json(o, list);
+      if (opts.json === true) return json(o, list.map(withPoolFields));
       showNodes(o, list);
     });
 
@@ -57,15 +58,44 @@ Examples:
     });
 }
 
+/** A pool node's pool and address: from the labels its join token gave it. */
+export function withPoolFields(
+  n: NodeListEntry,
+): NodeListEntry & { pool?: string; address?: string } {
+  const pool = n.labels?.["pool"];
+  const address = n.labels?.["address"];
+  return {
+    ...n,
+    ...(pool === undefined ? {} : { pool }),
+    ...(address === undefined ? {} : { address }),
+  };
+}
+
 export function showNodes(o: Output, list: NodeListEntry[], now = Date.now()): void {
   const c = colours(o);
+  const head = (n: NodeListEntry): string[] => [
+    n.name,
+    n.labels?.["pool"] ?? "-",
+    n.labels?.["address"] ?? "-",
+  ];
   table(
     o,
-    ["NODE", "STATUS", "INSTANCES", "CPUS", "MEMORY", "ADDRESSES", "LABELS", "UP"],
+    [
+      "NODE",
+      "POOL",
+      "ADDRESS",
+      "STATUS",
+      "INSTANCES",
+      "CPUS",
+      "MEMORY",
+      "ADDRESSES",
+      "LABELS",
+      "UP",
+    ],
     list.map((n) =>
       n.status === "down"
         ? [
-            n.name,
+            ...head(n),
             c.red(n.draining === true ? "down (draining)" : "down"),
             String(n.instances),
             "-",
@@ -75,7 +105,7 @@ export function showNodes(o: Output, list: NodeListEntry[], now = Date.now()): v
             "-",
           ]
         : [
-            n.name,
+            ...head(n),
             n.status === "ready" ? c.green("ready") : c.bold("draining"),
             String(n.instances),
             String(n.facts.cpus),

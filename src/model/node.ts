@@ -52,7 +52,14 @@ export interface NodeView extends NodeRecord {
  */
 export type NodeListEntry =
   | (NodeView & { status: "ready" | "draining"; instances: number })
-  | { name: string; status: "down"; instances: number; draining?: true };
+  | {
+      name: string;
+      status: "down";
+      instances: number;
+      draining?: true;
+      /** The labels it joined with, kept after it went down (a pool node: `pool`, `address`). */
+      labels?: Record<string, string>;
+    };
 
 /** `sys/drains/<name>`: the node takes no new instances, and its instances move elsewhere. */
 export interface NodeDrain {

@@ -25,6 +25,14 @@ const toView = (kv: KeyValue): NodeView | undefined => {
   }
 };
 
+const parseLabels = (kv: KeyValue): Record<string, string> => {
+  try {
+    return JSON.parse(text(kv.value)) as Record<string, string>;
+  } catch {
+    return {};
+  }
+};
+
 /**
  * Nodes join with their facts on a lease they keep alive (heartbeat): a node whose agent stops
  * heartbeating disappears from `nodes/` after its TTL, and the catalog then counts the checks it
@@ -203,6 +211,8 @@ export function nodeRoutes(deps: ApiDeps): RouteDef[] {
               ? [
                   { type: "get" as const, range: { prefix: K.assignments }, keysOnly: true },
                   { type: "get" as const, range: { prefix: K.drains }, keysOnly: true },
+                  // A down node's join labels (a pool node's pool and address) are still shown.
+                  { type: "get" as const, range: { prefix: K.nodeLabels } },
                 ]
               : []),
           ],
@@ -226,14 +236,20 @@ export function nodeRoutes(deps: ApiDeps): RouteDef[] {
           instances: assigned.get(n.name) ?? 0,
         }));
         const live = new Set(nodes.map((n) => n.name));
+        const labels = new Map(
+          kvsOf(res, 3).map((kv) => [kv.key.slice(K.nodeLabels.length), kv] as const),
+        );
         for (const [name, instances] of assigned)
-          if (!live.has(name) && readable(name))
+          if (!live.has(name) && readable(name)) {
+            const joined = labels.get(name);
             entries.push({
               name,
               status: "down",
               instances,
               ...(drains.has(name) ? { draining: true as const } : {}),
+              ...(joined === undefined ? {} : { labels: parseLabels(joined) }),
             });
+          }
         entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
         ctx.send(200, entries, headers);
       },
