@@ -91,12 +91,17 @@ export const addressPlanKind: Kind<AddressPlanSpec, AddressPlanSpec> = {
 };
 
 async function write(ctx: KindContext, spec: AddressPlanSpec): Promise<void> {
-  await new PoolsClient(ctx.client).setAddressPlan(spec);
-  const count = (m: object, one: string, many: string): string => {
+  const res = await new PoolsClient(ctx.client).setAddressPlan(spec);
+  const count = (m: object, one: string): string => {
     const n = Object.keys(m).length;
-    return `${n} ${n === 1 ? one : many}`;
+    return `${n} ${one}${n === 1 ? "" : "s"}`;
   };
+  // The server answers which pools the new plan gives new addresses (their nodes roll).
+  const moved = (res as { replanned?: string[] }).replanned ?? [];
   ctx.progress(
-    `address plan ${spec.pattern}: ${count(spec.locations, "location", "locations")}, ${count(spec.types, "type", "types")}`,
+    `address plan ${spec.pattern}: ${count(spec.locations, "location")}, ${count(spec.types, "type")}` +
+      (moved.length === 0
+        ? ""
+        : `; new addresses for pool${moved.length === 1 ? "" : "s"} ${moved.join(", ")} (nodes replaced one at a time)`),
   );
 }

@@ -1,7 +1,6 @@
 /** The pool and address-plan kinds' diffs: field by field, node settings as a rolling change. */
 import { describe, expect, it } from "vitest";
 import { PoolSpecSchema, type PoolSpec, type PoolStatus, type PoolView } from "../../model/pool.js";
-import { PlanRefusedError } from "../errors.js";
 import type { SpecItem } from "../kind.js";
 import { plan } from "../plan.js";
 import { KindRegistry } from "../registry.js";
@@ -160,19 +159,13 @@ describe("the pool kind's diff", () => {
     ]);
   });
 
-  it("refuses bounds that would leave a hand-set size outside them", () => {
+  it("shows a hand-set size the new bounds leave out as going back to the spec's size", () => {
     const live = view(spec({ min: 1, max: 6 }), { scaledTo: 1 });
-    const err = (() => {
-      try {
-        diffPool("web", spec(), live);
-      } catch (e) {
-        return e;
-      }
-    })();
-    expect(err).toBeInstanceOf(PlanRefusedError);
-    expect((err as Error).message).toBe(
-      "pool web was scaled by hand to 1, outside the spec's new bounds (min 3, max 3), which apply would keep: run gantry pools:scale web 3 first, or change its size",
-    );
+    expect(diffPool("web", spec(), live)).toEqual([
+      { path: "min", old: 1 },
+      { path: "max", old: 6 },
+      { path: "scaledTo", old: 1, new: "back to size 3 (1 is outside min 3, max 3)" },
+    ]);
   });
 
   it("shows the live status when the pool is short of its size, even with nothing to change", () => {

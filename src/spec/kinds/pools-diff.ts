@@ -1,6 +1,5 @@
 import type { PoolSpec, PoolView } from "../../model/pool.js";
 import { createFields, diffValues } from "../diff.js";
-import { PlanRefusedError } from "../errors.js";
 import type { FieldChange } from "../kind.js";
 
 /** Fields the pool controller applies to the nodes it has. */
@@ -25,8 +24,7 @@ const ROLLING = ["provider", "location", "type", "docker", "ssh", "exec"] as con
  * A pool's fields, spec against the server's record: in-place fields by name (`roles` whole,
  * `vars.X`, `labels.X`), node settings with an `info` line saying the nodes are replaced one at a
  * time, a size set by hand with `gantry pools:scale` as `info` while the spec's size is
- * unchanged. Refuses (PlanRefusedError) a spec whose min/max would leave that hand-set size out
- * of bounds: the server keeps it until `size` changes.
+ * unchanged (and as a change when new bounds leave it out: the server drops it then).
  */
 export function diffPool(name: string, spec: PoolSpec, live: PoolView | undefined): FieldChange[] {
   if (live === undefined) return createFields(withoutEmpty(spec));
@@ -48,15 +46,20 @@ export function diffPool(name: string, spec: PoolSpec, live: PoolView | undefine
     out.push({ path: "removing", old: `being removed since ${live.deletedAt}`, new: "kept" });
   if (live.scaledTo !== undefined && spec.size === cur.size) {
     const [min, max] = [spec.min ?? spec.size, spec.max ?? spec.size];
-    if (live.scaledTo < min || live.scaledTo > max)
-      throw new PlanRefusedError(
-        `pool ${name} was scaled by hand to ${live.scaledTo}, outside the spec's new bounds (min ${min}, max ${max}), which apply would keep: run gantry pools:scale ${name} ${Math.min(Math.max(live.scaledTo, min), max)} first, or change its size`,
-      );
-    out.push({
-      path: "scaledTo",
-      new: `scaled by hand to ${live.scaledTo}; apply keeps it until size changes`,
-      info: true,
-    });
+    // The server keeps a hand-set size only within the pool's bounds (src/pools/record.ts).
+    out.push(
+      live.scaledTo < min || live.scaledTo > max
+        ? {
+            path: "scaledTo",
+            old: live.scaledTo,
+            new: `back to size ${spec.size} (${live.scaledTo} is outside min ${min}, max ${max})`,
+          }
+        : {
+            path: "scaledTo",
+            new: `scaled by hand to ${live.scaledTo}; apply keeps it until size changes`,
+            info: true,
+          },
+    );
   }
   const status = live.status;
   if (status !== undefined && (out.length > 0 || status.ready !== status.desired || status.halted))
