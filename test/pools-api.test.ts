@@ -140,8 +140,12 @@ describe("pools on an address plan", () => {
     expect(unknown.status).toBe(404);
     expect(unknown.message).toMatch(/node "web-9" of pool "web".*web-1, web-2, web-3/);
     expect((await pools.replace("web", "web-3")).replace?.nodes).toEqual(["web-3"]);
+    // web-3 made again since: done, so the next request does not name it again.
+    const later = new Date(Date.now() + 60_000).toISOString();
+    await t.store.put(`${K.poolNodes}web/web-3`, JSON.stringify({ createdAt: later }));
+    expect((await pools.replace("web", "web-1")).replace?.nodes).toEqual(["web-1"]);
     const all = await pools.replace("web");
-    expect(all.replace?.nodes).toEqual(["web-3", "web-1", "web-2"]);
+    expect(all.replace?.nodes).toEqual(["web-1", "web-2", "web-3"]);
     expect(all.status?.ready).toBe(2);
     // Writing the pool again keeps the replacement asked for.
     expect((await pools.put("web", spec({ max: 5 }))).replace?.nodes).toHaveLength(3);
@@ -150,6 +154,7 @@ describe("pools on an address plan", () => {
   it("loses no update when many people scale and replace at once", async () => {
     const nodes = Array.from({ length: 8 }, (_, i) => `web-${i + 1}`);
     await writeStatus("web", nodes);
+    await t.store.delete({ prefix: `${K.poolNodes}web/` });
     await Promise.all([
       ...nodes.map((n) => pools.replace("web", n)),
       pools.scale("web", 4),

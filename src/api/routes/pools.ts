@@ -11,6 +11,7 @@ import {
 } from "../../model/pool.js";
 import { allows } from "../../model/token.js";
 import { checkScale, putPoolRecord } from "../../pools/record.js";
+import { text, type KeyValue } from "../../store/index.js";
 import { parseWith } from "../../validate.js";
 import type { Ctx } from "../context.js";
 import { forbidden } from "../errors.js";
@@ -183,18 +184,18 @@ export function poolRoutes(deps: ApiDeps): RouteDef[] {
           const state = await readPoolState(store);
           const p = poolOf(state, name);
           if (p.record.deletedAt !== undefined) throw conflict(`pool "${name}" is being deleted`);
-          const nodes = await poolNodes(state, name);
-          if (node !== undefined && !nodes.includes(node))
+          const made = await poolNodes(state, name);
+          const nodes = [...made.keys()].sort();
+          if (node !== undefined && !made.has(node))
             throw notFound(
               `node "${node}" of pool "${name}" (its nodes: ${nodes.join(", ") || "none"})`,
             );
           if (nodes.length === 0) throw conflict(`pool "${name}" has no nodes to replace yet`);
           const asked = node === undefined ? nodes : [node];
-          const pending = p.record.replace?.nodes ?? [];
           const record: PoolRecord = {
             ...p.record,
             replace: {
-              nodes: [...new Set([...pending, ...asked])],
+              nodes: [...new Set([...stillPending(p.record, made), ...asked])],
               requestedAt: new Date().toISOString(),
             },
           };
@@ -205,14 +206,46 @@ export function poolRoutes(deps: ApiDeps): RouteDef[] {
     },
   ];
 
-  /** The pool's nodes: those its status lists and those the controller keeps records of. */
-  async function poolNodes(state: PoolState, pool: string): Promise<string[]> {
+  /**
+   * The pool's nodes, with when each was made: those the controller keeps records of, and those
+   * its status lists.
+   */
+  async function poolNodes(
+    state: PoolState,
+    pool: string,
+  ): Promise<Map<string, string | undefined>> {
     const prefix = `${K.poolNodes}${pool}/`;
-    const res = await store.txn({
-      success: [{ type: "get", range: { prefix }, keysOnly: true }],
-    });
-    const names = new Set(state.statuses.get(pool)?.nodes.map((n) => n.name) ?? []);
-    for (const kv of kvsOf(res, 0)) names.add(kv.key.slice(prefix.length));
-    return [...names].sort();
+    const res = await store.txn({ success: [{ type: "get", range: { prefix } }] });
+    const made = new Map<string, string | undefined>();
+    for (const n of state.statuses.get(pool)?.nodes ?? []) made.set(n.name, n.createdAt);
+    for (const kv of kvsOf(res, 0)) {
+      const name = kv.key.slice(prefix.length);
+      made.set(name, createdAtOf(kv) ?? made.get(name));
+    }
+    return made;
+  }
+}
+
+/**
+ * The nodes of an earlier `pools:replace` not replaced yet: made before it was asked (the
+ * controller's test too). A new request moves `requestedAt`, so the nodes already replaced
+ * must leave the list or they would be replaced again.
+ */
+function stillPending(record: PoolRecord, made: ReadonlyMap<string, string | undefined>): string[] {
+  const r = record.replace;
+  if (r === undefined) return [];
+  return r.nodes.filter((n) => {
+    if (!made.has(n)) return false;
+    const createdAt = made.get(n);
+    return createdAt === undefined || Date.parse(createdAt) < Date.parse(r.requestedAt);
+  });
+}
+
+function createdAtOf(kv: KeyValue): string | undefined {
+  try {
+    const v = (JSON.parse(text(kv.value)) as { createdAt?: unknown }).createdAt;
+    return typeof v === "string" ? v : undefined;
+  } catch {
+    return undefined;
   }
 }
