@@ -1,0 +1,374 @@
+/**
+ * The pool controller (docs/pools.md, "The pool controller"): the thin I/O shell around planPool
+ * (pools-plan.ts). Leader only. It watches the pools, the nodes and its own node records, and
+ * looks again on a timer (a stopped machine makes no event; repairAfter and startTimeout are
+ * deadlines); each round it reads the store and each pool's provider, plans, starts the actions
+ * (creates and destroys run in the background, one per node at a time) and writes the pool's
+ * status when it changed.
+ */
+import { isGantryError } from "../errors.js";
+import { K } from "../model/keys.js";
+import type { PoolRecord, PoolStatus } from "../model/pool.js";
+import type { NodeCredentials, NodeProvider } from "../pools/provider.js";
+import { CompactedError, type Store } from "../store/index.js";
+import { planPool } from "./pools-plan.js";
+import { afterDestroy, beforeCreate, deletePool, drainNode, nodeLabels } from "./pools-ops.js";
+import { readConverged, readStoreView, type StoreView } from "./pools-read.js";
+import type { CreateFailure, PlanOptions, PoolAction, PoolNodeRecord } from "./pools-types.js";
+
+/** The node a credential is asked for. */
+export interface PoolNodeRef {
+  name: string;
+  pool: string;
+  instance: number;
+  address: string;
+  /** What its node record should carry (pool, address and the pool's labels). */
+  labels: Record<string, string>;
+}
+
+export interface PoolControllerOptions {
+  store: Store;
+  /** Providers by the name pools give in `provider:`. */
+  providers: Readonly<Record<string, NodeProvider>>;
+  /** How a new node's agent joins: a node token or a join token, made by the server. */
+  credentials: (node: PoolNodeRef) => Promise<NodeCredentials>;
+  /** A node was destroyed for good or to be made again: revoke what it was given. */
+  forgetCredentials?: (node: string) => Promise<void>;
+  /** Look at every pool this often even without events (ms; default 1 s): machines die silently. */
+  pollMs?: number;
+  plan?: PlanOptions;
+  log?: (line: string) => void;
+  now?: () => number;
+}
+
+export interface PoolController {
+  /** Stop watching and planning; machines keep running (a new leader finds them by provider.list). */
+  stop(): Promise<void>;
+}
+
+const WATCHED = [K.poolSpecs, K.poolNodes, K.nodes, K.assignments, K.convergeRuns] as const;
+
+export function startPoolController(opts: PoolControllerOptions): PoolController {
+  const c = new Controller(opts);
+  c.start();
+  return c;
+}
+
+class Controller implements PoolController {
+  private readonly log: (line: string) => void;
+  private readonly now: () => number;
+  private stopped = false;
+  private dirty = false;
+  private working: Promise<void> | undefined;
+  private readonly cancels: (() => void)[] = [];
+  private poll: ReturnType<typeof setInterval> | undefined;
+  private wake: { at: number; timer: ReturnType<typeof setTimeout> } | undefined;
+  /** Nodes being created or destroyed, and the background tasks doing it. */
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly downSince = new Map<string, number>();
+  private readonly failures = new Map<string, CreateFailure>();
+  private readonly events = new Map<string, NonNullable<PoolStatus["lastEvent"]>>();
+  private readonly written = new Map<string, string>();
+
+  constructor(private readonly opts: PoolControllerOptions) {
+    this.log = opts.log ?? ((line) => process.stderr.write(line + "\n"));
+    this.now = opts.now ?? Date.now;
+  }
+
+  start(): void {
+    void this.watchAll();
+    this.poll = setInterval(() => this.mark(), this.opts.pollMs ?? 1000);
+    this.poll.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.poll);
+    if (this.wake !== undefined) clearTimeout(this.wake.timer);
+    for (const cancel of this.cancels) cancel();
+    await this.working;
+  }
+
+  private async watchAll(): Promise<void> {
+    while (!this.stopped) {
+      let failed: unknown;
+      try {
+        const from = (await this.opts.store.status()).revision + 1;
+        const watches = WATCHED.map((prefix) =>
+          this.opts.store.watch({ prefix }, { startRevision: from }),
+        );
+        this.cancels.splice(0, this.cancels.length, ...watches.map((w) => () => w.cancel()));
+        this.mark();
+        const loops = watches.map(async (w) => {
+          for await (const _batch of w) this.mark();
+        });
+        for (const loop of loops) loop.catch(() => undefined);
+        await Promise.race(loops);
+        failed = new Error("a watch ended");
+      } catch (err) {
+        failed = err;
+      }
+      for (const cancel of this.cancels) cancel();
+      if (this.stopped) return;
+      if (!(failed instanceof CompactedError))
+        this.log(`pool controller: watch: ${String(failed)}; watching again`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  private mark(): void {
+    if (this.stopped) return;
+    this.dirty = true;
+    this.working ??= this.drain().finally(() => {
+      this.working = undefined;
+      if (this.dirty && !this.stopped) this.mark();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.dirty && !this.stopped) {
+      this.dirty = false;
+      try {
+        await this.round();
+      } catch (err) {
+        if (this.stopped) return;
+        this.log(`pool controller: ${err instanceof Error ? err.message : String(err)}`);
+        this.wakeAt(this.now() + 1000);
+      }
+    }
+  }
+
+  /** One look at every pool. */
+  private async round(): Promise<void> {
+    const view = await readStoreView(this.opts.store);
+    for (const { record, modRevision } of view.pools) {
+      if (this.stopped) return;
+      try {
+        await this.reconcile(record, modRevision, view);
+      } catch (err) {
+        if (this.stopped) return;
+        this.event(record.name, `${err instanceof Error ? err.message : String(err)}`, true);
+        this.log(`pool controller: ${record.name}: ${String(err)}`);
+        this.wakeAt(this.now() + 1000);
+      }
+    }
+  }
+
+  private async reconcile(
+    record: PoolRecord,
+    specRevision: number,
+    view: StoreView,
+  ): Promise<void> {
+    const now = this.now();
+    const provider = this.opts.providers[record.spec.provider];
+    const nodes = await this.observe(view.nodes.get(record.name) ?? [], view.live, now);
+    if (provider === undefined) {
+      const known = Object.keys(this.opts.providers).join(", ") || "none";
+      return this.writeStatus(record.name, view, {
+        name: record.name,
+        desired: record.deletedAt === undefined ? (record.scaledTo ?? record.spec.size) : 0,
+        ready: 0,
+        joining: 0,
+        repairing: 0,
+        unhealthy: 0,
+        nodes: [],
+        halted: `no provider "${record.spec.provider}" on this server (it has: ${known})`,
+      });
+    }
+    const machines = await provider.list(record.name);
+    const withRoles = record.spec.roles.length > 0;
+    const converged = withRoles
+      ? await readConverged(
+          this.opts.store,
+          nodes.filter((n) => view.live.has(n.name)),
+        )
+      : new Set<string>();
+    const failure = this.failures.get(record.name);
+    const plan = planPool(
+      {
+        record,
+        machines,
+        nodes,
+        live: view.live,
+        downSince: this.downSince,
+        busy: view.busy,
+        converged,
+        inFlight: new Set(this.inFlight.keys()),
+        ...(failure === undefined ? {} : { failure }),
+        now,
+      },
+      this.opts.plan,
+    );
+    if (plan.wakeAt !== undefined) this.wakeAt(plan.wakeAt);
+    const byName = new Map(nodes.map((n) => [n.name, n]));
+    for (const m of machines)
+      if (!byName.has(m.name)) byName.set(m.name, { ...m, settingsHash: record.settingsHash });
+    for (const action of plan.actions)
+      await this.run(record, specRevision, action, byName, provider);
+    if (plan.actions.some((a) => a.kind === "deletePool")) return;
+    await this.writeStatus(record.name, view, plan.status);
+  }
+
+  /**
+   * Bookkeeping before planning: a node seen joined for the first time since its create gets
+   * `joinedAt` (a repair is then done); a node that had joined and is not live is down since now.
+   */
+  private async observe(
+    nodes: PoolNodeRecord[],
+    live: ReadonlySet<string>,
+    now: number,
+  ): Promise<PoolNodeRecord[]> {
+    const out: PoolNodeRecord[] = [];
+    for (const rec of nodes) {
+      let next = rec;
+      if (live.has(rec.name) && rec.joinedAt === undefined && !this.inFlight.has(rec.name)) {
+        const { repairing: _r, ...rest } = rec;
+        next = { ...rest, joinedAt: new Date(now).toISOString() };
+        await this.opts.store.put(`${K.poolNodes}${rec.pool}/${rec.name}`, JSON.stringify(next));
+      }
+      if (live.has(rec.name) || next.joinedAt === undefined) this.downSince.delete(rec.name);
+      else if (!this.downSince.has(rec.name)) this.downSince.set(rec.name, now);
+      out.push(next);
+    }
+    return out;
+  }
+
+  private async run(
+    pool: PoolRecord,
+    specRevision: number,
+    a: PoolAction,
+    nodes: Map<string, PoolNodeRecord>,
+    provider: NodeProvider,
+  ): Promise<void> {
+    const store = this.opts.store;
+    switch (a.kind) {
+      case "deletePool": {
+        const res = await store.txn(deletePool(pool.name, specRevision));
+        if (res.succeeded) {
+          this.events.delete(pool.name);
+          this.written.delete(pool.name);
+          this.failures.delete(pool.name);
+        }
+        return;
+      }
+      case "drain": {
+        const node = nodes.get(a.node);
+        if (node === undefined) return;
+        await store.txn(drainNode(node, a.reason, new Date(this.now())));
+        this.event(pool.name, `draining ${a.node} (${a.reason})`);
+        return;
+      }
+      case "create":
+        return this.background(a.node, () => this.create(pool, a, nodes.get(a.node), provider));
+      case "destroy": {
+        const node = nodes.get(a.node);
+        if (node === undefined) return;
+        return this.background(a.node, () => this.destroy(pool, a, node, provider));
+      }
+    }
+  }
+
+  /** Run a create or destroy in the background; the next round is planned when it ends. */
+  private background(node: string, task: () => Promise<void>): void {
+    const p = task()
+      .catch((err: unknown) => {
+        if (!this.stopped) this.log(`pool controller: ${node}: ${String(err)}`);
+      })
+      .finally(() => {
+        this.inFlight.delete(node);
+        this.mark();
+      });
+    this.inFlight.set(node, p);
+  }
+
+  private async create(
+    pool: PoolRecord,
+    a: Extract<PoolAction, { kind: "create" }>,
+    prev: PoolNodeRecord | undefined,
+    provider: NodeProvider,
+  ): Promise<void> {
+    const rec: PoolNodeRecord = {
+      name: a.node,
+      pool: pool.name,
+      instance: a.instance,
+      address: a.address,
+      settingsHash: pool.settingsHash,
+      createdAt: new Date(this.now()).toISOString(),
+      ...(prev?.repairing || a.why === "repair" ? { repairing: true as const } : {}),
+      ...(a.surgeFor === undefined ? {} : { surgeFor: a.surgeFor }),
+    };
+    await this.opts.store.txn({ success: beforeCreate(pool, rec) });
+    const labels = nodeLabels(pool, rec);
+    try {
+      const credentials = await this.opts.credentials({ ...rec, labels });
+      await provider.create({ ...rec, credentials });
+    } catch (err) {
+      // An earlier leader's create of this name finished after all: the machine is there.
+      if (isGantryError(err) && err.code === "conflict") return;
+      const f = this.failures.get(pool.name);
+      const message = err instanceof Error ? err.message : String(err);
+      this.failures.set(pool.name, { attempts: (f?.attempts ?? 0) + 1, at: this.now(), message });
+      this.event(pool.name, `creating ${a.node} failed: ${message}`, true);
+      return;
+    }
+    this.failures.delete(pool.name);
+    const why =
+      a.why === "surge" ? ` to replace ${a.surgeFor}` : a.why === "repair" ? " again" : "";
+    this.event(pool.name, `created ${a.node} (${a.address})${why}`);
+  }
+
+  private async destroy(
+    pool: PoolRecord,
+    a: Extract<PoolAction, { kind: "destroy" }>,
+    node: PoolNodeRecord,
+    provider: NodeProvider,
+  ): Promise<void> {
+    await provider.destroy(a.node);
+    await this.opts.forgetCredentials?.(a.node);
+    if (this.stopped) return;
+    await this.opts.store.txn({ success: afterDestroy(node, a.repair) });
+    this.downSince.delete(a.node);
+    this.event(
+      pool.name,
+      `destroyed ${a.node} (${a.reason})${a.repair ? `; creating it again as ${node.address}` : ""}`,
+    );
+  }
+
+  private event(pool: string, message: string, error = false): void {
+    this.events.set(pool, {
+      at: new Date(this.now()).toISOString(),
+      message,
+      ...(error ? { error: true } : {}),
+    });
+    this.mark();
+  }
+
+  private async writeStatus(
+    pool: string,
+    view: StoreView,
+    s: Omit<PoolStatus, "updatedAt" | "lastEvent">,
+  ): Promise<void> {
+    const lastEvent = this.events.get(pool) ?? view.statuses.get(pool)?.lastEvent;
+    const body = { ...s, ...(lastEvent === undefined ? {} : { lastEvent }) };
+    const text = JSON.stringify(body);
+    if (this.written.get(pool) === text) return;
+    const status: PoolStatus = { ...body, updatedAt: new Date(this.now()).toISOString() };
+    await this.opts.store.put(K.poolStatus + pool, JSON.stringify(status));
+    this.written.set(pool, text);
+  }
+
+  private wakeAt(at: number): void {
+    const cur = this.wake;
+    if (cur !== undefined && cur.at <= at && cur.at > this.now()) return;
+    if (cur !== undefined) clearTimeout(cur.timer);
+    const timer = setTimeout(
+      () => {
+        this.wake = undefined;
+        this.mark();
+      },
+      Math.max(0, at - this.now()) + 5,
+    );
+    timer.unref();
+    this.wake = { at, timer };
+  }
+}
