@@ -26,6 +26,9 @@ export const WATCHED_PREFIXES = [
   K.tokens,
   K.convergeNodes,
   K.convergeStates,
+  // Pools as declared and the address plan; not their status, which the controller rewrites.
+  K.poolSpecs,
+  K.addressPlan,
 ];
 
 export interface DriftLoopOptions {
