@@ -17,7 +17,7 @@ export class PoolsClient {
   constructor(readonly client: GantryClient) {}
 
   /** Every pool with its last status (`gantry pools`). */
-  list(): Promise<PoolView[]> {
+  list(): Promise<(PoolView & { modRevision: number })[]> {
     return this.client.json("GET", "/v1/pools");
   }
 

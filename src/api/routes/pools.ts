@@ -75,11 +75,12 @@ export function poolRoutes(deps: ApiDeps): RouteDef[] {
       handler: async (ctx) => {
         ctx.allowQuery();
         const state = await readPoolState(store);
+        // With each record's modRevision: a saved plan refuses to apply over a changed pool.
         const views = [...state.pools.values()]
-          .flatMap((p) => (p.record === undefined ? [] : [p.record]))
-          .filter((r) => allows(ctx.who.policies, "pool", r.name, "read"))
-          .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-          .map((r) => poolView(state, r));
+          .flatMap((p) => (p.record === undefined ? [] : [{ r: p.record, rev: p.modRevision }]))
+          .filter(({ r }) => allows(ctx.who.policies, "pool", r.name, "read"))
+          .sort((a, b) => (a.r.name < b.r.name ? -1 : a.r.name > b.r.name ? 1 : 0))
+          .map(({ r, rev }) => ({ ...poolView(state, r), modRevision: rev }));
         ctx.send(200, views, { "x-gantry-index": String(state.revision) });
       },
     },

@@ -31,7 +31,7 @@ export const poolKind: Kind<PoolSpec, PoolView> = {
     if (wanted.size === 0) return out;
     for (const view of await new PoolsClient(ctx.client).list()) {
       if (!wanted.has(view.name)) continue;
-      const rev = (view as { modRevision?: number }).modRevision ?? 0;
+      const rev = view.modRevision;
       out.set(view.name, {
         name: view.name,
         value: view,
