@@ -23,6 +23,10 @@ export interface StoreView {
 export const poolNodeKey = (pool: string, node: string): string => `${K.poolNodes}${pool}/${node}`;
 
 export async function readStoreView(store: Store): Promise<StoreView> {
+  // Most clusters have no pools: one small read, not the nodes and assignments, each round.
+  const any = await store.range({ prefix: K.poolSpecs }, { keysOnly: true, limit: 1 });
+  if (any.count === 0)
+    return { pools: [], nodes: new Map(), live: new Set(), busy: new Set(), statuses: new Map() };
   const res = await store.txn({
     success: [
       { type: "get", range: { prefix: K.poolSpecs } },

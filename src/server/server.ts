@@ -6,12 +6,16 @@ import { recoverInterruptedPushes } from "../apps/push-recovery.js";
 import { startAcmeController, type AcmeOptions } from "../acme/controller.js";
 import { startDeployController } from "../controllers/deploy.js";
 import { startLeadership } from "../controllers/leader.js";
+import { startPoolController } from "../controllers/pools.js";
+import { JoinTokens } from "../api/join-tokens.js";
 import { leadGitOps } from "../gitops/start.js";
 import { hashSecret } from "../api/tokens.js";
 import { openStore, type Store } from "../store/index.js";
 import { writeFileAtomic } from "../fsutil/write-atomic.js";
 import { dataFiles, ensureDataDir, loadOrCreateAdminSecret } from "./datadir.js";
 import type { RegistryService } from "../registry/index.js";
+import { poolCredentials } from "./pool-credentials.js";
+import { poolProviders } from "./pool-providers.js";
 import { startRegistry, type RegistryAddr } from "./registry.js";
 import { apiTls, type ApiTls } from "./tls.js";
 
@@ -35,6 +39,8 @@ export interface ServerOptions {
   tls?: boolean;
   /** Certificates by ACME for apps with custom domains (docs/security.md). */
   acme?: AcmeOptions;
+  /** Node pools (docs/pools.md): how `local` nodes run gantry, how often pools are looked at. */
+  pools?: { gantry?: string[]; pollMs?: number };
   log?: (line: string) => void;
 }
 
@@ -114,6 +120,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       registers: [api.deps.metrics.registry],
     });
     const gitops = api.deps.stack!;
+    const providers = poolProviders({
+      dataDir: opts.dataDir,
+      ...(opts.pools?.gantry === undefined ? {} : { gantry: opts.pools.gantry }),
+      log: say,
+    });
+    const nodeCredentials = poolCredentials({
+      url,
+      tokens: api.deps.tokens,
+      joins: new JoinTokens(store),
+      ...(tls === undefined ? {} : { caHash: tls.ca.hash }),
+    });
     // Servers sharing a store (etcd) elect one to run the controllers.
     const leadership = startLeadership({
       store,
@@ -143,8 +160,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
                 acme: opts.acme,
                 ...(opts.log ? { log: opts.log } : {}),
               });
+        const pools = startPoolController({
+          store,
+          providers,
+          credentials: nodeCredentials.credentials,
+          forgetCredentials: nodeCredentials.forget,
+          ...(opts.pools?.pollMs === undefined ? {} : { pollMs: opts.pools.pollMs }),
+          log: say,
+        });
         return {
-          stop: async () => void (await Promise.all([stack.stop(), deploy.stop(), acme?.stop()])),
+          stop: async () =>
+            void (await Promise.all([stack.stop(), deploy.stop(), acme?.stop(), pools.stop()])),
         };
       },
     });

@@ -1,0 +1,117 @@
+/**
+ * A `local` pool run by a real server in-process: written through the pools API, its three
+ * nodes (real `gantry agent` processes from the built dist/) join with their pool and address as
+ * labels; one agent SIGKILLed is replaced under the same name and address within repairAfter
+ * (2 s) + 10 s.
+ */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CatalogClient } from "../src/client/catalog.js";
+import { GantryClient } from "../src/client/client.js";
+import { PoolsClient } from "../src/client/pools.js";
+import { PoolSpecSchema, type PoolView } from "../src/model/pool.js";
+import { LocalProvider } from "../src/pools/local/index.js";
+import { startServer, type RunningServer } from "../src/server/server.js";
+import { GANTRY_BIN } from "./helpers/gantry.js";
+import { freePort } from "./helpers/ports.js";
+
+const gantry = [process.execPath, GANTRY_BIN];
+const dir = mkdtempSync(join(tmpdir(), "gantry-pools-scenario-"));
+const dataDir = join(dir, "data");
+const root = join(dataDir, "pools", "local");
+let server: RunningServer;
+let pools: PoolsClient;
+let catalog: CatalogClient;
+
+beforeAll(async () => {
+  server = await startServer({
+    dataDir,
+    apiHost: "127.0.0.1",
+    apiPort: await freePort(),
+    registry: false,
+    pools: { gantry, pollMs: 250 },
+    log: () => undefined,
+  });
+  const client = new GantryClient({ addr: server.url, token: server.adminToken });
+  pools = new PoolsClient(client);
+  catalog = new CatalogClient(client);
+});
+
+afterAll(async () => {
+  await server?.stop();
+  // The server stopped; its machines run on (a restarted server would find them): end them.
+  const provider = new LocalProvider({ root, gantry, stopGraceMs: 5000 });
+  for (const n of await provider.list("web")) await provider.destroy(n.name);
+  rmSync(dir, { recursive: true, force: true });
+}, 60_000);
+
+async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const readyPool = (n: number) => async (): Promise<PoolView | undefined> => {
+  const p = await pools.get("web");
+  return p?.status?.ready === n && p.status.nodes.length === n ? p : undefined;
+};
+
+const agentPid = (node: string): number =>
+  (JSON.parse(readFileSync(join(root, node, "agent.pid"), "utf8")) as { pid: number }).pid;
+
+describe("a local pool on a real server", () => {
+  it("makes three nodes that join with their pool and address as labels", async () => {
+    await pools.setAddressPlan({
+      pattern: "10.{location}.{type}.{instance}",
+      locations: { "nz-por-1": 100 },
+      types: { web: 6 },
+    });
+    const spec = PoolSpecSchema.parse({
+      provider: "local",
+      size: 3,
+      location: "nz-por-1",
+      type: "web",
+      repairAfter: "2s",
+    });
+    await pools.put("web", spec);
+    const t0 = Date.now();
+    const pool = await until("3 nodes ready", 30_000, readyPool(3));
+    console.log(`pools scenario: 3 local nodes ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    expect(pool.status!.nodes.map((n) => `${n.name} ${n.address} ${n.phase}`)).toEqual([
+      "web-1 10.100.6.1 ready",
+      "web-2 10.100.6.2 ready",
+      "web-3 10.100.6.3 ready",
+    ]);
+    const nodes = (await catalog.nodes()).filter((n) => n.name.startsWith("web-"));
+    expect(
+      nodes.map((n) => `${n.name} ${n.labels?.["pool"]} ${n.labels?.["address"]}`).sort(),
+    ).toEqual(["web-1 web 10.100.6.1", "web-2 web 10.100.6.2", "web-3 web 10.100.6.3"]);
+  }, 40_000);
+
+  it("replaces a node whose agent was killed under the same name and address", async () => {
+    const before = (await catalog.nodes()).find((n) => n.name === "web-2")!;
+    const pid = agentPid("web-2");
+    const t0 = Date.now();
+    process.kill(pid, "SIGKILL");
+    const replaced = await until("web-2 back", 12_000, async () => {
+      const node = (await catalog.nodes()).find((n) => n.name === "web-2");
+      if (node === undefined || node.joinedAt === before.joinedAt) return undefined;
+      return (await readyPool(3)()) === undefined ? undefined : node;
+    });
+    console.log(
+      `pools scenario: web-2 replaced and joined in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+    );
+    expect(replaced.labels).toMatchObject({ pool: "web", address: "10.100.6.2" });
+    expect(agentPid("web-2")).not.toBe(pid);
+    const status = (await pools.get("web"))!.status!;
+    expect(status.lastEvent?.message).toMatch(/^created web-2 \(10\.100\.6\.2\) again/);
+    // The others were left alone.
+    expect(status.nodes.map((n) => n.name)).toEqual(["web-1", "web-2", "web-3"]);
+  }, 20_000);
+});
