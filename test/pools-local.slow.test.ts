@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CatalogClient } from "../src/client/catalog.js";
 import { GantryClient } from "../src/client/client.js";
 import { PoolsClient } from "../src/client/pools.js";
+import { trustCa } from "../src/client/transport.js";
 import { PoolSpecSchema, type PoolView } from "../src/model/pool.js";
 import { LocalProvider } from "../src/pools/local/index.js";
 import { startServer, type RunningServer } from "../src/server/server.js";
@@ -62,6 +63,15 @@ const readyPool = (n: number) => async (): Promise<PoolView | undefined> => {
   return p?.status?.ready === n && p.status.nodes.length === n ? p : undefined;
 };
 
+const webSpec = (size: number) =>
+  PoolSpecSchema.parse({
+    provider: "local",
+    size,
+    location: "nz-por-1",
+    type: "web",
+    repairAfter: "2s",
+  });
+
 const agentPid = (node: string): number =>
   (JSON.parse(readFileSync(join(root, node, "agent.pid"), "utf8")) as { pid: number }).pid;
 
@@ -72,14 +82,7 @@ describe("a local pool on a real server", () => {
       locations: { "nz-por-1": 100 },
       types: { web: 6 },
     });
-    const spec = PoolSpecSchema.parse({
-      provider: "local",
-      size: 3,
-      location: "nz-por-1",
-      type: "web",
-      repairAfter: "2s",
-    });
-    await pools.put("web", spec);
+    await pools.put("web", webSpec(3));
     const t0 = Date.now();
     const pool = await until("3 nodes ready", 30_000, readyPool(3));
     console.log(`pools scenario: 3 local nodes ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
@@ -114,4 +117,56 @@ describe("a local pool on a real server", () => {
     // The others were left alone.
     expect(status.nodes.map((n) => n.name)).toEqual(["web-1", "web-2", "web-3"]);
   }, 20_000);
+});
+
+describe("a local pool on a server over HTTPS", () => {
+  const tlsDir = mkdtempSync(join(tmpdir(), "gantry-pools-tls-"));
+  const tlsRoot = join(tlsDir, "data", "pools", "local");
+  let tlsServer: RunningServer;
+
+  afterAll(async () => {
+    await tlsServer?.stop();
+    const provider = new LocalProvider({ root: tlsRoot, gantry, stopGraceMs: 5000 });
+    for (const n of await provider.list("web")) await provider.destroy(n.name);
+    rmSync(tlsDir, { recursive: true, force: true });
+  }, 30_000);
+
+  it("joins its node with a single-use join token labelled with its pool and address", async () => {
+    tlsServer = await startServer({
+      dataDir: join(tlsDir, "data"),
+      apiHost: "127.0.0.1",
+      apiPort: await freePort(),
+      tls: true,
+      registry: false,
+      pools: { gantry, pollMs: 250 },
+      log: () => undefined,
+    });
+    expect(tlsServer.url).toMatch(/^https:/);
+    trustCa(tlsServer.tls!.ca.certPem);
+    const client = new GantryClient({ addr: tlsServer.url, token: tlsServer.adminToken });
+    const tlsPools = new PoolsClient(client);
+    await tlsPools.setAddressPlan({
+      pattern: "10.{location}.{type}.{instance}",
+      locations: { "nz-por-1": 100 },
+      types: { web: 6 },
+    });
+    await tlsPools.put("web", webSpec(1));
+    await until("1 node ready", 30_000, async () => {
+      const p = await tlsPools.get("web");
+      return p?.status?.ready === 1 ? p : undefined;
+    });
+    const node = (await new CatalogClient(client).nodes()).find((n) => n.name === "web-1");
+    expect(node?.labels).toEqual({ pool: "web", address: "10.100.6.1" });
+    const joins = await client.json<{ uses?: number; used: number; labels: object }[]>(
+      "GET",
+      "/v1/join-tokens",
+    );
+    expect(joins).toEqual([
+      expect.objectContaining({ uses: 1, used: 1, labels: { pool: "web", address: "10.100.6.1" } }),
+    ]);
+    // No node token was made for it: it holds the one its join gave it.
+    const tokens = await client.json<{ name: string }[]>("GET", "/v1/tokens");
+    expect(tokens.map((t) => t.name)).toContain("node-web-1");
+    expect(tokens.map((t) => t.name)).not.toContain("pool-node-web-1");
+  }, 40_000);
 });
