@@ -1,0 +1,172 @@
+/**
+ * Create a node on the host it runs on (inside the one-file agent, for the `ssh` provider): take
+ * the name atomically (a complete directory renamed into place), copy the agent in, start it —
+ * as a systemd unit where systemd runs, else detached with a pid file — and wait until it says
+ * it runs. On failure nothing of it is left.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { conflict, GantryError } from "../../errors.js";
+import { writeFileAtomic } from "../../fsutil/write-atomic.js";
+import { NodeNameSchema } from "../../model/node.js";
+import { parseWith } from "../../validate.js";
+import { runs, writePidFile, type ProcessMark } from "../local/pidfile.js";
+import { destroyNode, readNode, removeUnit, signal, unitActive } from "./host-nodes.js";
+import type { HostNode, HostNodeFile, HostRequest } from "./protocol.js";
+import { agentUnit, unitName } from "./unit.js";
+
+type CreateRequest = Extract<HostRequest, { op: "create" }>;
+
+/** What the agent prints once it runs (src/cli/agent.ts). */
+const STARTED = "agent for node";
+
+export async function createNode(
+  root: string,
+  req: CreateRequest,
+  bundle: string,
+): Promise<HostNode> {
+  parseWith(NodeNameSchema, req.name, "name");
+  const unit =
+    req.systemd !== false && existsSync("/run/systemd/system") ? unitName(req.name) : undefined;
+  const dir = claim(root, req, unit);
+  try {
+    const argv = [
+      process.execPath,
+      join(dir, "gantry.mjs"),
+      "agent",
+      "--server",
+      req.server,
+      "--node-name",
+      req.name,
+      "--data-dir",
+      join(dir, "agent"),
+      "--address",
+      req.address,
+      "--stop-instances",
+      ...(req.joinToken !== undefined
+        ? ["--join", req.joinToken]
+        : ["--token-file", join(dir, "agent.token")]),
+    ];
+    copyFileSync(bundle, join(dir, "gantry.mjs"));
+    const pid = unit !== undefined ? startUnit(dir, req, argv) : await startDetached(dir, argv);
+    const mark = pid === undefined ? undefined : writePidFile(join(dir, "agent.pid"), pid);
+    await started(dir, req.name, req.startTimeoutMs, unit, mark);
+    return readNode(dir)!;
+  } catch (err) {
+    await destroyNode(root, req.name, 1000);
+    throw err;
+  }
+}
+
+/** Make ROOT/NAME complete with node.json (and the token) in one rename: taken or not. */
+function claim(root: string, req: CreateRequest, unit: string | undefined): string {
+  mkdirSync(root, { recursive: true, mode: 0o755 });
+  const tmp = mkdtempSync(join(root, ".new-"));
+  const file: HostNodeFile = {
+    name: req.name,
+    pool: req.pool,
+    instance: req.instance,
+    address: req.address,
+    createdAt: req.createdAt,
+  };
+  if (unit !== undefined) file.unit = unit;
+  writeFileAtomic(join(tmp, "node.json"), JSON.stringify(file, null, 2) + "\n", 0o600);
+  if (req.nodeToken !== undefined)
+    writeFileAtomic(join(tmp, "agent.token"), req.nodeToken + "\n", 0o600);
+  const dir = join(root, req.name);
+  try {
+    renameSync(tmp, dir);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOTEMPTY" || code === "EEXIST")
+      throw conflict(`node ${req.name} already exists`);
+    throw err;
+  }
+  return dir;
+}
+
+/** Write, enable and start the node's unit; its main pid. */
+function startUnit(dir: string, req: CreateRequest, argv: string[]): number | undefined {
+  const unit = unitName(req.name);
+  writeFileSync(
+    join("/etc/systemd/system", unit),
+    agentUnit({ name: req.name, pool: req.pool, dir, argv }),
+  );
+  execFileSync("systemctl", ["daemon-reload"], { stdio: "ignore" });
+  try {
+    execFileSync("systemctl", ["enable", "--now", unit], { stdio: ["ignore", "ignore", "pipe"] });
+  } catch (err) {
+    removeUnit(unit);
+    throw err;
+  }
+  const pid = Number(
+    execFileSync("systemctl", ["show", "--property", "MainPID", "--value", unit], {
+      encoding: "utf8",
+    }).trim(),
+  );
+  return pid > 0 ? pid : undefined;
+}
+
+/** Start the agent detached in its own session, its output appended to agent.log; its pid. */
+async function startDetached(dir: string, argv: string[]): Promise<number> {
+  const log = openSync(join(dir, "agent.log"), "a", 0o600);
+  // Nothing of this process's environment that names a server or a token reaches the agent.
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith("GANTRY_")),
+  );
+  const child = spawn(argv[0]!, argv.slice(1), {
+    cwd: dir,
+    detached: true,
+    stdio: ["ignore", log, log],
+    env,
+  });
+  closeSync(log);
+  const pid = await new Promise<number>((resolve, reject) => {
+    child.once("spawn", () => resolve(child.pid!));
+    child.once("error", reject);
+  });
+  child.unref();
+  return pid;
+}
+
+/** Wait until the agent's log says it runs; fail with the log's last lines if it ends first. */
+async function started(
+  dir: string,
+  name: string,
+  timeoutMs: number,
+  unit: string | undefined,
+  mark: ProcessMark | undefined,
+): Promise<void> {
+  const logFile = join(dir, "agent.log");
+  const read = (): string => (existsSync(logFile) ? readFileSync(logFile, "utf8") : "");
+  const failed = (why: string): GantryError =>
+    new GantryError(
+      "node_start_failed",
+      `node ${name}: the agent ${why}: ${read().trim().split("\n").slice(-5).join("\n")}`,
+    );
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const alive = unit !== undefined ? unitActive(unit) : mark !== undefined && runs(mark);
+    if (!alive) throw failed("ended");
+    if (read().includes(STARTED)) return;
+    if (Date.now() > deadline) {
+      if (mark !== undefined) signal(-mark.pid, "SIGKILL");
+      throw failed("did not start in time");
+    }
+    await sleep(25);
+  }
+}

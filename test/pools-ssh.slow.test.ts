@@ -1,0 +1,216 @@
+/**
+ * The `ssh` node provider against the provider contract, with real sshd on loopback addresses
+ * (127.100.6.1-9, one port, a HOME each) and real agents: the one-file agent is bundled from the
+ * sources first (scripts/bundle-agent.mjs), copied to each host over ssh and started there
+ * detached with a pid file (no systemd here). The contract's agents have a server that is away;
+ * one node joins a real in-process server on 127.0.0.1.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { isGantryError } from "../src/errors.js";
+import type { NodeRecord } from "../src/model/node.js";
+import { agentPolicies } from "../src/model/policies.js";
+import { providerContract } from "../src/pools/contract.js";
+import type { PoolNode } from "../src/pools/provider.js";
+import { SshProvider, type SshProviderOptions } from "../src/pools/ssh/index.js";
+import { text } from "../src/store/index.js";
+import { startTestApi } from "./helpers/api.js";
+import { sleep } from "./helpers/cli-processes.js";
+import { freePort } from "./helpers/ports.js";
+import { startSshAddresses } from "./helpers/sshd-addresses.js";
+
+const addresses = Array.from({ length: 9 }, (_, i) => `127.100.6.${i + 1}`);
+// Hosts 1-8 in one sshd; host 9 in its own, which a test stops to make it unreachable.
+const ssh = await startSshAddresses([addresses.slice(0, 8), addresses.slice(8)]);
+const work = mkdtempSync(join(tmpdir(), "gantry-pools-ssh-"));
+const bundle = join(work, "gantry-agent.mjs");
+const controlDir = mkdtempSync(join(tmpdir(), "gantry-ssh-cp-"));
+/** Relative: under each host's own HOME. */
+const root = `pools-${process.pid}`;
+const server = `http://127.0.0.1:${await freePort()}`;
+
+beforeAll(() => {
+  execFileSync(process.execPath, [resolve("scripts/bundle-agent.mjs"), "--out", bundle]);
+}, 60_000);
+afterAll(async () => {
+  await ssh.cleanup();
+  rmSync(work, { recursive: true, force: true });
+  rmSync(controlDir, { recursive: true, force: true });
+});
+
+const settings = (hosts = addresses.slice(0, 8)) => ({
+  user: "root",
+  port: ssh.port,
+  identityFile: ssh.identityFile,
+  options: ssh.options,
+  hosts,
+});
+const options: SshProviderOptions = { root, bundle, controlDir, stopGraceMs: 5000 };
+const newProvider = (): SshProvider => new SshProvider(settings(), options);
+
+const hostOf = (node: PoolNode): string => node.providerId.split(":")[0]!;
+const pidOf = (node: PoolNode): number => Number(node.providerId.split(":")[1]);
+const nodeDir = (node: PoolNode): string => join(ssh.home(hostOf(node)), root, node.name);
+
+/** Run a command on a host over ssh, as an operator would. */
+function onHost(host: string, command: string): string {
+  const args = ["-o", "BatchMode=yes", ...ssh.options.flatMap((o) => ["-o", o])];
+  args.push("-i", ssh.identityFile, "-p", String(ssh.port), `root@${host}`, command);
+  return execFileSync("ssh", args, { encoding: "utf8" });
+}
+
+/** The node's agent as the host sees it: its pid runs this node's copy of the agent. */
+function agentRuns(node: PoolNode): boolean {
+  try {
+    const pid = pidOf(node);
+    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    const state = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0];
+    return (
+      state !== "Z" &&
+      argv[1] === join(nodeDir(node), "gantry.mjs") &&
+      argv[2] === "agent" &&
+      argv[argv.indexOf("--node-name") + 1] === node.name
+    );
+  } catch {
+    return false;
+  }
+}
+
+providerContract({
+  name: "ssh",
+  newProvider,
+  credentials: { server, nodeToken: "not-checked-while-the-server-is-away" },
+  // kill -9 of the agent, over ssh.
+  crash: (node) => {
+    onHost(hostOf(node), `kill -9 ${pidOf(node)}`);
+    return Promise.resolve();
+  },
+  machineRuns: (node) => Promise.resolve(agentRuns(node)),
+  timeoutMs: 10_000,
+});
+
+describe("ssh provider: a node joins a real server", () => {
+  it("installs one file and a 0600 token on its host, joins, and leaves nothing once destroyed", async () => {
+    const t = await startTestApi();
+    const provider = newProvider();
+    const name = `joins-3`;
+    try {
+      const { secret } = await t.clientWith(agentPolicies(name), `agent-${name}`);
+      const node = await provider.create({
+        name,
+        pool: "joins",
+        instance: 3,
+        address: "10.100.6.3",
+        credentials: { server: t.url, nodeToken: secret },
+      });
+      expect(hostOf(node)).toBe("127.100.6.3");
+      let record: NodeRecord | undefined;
+      const deadline = Date.now() + 20_000;
+      while (record === undefined && Date.now() < deadline) {
+        const kv = await t.store.get(`nodes/${name}`);
+        if (kv !== undefined) record = JSON.parse(text(kv.value)) as NodeRecord;
+        else await sleep(50);
+      }
+      expect(record?.name).toBe(name);
+      const dir = nodeDir(node);
+      expect(JSON.parse(readFileSync(join(dir, "node.json"), "utf8"))).toEqual({
+        name,
+        pool: "joins",
+        instance: 3,
+        address: "10.100.6.3",
+        createdAt: node.createdAt,
+      });
+      expect(statSync(join(dir, "agent.token")).mode & 0o777).toBe(0o600);
+      expect(readFileSync(join(dir, "gantry.mjs"))).toEqual(readFileSync(bundle));
+      // The token is in its file, never on a command line (the agent's, or ssh's).
+      const argv = readFileSync(`/proc/${pidOf(node)}/cmdline`, "utf8");
+      expect(argv).not.toContain(secret);
+      expect(argv).toContain("10.100.6.3");
+      await provider.destroy(name);
+      expect(agentRuns(node)).toBe(false);
+      expect(existsSync(dir)).toBe(false);
+      expect(await newProvider().list("joins")).toEqual([]);
+    } finally {
+      await provider.destroy(name);
+      await t.close();
+    }
+  });
+});
+
+describe("ssh provider: hosts", () => {
+  it("reports a node on a host it cannot reach as stopped, and destroys it once the host is back", async () => {
+    const provider = new SshProvider(settings(addresses), options);
+    const name = "far-9";
+    const node = await provider.create({
+      name,
+      pool: "far",
+      instance: 9,
+      address: "10.100.6.9",
+      credentials: { server, nodeToken: "unused" },
+    });
+    const host9 = ssh.groups[1]!;
+    try {
+      await host9.stop();
+      expect(await provider.list("far")).toEqual([{ ...node, state: "stopped" }]);
+      expect(await provider.describe(name)).toEqual({ ...node, state: "stopped" });
+      const err = await provider.destroy(name).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isGantryError(err) && err.code).toBe("host_unreachable");
+    } finally {
+      await host9.start();
+    }
+    // The agent ran on all along: reachable again, it is running, and destroy removes it.
+    expect(await provider.describe(name)).toEqual(node);
+    await provider.destroy(name);
+    expect(agentRuns(node)).toBe(false);
+    expect(await provider.list("far")).toEqual([]);
+  });
+
+  it("refuses an instance the pool has no host for, leaving nothing", async () => {
+    const provider = newProvider();
+    const err = await provider
+      .create({
+        name: "none-9",
+        pool: "none",
+        instance: 9,
+        address: "10.100.6.9",
+        credentials: { server, nodeToken: "t" },
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(isGantryError(err) && err.field).toBe("instance");
+    expect(await provider.list("none")).toEqual([]);
+  });
+
+  it("names a host it cannot reach when creating, and lists nothing from one it never saw", async () => {
+    // Nothing listens on 127.100.6.200.
+    const provider = new SshProvider(settings(["127.100.6.200"]), options);
+    const err = await provider.list("x").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    // An unreachable host that never showed a node has none to show.
+    expect(err).toBeUndefined();
+    const create = await provider
+      .create({
+        name: "x-1",
+        pool: "x",
+        instance: 1,
+        address: "10.0.0.1",
+        credentials: { server, nodeToken: "t" },
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(isGantryError(create) && create.code).toBe("host_unreachable");
+    expect((create as Error).message).toContain("127.100.6.200");
+  });
+});
