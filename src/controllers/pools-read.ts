@@ -59,14 +59,17 @@ export async function readStoreView(store: Store): Promise<StoreView> {
 }
 
 /**
- * Whether each node's latest converge run succeeded and finished after the node was created
- * (a run of the machine it replaced does not count).
+ * The nodes that have converged: their latest run succeeded and finished after the node was
+ * created (a run of the machine it replaced does not count) — or no states were pushed at all.
  */
 export async function readConverged(
   store: Store,
   nodes: readonly PoolNodeRecord[],
 ): Promise<Set<string>> {
   const out = new Set<string>();
+  // No states pushed: an agent has nothing to apply, and records no run.
+  if ((await store.get(K.convergeStates, { keysOnly: true })) === undefined)
+    return new Set(nodes.map((n) => n.name));
   await Promise.all(
     nodes.map(async (rec) => {
       const kv = await store.get(K.convergeRuns + rec.name);

@@ -15,6 +15,8 @@ export interface PoolNodeRecord {
   pool: string;
   instance: number;
   address: string;
+  /** The provider that makes it (absent: the pool's). */
+  provider?: string;
   /** The pool's settingsHash when the node was made: a different one means a rolling replacement. */
   settingsHash: string;
   /** ISO 8601: when its (latest) create was started. */

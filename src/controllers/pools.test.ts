@@ -19,6 +19,8 @@ import { startPoolController, type PoolController, type PoolNodeRef } from "./po
 let dir: string;
 let store: Store;
 let machines: MemoryMachines;
+/** A second provider's machines (a pool moving from one provider to another). */
+let others: MemoryMachines;
 let controller: PoolController | undefined;
 let agents: FakeAgents;
 const asked: PoolNodeRef[] = [];
@@ -28,7 +30,8 @@ beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), "gantry-pools-ctl-"));
   store = await openSqliteStore({ dir, durability: "process" });
   machines = new MemoryMachines();
-  agents = new FakeAgents(store, machines);
+  others = new MemoryMachines();
+  agents = new FakeAgents(store, [machines, others]);
   asked.length = 0;
   forgotten.length = 0;
 });
@@ -41,11 +44,14 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function start(provider: NodeProvider = new MemoryProvider(machines)): PoolController {
+function start(
+  provider: NodeProvider = new MemoryProvider(machines),
+  more: Record<string, NodeProvider> = {},
+): PoolController {
   controller = startPoolController({
     store,
     // The memory provider stands in for `local` (pools name one of the real kinds).
-    providers: { local: provider },
+    providers: { local: provider, ...more },
     credentials: (node) => {
       asked.push(node);
       return Promise.resolve({ server: "http://127.0.0.1:1", nodeToken: `t-${node.name}` });
@@ -111,7 +117,7 @@ class FakeAgents {
 
   constructor(
     private readonly store: Store,
-    private readonly machines: MemoryMachines,
+    private readonly fleets: MemoryMachines[],
   ) {
     this.timer = setInterval(() => void this.tick(), 20);
   }
@@ -120,14 +126,15 @@ class FakeAgents {
     if (this.busy) return;
     this.busy = true;
     try {
+      const all = new Map(this.fleets.flatMap((f) => [...f.nodes]));
       for (const [name, j] of this.joined) {
-        const m = this.machines.nodes.get(name);
+        const m = all.get(name);
         if (m?.providerId !== j.id || m.state !== "running" || this.silenced.has(m.providerId)) {
           await this.store.revokeLease(j.lease).catch(() => undefined);
           this.joined.delete(name);
         }
       }
-      for (const m of this.machines.nodes.values()) {
+      for (const m of all.values()) {
         if (m.state !== "running" || this.joined.has(m.name) || this.silenced.has(m.providerId))
           continue;
         const lease = await this.store.grantLease(10);
@@ -323,6 +330,49 @@ describe("pool controller (memory provider, real store)", () => {
       address: "10.100.6.1",
       settingsHash: "h1",
     });
+  });
+
+  it("moves a pool to another provider one node at a time; the old provider destroys its own", async () => {
+    await putPool({ size: 2 });
+    start(new MemoryProvider(machines), { docker: new MemoryProvider(others) });
+    await until("2 ready", ready(2));
+    await putPool({ provider: "docker", size: 2 }, { settingsHash: "h2" });
+    await until("moved", async () => machines.nodes.size === 0 && (await ready(2)()));
+    expect([...others.nodes.keys()].sort()).toEqual(["web-3", "web-4"]);
+  });
+
+  it("halts a pool whose provider this server lacks", async () => {
+    await putPool({ provider: "exec" });
+    start();
+    expect(await until("halted", async () => (await status())?.halted)).toBe(
+      'no provider "exec" on this server (it has: local)',
+    );
+    expect(machines.nodes.size).toBe(0);
+  });
+
+  it("counts a node with roles ready once it has converged (at once when no states were pushed)", async () => {
+    await putPool({ size: 1, roles: ["web"] });
+    start();
+    await until("ready without states", ready(1));
+    await store.put(K.convergeStates, JSON.stringify({ hash: "s1" }));
+    await putPool({ size: 2, roles: ["web"] });
+    const s = await until("web-2 converging", async () => {
+      const st = await status();
+      return st?.nodes[1]?.reason === "converging" ? st : undefined;
+    });
+    expect(s.nodes[1]?.phase).toBe("joining");
+    const run = {
+      node: "web-2",
+      triggers: [{ kind: "start" }],
+      startedAt: new Date().toISOString(),
+      finishedAt: new Date().toISOString(),
+      durationMs: 1,
+      statesHash: "s1",
+      roles: ["web"],
+      summary: { ok: 1, changed: 0, failed: 0, skipped: 0 },
+    };
+    await store.put(K.convergeRuns + "web-2", JSON.stringify([run]));
+    await until("web-2 ready", async () => (await status())?.nodes[1]?.phase === "ready");
   });
 
   it("a new leader finds the machines and makes none again", async () => {

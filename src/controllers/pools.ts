@@ -11,6 +11,7 @@ import { K } from "../model/keys.js";
 import type { PoolRecord, PoolStatus } from "../model/pool.js";
 import type { NodeCredentials, NodeProvider } from "../pools/provider.js";
 import { CompactedError, type Store } from "../store/index.js";
+import { MachineLists } from "./pools-machines.js";
 import { planPool } from "./pools-plan.js";
 import { afterDestroy, beforeCreate, deletePool, drainNode, nodeLabels } from "./pools-ops.js";
 import { readConverged, readStoreView, type StoreView } from "./pools-read.js";
@@ -36,6 +37,11 @@ export interface PoolControllerOptions {
   forgetCredentials?: (node: string) => Promise<void>;
   /** Look at every pool this often even without events (ms; default 1 s): machines die silently. */
   pollMs?: number;
+  /**
+   * Ask a provider for a pool's machines at most this often (ms, by provider name; default
+   * 500): a cloud's list may be slow or rate-limited. Asked again at once after a create or destroy.
+   */
+  listEveryMs?: Readonly<Record<string, number>>;
   plan?: PlanOptions;
   log?: (line: string) => void;
   now?: () => number;
@@ -69,10 +75,12 @@ class Controller implements PoolController {
   private readonly failures = new Map<string, CreateFailure>();
   private readonly events = new Map<string, NonNullable<PoolStatus["lastEvent"]>>();
   private readonly written = new Map<string, string>();
+  private readonly lists: MachineLists;
 
   constructor(private readonly opts: PoolControllerOptions) {
     this.log = opts.log ?? ((line) => process.stderr.write(line + "\n"));
     this.now = opts.now ?? Date.now;
+    this.lists = new MachineLists(opts.providers, (p) => opts.listEveryMs?.[p] ?? 500, this.now);
   }
 
   start(): void {
@@ -160,9 +168,9 @@ class Controller implements PoolController {
     view: StoreView,
   ): Promise<void> {
     const now = this.now();
-    const provider = this.opts.providers[record.spec.provider];
     const nodes = await this.observe(view.nodes.get(record.name) ?? [], view.live, now);
-    if (provider === undefined) {
+    const missing = this.lists.missing(record, nodes);
+    if (missing.length > 0) {
       const known = Object.keys(this.opts.providers).join(", ") || "none";
       return this.writeStatus(record.name, view, {
         name: record.name,
@@ -172,10 +180,10 @@ class Controller implements PoolController {
         repairing: 0,
         unhealthy: 0,
         nodes: [],
-        halted: `no provider "${record.spec.provider}" on this server (it has: ${known})`,
+        halted: `no provider ${missing.map((m) => `"${m}"`).join(", ")} on this server (it has: ${known})`,
       });
     }
-    const machines = await provider.list(record.name);
+    const { machines, owner } = await this.lists.list(record, nodes);
     const withRoles = record.spec.roles.length > 0;
     const converged = withRoles
       ? await readConverged(
@@ -203,8 +211,7 @@ class Controller implements PoolController {
     const byName = new Map(nodes.map((n) => [n.name, n]));
     for (const m of machines)
       if (!byName.has(m.name)) byName.set(m.name, { ...m, settingsHash: record.settingsHash });
-    for (const action of plan.actions)
-      await this.run(record, specRevision, action, byName, provider);
+    for (const action of plan.actions) await this.run(record, specRevision, action, byName, owner);
     if (plan.actions.some((a) => a.kind === "deletePool")) return;
     await this.writeStatus(record.name, view, plan.status);
   }
@@ -238,7 +245,7 @@ class Controller implements PoolController {
     specRevision: number,
     a: PoolAction,
     nodes: Map<string, PoolNodeRecord>,
-    provider: NodeProvider,
+    owner: Map<string, NodeProvider>,
   ): Promise<void> {
     const store = this.opts.store;
     switch (a.kind) {
@@ -258,24 +265,30 @@ class Controller implements PoolController {
         this.event(pool.name, `draining ${a.node} (${a.reason})`);
         return;
       }
-      case "create":
-        return this.background(a.node, () => this.create(pool, a, nodes.get(a.node), provider));
+      case "create": {
+        const provider = this.opts.providers[pool.spec.provider]!;
+        const prev = nodes.get(a.node);
+        return this.background(pool.name, a.node, () => this.create(pool, a, prev, provider));
+      }
       case "destroy": {
         const node = nodes.get(a.node);
-        if (node === undefined) return;
-        return this.background(a.node, () => this.destroy(pool, a, node, provider));
+        const provider =
+          owner.get(a.node) ?? this.opts.providers[node?.provider ?? pool.spec.provider];
+        if (node === undefined || provider === undefined) return;
+        return this.background(pool.name, a.node, () => this.destroy(pool, a, node, provider));
       }
     }
   }
 
   /** Run a create or destroy in the background; the next round is planned when it ends. */
-  private background(node: string, task: () => Promise<void>): void {
+  private background(pool: string, node: string, task: () => Promise<void>): void {
     const p = task()
       .catch((err: unknown) => {
         if (!this.stopped) this.log(`pool controller: ${node}: ${String(err)}`);
       })
       .finally(() => {
         this.inFlight.delete(node);
+        this.lists.forget(pool);
         this.mark();
       });
     this.inFlight.set(node, p);
@@ -292,6 +305,7 @@ class Controller implements PoolController {
       pool: pool.name,
       instance: a.instance,
       address: a.address,
+      provider: pool.spec.provider,
       settingsHash: pool.settingsHash,
       createdAt: new Date(this.now()).toISOString(),
       ...(prev?.repairing || a.why === "repair" ? { repairing: true as const } : {}),
