@@ -6,7 +6,15 @@
  * one node joins a real in-process server on 127.0.0.1.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,9 +31,20 @@ import { freePort } from "./helpers/ports.js";
 import { startSshAddresses } from "./helpers/sshd-addresses.js";
 
 const addresses = Array.from({ length: 9 }, (_, i) => `127.100.6.${i + 1}`);
-// Hosts 1-8 in one sshd; host 9 in its own, which a test stops to make it unreachable.
-const ssh = await startSshAddresses([addresses.slice(0, 8), addresses.slice(8)]);
+/** A host whose PATH has a shell and coreutils but no node. */
+const NO_NODE = "127.100.6.10";
 const work = mkdtempSync(join(tmpdir(), "gantry-pools-ssh-"));
+const noNodeBin = join(work, "bin");
+mkdirSync(noNodeBin);
+for (const tool of ["sh", "cat", "mkdir", "mv", "rm", "wc"])
+  symlinkSync(
+    execFileSync("sh", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim(),
+    join(noNodeBin, tool),
+  );
+// Hosts 1-8 and the one without node in one sshd; host 9 in its own, which a test stops.
+const ssh = await startSshAddresses([[...addresses.slice(0, 8), NO_NODE], addresses.slice(8)], {
+  [NO_NODE]: { PATH: noNodeBin },
+});
 const bundle = join(work, "gantry-agent.mjs");
 const controlDir = mkdtempSync(join(tmpdir(), "gantry-ssh-cp-"));
 /** Relative: under each host's own HOME. */
@@ -212,5 +231,25 @@ describe("ssh provider: hosts", () => {
       );
     expect(isGantryError(create) && create.code).toBe("host_unreachable");
     expect((create as Error).message).toContain("127.100.6.200");
+  });
+
+  it("says a host has no Node.js 20, naming the host", async () => {
+    const provider = new SshProvider(settings([NO_NODE]), options);
+    const err = await provider
+      .create({
+        name: "bare-1",
+        pool: "bare",
+        instance: 1,
+        address: "10.0.0.1",
+        credentials: { server, nodeToken: "t" },
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(isGantryError(err) && err.code).toBe("host_failed");
+    expect((err as Error).message).toMatch(
+      /host 127\.100\.6\.10: gantry: node not found.*Node\.js ≥ 20/,
+    );
   });
 });

@@ -48,8 +48,14 @@ function accepts(host: string, port: number): Promise<boolean> {
   });
 }
 
-/** Start one sshd per group of addresses, all on one free port. */
-export async function startSshAddresses(groups: string[][]): Promise<SshAddresses> {
+/**
+ * Start one sshd per group of addresses, all on one free port; `env` adds variables to the
+ * sessions on an address (a `PATH` without node).
+ */
+export async function startSshAddresses(
+  groups: string[][],
+  env: Record<string, Record<string, string>> = {},
+): Promise<SshAddresses> {
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   const dir = await mkdtemp(join(tmpdir(), "gantry-sshd-pool-"));
   chmodSync(dir, 0o755);
@@ -82,7 +88,12 @@ export async function startSshAddresses(groups: string[][]): Promise<SshAddresse
         "MaxStartups 100:30:200",
         "MaxSessions 100",
         "LogLevel ERROR",
-        ...addresses.flatMap((a) => [`Match LocalAddress ${a}`, `  SetEnv HOME=${home(a)}`]),
+        ...addresses.flatMap((a) => [
+          `Match LocalAddress ${a}`,
+          `  SetEnv HOME=${home(a)}${Object.entries(env[a] ?? {})
+            .map(([k, v]) => ` ${k}=${v}`)
+            .join("")}`,
+        ]),
         "",
       ].join("\n"),
     );

@@ -34,6 +34,8 @@ export interface SshProviderOptions {
 }
 
 const ROOT = /^[A-Za-z0-9._/-]{1,200}$/;
+/** How many hosts are asked at once (each one ssh process). */
+const HOSTS_AT_ONCE = 16;
 
 /**
  * The `ssh` provider: the pool's hosts exist already (`ssh.hosts`, instance n on the n-th host).
@@ -135,23 +137,21 @@ export class SshProvider implements NodeProvider {
 
   /** Ask every host (each once); a host that cannot be reached shows its last-seen nodes stopped. */
   private async everyHost(req: Extract<HostRequest, { op: "list" }>): Promise<PoolNode[]> {
-    const answers = await Promise.all(
-      this.hosts().map(async (host) => {
-        const seen = this.seenOn(host);
-        try {
-          const nodes = (await this.request(host, req)).map((n) => this.node(host, n));
-          for (const n of seen.values()) if (matches(n, req)) seen.delete(n.name);
-          for (const n of nodes) seen.set(n.name, n);
-          return nodes;
-        } catch (err) {
-          if (!(err instanceof HostUnreachableError)) throw err;
-          this.opts.log?.(err.message);
-          return [...seen.values()]
-            .filter((n) => matches(n, req))
-            .map((n) => ({ ...n, state: "stopped" as const }));
-        }
-      }),
-    );
+    const answers = await mapLimit(this.hosts(), HOSTS_AT_ONCE, async (host) => {
+      const seen = this.seenOn(host);
+      try {
+        const nodes = (await this.request(host, req)).map((n) => this.node(host, n));
+        for (const n of seen.values()) if (matches(n, req)) seen.delete(n.name);
+        for (const n of nodes) seen.set(n.name, n);
+        return nodes;
+      } catch (err) {
+        if (!(err instanceof HostUnreachableError)) throw err;
+        this.opts.log?.(err.message);
+        return [...seen.values()]
+          .filter((n) => matches(n, req))
+          .map((n) => ({ ...n, state: "stopped" as const }));
+      }
+    });
     return answers.flat();
   }
 
@@ -227,4 +227,22 @@ async function oneAtATime<T>(name: string, fn: () => Promise<T>): Promise<T> {
   } finally {
     if (busy.get(name) === tail) busy.delete(name);
   }
+}
+
+/** `fn` over `items`, at most `limit` at a time, results in order. */
+async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
