@@ -8,7 +8,7 @@ import type { NodeConverge } from "../model/converge.js";
 import { K } from "../model/keys.js";
 import type { NodeDrain } from "../model/node.js";
 import type { PoolRecord } from "../model/pool.js";
-import type { TxnOp, TxnRequest } from "../store/index.js";
+import { NO_LEASE, type Store, type TxnOp, type TxnRequest } from "../store/index.js";
 import { poolNodeKey } from "./pools-read.js";
 import type { PoolNodeRecord } from "./pools-types.js";
 
@@ -88,4 +88,16 @@ export function deletePool(name: string, specRevision: number): TxnRequest {
       { type: "delete", range: { prefix: `${K.poolNodes}${name}/` } },
     ],
   };
+}
+
+/**
+ * Before a create: no machine of this name is listed, so a `nodes/<name>` key is stale (an
+ * earlier machine's, its lease not run out) and would pass for the new agent's join. Its lease
+ * goes — an agent that does run after all (a create racing this one) joins again without it.
+ */
+export async function endStaleJoin(store: Store, node: string): Promise<void> {
+  const kv = await store.get(nodeKey(node), { keysOnly: true });
+  if (kv === undefined) return;
+  if (kv.lease === NO_LEASE) await store.delete(nodeKey(node));
+  else await store.revokeLease(kv.lease).catch(() => undefined);
 }

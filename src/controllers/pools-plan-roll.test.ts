@@ -76,6 +76,16 @@ describe("planPool: rolling replacement", () => {
       want: ["create web-1 10.100.6.1 (surge for web-2)"],
     },
     {
+      case: "a node made later under a replaced node's name is not mistaken for the old one",
+      w: world([
+        node(1, { rec: { surgeFor: "web-2", createdAt: iso(T0 - 1000), joinedAt: iso(T0 - 900) } }),
+        node(2, stale),
+        node(3),
+        node(4, { rec: { surgeFor: "web-1", createdAt: iso(T0 - 5000) } }),
+      ]),
+      want: ["drain web-2"],
+    },
+    {
       case: "pools:replace names a node made before the request",
       w: world([node(1), node(2), node(3)], {
         record: record({ replace: { nodes: ["web-2"], requestedAt: iso(T0 - 1000) } }),
@@ -114,7 +124,7 @@ describe("planPool: rolling replacement", () => {
       "rolling replacement paused: web-4 (replacing web-1) is not created: quota exceeded",
     );
     const unhealthy = world([
-      node(1, stale),
+      node(1, { rec: { settingsHash: "h0", createdAt: iso(T0 - 900_000) } }),
       node(2),
       node(3),
       node(4, { rec: { surgeFor: "web-1", joinedAt: undefined, createdAt: iso(T0 - 700_000) } }),

@@ -167,8 +167,23 @@ class Planner {
   /** The pool's members: not retiring, and not an old node whose surge has started. */
   private members(): View[] {
     const staying = this.views.filter((v) => v.rec.retiring === undefined);
-    const replaced = new Set(staying.flatMap((v) => v.rec.surgeFor ?? []));
+    const replaced = new Set(staying.flatMap((v) => this.replacing(v)?.rec.name ?? []));
     return staying.filter((v) => !replaced.has(v.rec.name));
+  }
+
+  /**
+   * The node a surge node is replacing while that one is still in the pool. A node made later
+   * under the old one's name (its number freed) is not it.
+   */
+  private replacing(v: View): View | undefined {
+    const name = v.rec.surgeFor;
+    if (name === undefined || v.rec.retiring !== undefined) return undefined;
+    return this.views.find(
+      (o) =>
+        o.rec.name === name &&
+        o.rec.retiring === undefined &&
+        Date.parse(o.rec.createdAt) <= Date.parse(v.rec.createdAt),
+    );
   }
 
   /** Whether a create may start now (not backing off after a failure); else when it may. */
@@ -239,12 +254,7 @@ class Planner {
    * settings, or named by `pools:replace`, gets a surge node; once that is ready it is drained.
    */
   private roll(members: View[]): void {
-    const surge = this.views.find(
-      (v) =>
-        v.rec.surgeFor !== undefined &&
-        v.rec.retiring === undefined &&
-        this.views.some((o) => o.rec.name === v.rec.surgeFor && o.rec.retiring === undefined),
-    );
+    const surge = this.views.find((v) => this.replacing(v) !== undefined);
     if (surge !== undefined) {
       const old = surge.rec.surgeFor!;
       if (surge.phase === "ready") {

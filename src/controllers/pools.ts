@@ -13,7 +13,15 @@ import type { NodeCredentials, NodeProvider } from "../pools/provider.js";
 import { CompactedError, type Store } from "../store/index.js";
 import { MachineLists } from "./pools-machines.js";
 import { planPool } from "./pools-plan.js";
-import { afterDestroy, beforeCreate, deletePool, drainNode, nodeLabels } from "./pools-ops.js";
+import {
+  afterDestroy,
+  beforeCreate,
+  deletePool,
+  drainNode,
+  endStaleJoin,
+  nodeLabels,
+} from "./pools-ops.js";
+import { StatusWriter } from "./pools-status.js";
 import { readConverged, readStoreView, type StoreView } from "./pools-read.js";
 import type { CreateFailure, PlanOptions, PoolAction, PoolNodeRecord } from "./pools-types.js";
 
@@ -73,13 +81,13 @@ class Controller implements PoolController {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly downSince = new Map<string, number>();
   private readonly failures = new Map<string, CreateFailure>();
-  private readonly events = new Map<string, NonNullable<PoolStatus["lastEvent"]>>();
-  private readonly written = new Map<string, string>();
+  private readonly statuses: StatusWriter;
   private readonly lists: MachineLists;
 
   constructor(private readonly opts: PoolControllerOptions) {
     this.log = opts.log ?? ((line) => process.stderr.write(line + "\n"));
     this.now = opts.now ?? Date.now;
+    this.statuses = new StatusWriter(opts.store, this.now);
     this.lists = new MachineLists(opts.providers, (p) => opts.listEveryMs?.[p] ?? 500, this.now);
   }
 
@@ -252,8 +260,7 @@ class Controller implements PoolController {
       case "deletePool": {
         const res = await store.txn(deletePool(pool.name, specRevision));
         if (res.succeeded) {
-          this.events.delete(pool.name);
-          this.written.delete(pool.name);
+          this.statuses.forget(pool.name);
           this.failures.delete(pool.name);
         }
         return;
@@ -311,6 +318,7 @@ class Controller implements PoolController {
       ...(prev?.repairing || a.why === "repair" ? { repairing: true as const } : {}),
       ...(a.surgeFor === undefined ? {} : { surgeFor: a.surgeFor }),
     };
+    await endStaleJoin(this.opts.store, a.node);
     await this.opts.store.txn({ success: beforeCreate(pool, rec) });
     const labels = nodeLabels(pool, rec);
     try {
@@ -349,26 +357,16 @@ class Controller implements PoolController {
   }
 
   private event(pool: string, message: string, error = false): void {
-    this.events.set(pool, {
-      at: new Date(this.now()).toISOString(),
-      message,
-      ...(error ? { error: true } : {}),
-    });
+    this.statuses.event(pool, message, error);
     this.mark();
   }
 
-  private async writeStatus(
+  private writeStatus(
     pool: string,
     view: StoreView,
     s: Omit<PoolStatus, "updatedAt" | "lastEvent">,
   ): Promise<void> {
-    const lastEvent = this.events.get(pool) ?? view.statuses.get(pool)?.lastEvent;
-    const body = { ...s, ...(lastEvent === undefined ? {} : { lastEvent }) };
-    const text = JSON.stringify(body);
-    if (this.written.get(pool) === text) return;
-    const status: PoolStatus = { ...body, updatedAt: new Date(this.now()).toISOString() };
-    await this.opts.store.put(K.poolStatus + pool, JSON.stringify(status));
-    this.written.set(pool, text);
+    return this.statuses.write(pool, s, view.statuses.get(pool));
   }
 
   private wakeAt(at: number): void {
