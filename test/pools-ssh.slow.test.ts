@@ -26,6 +26,7 @@ import type { PoolNode } from "../src/pools/provider.js";
 import { SshProvider, type SshProviderOptions } from "../src/pools/ssh/index.js";
 import { text } from "../src/store/index.js";
 import { startTestApi } from "./helpers/api.js";
+import { runCli, spawnCli } from "./helpers/gantry.js";
 import { sleep } from "./helpers/cli-processes.js";
 import { freePort } from "./helpers/ports.js";
 import { startSshAddresses } from "./helpers/sshd-addresses.js";
@@ -155,6 +156,68 @@ describe("ssh provider: a node joins a real server", () => {
     } finally {
       await provider.destroy(name);
       await t.close();
+    }
+  });
+});
+
+describe("ssh provider: a node joins with a join token", () => {
+  it("joins a real server over HTTPS, the join token in a 0600 file and never on a command line", async () => {
+    const dataDir = mkdtempSync(join(work, "server-"));
+    const host = "127.100.6.30";
+    const serverProc = spawnCli(
+      [
+        "server",
+        "--data-dir",
+        dataDir,
+        "--api-addr",
+        `${host}:${await freePort(host)}`,
+        "--no-registry",
+      ],
+      {},
+    );
+    let out = "";
+    serverProc.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    serverProc.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+    const provider = newProvider();
+    const name = "tls-4";
+    try {
+      let url: string | undefined;
+      for (let i = 0; i < 400 && url === undefined; i++) {
+        url = /API +(https:\/\/\S+)/.exec(out)?.[1];
+        if (url === undefined) await sleep(50);
+      }
+      expect(url, out).toBeDefined();
+      const env = {
+        GANTRY_ADDR: url!,
+        GANTRY_TOKEN: readFileSync(join(dataDir, "admin.token"), "utf8").trim(),
+        GANTRY_CA: join(dataDir, "ca.crt"),
+      };
+      const made = await runCli(["join-tokens", "create", "--uses", "1", "--json"], env);
+      expect(made.code, made.stderr).toBe(0);
+      const joinToken = (JSON.parse(made.stdout) as { token: string }).token;
+      const node = await provider.create({
+        name,
+        pool: "tls",
+        instance: 4,
+        address: "10.100.6.4",
+        credentials: { server: url!, joinToken },
+      });
+      let joined = false;
+      for (let i = 0; i < 400 && !joined; i++) {
+        const r = await runCli(["nodes", "--json"], env);
+        joined = (JSON.parse(r.stdout || "[]") as { name: string }[]).some((n) => n.name === name);
+        if (!joined) await sleep(50);
+      }
+      expect(joined).toBe(true);
+      const dir = nodeDir(node);
+      expect(statSync(join(dir, "join.token")).mode & 0o777).toBe(0o600);
+      expect(existsSync(join(dir, "agent", "node.token"))).toBe(true);
+      const argv = readFileSync(`/proc/${pidOf(node)}/cmdline`, "utf8");
+      expect(argv).toContain("--join-file");
+      expect(argv).not.toContain(joinToken);
+    } finally {
+      await provider.destroy(name);
+      serverProc.kill("SIGTERM");
     }
   });
 });

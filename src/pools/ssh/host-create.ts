@@ -56,8 +56,9 @@ export async function createNode(
       "--address",
       req.address,
       "--stop-instances",
+      // The one-file agent reads a join token from a file too: no token on a command line.
       ...(req.joinToken !== undefined
-        ? ["--join", req.joinToken]
+        ? ["--join-file", join(dir, "join.token")]
         : ["--token-file", join(dir, "agent.token")]),
     ];
     copyFileSync(bundle, join(dir, "gantry.mjs"));
@@ -86,6 +87,8 @@ function claim(root: string, req: CreateRequest, unit: string | undefined): stri
   writeFileAtomic(join(tmp, "node.json"), JSON.stringify(file, null, 2) + "\n", 0o600);
   if (req.nodeToken !== undefined)
     writeFileAtomic(join(tmp, "agent.token"), req.nodeToken + "\n", 0o600);
+  if (req.joinToken !== undefined)
+    writeFileAtomic(join(tmp, "join.token"), req.joinToken + "\n", 0o600);
   const dir = join(root, req.name);
   try {
     renameSync(tmp, dir);
