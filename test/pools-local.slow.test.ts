@@ -25,6 +25,7 @@ const root = join(dataDir, "pools", "local");
 let server: RunningServer;
 let pools: PoolsClient;
 let catalog: CatalogClient;
+let admin: GantryClient;
 
 beforeAll(async () => {
   server = await startServer({
@@ -35,9 +36,9 @@ beforeAll(async () => {
     pools: { gantry, pollMs: 250 },
     log: () => undefined,
   });
-  const client = new GantryClient({ addr: server.url, token: server.adminToken });
-  pools = new PoolsClient(client);
-  catalog = new CatalogClient(client);
+  admin = new GantryClient({ addr: server.url, token: server.adminToken });
+  pools = new PoolsClient(admin);
+  catalog = new CatalogClient(admin);
 });
 
 afterAll(async () => {
@@ -67,10 +68,20 @@ const webSpec = (size: number) =>
   PoolSpecSchema.parse({
     provider: "local",
     size,
+    min: 0,
     location: "nz-por-1",
     type: "web",
     repairAfter: "2s",
   });
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const agentPid = (node: string): number =>
   (JSON.parse(readFileSync(join(root, node, "agent.pid"), "utf8")) as { pid: number }).pid;
@@ -117,6 +128,26 @@ describe("a local pool on a real server", () => {
     // The others were left alone.
     expect(status.nodes.map((n) => n.name)).toEqual(["web-1", "web-2", "web-3"]);
   }, 20_000);
+});
+
+describe("a local pool scaled down and deleted on a real server", () => {
+  it("drains and destroys the highest number, then every node, then forgets the pool", async () => {
+    const pid3 = agentPid("web-3");
+    await pools.scale("web", 2);
+    await until("web-3 gone", 15_000, readyPool(2));
+    expect((await pools.get("web"))!.status!.nodes.map((n) => n.name)).toEqual(["web-1", "web-2"]);
+    expect(processRuns(pid3)).toBe(false);
+    expect((await catalog.nodes()).map((n) => n.name)).not.toContain("web-3");
+    expect(await new LocalProvider({ root, gantry }).describe("web-3")).toBeUndefined();
+    await pools.delete("web");
+    await until("pool gone", 15_000, async () =>
+      (await pools.get("web")) === undefined ? true : undefined,
+    );
+    expect(await new LocalProvider({ root, gantry }).list("web")).toEqual([]);
+    // What the nodes were given went with them.
+    const tokens = await admin.json<{ name: string }[]>("GET", "/v1/tokens");
+    expect(tokens.filter((t) => t.name.startsWith("pool-node-"))).toEqual([]);
+  }, 40_000);
 });
 
 describe("a local pool on a server over HTTPS", () => {
