@@ -2,7 +2,8 @@
  * A `local` pool run by a real server in-process: written through the pools API, its three
  * nodes (real `gantry agent` processes from the built dist/) join with their pool and address as
  * labels; one agent SIGKILLed is replaced under the same name and address within repairAfter
- * (2 s) + 10 s.
+ * (2 s) + 10 s; scaled down, the highest number goes; deleted, every node and the record go.
+ * Over HTTPS a node joins with a single-use join token instead of a node token.
  */
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
