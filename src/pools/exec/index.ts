@@ -1,8 +1,7 @@
-import { GantryError, conflict, isGantryError } from "../../errors.js";
+import { GantryError, conflict, isGantryError, ValidationError } from "../../errors.js";
 import { parseDuration } from "../../model/duration.js";
 import { NodeNameSchema } from "../../model/node.js";
 import { ExecPoolSchema, PoolNameSchema, type ExecPoolSettings } from "../../model/pool.js";
-import { ValidationError } from "../../errors.js";
 import { parseWith } from "../../validate.js";
 import type { NodeProvider, NodeSpec, PoolNode } from "../provider.js";
 import { CreateOutputSchema, ListOutputSchema, parseOutput } from "./output.js";
