@@ -243,14 +243,16 @@ describe("ssh provider: hosts", () => {
         (e: unknown) => e,
       );
       expect(isGantryError(err) && err.code).toBe("host_unreachable");
+      await host9.start();
+      // The agent ran on all along: reachable again, it is running, and destroy removes it.
+      expect(await provider.describe(name)).toEqual(node);
+      await provider.destroy(name);
+      expect(agentRuns(node)).toBe(false);
+      expect(await provider.list("far")).toEqual([]);
     } finally {
       await host9.start();
+      await provider.destroy(name);
     }
-    // The agent ran on all along: reachable again, it is running, and destroy removes it.
-    expect(await provider.describe(name)).toEqual(node);
-    await provider.destroy(name);
-    expect(agentRuns(node)).toBe(false);
-    expect(await provider.list("far")).toEqual([]);
   });
 
   it("refuses an instance the pool has no host for, leaving nothing", async () => {
