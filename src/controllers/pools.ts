@@ -8,7 +8,7 @@
  */
 import { isGantryError } from "../errors.js";
 import { K } from "../model/keys.js";
-import type { PoolRecord, PoolStatus } from "../model/pool.js";
+import { desiredSize, type PoolRecord, type PoolStatus } from "../model/pool.js";
 import type { NodeCredentials, NodeProvider } from "../pools/provider.js";
 import { CompactedError, type Store } from "../store/index.js";
 import { MachineLists } from "./pools-machines.js";
@@ -182,7 +182,7 @@ class Controller implements PoolController {
       const known = Object.keys(this.opts.providers).join(", ") || "none";
       return this.writeStatus(record.name, view, {
         name: record.name,
-        desired: record.deletedAt === undefined ? (record.scaledTo ?? record.spec.size) : 0,
+        desired: record.deletedAt === undefined ? desiredSize(record) : 0,
         ready: 0,
         joining: 0,
         repairing: 0,
