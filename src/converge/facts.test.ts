@@ -34,6 +34,14 @@ describe("facts", () => {
       expect(sysv.memoryMb).toBeGreaterThan(0);
       expect(sysv.hostname).not.toBe("");
       expect(sysv.addresses.at(-1)).toMatch(/^(127\.0\.0\.1|::1)$/); // loopback last
+      expect(sysv.address).toBeUndefined();
+      // A pool node's labels make its plan address and pool facts of their own.
+      const pooled = await gatherFacts({
+        roles: [],
+        labels: { pool: "web", address: "10.100.6.2" },
+        root,
+      });
+      expect([pooled.pool, pooled.address]).toEqual(["web", "10.100.6.2"]);
       mkdirSync(join(root, "run/systemd/system"), { recursive: true });
       expect((await gatherFacts({ roles: [], labels: {}, root })).init).toBe("systemd");
     } finally {

@@ -23,6 +23,9 @@ export async function gatherFacts(opts: FactsOptions): Promise<Facts> {
     init: existsSync(`${root}/run/systemd/system`) ? "systemd" : "sysv",
     roles: [...opts.roles],
     labels: { ...opts.labels },
+    // A pool node is given these two labels by the pool controller (docs/pools.md).
+    ...(opts.labels["address"] === undefined ? {} : { address: opts.labels["address"] }),
+    ...(opts.labels["pool"] === undefined ? {} : { pool: opts.labels["pool"] }),
   };
 }
 

@@ -39,6 +39,10 @@ export interface Facts {
   init: "systemd" | "sysv";
   roles: string[];
   labels: Record<string, string>;
+  /** A pool node's address on the address plan (`10.100.6.2`): its `address` label. */
+  address?: string;
+  /** A pool node's pool: its `pool` label. */
+  pool?: string;
 }
 
 /**
