@@ -94,6 +94,15 @@ describe("pools on an address plan", () => {
       ["db", { repairAfter: "soon" }, "pools.db.repairAfter", /duration/],
       ["db", { type: "web" }, "pools.db.type", /pool web already has this location and type/],
       ["db", { type: "db", size: 3, max: 255 }, "pools.db.max", /254/],
+      ["db", { type: "db", provider: "ssh" }, "pools.db.ssh", /needs the hosts/],
+      ["db", { type: "db", provider: "exec" }, "pools.db.exec", /needs its commands/],
+      ["db", { type: "db", docker: {} }, "pools.db.docker", /on a local pool/],
+      [
+        "db",
+        { type: "db", size: 2, provider: "ssh", ssh: { hosts: ["h1"] } },
+        "pools.db.size",
+        /2 nodes need 2 hosts/,
+      ],
     ];
     for (const [name, over, field, message] of cases) {
       const err = await errorOf(pools.put(name, spec(over)));

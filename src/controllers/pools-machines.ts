@@ -6,7 +6,7 @@
  * asked again at once after the controller's own creates and destroys.
  */
 import type { PoolRecord } from "../model/pool.js";
-import type { NodeProvider, PoolNode } from "../pools/provider.js";
+import type { NodeProvider, PoolNode, ProviderRegistry } from "../pools/provider.js";
 import type { PoolNodeRecord } from "./pools-types.js";
 
 export interface PoolMachines {
@@ -19,20 +19,20 @@ export class MachineLists {
   private readonly cache = new Map<string, { at: number; nodes: PoolNode[] }>();
 
   constructor(
-    private readonly providers: Readonly<Record<string, NodeProvider>>,
+    private readonly providers: ProviderRegistry,
     private readonly everyMs: (provider: string) => number,
     private readonly now: () => number,
   ) {}
 
   /** The provider names the pool's nodes need; those this server lacks, if any. */
   missing(pool: PoolRecord, nodes: readonly PoolNodeRecord[]): string[] {
-    return [...this.names(pool, nodes)].filter((n) => this.providers[n] === undefined);
+    return [...this.names(pool, nodes)].filter((n) => this.providers.get(n, pool) === undefined);
   }
 
   async list(pool: PoolRecord, nodes: readonly PoolNodeRecord[]): Promise<PoolMachines> {
     const out: PoolMachines = { machines: [], owner: new Map() };
     for (const name of this.names(pool, nodes)) {
-      const provider = this.providers[name];
+      const provider = this.providers.get(name, pool);
       if (provider === undefined) continue;
       const key = `${name}/${pool.name}`;
       let cached = this.cache.get(key);

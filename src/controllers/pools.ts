@@ -9,7 +9,12 @@
 import { isGantryError } from "../errors.js";
 import { K } from "../model/keys.js";
 import { desiredSize, type PoolRecord, type PoolStatus } from "../model/pool.js";
-import type { NodeCredentials, NodeProvider } from "../pools/provider.js";
+import {
+  fixedProviders,
+  type NodeCredentials,
+  type NodeProvider,
+  type ProviderRegistry,
+} from "../pools/provider.js";
 import { CompactedError, type Store } from "../store/index.js";
 import { MachineLists } from "./pools-machines.js";
 import { planPool } from "./pools-plan.js";
@@ -37,8 +42,8 @@ export interface PoolNodeRef {
 
 export interface PoolControllerOptions {
   store: Store;
-  /** Providers by the name pools give in `provider:`. */
-  providers: Readonly<Record<string, NodeProvider>>;
+  /** Providers by the name pools give in `provider:` (a registry when they need the pool's settings). */
+  providers: ProviderRegistry | Readonly<Record<string, NodeProvider>>;
   /** How a new node's agent joins: a node token or a join token, made by the server. */
   credentials: (node: PoolNodeRef) => Promise<NodeCredentials>;
   /** A node was destroyed for good or to be made again: revoke what it was given. */
@@ -83,12 +88,18 @@ class Controller implements PoolController {
   private readonly failures = new Map<string, CreateFailure>();
   private readonly statuses: StatusWriter;
   private readonly lists: MachineLists;
+  private readonly providers: ProviderRegistry;
 
   constructor(private readonly opts: PoolControllerOptions) {
+    const p = opts.providers;
+    this.providers =
+      typeof p.get === "function" && Array.isArray(p.names)
+        ? (p as ProviderRegistry)
+        : fixedProviders(p as Readonly<Record<string, NodeProvider>>);
     this.log = opts.log ?? ((line) => process.stderr.write(line + "\n"));
     this.now = opts.now ?? Date.now;
     this.statuses = new StatusWriter(opts.store, this.now);
-    this.lists = new MachineLists(opts.providers, (p) => opts.listEveryMs?.[p] ?? 500, this.now);
+    this.lists = new MachineLists(this.providers, (p) => opts.listEveryMs?.[p] ?? 500, this.now);
   }
 
   start(): void {
@@ -179,7 +190,7 @@ class Controller implements PoolController {
     const nodes = await this.observe(view.nodes.get(record.name) ?? [], view.live, now);
     const missing = this.lists.missing(record, nodes);
     if (missing.length > 0) {
-      const known = Object.keys(this.opts.providers).join(", ") || "none";
+      const known = this.providers.names.join(", ") || "none";
       return this.writeStatus(record.name, view, {
         name: record.name,
         desired: record.deletedAt === undefined ? desiredSize(record) : 0,
@@ -273,14 +284,14 @@ class Controller implements PoolController {
         return;
       }
       case "create": {
-        const provider = this.opts.providers[pool.spec.provider]!;
+        const provider = this.providers.get(pool.spec.provider, pool)!;
         const prev = nodes.get(a.node);
         return this.background(pool.name, a.node, () => this.create(pool, a, prev, provider));
       }
       case "destroy": {
         const node = nodes.get(a.node);
         const provider =
-          owner.get(a.node) ?? this.opts.providers[node?.provider ?? pool.spec.provider];
+          owner.get(a.node) ?? this.providers.get(node?.provider ?? pool.spec.provider, pool);
         if (node === undefined || provider === undefined) return;
         return this.background(pool.name, a.node, () => this.destroy(pool, a, node, provider));
       }

@@ -5,6 +5,8 @@
  * its agent keeps in the store, not from the provider. Every provider passes ./contract.ts.
  */
 
+import type { PoolRecord } from "../model/pool.js";
+
 /** How a new node's agent joins the cluster. */
 export type NodeCredentials =
   /** A join token (`gantry join-tokens create`); joining needs the server's https:// URL. */
@@ -67,4 +69,47 @@ export interface NodeProvider {
   list(pool: string): Promise<PoolNode[]>;
   /** One machine by node name, or undefined when this provider has none of that name. */
   describe(name: string): Promise<PoolNode | undefined>;
+}
+
+/**
+ * The providers a server offers pools. A provider may depend on the pool's own settings (a
+ * docker pool's image, an ssh pool's hosts, an exec pool's commands), so the controller asks
+ * for one per pool; a registry hands out the same object while the settings stay the same.
+ */
+export interface ProviderRegistry {
+  /** The names pools may give in `provider:` (`local`, `docker`, `ssh`, `exec`). */
+  readonly names: readonly string[];
+  /** The provider `name` for `pool` (its settings), or undefined when the server has none. */
+  get(name: string, pool: PoolRecord): NodeProvider | undefined;
+}
+
+/** A registry from one factory per provider name; objects kept per pool and settings. */
+export function providerRegistry(
+  factories: Readonly<Record<string, (pool: PoolRecord) => NodeProvider>>,
+): ProviderRegistry {
+  const made = new Map<string, { settings: string; provider: NodeProvider }>();
+  return {
+    names: Object.keys(factories),
+    get(name, pool) {
+      const factory = Object.hasOwn(factories, name) ? factories[name] : undefined;
+      if (factory === undefined) return undefined;
+      const key = `${name}/${pool.name}`;
+      const settings = JSON.stringify(pool.spec[name as "docker" | "ssh" | "exec"] ?? null);
+      const known = made.get(key);
+      if (known !== undefined && known.settings === settings) return known.provider;
+      const provider = factory(pool);
+      made.set(key, { settings, provider });
+      return provider;
+    },
+  };
+}
+
+/** A fixed set of providers that need no pool settings (tests, `local`) as a registry. */
+export function fixedProviders(
+  providers: Readonly<Record<string, NodeProvider>>,
+): ProviderRegistry {
+  return {
+    names: Object.keys(providers),
+    get: (name) => (Object.hasOwn(providers, name) ? providers[name] : undefined),
+  };
 }

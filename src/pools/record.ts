@@ -123,6 +123,12 @@ export function putPoolRecord(
   by: Writer,
 ): PoolRecord {
   checkSizeBounds(name, spec);
+  const bad = providerSettingsProblems(spec)[0];
+  if (bad !== undefined)
+    throw new ValidationError(
+      `pools.${name}.${bad.path}: ${bad.message}`,
+      `pools.${name}.${bad.path}`,
+    );
   const addressPattern = poolAddressPattern(plan, spec, `pools.${name}`);
   const record: PoolRecord = {
     name,
@@ -159,5 +165,42 @@ export function replanPools(
     return { ...r, addressPattern, settingsHash, updatedAt: by.now, updatedBy: by.who };
   });
   checkPlacements(plan, out);
+  return out;
+}
+
+/** The settings block each provider takes (`local` takes none). */
+const BLOCKS = ["docker", "ssh", "exec"] as const;
+
+/**
+ * Each pool has its provider's settings and no other provider's, and an ssh pool has a host for
+ * every node it may grow to; `path` is under `pools.NAME` (the stack and the API both say it).
+ */
+export function providerSettingsProblems(spec: PoolSpec): { path: string; message: string }[] {
+  const out: { path: string; message: string }[] = [];
+  const max = Math.max(spec.size, spec.max ?? 0);
+  for (const block of BLOCKS)
+    if (spec[block] !== undefined && block !== spec.provider)
+      out.push({
+        path: block,
+        message: `settings for the ${block} provider on a ${spec.provider} pool: remove them, or set provider: ${block}`,
+      });
+  if (spec.provider === "ssh") {
+    if (spec.ssh === undefined)
+      out.push({
+        path: "ssh",
+        message: "provider ssh needs the hosts to run nodes on: ssh: {hosts: [host-1, …]}",
+      });
+    else if (max > spec.ssh.hosts.length)
+      out.push({
+        path: spec.max === undefined ? "size" : "max",
+        message: `${max} nodes need ${max} hosts; ssh.hosts has ${spec.ssh.hosts.length}`,
+      });
+  }
+  if (spec.provider === "exec" && spec.exec === undefined)
+    out.push({
+      path: "exec",
+      message:
+        "provider exec needs its commands: exec: {create: [...], destroy: [...], list: [...]}",
+    });
   return out;
 }

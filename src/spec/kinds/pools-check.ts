@@ -6,12 +6,10 @@ import {
   type AddressPlan,
   type PoolPlacement,
 } from "../../pools/address-plan.js";
+import { providerSettingsProblems } from "../../pools/record.js";
 import { didYouMean } from "../../text/suggest.js";
 import type { SpecItem, SpecProblem } from "../kind.js";
 import { ADDRESS_PLAN_ITEM, ADDRESS_PLAN_KIND, problemUnder } from "./address-plan.js";
-
-/** The settings block each provider takes (`local` takes none). */
-const BLOCKS = ["docker", "ssh", "exec"] as const;
 
 /**
  * What the files alone can say about `pools:` (docs/pools.md, "In gantry.yaml"): the stack's
@@ -104,29 +102,6 @@ function poolProblems(item: SpecItem<PoolSpec>, roles: readonly string[]): SpecP
         });
     });
 
-  for (const block of BLOCKS)
-    if (spec[block] !== undefined && block !== spec.provider)
-      out.push({
-        path: block,
-        message: `settings for the ${block} provider on a ${spec.provider} pool: remove them, or set provider: ${block}`,
-      });
-  if (spec.provider === "ssh") {
-    if (spec.ssh === undefined)
-      out.push({
-        path: "ssh",
-        message: "provider ssh needs the hosts to run nodes on: ssh: {hosts: [host-1, …]}",
-      });
-    else if (max > spec.ssh.hosts.length)
-      out.push({
-        path: spec.max === undefined ? "size" : "max",
-        message: `${max} nodes need ${max} hosts; ssh.hosts has ${spec.ssh.hosts.length}`,
-      });
-  }
-  if (spec.provider === "exec" && spec.exec === undefined)
-    out.push({
-      path: "exec",
-      message:
-        "provider exec needs its commands: exec: {create: [...], destroy: [...], list: [...]}",
-    });
+  out.push(...providerSettingsProblems(spec));
   return out;
 }
