@@ -26,15 +26,21 @@ export const nodeLabels = (pool: PoolRecord, node: PoolNodeRecord): Record<strin
 });
 
 /**
+ * A pool node's converge settings: the pool's roles and vars, and its labels with the pool and
+ * the address (its states read them as facts.pool, facts.address).
+ */
+export const convergeSettings = (pool: PoolRecord, node: PoolNodeRecord): NodeConverge => ({
+  roles: pool.spec.roles,
+  vars: pool.spec.vars,
+  labels: nodeLabels(pool, node),
+});
+
+/**
  * Before the machine is made: its record (so a new leader finds the create), its converge
  * settings (as `nodes:` writes them: it converges before it takes instances) and its labels.
  */
 export function beforeCreate(pool: PoolRecord, node: PoolNodeRecord): TxnOp[] {
-  const converge: NodeConverge = {
-    roles: pool.spec.roles,
-    vars: pool.spec.vars,
-    labels: pool.spec.labels,
-  };
+  const converge = convergeSettings(pool, node);
   return [
     put(poolNodeKey(pool.name, node.name), node),
     put(K.convergeNodes + node.name, converge),

@@ -179,10 +179,33 @@ describe("pool controller (memory provider, real store)", () => {
     expect(JSON.parse(text(converge!.value))).toEqual({
       roles: [],
       vars: { a: 1 },
-      labels: { tier: "front" },
+      labels: { tier: "front", pool: "web", address: "10.100.6.2" },
     });
     expect(asked.map((a) => a.name).sort()).toEqual(["web-1", "web-2", "web-3"]);
     expect(asked.find((a) => a.name === "web-3")?.labels).toMatchObject({ address: "10.100.6.3" });
+  });
+
+  it("gives its nodes new roles, vars and labels in place when the pool's change", async () => {
+    await putPool({ size: 2, vars: { a: 1 } });
+    start();
+    await until("2 ready", ready(2));
+    const ids = (): string[] => [...machines.nodes.values()].map((n) => n.providerId).sort();
+    const made = ids();
+    await putPool({ size: 2, roles: ["web"], vars: { a: 2 }, labels: { tier: "back" } });
+    const settings = async (): Promise<unknown> => {
+      const kv = await store.get(K.convergeNodes + "web-1");
+      return kv === undefined ? undefined : JSON.parse(text(kv.value));
+    };
+    const want = {
+      roles: ["web"],
+      vars: { a: 2 },
+      labels: { tier: "back", pool: "web", address: "10.100.6.1" },
+    };
+    await until("web-1's new settings", async () =>
+      JSON.stringify(await settings()) === JSON.stringify(want) ? true : undefined,
+    );
+    // In place: no machine was made again.
+    expect(ids()).toEqual(made);
   });
 
   it("repairs a stopped machine under the same name and address, and revokes its old credentials", async () => {

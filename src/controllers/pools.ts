@@ -10,7 +10,7 @@ import { isGantryError } from "../errors.js";
 import { K } from "../model/keys.js";
 import { desiredSize, type PoolRecord, type PoolStatus } from "../model/pool.js";
 import {
-  fixedProviders,
+  asRegistry,
   type NodeCredentials,
   type NodeProvider,
   type ProviderRegistry,
@@ -26,6 +26,7 @@ import {
   endStaleJoin,
   nodeLabels,
 } from "./pools-ops.js";
+import { SettingsSync } from "./pools-settings.js";
 import { StatusWriter } from "./pools-status.js";
 import { readConverged, readStoreView, type StoreView } from "./pools-read.js";
 import type { CreateFailure, PlanOptions, PoolAction, PoolNodeRecord } from "./pools-types.js";
@@ -89,16 +90,14 @@ class Controller implements PoolController {
   private readonly statuses: StatusWriter;
   private readonly lists: MachineLists;
   private readonly providers: ProviderRegistry;
+  private readonly settings: SettingsSync;
 
   constructor(private readonly opts: PoolControllerOptions) {
-    const p = opts.providers;
-    this.providers =
-      typeof p.get === "function" && Array.isArray(p.names)
-        ? (p as ProviderRegistry)
-        : fixedProviders(p as Readonly<Record<string, NodeProvider>>);
+    this.providers = asRegistry(opts.providers);
     this.log = opts.log ?? ((line) => process.stderr.write(line + "\n"));
     this.now = opts.now ?? Date.now;
     this.statuses = new StatusWriter(opts.store, this.now);
+    this.settings = new SettingsSync(opts.store);
     this.lists = new MachineLists(this.providers, (p) => opts.listEveryMs?.[p] ?? 500, this.now);
   }
 
@@ -202,6 +201,7 @@ class Controller implements PoolController {
         halted: `no provider ${missing.map((m) => `"${m}"`).join(", ")} on this server (it has: ${known})`,
       });
     }
+    await this.settings.sync(record, nodes);
     const { machines, owner } = await this.lists.list(record, nodes);
     const withRoles = record.spec.roles.length > 0;
     const converged = withRoles
