@@ -53,7 +53,8 @@ async function apply(text: string) {
   return { plan: p, result: await applyPlan(ctx(), registry, p, snapshot) };
 }
 
-const WEB = "{ provider: local, size: 3, max: 6, location: nz-por-1, type: web, roles: [web] }";
+const WEB =
+  "{ provider: local, size: 3, max: 6, location: nz-por-1, type: web, roles: [web], waitForReady: 0s }";
 
 describe("pools in gantry.yaml, applied", () => {
   it("creates the plan and the pool, then plans nothing", async () => {

@@ -83,6 +83,12 @@ export const PoolSpecSchema = z.strictObject({
   repairAfter: DurationText("repairAfter").default("60s"),
   /** A node that has not joined this long after its machine started is replaced. */
   startTimeout: DurationText("startTimeout").default("10m"),
+  /**
+   * How long `gantry apply` waits for the pool's nodes to be ready before the items after it
+   * (apps) go on (default: startTimeout; `0s`: do not wait), like an auto-scaling group's
+   * wait for capacity.
+   */
+  waitForReady: DurationText("waitForReady").optional(),
   /** Above this many unhealthy nodes at once the pool stops repairing (a partition, not a death). */
   maxUnhealthy: MaxUnhealthySchema.default("40%"),
   docker: DockerPoolSchema.optional(),

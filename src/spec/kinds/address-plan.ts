@@ -36,7 +36,7 @@ export const addressPlanKind: Kind<AddressPlanSpec, AddressPlanSpec> = {
   name: ADDRESS_PLAN_KIND,
   section: "addressPlans",
   topLevel: [ADDRESS_PLAN_ITEM],
-  rank: 43,
+  rank: 25,
   schema: AddressPlanSchema,
 
   check(items) {

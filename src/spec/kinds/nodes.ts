@@ -25,7 +25,7 @@ export interface LiveNode {
 export const nodeKind: Kind<NodeSpec, LiveNode> = {
   name: "node",
   section: "nodes",
-  rank: 42,
+  rank: 24,
   schema: NodeConvergeSchema,
 
   check(items, all) {

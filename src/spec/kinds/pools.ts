@@ -1,4 +1,5 @@
-import { PoolSpecSchema, type PoolSpec, type PoolView } from "../../model/pool.js";
+import { parseDuration } from "../../model/duration.js";
+import { desiredSize, PoolSpecSchema, type PoolSpec, type PoolView } from "../../model/pool.js";
 import { PoolsClient } from "../../client/pools.js";
 import { GantryError } from "../../errors.js";
 import { sleep } from "../../sleep.js";
@@ -12,13 +13,15 @@ import { diffPool } from "./pools-diff.js";
  * never creates one itself. Destroying a pool asks the server to remove it and waits while the
  * controller drains and destroys its nodes and then deletes the record.
  *
- * No `refs`: the address plan (rank 43) and roles (41) rank below pools, which orders them, and
+ * Apply waits for the pool's nodes to be ready (`waitForReady`), so apps (rank 30) find nodes.
+ *
+ * No `refs`: the address plan (rank 25) and roles (23) rank below pools, which orders them, and
  * `check` says what is missing in the pools' own words (roles only when the stack has roles).
  */
 export const poolKind: Kind<PoolSpec, PoolView> = {
   name: "pool",
   section: "pools",
-  rank: 44,
+  rank: 26,
   schema: PoolSpecSchema,
 
   check(items, all) {
@@ -62,6 +65,69 @@ async function put(ctx: KindContext, name: string, spec: PoolSpec): Promise<void
   ctx.progress(
     `pool ${name}: ${n} node${n === 1 ? "" : "s"} (${spec.provider}) on ${view.addressPattern}`,
   );
+  const waitMs = parseDuration(spec.waitForReady ?? spec.startTimeout) ?? 0;
+  if (waitMs > 0) await waitForReady(ctx, name, waitMs);
+}
+
+/** The pool's nodes are not ready within `waitForReady`. */
+export class PoolNotReadyError extends GantryError {
+  constructor(name: string, why: string) {
+    super(
+      "pool_not_ready",
+      `pool ${name}: ${why}; see gantry pools:info ${name} (the controller carries on; set waitForReady: 0s not to wait)`,
+      { status: 504 },
+    );
+  }
+}
+
+/**
+ * Wait until the pool has as many ready nodes as it should (the items after it, such as apps,
+ * need somewhere to run), saying how far it got every `reportMs`; a halted pool fails at once.
+ */
+export async function waitForReady(
+  ctx: KindContext,
+  name: string,
+  timeoutMs: number,
+  opts: { pollMs?: number; reportMs?: number } = {},
+): Promise<void> {
+  const { pollMs = 250, reportMs = 5000 } = opts;
+  const pools = new PoolsClient(ctx.client);
+  const signal = ctx.signal ?? new AbortController().signal;
+  const started = Date.now();
+  let reported = started;
+  for (;;) {
+    const view = await pools.get(name);
+    if (view === undefined) throw new PoolNotReadyError(name, "removed while apply waited");
+    const want = desiredSize(view);
+    const s = view.status;
+    if (s !== undefined && s.ready >= want && s.desired === want) {
+      ctx.progress(`pool ${name}: ${s.ready} of ${want} ready`);
+      return;
+    }
+    if (s?.halted !== undefined) throw new PoolNotReadyError(name, s.halted);
+    const now = Date.now();
+    const state = readyState(view);
+    if (now - started >= timeoutMs)
+      throw new PoolNotReadyError(
+        name,
+        `${state} after ${Math.round((now - started) / 1000)}s (waitForReady)`,
+      );
+    if (now - reported >= reportMs) {
+      ctx.progress(`pool ${name}: ${state}`);
+      reported = now;
+    }
+    await sleep(pollMs, signal);
+    signal.throwIfAborted();
+  }
+}
+
+/** `1 of 3 ready (2 joining); last: create of web-2 failed: …` */
+function readyState(view: PoolView): string {
+  const s = view.status;
+  if (s === undefined) return "waiting for the pool controller";
+  const joining = s.joining > 0 ? ` (${s.joining} joining)` : "";
+  const last = s.lastEvent?.error === true ? `; last: ${s.lastEvent.message}` : "";
+  return `${s.ready} of ${desiredSize(view)} ready${joining}${last}`;
 }
 
 /** A pool still there when destroy stopped waiting for it. */

@@ -42,7 +42,7 @@ export const convergeKind: Kind<string, LiveStates> = {
   name: "converge",
   section: "converge",
   topLevel: ["states"],
-  rank: 40,
+  rank: 22,
   schema: z.string().min(1).max(1024),
 
   async preload() {

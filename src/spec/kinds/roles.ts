@@ -34,7 +34,7 @@ const RoleSchema = z
 export const roleKind: Kind<RoleSpec, RoleSpec> = {
   name: "role",
   section: "roles",
-  rank: 41,
+  rank: 23,
   schema: RoleSchema,
   batchSize: 64,
 
