@@ -268,8 +268,11 @@ describe("planPool: health and repair", () => {
     expect(planPool(fresh).wakeAt).toBe(T0 - 1000 + 600_000);
   });
 
-  it("rounds a percentage up, so a small pool still repairs one node", () => {
+  it("rounds a percentage down (half of four is more than 40%), but a small pool repairs one", () => {
     expect(unhealthyAllowance("40%", 5)).toBe(2);
+    expect(unhealthyAllowance("40%", 4)).toBe(1);
+    expect(unhealthyAllowance("40%", 3)).toBe(1);
+    expect(unhealthyAllowance("50%", 4)).toBe(2);
     expect(unhealthyAllowance("40%", 2)).toBe(1);
     expect(unhealthyAllowance("40%", 1)).toBe(1);
     expect(unhealthyAllowance("0%", 5)).toBe(0);

@@ -27,11 +27,16 @@ export type * from "./pools-types.js";
 export const backoffMs = (attempts: number): number =>
   Math.min(1000 * 2 ** Math.max(0, attempts - 1), 300_000);
 
-/** How many unhealthy nodes a pool of `size` repairs: a count, or a percentage rounded up. */
+/**
+ * How many unhealthy nodes a pool of `size` repairs: a count, or a percentage rounded down (as
+ * Cluster API's maxUnhealthy: with 40%, two of four nodes down is more than 40% and halts) but
+ * at least one unless it is 0% — else a small pool could never repair a single node.
+ */
 export function unhealthyAllowance(max: number | string, size: number): number {
   if (typeof max === "number") return max;
   const pct = Number(max.slice(0, -1));
-  return Math.ceil((size * pct) / 100);
+  if (pct === 0) return 0;
+  return Math.max(1, Math.floor((size * pct) / 100));
 }
 
 interface View {
