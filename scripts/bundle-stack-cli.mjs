@@ -30,6 +30,11 @@ const { outputFiles } = await build({
   external: ["nunjucks", "tar", "yaml"],
   // CommonJS, because Node 20 can run a script, not an ES module, from a code cache.
   format: "cjs",
+  // And no import() left in it: a script V8 runs from a code cache loses its dynamic-import
+  // callback on Node 20 ("A dynamic import callback was not specified"), so the second
+  // `gantry apply` of an app with `source:` failed. import() of a package left out becomes a
+  // require (tar, yaml and nunjucks all have CommonJS entries).
+  supported: { "dynamic-import": false },
   // The sources are ES modules: give them their own file's URL.
   define: { "import.meta.url": "__gantryModuleUrl" },
   banner: { js: 'const __gantryModuleUrl = require("node:url").pathToFileURL(__filename).href;' },

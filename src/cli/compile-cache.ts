@@ -7,7 +7,7 @@
 import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
-import { constants, Script } from "node:vm";
+import { Script } from "node:vm";
 
 export interface CachedBundle {
   /** What the bundle exports. */
@@ -44,8 +44,8 @@ export function loadBundle(file: string): CachedBundle {
     {
       filename: file,
       ...(cachedData === undefined ? {} : { cachedData }),
-      // `import()` in the bundle (of a package left out of it) resolves as in any module.
-      importModuleDynamically: constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+      // No import() callback: Node 20 loses it when the script comes from the cache, so the
+      // bundles have none (scripts/bundle-stack-cli.mjs turns them into require()).
     },
   );
   const module = { exports: {} };
