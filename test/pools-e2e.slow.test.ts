@@ -17,7 +17,7 @@ import type { PsEntry } from "../src/model/app-views.js";
 import type { PoolView } from "../src/model/pool.js";
 import { LocalProvider } from "../src/pools/local/index.js";
 import { GANTRY_BIN, startGantry, type GantryProcess } from "./helpers/gantry.js";
-import { eventually, get, routerPort, startLoad, stopGantry } from "./helpers/paas.js";
+import { eventually, get, routerPort, startLoad } from "./helpers/paas.js";
 
 const HELLO_APP = resolve(import.meta.dirname, "fixtures/stack/apps/hello");
 const HOST = "hello.pools.test";
@@ -92,14 +92,16 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await stopGantry(g);
-  // The nodes of a `local` pool outlive the server (a restarted one finds them): end them.
+  await Promise.race([g.stop(), new Promise((r) => setTimeout(r, 20_000))]);
+  // The nodes of a `local` pool outlive the server (a restarted one finds them): end them,
+  // then remove the data directory they live in.
   const provider = new LocalProvider({
     root: join(g.dataDir, "pools", "local"),
     gantry: [process.execPath, GANTRY_BIN],
     stopGraceMs: 5000,
   });
   for (const n of await provider.list("web")) await provider.destroy(n.name);
+  await g.cleanup();
   rmSync(work, { recursive: true, force: true });
 }, 90_000);
 
