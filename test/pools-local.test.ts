@@ -126,3 +126,26 @@ describe("local provider: a node joins a real server", () => {
     }
   });
 });
+
+describe("local provider: a frozen node", () => {
+  it("is destroyed well within the stop grace: its agent is woken to act on SIGTERM", async () => {
+    const provider = newProvider(); // stop grace 5 s
+    const name = `frozen-${process.pid}`;
+    const node = await provider.create({
+      name,
+      pool: "frozen",
+      instance: 4,
+      address: "10.100.7.4",
+      credentials: { server, nodeToken: "not-checked-while-the-server-is-away" },
+    });
+    try {
+      process.kill(Number(node.providerId), "SIGSTOP");
+      const started = Date.now();
+      await provider.destroy(name);
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(agentRuns(Number(node.providerId), name)).toBe(false);
+    } finally {
+      await provider.destroy(name);
+    }
+  });
+});

@@ -72,8 +72,11 @@ export class LocalProvider implements NodeProvider {
     if (dir === undefined || !existsSync(dir)) return;
     const mark = readPidFile(join(dir, "agent.pid"));
     if (mark !== undefined && runs(mark)) {
-      // The agent runs with --stop-instances: SIGTERM stops its instances too.
+      // The agent runs with --stop-instances: SIGTERM stops its instances too. A frozen agent
+      // (stopped: the reason it is being replaced) gets SIGCONT to act on it, rather than
+      // holding the repair for the whole grace (measured: 8 s of a 21 s repair).
       signal(mark.pid, "SIGTERM");
+      signal(mark.pid, "SIGCONT");
       const deadline = Date.now() + (this.opts.stopGraceMs ?? 10_000);
       while (runs(mark) && Date.now() < deadline) await sleep(25);
       if (runs(mark)) signal(-mark.pid, "SIGKILL");
