@@ -12,6 +12,8 @@ export interface PoolProviderContext {
   dataDir: string;
   /** How to run gantry on this machine (default: this process's node and entry script). */
   gantry?: string[];
+  /** Where `ssh` pools keep nodes on their hosts (the ssh provider's `root`; default /opt/gantry). */
+  sshRoot?: string;
   log: (line: string) => void;
 }
 
@@ -33,7 +35,11 @@ export function poolProviders(ctx: PoolProviderContext): ProviderRegistry {
     local: () => local,
     docker: (pool) => new DockerProvider(pool.spec.docker ? { settings: pool.spec.docker } : {}),
     ssh: (pool) =>
-      new SshProvider(pool.spec.ssh as SshPoolSettings, { baseDir: ctx.dataDir, log: ctx.log }),
+      new SshProvider(pool.spec.ssh as SshPoolSettings, {
+        baseDir: ctx.dataDir,
+        ...(ctx.sshRoot === undefined ? {} : { root: ctx.sshRoot }),
+        log: ctx.log,
+      }),
     exec: (pool) => new ExecProvider(pool.spec.exec as ExecPoolSettings, { cwd: ctx.dataDir }),
   });
 }

@@ -40,7 +40,12 @@ export interface ServerOptions {
   /** Certificates by ACME for apps with custom domains (docs/security.md). */
   acme?: AcmeOptions;
   /** Node pools (docs/pools.md): how `local` nodes run gantry, how often pools are looked at. */
-  pools?: { gantry?: string[]; pollMs?: number };
+  pools?: {
+    gantry?: string[];
+    pollMs?: number;
+    /** Where `ssh` pools keep nodes on their hosts (default /opt/gantry; relative: under $HOME). */
+    sshRoot?: string;
+  };
   log?: (line: string) => void;
 }
 
@@ -123,6 +128,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const providers = poolProviders({
       dataDir: opts.dataDir,
       ...(opts.pools?.gantry === undefined ? {} : { gantry: opts.pools.gantry }),
+      ...(opts.pools?.sshRoot === undefined ? {} : { sshRoot: opts.pools.sshRoot }),
       log: say,
     });
     const nodeCredentials = poolCredentials({
