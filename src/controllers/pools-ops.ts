@@ -9,6 +9,7 @@ import { K } from "../model/keys.js";
 import type { NodeDrain } from "../model/node.js";
 import type { PoolRecord } from "../model/pool.js";
 import { NO_LEASE, type Store, type TxnOp, type TxnRequest } from "../store/index.js";
+import { gateOps } from "./pools-gate.js";
 import { poolNodeKey } from "./pools-read.js";
 import type { PoolNodeRecord } from "./pools-types.js";
 
@@ -45,6 +46,7 @@ export function beforeCreate(pool: PoolRecord, node: PoolNodeRecord): TxnOp[] {
     put(poolNodeKey(pool.name, node.name), node),
     put(K.convergeNodes + node.name, converge),
     put(K.nodeLabels + node.name, nodeLabels(pool, node)),
+    ...gateOps(pool, node),
   ];
 }
 

@@ -1,5 +1,5 @@
 import { K } from "../model/keys.js";
-import type { PoolStatus } from "../model/pool.js";
+import { desiredSize, type PoolRecord, type PoolStatus } from "../model/pool.js";
 import type { Store } from "../store/index.js";
 
 type LastEvent = NonNullable<PoolStatus["lastEvent"]>;
@@ -43,4 +43,22 @@ export class StatusWriter {
     this.events.delete(pool);
     this.written.delete(pool);
   }
+}
+
+/** The status of a pool whose provider (or an old node's) this server does not have. */
+export function noProvider(
+  record: PoolRecord,
+  missing: readonly string[],
+  known: readonly string[],
+): Omit<PoolStatus, "updatedAt" | "lastEvent"> {
+  return {
+    name: record.name,
+    desired: record.deletedAt === undefined ? desiredSize(record) : 0,
+    ready: 0,
+    joining: 0,
+    repairing: 0,
+    unhealthy: 0,
+    nodes: [],
+    halted: `no provider ${missing.map((m) => `"${m}"`).join(", ")} on this server (it has: ${known.join(", ") || "none"})`,
+  };
 }

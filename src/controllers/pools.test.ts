@@ -389,6 +389,12 @@ describe("pool controller (memory provider, real store)", () => {
       return st?.nodes[1]?.reason === "converging" ? st : undefined;
     });
     expect(s.nodes[1]?.phase).toBe("joining");
+    // Converging, it takes no app instances: drained by the pool until its states have run.
+    const drain = await store.get(K.drains + "web-2");
+    expect(JSON.parse(text(drain!.value))).toMatchObject({
+      by: "pool web: until it has converged",
+    });
+    expect(await store.get(K.drains + "web-1")).toBeUndefined();
     const run = {
       node: "web-2",
       triggers: [{ kind: "start" }],
@@ -401,6 +407,7 @@ describe("pool controller (memory provider, real store)", () => {
     };
     await store.put(K.convergeRuns + "web-2", JSON.stringify([run]));
     await until("web-2 ready", async () => (await status())?.nodes[1]?.phase === "ready");
+    expect(await store.get(K.drains + "web-2")).toBeUndefined();
   });
 
   it("a new leader finds the machines and makes none again", async () => {

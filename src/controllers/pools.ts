@@ -8,7 +8,7 @@
  */
 import { isGantryError } from "../errors.js";
 import { K } from "../model/keys.js";
-import { desiredSize, type PoolRecord, type PoolStatus } from "../model/pool.js";
+import { type PoolRecord, type PoolStatus } from "../model/pool.js";
 import {
   asRegistry,
   type NodeCredentials,
@@ -26,8 +26,9 @@ import {
   endStaleJoin,
   nodeLabels,
 } from "./pools-ops.js";
+import { ConvergeGate } from "./pools-gate.js";
 import { SettingsSync } from "./pools-settings.js";
-import { StatusWriter } from "./pools-status.js";
+import { noProvider, StatusWriter } from "./pools-status.js";
 import { readConverged, readStoreView, type StoreView } from "./pools-read.js";
 import type { CreateFailure, PlanOptions, PoolAction, PoolNodeRecord } from "./pools-types.js";
 
@@ -91,6 +92,7 @@ class Controller implements PoolController {
   private readonly lists: MachineLists;
   private readonly providers: ProviderRegistry;
   private readonly settings: SettingsSync;
+  private readonly gate: ConvergeGate;
 
   constructor(private readonly opts: PoolControllerOptions) {
     this.providers = asRegistry(opts.providers);
@@ -98,6 +100,7 @@ class Controller implements PoolController {
     this.now = opts.now ?? Date.now;
     this.statuses = new StatusWriter(opts.store, this.now);
     this.settings = new SettingsSync(opts.store);
+    this.gate = new ConvergeGate(opts.store);
     this.lists = new MachineLists(this.providers, (p) => opts.listEveryMs?.[p] ?? 500, this.now);
   }
 
@@ -188,19 +191,8 @@ class Controller implements PoolController {
     const now = this.now();
     const nodes = await this.observe(view.nodes.get(record.name) ?? [], view.live, now);
     const missing = this.lists.missing(record, nodes);
-    if (missing.length > 0) {
-      const known = this.providers.names.join(", ") || "none";
-      return this.writeStatus(record.name, view, {
-        name: record.name,
-        desired: record.deletedAt === undefined ? desiredSize(record) : 0,
-        ready: 0,
-        joining: 0,
-        repairing: 0,
-        unhealthy: 0,
-        nodes: [],
-        halted: `no provider ${missing.map((m) => `"${m}"`).join(", ")} on this server (it has: ${known})`,
-      });
-    }
+    if (missing.length > 0)
+      return this.writeStatus(record.name, view, noProvider(record, missing, this.providers.names));
     await this.settings.sync(record, nodes);
     const { machines, owner } = await this.lists.list(record, nodes);
     const withRoles = record.spec.roles.length > 0;
@@ -210,6 +202,7 @@ class Controller implements PoolController {
           nodes.filter((n) => view.live.has(n.name)),
         )
       : new Set<string>();
+    if (withRoles) await this.gate.release(record, nodes, converged);
     const failure = this.failures.get(record.name);
     const plan = planPool(
       {
