@@ -6,8 +6,8 @@
  * them and answer through the router. One node's agent and its instances SIGKILLed: the pool
  * makes it again under its name and address within repairAfter + 10 s while the router serves
  * on without a failed request. `pools:scale web 5` and back to 2 (drained first, again without a
- * failed request). Half the pool killed at once with maxUnhealthy 40%: no repairs, and
- * `gantry pools` says why.
+ * failed request); `pools:replace web web-1` rolls it (a new node first, 0 failed requests).
+ * Half the pool killed at once with maxUnhealthy 40%: no repairs, and `gantry pools` says why.
  */
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -227,6 +227,25 @@ describe("a local pool from gantry.yaml", () => {
     const provider = new LocalProvider({ root: join(g.dataDir, "pools", "local") });
     expect((await provider.list("web")).map((n) => n.name)).toEqual(["web-1", "web-2"]);
   }, 240_000);
+
+  it("pools:replace web web-1 rolls it: a new node ready first, then web-1 drained and gone", async () => {
+    const load = startLoad(port, HOST, { concurrency: 2, maxMs: 120_000 });
+    const replaced = await g.cli(["pools:replace", "web", "web-1"]);
+    expect(replaced.code, replaced.stderr).toBe(0);
+    const two = await eventually(
+      "web-1 replaced by web-3",
+      async () => {
+        const nodes = (await pool()).status?.nodes ?? [];
+        const names = nodes.map((n) => `${n.name} ${n.phase}`).sort();
+        return names.join(",") === "web-2 ready,web-3 ready" ? nodes : undefined;
+      },
+      90_000,
+    );
+    expect(two.find((n) => n.name === "web-3")!.address).toBe("10.100.6.3");
+    await passingWeb(3, (n) => n === "web-2" || n === "web-3", 60_000);
+    const r = await load.stop();
+    expect(r.failed, r.failures.join("\n")).toBe(0);
+  }, 180_000);
 
   it("with half the pool killed at once (maxUnhealthy 40%) it repairs nothing and says why", async () => {
     const four = await g.cli(["pools:scale", "web", "4"]);
