@@ -155,14 +155,19 @@ function poolScenario(c: ProviderCase): void {
       await until("the machine dead", 5000, async () =>
         (await c.runs(machine)) ? undefined : true,
       );
-      // Ready again, newer, and the controller's create done (exec's create also reads the
-      // machine back through `list`, so its agent may join before the create returns).
+      // Ready again, newer, and made as a repair ("again": the create knew it was one — a round
+      // planning on a store view older than the destroy once made it a plain retry), the create
+      // done (exec's create reads the machine back through `list`: its agent may join first).
       const done = new RegExp(`^created ${node} \\(10\\.100\\.6\\.2\\) again`);
+      let seen: PoolView | undefined;
       const again = await until("the killed node made again and ready", 12_000, async () => {
-        const p = await readyPool();
-        const n = p?.status?.nodes.find((x) => x.name === node);
+        const p = (seen = await pools.get(name));
+        if (p?.status?.ready !== 2) return undefined;
+        const n = p.status.nodes.find((x) => x.name === node);
         const made = n !== undefined && n.createdAt! > before.createdAt!;
-        return made && done.test(p!.status!.lastEvent?.message ?? "") ? n : undefined;
+        return made && done.test(p.status.lastEvent?.message ?? "") ? n : undefined;
+      }).catch((err: Error) => {
+        throw new Error(`${err.message}; the pool: ${JSON.stringify(seen?.status)}`);
       });
       console.log(`pools providers: ${c.provider} ${node} made again and ready in ${secs(t0)}s`);
       expect(again).toMatchObject({ address: "10.100.6.2", phase: "ready" });

@@ -88,6 +88,13 @@ class Controller implements PoolController {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly downSince = new Map<string, number>();
   private readonly failures = new Map<string, CreateFailure>();
+  /**
+   * Creates and destroys finished, by pool. A round whose store view was read before one of its
+   * pool's ended plans nothing for that pool (the next round reads again): with the task no
+   * longer in flight, a stale view shows a node just destroyed for repair without `repairing`,
+   * and it would be made again as a plain retry, outside the one-repair-at-a-time rule.
+   */
+  private readonly settled = new Map<string, number>();
   private readonly statuses: StatusWriter;
   private readonly lists: MachineLists;
   private readonly providers: ProviderRegistry;
@@ -169,11 +176,12 @@ class Controller implements PoolController {
 
   /** One look at every pool. */
   private async round(): Promise<void> {
+    const settled = new Map(this.settled);
     const view = await readStoreView(this.opts.store);
     for (const { record, modRevision } of view.pools) {
       if (this.stopped) return;
       try {
-        await this.reconcile(record, modRevision, view);
+        await this.reconcile(record, modRevision, view, settled.get(record.name));
       } catch (err) {
         if (this.stopped) return;
         this.event(record.name, `${err instanceof Error ? err.message : String(err)}`, true);
@@ -187,6 +195,7 @@ class Controller implements PoolController {
     record: PoolRecord,
     specRevision: number,
     view: StoreView,
+    settled: number | undefined,
   ): Promise<void> {
     const now = this.now();
     const nodes = await this.observe(view.nodes.get(record.name) ?? [], view.live, now);
@@ -203,6 +212,9 @@ class Controller implements PoolController {
         )
       : new Set<string>();
     if (withRoles) await this.gate.release(record, nodes, converged);
+    // A provider's list may take seconds (a command, ssh): a create or destroy may have ended
+    // since the view was read. Nothing awaits between here and the plan.
+    if (this.settled.get(record.name) !== settled) return;
     const failure = this.failures.get(record.name);
     const plan = planPool(
       {
@@ -299,6 +311,7 @@ class Controller implements PoolController {
       })
       .finally(() => {
         this.inFlight.delete(node);
+        this.settled.set(pool, (this.settled.get(pool) ?? 0) + 1);
         this.lists.forget(pool);
         this.mark();
       });
