@@ -410,6 +410,40 @@ describe("pool controller (memory provider, real store)", () => {
     expect(await store.get(K.drains + "web-2")).toBeUndefined();
   });
 
+  it("repairs as a repair when a destroy ends while a slow list is under way (no stale plan)", async () => {
+    // A list that takes longer than a destroy, asked every round (an exec or ssh provider).
+    const memory = new MemoryProvider(machines);
+    const slow: NodeProvider = {
+      name: "slow",
+      create: (spec) => memory.create(spec),
+      describe: (name) => memory.describe(name),
+      destroy: (name) => new Promise((r) => setTimeout(r, 50)).then(() => memory.destroy(name)),
+      list: (pool) => new Promise((r) => setTimeout(r, 300)).then(() => memory.list(pool)),
+    };
+    await putPool({ size: 2 });
+    controller = startPoolController({
+      store,
+      providers: { local: slow },
+      credentials: () => Promise.resolve({ server: "http://127.0.0.1:1", nodeToken: "t" }),
+      pollMs: 50,
+      listEveryMs: { local: 0 },
+      log: () => undefined,
+    });
+    await until("2 ready", ready(2));
+    const before = ids();
+    machines.crash("web-2");
+    const s = await until(
+      "web-2 made again",
+      async () => {
+        const s = await status();
+        return ids()["web-2"] !== before["web-2"] && s?.ready === 2 ? s : undefined;
+      },
+      10_000,
+    );
+    // Made again because it was repaired, not as a retry of a record that lost its machine.
+    expect(s.lastEvent?.message).toMatch(/^created web-2 \(10\.100\.6\.2\) again/);
+  });
+
   it("a new leader finds the machines and makes none again", async () => {
     await putPool({});
     start();
