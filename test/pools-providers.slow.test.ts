@@ -70,13 +70,14 @@ interface ProviderCase {
 
 function poolScenario(c: ProviderCase): void {
   describe(`${c.provider}: a pool driven by the pool controller on a real server`, () => {
-    const dir = mkdtempSync(join(tmpdir(), `gantry-pools-${c.provider}-`));
     const name = c.pool;
+    let dir: string | undefined;
     let server: RunningServer | undefined;
     let pools: PoolsClient;
     let catalog: CatalogClient;
 
     beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), `gantry-pools-${c.provider}-`));
       await c.setup?.();
       server = await startServer({
         dataDir: join(dir, "data"),
@@ -103,7 +104,7 @@ function poolScenario(c: ProviderCase): void {
         for (const n of await provider.list(name)) await provider.destroy(n.name);
       } finally {
         await c.cleanup?.();
-        rmSync(dir, { recursive: true, force: true });
+        if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
       }
     }, 90_000);
 
@@ -249,23 +250,30 @@ poolScenario({
 
 // exec: the fixture's "cloud" is a directory whose machines are local agent processes.
 const FIXTURE = resolve(import.meta.dirname, "fixtures/exec-pool.mjs");
-const cloud = mkdtempSync(join(tmpdir(), "gantry-pools-exec-cloud-"));
-const execSettings = {
-  create: [process.execPath, FIXTURE, "create", cloud],
-  destroy: [process.execPath, FIXTURE, "destroy", cloud],
-  list: [process.execPath, FIXTURE, "list", cloud],
+let cloud: string | undefined;
+const execSettings = () => ({
+  create: [process.execPath, FIXTURE, "create", cloud!],
+  destroy: [process.execPath, FIXTURE, "destroy", cloud!],
+  list: [process.execPath, FIXTURE, "list", cloud!],
   timeout: "1m",
-};
+});
 const execPid = (node: PoolNode): number => Number(node.providerId.replace(/^pid-/, ""));
 poolScenario({
   provider: "exec",
   pool: "execweb",
-  settings: () => ({ exec: execSettings }),
-  fresh: () => new ExecProvider(execSettings),
+  setup: () => {
+    cloud = mkdtempSync(join(tmpdir(), "gantry-pools-exec-cloud-"));
+    return Promise.resolve();
+  },
+  settings: () => ({ exec: execSettings() }),
+  fresh: () => new ExecProvider(execSettings()),
   kill: (node) => {
     process.kill(execPid(node), "SIGKILL");
     return Promise.resolve();
   },
   runs: (node) => Promise.resolve(pidRuns(execPid(node))),
-  cleanup: () => Promise.resolve(rmSync(cloud, { recursive: true, force: true })),
+  cleanup: () => {
+    if (cloud !== undefined) rmSync(cloud, { recursive: true, force: true });
+    return Promise.resolve();
+  },
 });
