@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type Docker from "dockerode";
 import { dockerEngine, engineStatus } from "../../docker/engine.js";
 import type { RegistryAuth } from "../../docker/pull.js";
@@ -8,6 +7,7 @@ import { NodeNameSchema } from "../../model/node.js";
 import type { DockerPoolSettings } from "../../model/pool.js";
 import { parseWith } from "../../validate.js";
 import { loopbackTwin } from "../address-plan.js";
+import { untilAgentStarted } from "../agent-start.js";
 import type { NodeProvider, NodeSpec, PoolNode } from "../provider.js";
 import { engineFailure, labelledNodes, remove, stopAndRemove } from "./engine.js";
 import { bakedNodeImage, defaultNodeImage } from "./image.js";
@@ -30,9 +30,6 @@ export interface DockerProviderOptions {
   /** How long `destroy` waits after SIGTERM before the engine's SIGKILL (default 10 s). */
   stopGraceMs?: number;
 }
-
-/** What the agent prints once it runs (src/cli/agent.ts). */
-const STARTED = "agent for node";
 
 /**
  * The `docker` provider: each node is a container named `gantry-node-NAME` running
@@ -133,15 +130,13 @@ export class DockerProvider implements NodeProvider {
   }
 
   /** Resolves once the agent says it runs; rejects with its last lines if it ends or is slow. */
-  private async untilStarted(name: string, container: Docker.Container): Promise<void> {
-    const deadline = Date.now() + (this.opts.startTimeoutMs ?? 30_000);
-    for (;;) {
-      if ((await containerOutput(container)).includes(STARTED)) return;
-      if (!(await container.inspect()).State.Running)
-        throw await this.failed(name, container, "ended");
-      if (Date.now() > deadline) throw await this.failed(name, container, "did not start in time");
-      await sleep(25);
-    }
+  private untilStarted(name: string, container: Docker.Container): Promise<void> {
+    return untilAgentStarted({
+      timeoutMs: this.opts.startTimeoutMs ?? 30_000,
+      alive: async () => (await container.inspect()).State.Running,
+      output: () => containerOutput(container),
+      failed: (why) => this.failed(name, container, why),
+    });
   }
 
   private async failed(name: string, c: Docker.Container, why: string): Promise<GantryError> {

@@ -1,6 +1,6 @@
 import { Header } from "tar";
 import { describe, expect, it } from "vitest";
-import { agentArgs, DATA_DIR, nodeContainerOptions, TOKEN_FILE } from "./options.js";
+import { containerAgentArgs, DATA_DIR, nodeContainerOptions, TOKEN_FILE } from "./options.js";
 import { fileArchive } from "./token-archive.js";
 
 const base = { name: "web-2", pool: "web", instance: 2, address: "10.100.6.2" };
@@ -45,7 +45,7 @@ describe("node container options", () => {
 
   it("pass a join token to --join, and limit memory without swap when asked", () => {
     const spec = { ...base, credentials: { server: "https://10.0.0.1:7700", joinToken: "K10x" } };
-    expect(agentArgs(spec, "127.100.6.2").slice(-2)).toEqual(["--join", "K10x"]);
+    expect(containerAgentArgs(spec, "127.100.6.2").slice(-2)).toEqual(["--join", "K10x"]);
     const o = nodeContainerOptions({
       spec,
       image: { ...image, mounts: [] },

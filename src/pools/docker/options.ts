@@ -1,4 +1,5 @@
 import type { ContainerCreateOptions } from "dockerode";
+import { agentArgs, specCredential } from "../agent-args.js";
 import type { NodeSpec } from "../provider.js";
 import { containerName, nodeLabels } from "./labels.js";
 
@@ -27,21 +28,14 @@ export interface NodeContainerInput {
 }
 
 /** The agent's arguments: like the `local` provider's, with the token kept off the command line. */
-export function agentArgs(spec: NodeSpec, bind: string): string[] {
-  const c = spec.credentials;
-  return [
-    "agent",
-    "--server",
-    c.server,
-    "--node-name",
-    spec.name,
-    "--data-dir",
-    DATA_DIR,
-    "--address",
-    bind,
-    "--stop-instances",
-    ...("joinToken" in c ? ["--join", c.joinToken] : ["--token-file", TOKEN_FILE]),
-  ];
+export function containerAgentArgs(spec: NodeSpec, bind: string): string[] {
+  return agentArgs({
+    server: spec.credentials.server,
+    name: spec.name,
+    dataDir: DATA_DIR,
+    address: bind,
+    credential: specCredential(spec, TOKEN_FILE),
+  });
 }
 
 /** The engine's create options for a node's container (pure: everything comes in). */
@@ -52,7 +46,7 @@ export function nodeContainerOptions(i: NodeContainerInput): ContainerCreateOpti
     Image: i.image.ref,
     // The node's own entrypoint, whatever the image's: a baked image only needs gantry on it.
     Entrypoint: i.image.gantry,
-    Cmd: agentArgs(i.spec, i.bind),
+    Cmd: containerAgentArgs(i.spec, i.bind),
     // The agent runs as root, as on a machine: it owns the node and reads the root-only token.
     User: "0:0",
     // No variable of the server's environment (GANTRY_TOKEN, …) reaches the node.

@@ -1,22 +1,21 @@
-import { spawn } from "node:child_process";
 import {
-  closeSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
   readdirSync,
   readFileSync,
   renameSync,
   rmSync,
 } from "node:fs";
 import { join } from "node:path";
-import { conflict, GantryError } from "../../errors.js";
+import { conflict } from "../../errors.js";
 import { writeFileAtomic } from "../../fsutil/write-atomic.js";
 import { NodeNameSchema } from "../../model/node.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseWith } from "../../validate.js";
 import { loopbackTwin } from "../address-plan.js";
+import { agentArgs, specCredential } from "../agent-args.js";
+import { agentLog, logFailure, spawnDetached, untilAgentStarted } from "../agent-start.js";
 import type { NodeProvider, NodeSpec, PoolNode } from "../provider.js";
 import { stopLeftInstances } from "./leftovers.js";
 import { readPidFile, runs, writePidFile, type ProcessMark } from "./pidfile.js";
@@ -36,8 +35,6 @@ export interface LocalProviderOptions {
 
 /** What node.json holds: the node as created (state and providerId come from agent.pid). */
 type NodeFile = Omit<PoolNode, "state" | "providerId">;
-
-const STARTED = "agent for node";
 
 /**
  * The `local` provider: each node is a real `gantry agent` process on this machine, started
@@ -147,54 +144,24 @@ export class LocalProvider implements NodeProvider {
 
   /** Start the agent detached; resolves once it says it runs, rejects with its output if it ends. */
   private async start(spec: NodeSpec, dir: string, bind: string): Promise<ProcessMark> {
-    const c = spec.credentials;
-    const args = [
-      ...this.gantry.slice(1),
-      "agent",
-      "--server",
-      c.server,
-      "--node-name",
-      spec.name,
-      "--data-dir",
-      join(dir, "agent"),
-      "--address",
-      bind,
-      "--stop-instances",
-      ...("joinToken" in c ? ["--join", c.joinToken] : ["--token-file", join(dir, "agent.token")]),
-    ];
-    const logFile = join(dir, "agent.log");
-    const log = openSync(logFile, "a", 0o600);
-    // Nothing of this process's environment that names a server or a token reaches the node.
-    const env = Object.fromEntries(
-      Object.entries(process.env).filter(([k]) => !k.startsWith("GANTRY_")),
-    );
-    const child = spawn(this.gantry[0]!, args, {
-      cwd: dir,
-      detached: true,
-      stdio: ["ignore", log, log],
-      env,
+    const args = agentArgs({
+      server: spec.credentials.server,
+      name: spec.name,
+      dataDir: join(dir, "agent"),
+      address: bind,
+      credential: specCredential(spec, join(dir, "agent.token")),
     });
-    closeSync(log);
-    const spawned = await new Promise<number>((resolve, reject) => {
-      child.once("spawn", () => resolve(child.pid!));
-      child.once("error", reject);
-    });
-    child.unref();
+    const spawned = await spawnDetached(dir, [this.gantry[0]!, ...this.gantry.slice(1), ...args]);
     const mark = writePidFile(join(dir, "agent.pid"), spawned);
-    const output = (): string =>
-      readFileSync(logFile, "utf8").trim().split("\n").slice(-5).join("\n");
-    const failed = (why: string): GantryError =>
-      new GantryError("node_start_failed", `node ${spec.name}: the agent ${why}: ${output()}`);
-    const deadline = Date.now() + (this.opts.startTimeoutMs ?? 30_000);
-    for (;;) {
-      if (mark === undefined || !runs(mark)) throw failed("ended");
-      if (readFileSync(logFile, "utf8").includes(STARTED)) return mark;
-      if (Date.now() > deadline) {
-        signal(-spawned, "SIGKILL");
-        throw failed("did not start in time");
-      }
-      await sleep(25);
-    }
+    if (mark === undefined) throw logFailure(dir, spec.name, "ended");
+    await untilAgentStarted({
+      timeoutMs: this.opts.startTimeoutMs ?? 30_000,
+      alive: () => runs(mark),
+      output: () => agentLog(dir),
+      failed: (why) => logFailure(dir, spec.name, why),
+      onTimeout: () => signal(-spawned, "SIGKILL"),
+    });
+    return mark;
   }
 
   /** The node in `dir` as it is now, or undefined when `dir` holds none. */

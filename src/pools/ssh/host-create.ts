@@ -4,34 +4,29 @@
  * as a systemd unit where systemd runs, else detached with a pid file — and wait until it says
  * it runs. On failure nothing of it is left.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import {
-  closeSync,
   copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
-  openSync,
-  readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { conflict, GantryError } from "../../errors.js";
+import { conflict } from "../../errors.js";
 import { writeFileAtomic } from "../../fsutil/write-atomic.js";
 import { NodeNameSchema } from "../../model/node.js";
 import { parseWith } from "../../validate.js";
+import { agentArgs } from "../agent-args.js";
+import { agentLog, logFailure, spawnDetached, untilAgentStarted } from "../agent-start.js";
 import { runs, writePidFile, type ProcessMark } from "../local/pidfile.js";
 import { destroyNode, readNode, removeUnit, signal, unitActive } from "./host-nodes.js";
 import type { HostNode, HostNodeFile, HostRequest } from "./protocol.js";
 import { agentUnit, unitName } from "./unit.js";
 
 type CreateRequest = Extract<HostRequest, { op: "create" }>;
-
-/** What the agent prints once it runs (src/cli/agent.ts). */
-const STARTED = "agent for node";
 
 export async function createNode(
   root: string,
@@ -46,23 +41,20 @@ export async function createNode(
     const argv = [
       process.execPath,
       join(dir, "gantry.mjs"),
-      "agent",
-      "--server",
-      req.server,
-      "--node-name",
-      req.name,
-      "--data-dir",
-      join(dir, "agent"),
-      "--address",
-      req.address,
-      "--stop-instances",
-      // The one-file agent reads a join token from a file too: no token on a command line.
-      ...(req.joinToken !== undefined
-        ? ["--join-file", join(dir, "join.token")]
-        : ["--token-file", join(dir, "agent.token")]),
+      ...agentArgs({
+        server: req.server,
+        name: req.name,
+        dataDir: join(dir, "agent"),
+        address: req.address,
+        // The one-file agent reads a join token from a file too: no token on a command line.
+        credential:
+          req.joinToken !== undefined
+            ? ["--join-file", join(dir, "join.token")]
+            : ["--token-file", join(dir, "agent.token")],
+      }),
     ];
     copyFileSync(bundle, join(dir, "gantry.mjs"));
-    const pid = unit !== undefined ? startUnit(dir, req, argv) : await startDetached(dir, argv);
+    const pid = unit !== undefined ? startUnit(dir, req, argv) : await spawnDetached(dir, argv);
     const mark = pid === undefined ? undefined : writePidFile(join(dir, "agent.pid"), pid);
     await started(dir, req.name, req.startTimeoutMs, unit, mark);
     return readNode(dir)!;
@@ -124,28 +116,6 @@ function startUnit(dir: string, req: CreateRequest, argv: string[]): number | un
   return pid > 0 ? pid : undefined;
 }
 
-/** Start the agent detached in its own session, its output appended to agent.log; its pid. */
-async function startDetached(dir: string, argv: string[]): Promise<number> {
-  const log = openSync(join(dir, "agent.log"), "a", 0o600);
-  // Nothing of this process's environment that names a server or a token reaches the agent.
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith("GANTRY_")),
-  );
-  const child = spawn(argv[0]!, argv.slice(1), {
-    cwd: dir,
-    detached: true,
-    stdio: ["ignore", log, log],
-    env,
-  });
-  closeSync(log);
-  const pid = await new Promise<number>((resolve, reject) => {
-    child.once("spawn", () => resolve(child.pid!));
-    child.once("error", reject);
-  });
-  child.unref();
-  return pid;
-}
-
 /** Wait until the agent's log says it runs; fail with the log's last lines if it ends first. */
 async function started(
   dir: string,
@@ -154,22 +124,13 @@ async function started(
   unit: string | undefined,
   mark: ProcessMark | undefined,
 ): Promise<void> {
-  const logFile = join(dir, "agent.log");
-  const read = (): string => (existsSync(logFile) ? readFileSync(logFile, "utf8") : "");
-  const failed = (why: string): GantryError =>
-    new GantryError(
-      "node_start_failed",
-      `node ${name}: the agent ${why}: ${read().trim().split("\n").slice(-5).join("\n")}`,
-    );
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const alive = unit !== undefined ? unitActive(unit) : mark !== undefined && runs(mark);
-    if (!alive) throw failed("ended");
-    if (read().includes(STARTED)) return;
-    if (Date.now() > deadline) {
+  await untilAgentStarted({
+    timeoutMs,
+    alive: () => (unit !== undefined ? unitActive(unit) : mark !== undefined && runs(mark)),
+    output: () => agentLog(dir),
+    failed: (why) => logFailure(dir, name, why),
+    onTimeout: () => {
       if (mark !== undefined) signal(-mark.pid, "SIGKILL");
-      throw failed("did not start in time");
-    }
-    await sleep(25);
-  }
+    },
+  });
 }
