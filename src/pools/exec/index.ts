@@ -6,6 +6,7 @@ import { parseWith } from "../../validate.js";
 import type { NodeProvider, NodeSpec, PoolNode } from "../provider.js";
 import { CreateOutputSchema, ListOutputSchema, parseOutput } from "./output.js";
 import { runExecCommand } from "./run.js";
+import { perName } from "../one-at-a-time.js";
 
 export interface ExecProviderOptions {
   /** Where the commands run (relative command paths resolve from it; default: this process's). */
@@ -179,15 +180,4 @@ export function poolOf(name: string): string | undefined {
 }
 
 /** Creates and destroys of one node name, in this process, one after another. */
-const busy = new Map<string, Promise<unknown>>();
-
-async function oneAtATime<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const run = (busy.get(name) ?? Promise.resolve()).then(fn, fn);
-  const tail = run.catch(() => undefined);
-  busy.set(name, tail);
-  try {
-    return await run;
-  } finally {
-    if (busy.get(name) === tail) busy.delete(name);
-  }
-}
+const oneAtATime = perName();

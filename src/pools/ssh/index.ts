@@ -8,6 +8,7 @@ import type { NodeProvider, NodeSpec, PoolNode } from "../provider.js";
 import { loadAgentBundle, type AgentBundle } from "./bundle.js";
 import type { HostNode, HostRequest } from "./protocol.js";
 import { HostUnreachableError, hostRequest, type HostLink } from "./transport.js";
+import { perName } from "../one-at-a-time.js";
 
 export interface SshProviderOptions {
   /**
@@ -216,18 +217,7 @@ const matches = (n: PoolNode, req: { pool?: string; name?: string }): boolean =>
   (req.name === undefined || n.name === req.name);
 
 /** Creates and destroys of one node name, in this process, one after another. */
-const busy = new Map<string, Promise<unknown>>();
-
-async function oneAtATime<T>(name: string, fn: () => Promise<T>): Promise<T> {
-  const run = (busy.get(name) ?? Promise.resolve()).then(fn, fn);
-  const tail = run.catch(() => undefined);
-  busy.set(name, tail);
-  try {
-    return await run;
-  } finally {
-    if (busy.get(name) === tail) busy.delete(name);
-  }
-}
+const oneAtATime = perName();
 
 /** `fn` over `items`, at most `limit` at a time, results in order. */
 async function mapLimit<T, R>(
