@@ -18,6 +18,7 @@ import {
 import { planDeploy, type Transition } from "./deploy-plan.js";
 import { readSnapshot, type Snapshot } from "./deploy-snapshot.js";
 import { ResyncAudit, type Why } from "./resync-audit.js";
+import { watchRound } from "./watch-round.js";
 
 export interface DeployControllerOptions {
   store: Store;
@@ -124,25 +125,19 @@ class Controller implements DeployController {
    */
   private async watchAll(): Promise<void> {
     while (!this.stopped) {
-      let failed: unknown;
-      try {
-        const from = (await this.store.status()).revision + 1;
-        const watches = WATCHED.map((prefix) =>
-          this.store.watch({ prefix }, { startRevision: from, prevKv: true }),
-        );
-        this.cancels.splice(0, this.cancels.length, ...watches.map((w) => () => w.cancel()));
-        // Without the listing, what changed before the watches began would wait for the resync.
-        if (!(await this.markAll("start"))) throw new Error("could not list the apps");
-        const loops = watches.map(async (w) => {
-          for await (const batch of w) for (const e of batch) this.onEvent(e);
-        });
-        for (const loop of loops) loop.catch(() => undefined); // the first to end is enough
-        await Promise.race(loops);
-        failed = new Error("a watch ended");
-      } catch (err) {
-        failed = err;
-      }
-      for (const cancel of this.cancels) cancel();
+      const failed = await watchRound({
+        store: this.store,
+        prefixes: WATCHED,
+        prevKv: true,
+        cancels: this.cancels,
+        opened: async () => {
+          // Without the listing, what changed before the watches began would wait for the resync.
+          if (!(await this.markAll("start"))) throw new Error("could not list the apps");
+        },
+        onBatch: (batch) => {
+          for (const e of batch) this.onEvent(e);
+        },
+      });
       if (this.stopped) return;
       if (failed instanceof CompactedError) continue;
       this.log(`deploy controller: watch: ${String(failed)}; watching again`);

@@ -17,6 +17,7 @@ import {
 } from "../pools/provider.js";
 import { CompactedError, type Store } from "../store/index.js";
 import { MachineLists } from "./pools-machines.js";
+import { watchRound } from "./watch-round.js";
 import { planPool } from "./pools-plan.js";
 import {
   afterDestroy,
@@ -127,24 +128,13 @@ class Controller implements PoolController {
 
   private async watchAll(): Promise<void> {
     while (!this.stopped) {
-      let failed: unknown;
-      try {
-        const from = (await this.opts.store.status()).revision + 1;
-        const watches = WATCHED.map((prefix) =>
-          this.opts.store.watch({ prefix }, { startRevision: from }),
-        );
-        this.cancels.splice(0, this.cancels.length, ...watches.map((w) => () => w.cancel()));
-        this.mark();
-        const loops = watches.map(async (w) => {
-          for await (const _batch of w) this.mark();
-        });
-        for (const loop of loops) loop.catch(() => undefined);
-        await Promise.race(loops);
-        failed = new Error("a watch ended");
-      } catch (err) {
-        failed = err;
-      }
-      for (const cancel of this.cancels) cancel();
+      const failed = await watchRound({
+        store: this.opts.store,
+        prefixes: WATCHED,
+        cancels: this.cancels,
+        opened: () => this.mark(),
+        onBatch: () => this.mark(),
+      });
       if (this.stopped) return;
       if (!(failed instanceof CompactedError))
         this.log(`pool controller: watch: ${String(failed)}; watching again`);
