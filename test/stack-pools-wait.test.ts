@@ -4,33 +4,15 @@
  * Ready in time: the apply goes on and says so; a halted pool fails at once with its reason;
  * never ready: the apply fails after waitForReady, naming what it saw.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { K } from "../src/model/keys.js";
 import type { PoolStatus } from "../src/model/pool.js";
 import { applyPlan } from "../src/spec/apply.js";
-import type { KindContext } from "../src/spec/kind.js";
-import { defaultRegistry } from "../src/spec/kinds/index.js";
 import { planStack } from "../src/spec/live.js";
-import { parseStack } from "../src/spec/load.js";
-import { startTestApi, type TestApi } from "./helpers/api.js";
+import { stackApi } from "./helpers/stack-api.js";
 
-let t: TestApi;
-beforeAll(async () => {
-  t = await startTestApi();
-});
-afterAll(async () => {
-  await t?.close();
-});
-
-const registry = defaultRegistry();
-const progress: string[] = [];
-const ctx: () => KindContext = () => ({
-  client: t.admin,
-  dir: "/stack",
-  stack: { name: "pools" },
-  progress: (line) => progress.push(line),
-  reveal: () => undefined,
-});
+const s = stackApi();
+const { registry, progress, ctx } = s;
 
 const stackText = (type: string, wait: string) => `stack: { name: pools }
 addressPlan:
@@ -42,7 +24,7 @@ pools:
 `;
 
 async function apply(text: string): Promise<unknown> {
-  const stack = parseStack("/stack", text, registry, { env: {} });
+  const stack = s.parse(text);
   const { plan, snapshot } = await planStack(ctx(), registry, stack);
   return applyPlan(ctx(), registry, plan, snapshot).catch((e: unknown) => e);
 }
@@ -60,7 +42,7 @@ function statusLater(pool: string, ms: number, over: Partial<PoolStatus>): void 
     updatedAt: new Date().toISOString(),
     ...over,
   };
-  setTimeout(() => void t.store.put(K.poolStatus + pool, JSON.stringify(status)), ms);
+  setTimeout(() => void s.t.store.put(K.poolStatus + pool, JSON.stringify(status)), ms);
 }
 
 describe("apply waits for a pool's nodes", () => {

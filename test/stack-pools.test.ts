@@ -6,36 +6,17 @@
  * record is gone. No pool controller runs here: the test plays its last step (deleting the
  * record of a pool being removed), and the wait's bound and the stack lock's signal are shown.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PoolsClient } from "../src/client/pools.js";
 import { K } from "../src/model/keys.js";
 import { applyPlan } from "../src/spec/apply.js";
-import type { KindContext } from "../src/spec/kind.js";
-import { defaultRegistry } from "../src/spec/kinds/index.js";
 import { destroyPool, PoolRemovalTimeoutError } from "../src/spec/kinds/pools.js";
 import { planStack } from "../src/spec/live.js";
-import { parseStack } from "../src/spec/load.js";
 import { planText } from "../src/spec/render.js";
-import { startTestApi, type TestApi } from "./helpers/api.js";
+import { stackApi } from "./helpers/stack-api.js";
 
-let t: TestApi;
-beforeAll(async () => {
-  t = await startTestApi();
-});
-afterAll(async () => {
-  await t?.close();
-});
-
-const registry = defaultRegistry();
-const progress: string[] = [];
-const ctx = (signal?: AbortSignal): KindContext => ({
-  client: t.admin,
-  dir: "/stack",
-  stack: { name: "pools" },
-  progress: (line) => progress.push(line),
-  reveal: () => undefined,
-  ...(signal === undefined ? {} : { signal }),
-});
+const s = stackApi();
+const { registry, progress, ctx } = s;
 
 const stackText = (pool: string, prune = false) => `stack: { name: pools, prune: ${prune} }
 addressPlan:
@@ -44,11 +25,10 @@ addressPlan:
   types: { web: 6, db: 8 }
 ${pool === "" ? "" : `pools:\n  web: ${pool}\n`}`;
 
-const plan = async (text: string) =>
-  (await planStack(ctx(), registry, parseStack("/stack", text, registry, { env: {} }))).plan;
+const plan = async (text: string) => (await planStack(ctx(), registry, s.parse(text))).plan;
 
 async function apply(text: string) {
-  const stack = parseStack("/stack", text, registry, { env: {} });
+  const stack = s.parse(text);
   const { plan: p, snapshot } = await planStack(ctx(), registry, stack);
   return { plan: p, result: await applyPlan(ctx(), registry, p, snapshot) };
 }
@@ -65,7 +45,7 @@ describe("pools in gantry.yaml, applied", () => {
     ]);
     expect(first.result).toEqual({ created: 2, updated: 0, replaced: 0, destroyed: 0 });
     expect(progress).toContain("pool web: 3 nodes (local) on 10.100.6.{instance}");
-    const pool = await new PoolsClient(t.admin).get("web");
+    const pool = await new PoolsClient(s.t.admin).get("web");
     expect(pool).toMatchObject({
       spec: { size: 3, roles: ["web"] },
       addressPattern: "10.100.6.{instance}",
@@ -86,11 +66,11 @@ describe("pools in gantry.yaml, applied", () => {
       }),
     ]);
     expect((await apply(text)).result.updated).toBe(1);
-    expect((await new PoolsClient(t.admin).get("web"))?.spec.size).toBe(4);
+    expect((await new PoolsClient(s.t.admin).get("web"))?.spec.size).toBe(4);
   });
 
   it("keeps a size set by hand while the spec's size is unchanged, saying so", async () => {
-    await new PoolsClient(t.admin).scale("web", 5);
+    await new PoolsClient(s.t.admin).scale("web", 5);
     const text = stackText(WEB.replace("size: 3", "size: 4"));
     const p = await plan(text);
     expect(p.summary.update).toBe(0);
@@ -103,7 +83,7 @@ describe("pools in gantry.yaml, applied", () => {
   });
 
   it("plans a provider change as an update that replaces the nodes one at a time", async () => {
-    const before = await new PoolsClient(t.admin).get("web");
+    const before = await new PoolsClient(s.t.admin).get("web");
     const text = stackText(WEB.replace("size: 3", "size: 4").replace("local", "docker"));
     const p = await plan(text);
     const change = p.changes.find((c) => c.name === "web")!;
@@ -116,7 +96,7 @@ describe("pools in gantry.yaml, applied", () => {
       ]),
     );
     await apply(text);
-    const after = await new PoolsClient(t.admin).get("web");
+    const after = await new PoolsClient(s.t.admin).get("web");
     expect(after?.spec.provider).toBe("docker");
     expect(after?.settingsHash).not.toBe(before?.settingsHash);
     expect(after?.scaledTo).toBe(5); // the size was not changed: the hand-set one stays
@@ -133,12 +113,12 @@ describe("pools in gantry.yaml, applied", () => {
     await controller;
     expect(result.destroyed).toBe(1);
     expect(progress.at(-1)).toBe("pool web: removed");
-    expect(await new PoolsClient(t.admin).get("web")).toBeUndefined();
+    expect(await new PoolsClient(s.t.admin).get("web")).toBeUndefined();
     expect(await plan(text).then(planText)).toEqual(["No changes: the platform matches the spec."]);
   });
 
   it("stops waiting after its bound, or when the stack lock is lost", async () => {
-    const pools = new PoolsClient(t.admin);
+    const pools = new PoolsClient(s.t.admin);
     await pools.put("db", { ...(await specOf(WEB)), type: "db" });
     const err = await destroyPool(ctx(), "db", { timeoutMs: 300, pollMs: 50 }).catch((e) => e);
     expect(err).toBeInstanceOf(PoolRemovalTimeoutError);
@@ -157,7 +137,7 @@ describe("pools in gantry.yaml, applied", () => {
 
   it("removes the address plan gone from the spec only once no pool uses it", async () => {
     const empty = "stack: { name: pools, prune: true }\n";
-    const stack = parseStack("/stack", empty, registry, { env: {} });
+    const stack = s.parse(empty);
     const { plan: p, snapshot } = await planStack(ctx(), registry, stack);
     expect(p.changes.map((c) => `${c.action} ${c.kind} ${c.name}`)).toEqual([
       "destroy address-plan addressPlan",
@@ -172,13 +152,13 @@ describe("pools in gantry.yaml, applied", () => {
     await playController("db");
     const again = await planStack(ctx(), registry, stack);
     await applyPlan(ctx(), registry, again.plan, again.snapshot, { allowEmpty: true });
-    expect(await new PoolsClient(t.admin).addressPlan()).toBeUndefined();
+    expect(await new PoolsClient(s.t.admin).addressPlan()).toBeUndefined();
   });
 });
 
 /** The spec the loader makes of a pool written as in gantry.yaml. */
 async function specOf(pool: string) {
-  const stack = parseStack("/stack", stackText(pool), registry, { env: {} });
+  const stack = s.parse(stackText(pool));
   return stack.items.find((i) => i.kind === "pool")!.spec as Parameters<PoolsClient["put"]>[1];
 }
 
@@ -186,12 +166,12 @@ async function specOf(pool: string) {
 async function playController(pool: string): Promise<void> {
   const key = K.poolSpecs + pool;
   for (let i = 0; i < 200; i++) {
-    const kv = await t.store.get(key);
+    const kv = await s.t.store.get(key);
     if (
       kv !== undefined &&
       (JSON.parse(Buffer.from(kv.value).toString()) as { deletedAt?: string }).deletedAt
     ) {
-      await t.store.delete(key);
+      await s.t.store.delete(key);
       return;
     }
     await new Promise((r) => setTimeout(r, 25));
