@@ -5,16 +5,15 @@
  * host although every host is this machine. Groups of addresses are separate sshd processes, so
  * one group can be stopped (connections too) to make its hosts unreachable.
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
-import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { killOnExit } from "./children.js";
 import { freePort } from "./ports.js";
 import { descendants } from "./proc.js";
-import { SSHD_BIN } from "./sshd.js";
+import { accepts, clientOptionsOf, commonConfig, makeKeys, setEnvLine, SSHD_BIN } from "./sshd.js";
 
 export interface SshdGroup {
   readonly addresses: string[];
@@ -37,17 +36,6 @@ export interface SshAddresses {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function accepts(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port });
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
-
 /**
  * Start one sshd per group of addresses, all on one free port; `env` adds variables to the
  * sessions on an address (a `PATH` without node).
@@ -59,13 +47,7 @@ export async function startSshAddresses(
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   const dir = await mkdtemp(join(tmpdir(), "gantry-sshd-pool-"));
   chmodSync(dir, 0o755);
-  const keygen = (file: string): void => {
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "gantry-test", "-f", file]);
-  };
-  const identityFile = join(dir, "client_key");
-  keygen(identityFile);
-  writeFileSync(join(dir, "authorized_keys"), readFileSync(`${identityFile}.pub`));
-  keygen(join(dir, "host_key"));
+  const identityFile = makeKeys(dir);
   const port = await freePort(groups[0]![0]!);
   const home = (address: string): string => join(dir, "home", address);
   const made = groups.map((addresses, i) => {
@@ -75,24 +57,11 @@ export async function startSshAddresses(
       config,
       [
         ...addresses.map((a) => `ListenAddress ${a}:${port}`),
-        `HostKey ${join(dir, "host_key")}`,
         `PidFile ${join(dir, `sshd.${i}.pid`)}`,
-        `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-        "PermitRootLogin yes",
-        "StrictModes no",
-        "UsePAM no",
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "PrintMotd no",
-        "PrintLastLog no",
-        "MaxStartups 100:30:200",
-        "MaxSessions 100",
-        "LogLevel ERROR",
+        ...commonConfig(dir),
         ...addresses.flatMap((a) => [
           `Match LocalAddress ${a}`,
-          `  SetEnv HOME=${home(a)}${Object.entries(env[a] ?? {})
-            .map(([k, v]) => ` ${k}=${v}`)
-            .join("")}`,
+          `  ${setEnvLine(home(a), env[a])}`,
         ]),
         "",
       ].join("\n"),
@@ -110,11 +79,7 @@ export async function startSshAddresses(
     dir,
     port,
     identityFile,
-    options: [
-      `UserKnownHostsFile=${join(dir, "known_hosts")}`,
-      "StrictHostKeyChecking=no",
-      "LogLevel=ERROR",
-    ],
+    options: clientOptionsOf(dir),
     groups: made,
     home,
     async cleanup() {

@@ -42,7 +42,8 @@ export interface SshHosts {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function accepts(address: string, port: number): Promise<boolean> {
+/** Whether something accepts TCP connections on `address:port`. */
+export function accepts(address: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect({ host: address, port });
     s.once("connect", () => {
@@ -51,6 +52,55 @@ function accepts(address: string, port: number): Promise<boolean> {
     });
     s.once("error", () => resolve(false));
   });
+}
+
+/**
+ * In `dir`: a client key (client_key) that authorized_keys accepts, and a host key (host_key).
+ * The client's private key.
+ */
+export function makeKeys(dir: string): string {
+  const keygen = (file: string, comment: string): void => {
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file]);
+  };
+  const identityFile = join(dir, "client_key");
+  keygen(identityFile, "gantry-test-client");
+  writeFileSync(join(dir, "authorized_keys"), readFileSync(`${identityFile}.pub`));
+  keygen(join(dir, "host_key"), "gantry-test-host");
+  return identityFile;
+}
+
+/** The sshd_config lines every test sshd of `dir` (made by makeKeys) shares. */
+export function commonConfig(dir: string): string[] {
+  return [
+    `HostKey ${join(dir, "host_key")}`,
+    `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+    "PermitRootLogin yes",
+    "StrictModes no",
+    "UsePAM no",
+    "PasswordAuthentication no",
+    "KbdInteractiveAuthentication no",
+    "PrintMotd no",
+    "PrintLastLog no",
+    "MaxStartups 100:30:200",
+    "MaxSessions 100",
+    "LogLevel ERROR",
+  ];
+}
+
+/** The SetEnv line of sessions: their HOME, and `env` besides. */
+export function setEnvLine(home: string, env: Record<string, string> = {}): string {
+  return `SetEnv HOME=${home}${Object.entries(env)
+    .map(([k, v]) => ` ${k}=${v}`)
+    .join("")}`;
+}
+
+/** ssh options for the client of the sshds of `dir`: a private known_hosts, no prompts. */
+export function clientOptionsOf(dir: string): string[] {
+  return [
+    `UserKnownHostsFile=${join(dir, "known_hosts")}`,
+    "StrictHostKeyChecking=no",
+    "LogLevel=ERROR",
+  ];
 }
 
 class Host implements SshHost {
@@ -154,14 +204,7 @@ export async function startSshHosts(n: number, opts: SshHostsOptions = {}): Prom
   const dir = await mkdtemp(join(tmpdir(), "gantry-sshd-"));
   // sshd reads authorized_keys as the user who logs in: let unprivileged test users in too.
   chmodSync(dir, 0o755);
-  const identityFile = join(dir, "client_key");
-  const keygen = (file: string, comment: string): void => {
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file]);
-  };
-  keygen(identityFile, "gantry-test-client");
-  writeFileSync(join(dir, "authorized_keys"), readFileSync(`${identityFile}.pub`));
-  const hostKey = join(dir, "host_key");
-  keygen(hostKey, "gantry-test-host");
+  const identityFile = makeKeys(dir);
 
   const hosts: Host[] = [];
   try {
@@ -176,22 +219,9 @@ export async function startSshHosts(n: number, opts: SshHostsOptions = {}): Prom
         config,
         [
           `ListenAddress ${address}:${port}`,
-          `HostKey ${hostKey}`,
           `PidFile ${join(dir, name, "sshd.pid")}`,
-          `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-          "PermitRootLogin yes",
-          "StrictModes no",
-          "UsePAM no",
-          "PasswordAuthentication no",
-          "KbdInteractiveAuthentication no",
-          "PrintMotd no",
-          "PrintLastLog no",
-          "MaxStartups 100:30:200",
-          "MaxSessions 100",
-          "LogLevel ERROR",
-          `SetEnv HOME=${home}${Object.entries(opts.env?.(i) ?? {})
-            .map(([k, v]) => ` ${k}=${v}`)
-            .join("")}`,
+          ...commonConfig(dir),
+          setEnvLine(home, opts.env?.(i)),
           "",
         ].join("\n"),
       );
@@ -208,11 +238,7 @@ export async function startSshHosts(n: number, opts: SshHostsOptions = {}): Prom
     dir,
     hosts,
     identityFile,
-    clientOptions: [
-      `UserKnownHostsFile=${join(dir, "known_hosts")}`,
-      "StrictHostKeyChecking=no",
-      "LogLevel=ERROR",
-    ],
+    clientOptions: clientOptionsOf(dir),
     async cleanup() {
       await Promise.all(hosts.map((h) => h.stop()));
       await rm(dir, { recursive: true, force: true });
