@@ -8,16 +8,14 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ensureBaseImage } from "../src/containers/base-image.js";
 import { dockerEngine } from "../src/docker/engine.js";
 import { isGantryError } from "../src/errors.js";
-import type { NodeRecord } from "../src/model/node.js";
 import { agentPolicies } from "../src/model/policies.js";
 import { providerContract } from "../src/pools/contract.js";
 import { DockerProvider } from "../src/pools/docker/index.js";
 import { containerName, LABEL } from "../src/pools/docker/labels.js";
 import { TOKEN_FILE } from "../src/pools/docker/options.js";
-import { text } from "../src/store/index.js";
 import { startTestApi } from "./helpers/api.js";
-import { sleep } from "./helpers/cli-processes.js";
 import { freePort } from "./helpers/ports.js";
+import { joinedRecord, rejection } from "./helpers/pool-machines.js";
 
 const engine = dockerEngine();
 const server = `http://127.0.0.1:${await freePort()}`;
@@ -62,18 +60,15 @@ describe("docker provider: a node whose agent cannot start", () => {
       engine,
       nodeImage: async (e) => ({ ref: await ensureBaseImage(e), gantry: ["gantry"], mounts: [] }),
     });
-    const err = await provider
-      .create({
+    const err = await rejection(
+      provider.create({
         name,
         pool: "nogantry",
         instance: 1,
         address: "10.100.9.1",
         credentials: { server, nodeToken: "unused" },
-      })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      }),
+    );
     expect(isGantryError(err) && err.code).toBe("node_start_failed");
     expect((err as Error).message).toMatch(/the agent ended: .*exec gantry failed/);
     expect(await leftovers(name)).toEqual([]);
@@ -105,13 +100,7 @@ describe("docker provider: a node joins a real server", () => {
         address: "10.100.7.3",
         credentials: { server: t.url, nodeToken: secret },
       });
-      let record: NodeRecord | undefined;
-      const deadline = Date.now() + 20_000;
-      while (record === undefined && Date.now() < deadline) {
-        const kv = await t.store.get(`nodes/${name}`);
-        if (kv !== undefined) record = JSON.parse(text(kv.value)) as NodeRecord;
-        else await sleep(50);
-      }
+      const record = await joinedRecord(t.store, name);
       expect(record?.name).toBe(name);
       const info = await engine.getContainer(node.providerId).inspect();
       const config = JSON.stringify({ cmd: info.Config.Cmd, env: info.Config.Env });

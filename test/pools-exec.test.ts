@@ -12,6 +12,7 @@ import { providerContract } from "../src/pools/contract.js";
 import { ExecProvider } from "../src/pools/exec/index.js";
 import type { NodeSpec } from "../src/pools/provider.js";
 import { freePort } from "./helpers/ports.js";
+import { flagOf, liveArgv } from "./helpers/pool-machines.js";
 
 const FIXTURE = resolve(import.meta.dirname, "fixtures/exec-pool.mjs");
 const node = process.execPath;
@@ -29,16 +30,8 @@ const newProvider = (): ExecProvider => new ExecProvider(commands(join(root, "cl
 
 /** The machine's agent as the host sees it: its pid runs `gantry agent` for that node. */
 function agentRuns(providerId: string, name: string): boolean {
-  const pid = providerId.replace(/^pid-/, "");
-  try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    const state = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0];
-    return (
-      state !== "Z" && argv.includes("agent") && argv[argv.indexOf("--node-name") + 1] === name
-    );
-  } catch {
-    return false;
-  }
+  const argv = liveArgv(providerId.replace(/^pid-/, ""));
+  return argv !== undefined && argv.includes("agent") && flagOf(argv, "--node-name") === name;
 }
 
 providerContract({

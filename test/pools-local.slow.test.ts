@@ -18,6 +18,7 @@ import { LocalProvider } from "../src/pools/local/index.js";
 import { startServer, type RunningServer } from "../src/server/server.js";
 import { GANTRY_BIN } from "./helpers/gantry.js";
 import { freePort } from "./helpers/ports.js";
+import { until } from "./helpers/pool-machines.js";
 
 const gantry = [process.execPath, GANTRY_BIN];
 const dir = mkdtempSync(join(tmpdir(), "gantry-pools-scenario-"));
@@ -49,16 +50,6 @@ afterAll(async () => {
   for (const n of await provider.list("web")) await provider.destroy(n.name);
   rmSync(dir, { recursive: true, force: true });
 }, 60_000);
-
-async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const readyPool = (n: number) => async (): Promise<PoolView | undefined> => {
   const p = await pools.get("web");

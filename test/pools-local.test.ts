@@ -8,9 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { saveState } from "../src/agent/apps/state.js";
-import type { NodeRecord } from "../src/model/node.js";
 import { agentPolicies } from "../src/model/policies.js";
-import { text } from "../src/store/index.js";
 import { ProcessDriver } from "../src/drivers/process/index.js";
 import { providerContract } from "../src/pools/contract.js";
 import { LocalProvider } from "../src/pools/local/index.js";
@@ -19,6 +17,7 @@ import { assignment } from "./helpers/agent-fixture.js";
 import { startTestApi } from "./helpers/api.js";
 import { sleep } from "./helpers/cli-processes.js";
 import { freePort } from "./helpers/ports.js";
+import { flagOf, joinedRecord, liveArgv } from "./helpers/pool-machines.js";
 
 const root = mkdtempSync(join(tmpdir(), "gantry-pools-local-"));
 const server = `http://127.0.0.1:${await freePort()}`;
@@ -28,18 +27,13 @@ const newProvider = (): LocalProvider =>
 
 /** The node's agent as the host sees it: its pid runs `gantry agent` for that node in `root`. */
 function agentRuns(pid: number, name: string): boolean {
-  try {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    const state = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0];
-    return (
-      state !== "Z" &&
-      argv.includes("agent") &&
-      argv[argv.indexOf("--node-name") + 1] === name &&
-      argv[argv.indexOf("--data-dir") + 1] === join(root, name, "agent")
-    );
-  } catch {
-    return false;
-  }
+  const argv = liveArgv(pid);
+  return (
+    argv !== undefined &&
+    argv.includes("agent") &&
+    flagOf(argv, "--node-name") === name &&
+    flagOf(argv, "--data-dir") === join(root, name, "agent")
+  );
 }
 
 providerContract({
@@ -106,13 +100,7 @@ describe("local provider: a node joins a real server", () => {
         address: "10.100.7.3",
         credentials: { server: t.url, nodeToken: secret },
       });
-      let record: NodeRecord | undefined;
-      const deadline = Date.now() + 20_000;
-      while (record === undefined && Date.now() < deadline) {
-        const kv = await t.store.get(`nodes/${name}`);
-        if (kv !== undefined) record = JSON.parse(text(kv.value)) as NodeRecord;
-        else await sleep(50);
-      }
+      const record = await joinedRecord(t.store, name);
       expect(record?.name).toBe(name);
       // The token lives in the node's directory, never on its command line.
       const argv = readFileSync(`/proc/${node.providerId}/cmdline`, "utf8");

@@ -25,19 +25,10 @@ import { startServer, type RunningServer } from "../src/server/server.js";
 import { GANTRY_BIN } from "./helpers/gantry.js";
 import { freePort } from "./helpers/ports.js";
 import { startSshAddresses, type SshAddresses } from "./helpers/sshd-addresses.js";
+import { until } from "./helpers/pool-machines.js";
 
 const gantry = [process.execPath, GANTRY_BIN];
 const secs = (t0: number): string => ((Date.now() - t0) / 1000).toFixed(1);
-
-async function until<T>(what: string, ms: number, f: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A process that runs (not a zombie). */
 function pidRuns(pid: number): boolean {

@@ -19,17 +19,16 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isGantryError } from "../src/errors.js";
-import type { NodeRecord } from "../src/model/node.js";
 import { agentPolicies } from "../src/model/policies.js";
 import { providerContract } from "../src/pools/contract.js";
 import type { PoolNode } from "../src/pools/provider.js";
 import { SshProvider, type SshProviderOptions } from "../src/pools/ssh/index.js";
-import { text } from "../src/store/index.js";
 import { startTestApi } from "./helpers/api.js";
 import { runCli, spawnCli } from "./helpers/gantry.js";
 import { sleep } from "./helpers/cli-processes.js";
 import { freePort } from "./helpers/ports.js";
 import { startSshAddresses } from "./helpers/sshd-addresses.js";
+import { flagOf, joinedRecord, liveArgv, rejection } from "./helpers/pool-machines.js";
 
 const addresses = Array.from({ length: 9 }, (_, i) => `127.100.6.${i + 1}`);
 /** A host whose PATH has a shell and coreutils but no node. */
@@ -84,19 +83,13 @@ function onHost(host: string, command: string): string {
 
 /** The node's agent as the host sees it: its pid runs this node's copy of the agent. */
 function agentRuns(node: PoolNode): boolean {
-  try {
-    const pid = pidOf(node);
-    const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-    const state = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.[0];
-    return (
-      state !== "Z" &&
-      argv[1] === join(nodeDir(node), "gantry.mjs") &&
-      argv[2] === "agent" &&
-      argv[argv.indexOf("--node-name") + 1] === node.name
-    );
-  } catch {
-    return false;
-  }
+  const argv = liveArgv(pidOf(node));
+  return (
+    argv !== undefined &&
+    argv[1] === join(nodeDir(node), "gantry.mjs") &&
+    argv[2] === "agent" &&
+    flagOf(argv, "--node-name") === node.name
+  );
 }
 
 providerContract({
@@ -127,13 +120,7 @@ describe("ssh provider: a node joins a real server", () => {
         credentials: { server: t.url, nodeToken: secret },
       });
       expect(hostOf(node)).toBe("127.100.6.3");
-      let record: NodeRecord | undefined;
-      const deadline = Date.now() + 20_000;
-      while (record === undefined && Date.now() < deadline) {
-        const kv = await t.store.get(`nodes/${name}`);
-        if (kv !== undefined) record = JSON.parse(text(kv.value)) as NodeRecord;
-        else await sleep(50);
-      }
+      const record = await joinedRecord(t.store, name);
       expect(record?.name).toBe(name);
       const dir = nodeDir(node);
       expect(JSON.parse(readFileSync(join(dir, "node.json"), "utf8"))).toEqual({
@@ -238,10 +225,7 @@ describe("ssh provider: hosts", () => {
       await host9.stop();
       expect(await provider.list("far")).toEqual([{ ...node, state: "stopped" }]);
       expect(await provider.describe(name)).toEqual({ ...node, state: "stopped" });
-      const err = await provider.destroy(name).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      const err = await rejection(provider.destroy(name));
       expect(isGantryError(err) && err.code).toBe("host_unreachable");
       await host9.start();
       // The agent ran on all along: reachable again, it is running, and destroy removes it.
@@ -257,18 +241,15 @@ describe("ssh provider: hosts", () => {
 
   it("refuses an instance the pool has no host for, leaving nothing", async () => {
     const provider = newProvider();
-    const err = await provider
-      .create({
+    const err = await rejection(
+      provider.create({
         name: "none-9",
         pool: "none",
         instance: 9,
         address: "10.100.6.9",
         credentials: { server, nodeToken: "t" },
-      })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      }),
+    );
     expect(isGantryError(err) && err.field).toBe("instance");
     expect(await provider.list("none")).toEqual([]);
   });
@@ -276,42 +257,33 @@ describe("ssh provider: hosts", () => {
   it("names a host it cannot reach when creating, and lists nothing from one it never saw", async () => {
     // Nothing listens on 127.100.6.200.
     const provider = new SshProvider(settings(["127.100.6.200"]), options);
-    const err = await provider.list("x").then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const err = await rejection(provider.list("x"));
     // An unreachable host that never showed a node has none to show.
     expect(err).toBeUndefined();
-    const create = await provider
-      .create({
+    const create = await rejection(
+      provider.create({
         name: "x-1",
         pool: "x",
         instance: 1,
         address: "10.0.0.1",
         credentials: { server, nodeToken: "t" },
-      })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      }),
+    );
     expect(isGantryError(create) && create.code).toBe("host_unreachable");
     expect((create as Error).message).toContain("127.100.6.200");
   });
 
   it("says a host has no Node.js 20, naming the host", async () => {
     const provider = new SshProvider(settings([NO_NODE]), options);
-    const err = await provider
-      .create({
+    const err = await rejection(
+      provider.create({
         name: "bare-1",
         pool: "bare",
         instance: 1,
         address: "10.0.0.1",
         credentials: { server, nodeToken: "t" },
-      })
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+      }),
+    );
     expect(isGantryError(err) && err.code).toBe("host_failed");
     expect((err as Error).message).toMatch(
       /host 127\.100\.6\.10: gantry: node not found.*Node\.js ≥ 20/,
