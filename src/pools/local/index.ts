@@ -1,20 +1,11 @@
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-} from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { conflict } from "../../errors.js";
-import { writeFileAtomic } from "../../fsutil/write-atomic.js";
 import { NodeNameSchema } from "../../model/node.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseWith } from "../../validate.js";
 import { loopbackTwin } from "../address-plan.js";
 import { agentArgs, specCredential } from "../agent-args.js";
+import { claimNodeDir } from "../node-dir.js";
 import { agentLog, logFailure, spawnDetached, untilAgentStarted } from "../agent-start.js";
 import type { NodeProvider, NodeSpec, PoolNode } from "../provider.js";
 import { stopLeftInstances } from "./leftovers.js";
@@ -117,8 +108,6 @@ export class LocalProvider implements NodeProvider {
    * and a directory without node.json never blocks a name.
    */
   private claim(spec: NodeSpec): string {
-    mkdirSync(this.opts.root, { recursive: true, mode: 0o700 });
-    const tmp = mkdtempSync(join(this.opts.root, ".new-"));
     const file: NodeFile = {
       name: spec.name,
       pool: spec.pool,
@@ -126,20 +115,12 @@ export class LocalProvider implements NodeProvider {
       address: spec.address,
       createdAt: new Date().toISOString(),
     };
-    writeFileAtomic(join(tmp, "node.json"), JSON.stringify(file, null, 2) + "\n", 0o600);
-    if ("nodeToken" in spec.credentials)
-      writeFileAtomic(join(tmp, "agent.token"), spec.credentials.nodeToken + "\n", 0o600);
-    const dir = join(this.opts.root, spec.name);
-    try {
-      renameSync(tmp, dir);
-    } catch (err) {
-      rmSync(tmp, { recursive: true, force: true });
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOTEMPTY" || code === "EEXIST")
-        throw conflict(`node ${spec.name} already exists`);
-      throw err;
-    }
-    return dir;
+    return claimNodeDir(this.opts.root, spec.name, 0o700, {
+      "node.json": JSON.stringify(file, null, 2) + "\n",
+      ...("nodeToken" in spec.credentials
+        ? { "agent.token": spec.credentials.nodeToken + "\n" }
+        : {}),
+    });
   }
 
   /** Start the agent detached; resolves once it says it runs, rejects with its output if it ends. */

@@ -5,21 +5,12 @@
  * it runs. On failure nothing of it is left.
  */
 import { execFileSync } from "node:child_process";
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  renameSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { conflict } from "../../errors.js";
-import { writeFileAtomic } from "../../fsutil/write-atomic.js";
 import { NodeNameSchema } from "../../model/node.js";
 import { parseWith } from "../../validate.js";
 import { agentArgs } from "../agent-args.js";
+import { claimNodeDir } from "../node-dir.js";
 import { agentLog, logFailure, spawnDetached, untilAgentStarted } from "../agent-start.js";
 import { runs, writePidFile, type ProcessMark } from "../local/pidfile.js";
 import { destroyNode, readNode, removeUnit, signal, unitActive } from "./host-nodes.js";
@@ -66,8 +57,6 @@ export async function createNode(
 
 /** Make ROOT/NAME complete with node.json (and the token) in one rename: taken or not. */
 function claim(root: string, req: CreateRequest, unit: string | undefined): string {
-  mkdirSync(root, { recursive: true, mode: 0o755 });
-  const tmp = mkdtempSync(join(root, ".new-"));
   const file: HostNodeFile = {
     name: req.name,
     pool: req.pool,
@@ -76,22 +65,11 @@ function claim(root: string, req: CreateRequest, unit: string | undefined): stri
     createdAt: req.createdAt,
   };
   if (unit !== undefined) file.unit = unit;
-  writeFileAtomic(join(tmp, "node.json"), JSON.stringify(file, null, 2) + "\n", 0o600);
-  if (req.nodeToken !== undefined)
-    writeFileAtomic(join(tmp, "agent.token"), req.nodeToken + "\n", 0o600);
-  if (req.joinToken !== undefined)
-    writeFileAtomic(join(tmp, "join.token"), req.joinToken + "\n", 0o600);
-  const dir = join(root, req.name);
-  try {
-    renameSync(tmp, dir);
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOTEMPTY" || code === "EEXIST")
-      throw conflict(`node ${req.name} already exists`);
-    throw err;
-  }
-  return dir;
+  return claimNodeDir(root, req.name, 0o755, {
+    "node.json": JSON.stringify(file, null, 2) + "\n",
+    ...(req.nodeToken === undefined ? {} : { "agent.token": req.nodeToken + "\n" }),
+    ...(req.joinToken === undefined ? {} : { "join.token": req.joinToken + "\n" }),
+  });
 }
 
 /** Write, enable and start the node's unit; its main pid. */
