@@ -8,14 +8,13 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ensureBaseImage } from "../src/containers/base-image.js";
 import { dockerEngine } from "../src/docker/engine.js";
 import { isGantryError } from "../src/errors.js";
-import { agentPolicies } from "../src/model/policies.js";
 import { providerContract } from "../src/pools/contract.js";
 import { DockerProvider } from "../src/pools/docker/index.js";
 import { containerName, LABEL } from "../src/pools/docker/labels.js";
 import { TOKEN_FILE } from "../src/pools/docker/options.js";
 import { startTestApi } from "./helpers/api.js";
 import { freePort } from "./helpers/ports.js";
-import { joinedRecord, rejection } from "./helpers/pool-machines.js";
+import { createJoined, rejection } from "./helpers/pool-machines.js";
 
 const engine = dockerEngine();
 const server = `http://127.0.0.1:${await freePort()}`;
@@ -92,15 +91,12 @@ describe("docker provider: a node joins a real server", () => {
     });
     const name = `joins-${process.pid}`;
     try {
-      const { secret } = await t.clientWith(agentPolicies(name), `agent-${name}`);
-      const node = await provider.create({
+      const { node, secret, record } = await createJoined(t, provider, {
         name,
         pool: "joins",
         instance: 3,
         address: "10.100.7.3",
-        credentials: { server: t.url, nodeToken: secret },
       });
-      const record = await joinedRecord(t.store, name);
       expect(record?.name).toBe(name);
       const info = await engine.getContainer(node.providerId).inspect();
       const config = JSON.stringify({ cmd: info.Config.Cmd, env: info.Config.Env });

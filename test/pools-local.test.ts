@@ -8,7 +8,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { saveState } from "../src/agent/apps/state.js";
-import { agentPolicies } from "../src/model/policies.js";
 import { ProcessDriver } from "../src/drivers/process/index.js";
 import { providerContract } from "../src/pools/contract.js";
 import { LocalProvider } from "../src/pools/local/index.js";
@@ -17,7 +16,7 @@ import { assignment } from "./helpers/agent-fixture.js";
 import { startTestApi } from "./helpers/api.js";
 import { sleep } from "./helpers/cli-processes.js";
 import { freePort } from "./helpers/ports.js";
-import { flagOf, joinedRecord, liveArgv } from "./helpers/pool-machines.js";
+import { flagOf, createJoined, liveArgv } from "./helpers/pool-machines.js";
 
 const root = mkdtempSync(join(tmpdir(), "gantry-pools-local-"));
 const server = `http://127.0.0.1:${await freePort()}`;
@@ -92,15 +91,12 @@ describe("local provider: a node joins a real server", () => {
     const provider = newProvider();
     const name = `joins-${process.pid}`;
     try {
-      const { secret } = await t.clientWith(agentPolicies(name), `agent-${name}`);
-      const node = await provider.create({
+      const { node, secret, record } = await createJoined(t, provider, {
         name,
         pool: "joins",
         instance: 3,
         address: "10.100.7.3",
-        credentials: { server: t.url, nodeToken: secret },
       });
-      const record = await joinedRecord(t.store, name);
       expect(record?.name).toBe(name);
       // The token lives in the node's directory, never on its command line.
       const argv = readFileSync(`/proc/${node.providerId}/cmdline`, "utf8");

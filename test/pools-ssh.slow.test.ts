@@ -19,7 +19,6 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isGantryError } from "../src/errors.js";
-import { agentPolicies } from "../src/model/policies.js";
 import { providerContract } from "../src/pools/contract.js";
 import type { PoolNode } from "../src/pools/provider.js";
 import { SshProvider, type SshProviderOptions } from "../src/pools/ssh/index.js";
@@ -28,7 +27,7 @@ import { runCli, spawnCli } from "./helpers/gantry.js";
 import { sleep } from "./helpers/cli-processes.js";
 import { freePort } from "./helpers/ports.js";
 import { startSshAddresses } from "./helpers/sshd-addresses.js";
-import { flagOf, joinedRecord, liveArgv, rejection } from "./helpers/pool-machines.js";
+import { flagOf, createJoined, liveArgv, rejection } from "./helpers/pool-machines.js";
 
 const addresses = Array.from({ length: 9 }, (_, i) => `127.100.6.${i + 1}`);
 /** A host whose PATH has a shell and coreutils but no node. */
@@ -111,16 +110,13 @@ describe("ssh provider: a node joins a real server", () => {
     const provider = newProvider();
     const name = `joins-3`;
     try {
-      const { secret } = await t.clientWith(agentPolicies(name), `agent-${name}`);
-      const node = await provider.create({
+      const { node, secret, record } = await createJoined(t, provider, {
         name,
         pool: "joins",
         instance: 3,
         address: "10.100.6.3",
-        credentials: { server: t.url, nodeToken: secret },
       });
       expect(hostOf(node)).toBe("127.100.6.3");
-      const record = await joinedRecord(t.store, name);
       expect(record?.name).toBe(name);
       const dir = nodeDir(node);
       expect(JSON.parse(readFileSync(join(dir, "node.json"), "utf8"))).toEqual({

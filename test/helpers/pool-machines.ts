@@ -4,7 +4,10 @@
  */
 import { readFileSync } from "node:fs";
 import type { NodeRecord } from "../../src/model/node.js";
+import { agentPolicies } from "../../src/model/policies.js";
+import type { NodeProvider, NodeSpec, PoolNode } from "../../src/pools/provider.js";
 import { text, type Store } from "../../src/store/index.js";
+import type { TestApi } from "./api.js";
 
 /** The argv of process `pid` while it runs (not a zombie); undefined when it does not. */
 export function liveArgv(pid: number | string): string[] | undefined {
@@ -57,4 +60,21 @@ export async function joinedRecord(
     if (Date.now() >= deadline) return undefined;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * Create node `spec` with a node token of the real server `t` (an agent's policies for its
+ * name): the node, the token, and the node's record once its agent joined (undefined if not).
+ */
+export async function createJoined(
+  t: TestApi,
+  provider: NodeProvider,
+  spec: Omit<NodeSpec, "credentials">,
+): Promise<{ node: PoolNode; secret: string; record: NodeRecord | undefined }> {
+  const { secret } = await t.clientWith(agentPolicies(spec.name), `agent-${spec.name}`);
+  const node = await provider.create({
+    ...spec,
+    credentials: { server: t.url, nodeToken: secret },
+  });
+  return { node, secret, record: await joinedRecord(t.store, spec.name) };
 }
