@@ -18,7 +18,8 @@ export function registerNodesCommands(program: Command, o: Output): void {
       `
 A node is down when its agent stopped heartbeating (its 10 s lease ran out); ten seconds later
 its instances start again on the ready nodes, and it leaves this list once it holds none.
-POOL and ADDRESS are a pool node's (see gantry pools); --json has them as pool and address.
+POOL and ADDRESS (shown when there are pool nodes) are a pool node's (see gantry pools);
+--json has them as pool and address.
 Examples:
   $ gantry nodes
   $ gantry nodes --json | jq '.[] | select(.status == "down") | .name'`,
@@ -73,17 +74,20 @@ export function withPoolFields(
 
 export function showNodes(o: Output, list: NodeListEntry[], now = Date.now()): void {
   const c = colours(o);
-  const head = (n: NodeListEntry): string[] => [
-    n.name,
-    n.labels?.["pool"] ?? "-",
-    n.labels?.["address"] ?? "-",
-  ];
+  // POOL and ADDRESS only where there are pool nodes (the labels they come from leave LABELS).
+  const pools = list.some((n) => n.labels?.["pool"] !== undefined);
+  const head = (n: NodeListEntry): string[] =>
+    pools ? [n.name, n.labels?.["pool"] ?? "-", n.labels?.["address"] ?? "-"] : [n.name];
+  const labels = (n: NodeListEntry): string =>
+    Object.entries(n.labels ?? {})
+      .filter(([k]) => !pools || (k !== "pool" && k !== "address"))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(",") || "-";
   table(
     o,
     [
       "NODE",
-      "POOL",
-      "ADDRESS",
+      ...(pools ? ["POOL", "ADDRESS"] : []),
       "STATUS",
       "INSTANCES",
       "CPUS",
@@ -111,9 +115,7 @@ export function showNodes(o: Output, list: NodeListEntry[], now = Date.now()): v
             String(n.facts.cpus),
             gib(n.facts.memory),
             n.facts.addresses.join(", ") || "-",
-            Object.entries(n.labels ?? {})
-              .map(([k, v]) => `${k}=${v}`)
-              .join(",") || "-",
+            labels(n),
             since(n.joinedAt, now),
           ],
     ),
