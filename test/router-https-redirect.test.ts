@@ -73,8 +73,11 @@ function overHttps(url: string): Promise<Answer> {
 describe("HTTPS redirect and HSTS in gantry up", () => {
   it("apps:set hello https-redirect=true hsts=true: HTTP gets a 308 to https://hello.localhost:<https port>, HTTPS gets HSTS", async () => {
     expect((await g.cli(["apps:create", "hello"])).code).toBe(0);
-    // Served over HTTP (503: no instance yet) until the setting is on.
-    expect((await overHttp(`hello.localhost:${httpPort}`, "/")).status).toBe(503);
+    // Served over HTTP (503: no instance yet) until the setting is on — once the router has
+    // heard of the app (until then: 404, an unknown host).
+    await eventually("the router to know hello", async () =>
+      (await overHttp(`hello.localhost:${httpPort}`, "/")).status === 503 ? true : undefined,
+    );
     const set = await g.cli(["apps:set", "hello", "https-redirect=true", "hsts=true"]);
     expect(set.code, set.stderr).toBe(0);
 
