@@ -235,7 +235,10 @@ describe("a push interrupted by a SIGKILL of gantry up", () => {
       await eventually(`${a.name} v2 live`, async () =>
         (await releaseOf(a.name, 2))?.status === "active" ? true : undefined,
       );
-    expect(await serving("pl")).toBe("v2");
+    // Active: the router follows within moments (v1's instances are drained from its routes).
+    await eventually("pl to serve v2 through the router", async () =>
+      (await serving("pl")) === "v2" ? true : undefined,
+    );
     // Live, but git has not moved main: the hook that would let it is stopped.
     expect(await serverMain("pl")).toBe(pl!.v1);
     expect((await releaseOf("pd", 2))?.status).toBe("deploying");
