@@ -90,30 +90,55 @@ export async function waitForReady(
   timeoutMs: number,
   opts: { pollMs?: number; reportMs?: number } = {},
 ): Promise<void> {
-  const { pollMs = 250, reportMs = 5000 } = opts;
+  await followPool(
+    ctx,
+    name,
+    { timeoutMs, pollMs: 250, ...opts },
+    {
+      look(view) {
+        if (view === undefined) throw new PoolNotReadyError(name, "removed while apply waited");
+        const want = desiredSize(view);
+        const s = view.status;
+        if (s !== undefined && s.ready >= want && s.desired === want)
+          return { done: `${s.ready} of ${want} ready` };
+        if (s?.halted !== undefined) throw new PoolNotReadyError(name, s.halted);
+        return { state: readyState(view) };
+      },
+      timedOut: (state, ms) =>
+        new PoolNotReadyError(name, `${state} after ${Math.round(ms / 1000)}s (waitForReady)`),
+    },
+  );
+}
+
+/** What one look at a pool found: done (and what to say), or where it is. */
+type Look = { done: string } | { state: string };
+
+/**
+ * Look at pool `name` every `pollMs` until `look` says done (or throws), saying where it is every
+ * `reportMs`; `timedOut` after `timeoutMs`; stops when `ctx.signal` aborts (the stack lock lost,
+ * as apply does between items).
+ */
+async function followPool(
+  ctx: KindContext,
+  name: string,
+  opts: { timeoutMs: number; pollMs?: number; reportMs?: number },
+  how: { look(view: PoolView | undefined): Look; timedOut(state: string, ms: number): Error },
+): Promise<void> {
+  const { timeoutMs, pollMs = 500, reportMs = 5000 } = opts;
   const pools = new PoolsClient(ctx.client);
   const signal = ctx.signal ?? new AbortController().signal;
   const started = Date.now();
   let reported = started;
   for (;;) {
-    const view = await pools.get(name);
-    if (view === undefined) throw new PoolNotReadyError(name, "removed while apply waited");
-    const want = desiredSize(view);
-    const s = view.status;
-    if (s !== undefined && s.ready >= want && s.desired === want) {
-      ctx.progress(`pool ${name}: ${s.ready} of ${want} ready`);
+    const seen = how.look(await pools.get(name));
+    if ("done" in seen) {
+      ctx.progress(`pool ${name}: ${seen.done}`);
       return;
     }
-    if (s?.halted !== undefined) throw new PoolNotReadyError(name, s.halted);
     const now = Date.now();
-    const state = readyState(view);
-    if (now - started >= timeoutMs)
-      throw new PoolNotReadyError(
-        name,
-        `${state} after ${Math.round((now - started) / 1000)}s (waitForReady)`,
-      );
+    if (now - started >= timeoutMs) throw how.timedOut(seen.state, now - started);
     if (now - reported >= reportMs) {
-      ctx.progress(`pool ${name}: ${state}`);
+      ctx.progress(`pool ${name}: ${seen.state}`);
       reported = now;
     }
     await sleep(pollMs, signal);
@@ -151,29 +176,16 @@ export async function destroyPool(
   name: string,
   opts: { timeoutMs?: number; pollMs?: number; reportMs?: number } = {},
 ): Promise<void> {
-  const { timeoutMs = 10 * 60_000, pollMs = 500, reportMs = 5000 } = opts;
-  const pools = new PoolsClient(ctx.client);
-  await pools.delete(name);
-  const signal = ctx.signal ?? new AbortController().signal;
-  const started = Date.now();
-  let reported = started;
-  let last = "removal asked";
-  for (;;) {
-    const view = await pools.get(name);
-    if (view === undefined) {
-      ctx.progress(`pool ${name}: removed`);
-      return;
-    }
-    last = removalState(view);
-    const now = Date.now();
-    if (now - started >= timeoutMs) throw new PoolRemovalTimeoutError(name, now - started, last);
-    if (now - reported >= reportMs) {
-      ctx.progress(`pool ${name}: ${last}`);
-      reported = now;
-    }
-    await sleep(pollMs, signal);
-    signal.throwIfAborted(); // as apply does between items: the stack lock is lost
-  }
+  await new PoolsClient(ctx.client).delete(name);
+  await followPool(
+    ctx,
+    name,
+    { timeoutMs: 10 * 60_000, ...opts },
+    {
+      look: (view) => (view === undefined ? { done: "removed" } : { state: removalState(view) }),
+      timedOut: (state, ms) => new PoolRemovalTimeoutError(name, ms, state),
+    },
+  );
 }
 
 /** `2 nodes left (1 draining)` from the pool's last status. */
