@@ -6,7 +6,12 @@
 import { describe, expect, it } from "vitest";
 import { K } from "../model/keys.js";
 import { MemoryProvider } from "../pools/memory/index.js";
-import type { NodeProvider, NodeSpec, PoolNode } from "../pools/provider.js";
+import {
+  fixedProviders,
+  type NodeProvider,
+  type NodeSpec,
+  type PoolNode,
+} from "../pools/provider.js";
 import { text } from "../store/index.js";
 import { startPoolController } from "./pools.js";
 import { poolsWorld } from "./pools-test-world.js";
@@ -180,7 +185,7 @@ describe("pool controller over a pool's life (memory provider, real store)", () 
     await putPool({ size: 2 });
     w.controller = startPoolController({
       store: w.store,
-      providers: { local: slow },
+      providers: fixedProviders({ local: slow }),
       credentials: () => Promise.resolve({ server: "http://127.0.0.1:1", nodeToken: "t" }),
       pollMs: 50,
       listEveryMs: { local: 0 },

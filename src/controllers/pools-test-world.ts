@@ -11,7 +11,7 @@ import { K } from "../model/keys.js";
 import { PoolSpecSchema, type PoolRecord, type PoolStatus } from "../model/pool.js";
 import type { NodeRecord } from "../model/node.js";
 import { MemoryMachines, MemoryProvider } from "../pools/memory/index.js";
-import type { NodeProvider } from "../pools/provider.js";
+import { fixedProviders, type NodeProvider } from "../pools/provider.js";
 import { openSqliteStore } from "../store/sqlite/index.js";
 import { text, type Store } from "../store/index.js";
 import { startPoolController, type PoolController, type PoolNodeRef } from "./pools.js";
@@ -41,7 +41,7 @@ export class PoolsWorld {
     this.controller = startPoolController({
       store: this.store,
       // The memory provider stands in for `local` (pools name one of the real kinds).
-      providers: { local: provider, ...more },
+      providers: fixedProviders({ local: provider, ...more }),
       credentials: (node) => {
         this.asked.push(node);
         return Promise.resolve({ server: "http://127.0.0.1:1", nodeToken: `t-${node.name}` });

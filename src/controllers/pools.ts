@@ -10,7 +10,6 @@ import { isGantryError } from "../errors.js";
 import { K } from "../model/keys.js";
 import { type PoolRecord, type PoolStatus } from "../model/pool.js";
 import {
-  asRegistry,
   type NodeCredentials,
   type NodeProvider,
   type ProviderRegistry,
@@ -46,7 +45,7 @@ export interface PoolNodeRef {
 export interface PoolControllerOptions {
   store: Store;
   /** Providers by the name pools give in `provider:` (a registry when they need the pool's settings). */
-  providers: ProviderRegistry | Readonly<Record<string, NodeProvider>>;
+  providers: ProviderRegistry;
   /** How a new node's agent joins: a node token or a join token, made by the server. */
   credentials: (node: PoolNodeRef) => Promise<NodeCredentials>;
   /** A node was destroyed for good or to be made again: revoke what it was given. */
@@ -103,7 +102,7 @@ class Controller implements PoolController {
   private readonly gate: ConvergeGate;
 
   constructor(private readonly opts: PoolControllerOptions) {
-    this.providers = asRegistry(opts.providers);
+    this.providers = opts.providers;
     this.log = opts.log ?? ((line) => process.stderr.write(line + "\n"));
     this.now = opts.now ?? Date.now;
     this.statuses = new StatusWriter(opts.store, this.now);

@@ -113,13 +113,3 @@ export function fixedProviders(
     get: (name) => (Object.hasOwn(providers, name) ? providers[name] : undefined),
   };
 }
-
-/** A registry as it is, or a fixed set of providers made one. */
-export function asRegistry(
-  p: ProviderRegistry | Readonly<Record<string, NodeProvider>>,
-): ProviderRegistry {
-  const r = p as Partial<ProviderRegistry>;
-  return Array.isArray(r.names) && typeof r.get === "function"
-    ? (p as ProviderRegistry)
-    : fixedProviders(p as Readonly<Record<string, NodeProvider>>);
-}
