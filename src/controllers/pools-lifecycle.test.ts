@@ -30,7 +30,12 @@ describe("pool controller over a pool's life (memory provider, real store)", () 
     const drain = await w.store.get(K.drains + "web-3");
     expect(JSON.parse(text(drain!.value))).toMatchObject({ node: "web-3", by: "pool web" });
     expect(w.machines.nodes.has("web-3")).toBe(true);
-    expect((await status())?.nodes.find((n) => n.name === "web-3")?.phase).toBe("draining");
+    // The status is written at the end of the round that drained it: wait for that write.
+    await until("web-3 shown draining", async () =>
+      (await status())?.nodes.find((n) => n.name === "web-3")?.phase === "draining"
+        ? true
+        : undefined,
+    );
     await w.store.delete(K.assignments + "web-3/x1");
     await until("1 ready", ready(1));
     expect([...w.machines.nodes.keys()]).toEqual(["web-1"]);
