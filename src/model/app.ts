@@ -79,6 +79,12 @@ export const HstsSecondsSchema = z.number().int().min(0).max(63_072_000);
 /** `hsts=true` gives one year (what browsers' preload lists ask for). */
 export const HSTS_DEFAULT_SECONDS = 31_536_000;
 
+/**
+ * Process types that run once and are never part of the formation (issue 15): `gantry run`'s
+ * `run`, a build's `test`, a release's `release` phase and `cron` jobs.
+ */
+export const ONEOFF_TYPES: ReadonlySet<string> = new Set(["run", "test", "release", "cron"]);
+
 export const FormationSchema = z.record(ProcessTypeSchema, z.number().int().min(0).max(100));
 export type Formation = z.infer<typeof FormationSchema>;
 
@@ -115,6 +121,29 @@ export const AppSchema = z.strictObject({
    * Set by `releases:rollback`, cleared by `releases:unpin` and by the next build's release: a
    * stack (docs/stack.md) leaves a pinned app's release alone.
    */
+  /**
+   * The test command every build runs before it is released (issue 15; the stack's
+   * `apps.<name>.test`, or `apps:set test=…`); a Procfile `test:` line is used when this is absent.
+   */
+  test: z.string().min(1).max(4000).optional(),
+  /** How long a test run may take before it is killed and the push rejected (ms; default 10 min). */
+  testTimeoutMs: z
+    .number()
+    .int()
+    .min(1000)
+    .max(6 * 3_600_000)
+    .optional(),
+  /** A review app (issue 15): made for `branch` of the pipeline's app `parent`; destroyed with it. */
+  review: z
+    .strictObject({
+      pipeline: z.string(),
+      parent: z.string(),
+      branch: z.string().max(255),
+      /** The commit it last built, and when (review apps untouched for `staleAfter` go). */
+      commit: z.string().optional(),
+      updatedAt: z.string(),
+    })
+    .optional(),
   pinned: z
     .strictObject({
       /** The release rolled back to (its code and config serve). */
@@ -177,8 +206,23 @@ export const BuildSchema = z.strictObject({
   createdBy: z.string(),
   /** The push it builds (absent for an upload). */
   push: PushOriginSchema.optional(),
+  /** Its test run (issue 15), when the app has a test command: a build is released only if it passed. */
+  test: z
+    .strictObject({
+      status: z.enum(["running", "passed", "failed", "timeout"]),
+      command: z.string(),
+      startedAt: z.string(),
+      finishedAt: z.string().optional(),
+      durationMs: z.number().int().min(0).optional(),
+      exitCode: z.number().int().nullable().optional(),
+      /** The one-off instance that ran it (`test.<n>` in the app's log). */
+      instance: z.string().optional(),
+      error: z.string().optional(),
+    })
+    .optional(),
 });
 export type Build = z.infer<typeof BuildSchema>;
+export type BuildTest = NonNullable<Build["test"]>;
 
 export const ReleaseStatusSchema = z.enum([
   "pending",
@@ -216,6 +260,29 @@ export const ReleaseSchema = z.strictObject({
    * change on top of one, or a restore of one. Rollbacks are explicit and carry none.
    */
   push: PushOriginSchema.optional(),
+  /** Where a promoted release came from (issue 15): the same artifact or image, no rebuild. */
+  promotedFrom: z
+    .strictObject({
+      app: AppNameSchema,
+      version: z.number().int().min(1),
+      pipeline: z.string(),
+    })
+    .optional(),
+  /**
+   * Its release phase (a Procfile `release:` command, e.g. migrations): run once, with this
+   * release's config, before any instance of it starts; a failure fails the release.
+   */
+  releasePhase: z
+    .strictObject({
+      status: z.enum(["running", "succeeded", "failed"]),
+      command: z.string(),
+      startedAt: z.string(),
+      finishedAt: z.string().optional(),
+      exitCode: z.number().int().nullable().optional(),
+      instance: z.string().optional(),
+      error: z.string().optional(),
+    })
+    .optional(),
 });
 export type Release = z.infer<typeof ReleaseSchema>;
 
@@ -223,7 +290,7 @@ export type Release = z.infer<typeof ReleaseSchema>;
 export const AssignmentSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,127}$/),
   app: AppNameSchema,
-  release: z.number().int().min(1),
+  release: z.number().int().min(0), // 0: a test run before the app has any release
   processType: ProcessTypeSchema,
   /** 1-based number within the process type, for names like web.1. */
   index: z.number().int().min(1),
@@ -237,8 +304,16 @@ export const AssignmentSchema = z.strictObject({
   container: ContainerOptionsSchema.optional(),
   /** The Procfile command; empty for an image's own CMD. */
   command: z.string(),
-  /** "run" for the formation, "oneoff" for `gantry run` (runs once, never restarted). */
+  /**
+   * "run" for the formation, "oneoff" for what runs once and is never restarted: `gantry run`
+   * (process type `run`), a build's tests (`test`), a release phase (`release`), a cron job
+   * (`cron`). Its log source is `<processType>.<index>`.
+   */
   kind: z.enum(["run", "oneoff"]),
+  /** Which config its environment gets: its release's (absent) or the app's test config. */
+  config: z.enum(["release", "test"]).optional(),
+  /** The build a test run tests (its release is then the app's current one, or 0 before any). */
+  build: z.string().optional(),
   /** Draining instances are out of the router and are stopped after the drain period. */
   desired: z.enum(["running", "draining", "stopped"]),
   healthPath: z.string(),
@@ -254,7 +329,7 @@ export const InstanceStateSchema = z.enum(["starting", "running", "crashed", "ex
 export const InstanceStatusSchema = z.strictObject({
   id: z.string(),
   app: AppNameSchema,
-  release: z.number().int().min(1),
+  release: z.number().int().min(0), // 0: a test run before the app has any release
   processType: ProcessTypeSchema,
   index: z.number().int().min(1),
   node: z.string(),

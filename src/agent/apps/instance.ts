@@ -77,10 +77,10 @@ export class Instance {
     return this.assignment.id;
   }
 
-  /** How its output is tagged: `web.1`, `worker.2`; one-offs `run.<n>`. */
+  /** How its output is tagged: `web.1`, `worker.2`; one-offs `run.<n>`, `test.<n>`, `cron.<n>`… */
   get source(): string {
     const a = this.assignment;
-    return a.kind === "oneoff" ? `run.${a.index}` : `${a.processType}.${a.index}`;
+    return `${a.processType}.${a.index}`;
   }
 
   get logFile(): string {

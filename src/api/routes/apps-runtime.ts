@@ -16,6 +16,7 @@ import { forbidden } from "../errors.js";
 import { pathParam, requestSignal } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 import { appParam, appsOf } from "./apps-common.js";
+import { ONEOFF_TYPES } from "../../model/app.js";
 
 const ShipSchema = z.strictObject({
   lines: z
@@ -106,7 +107,7 @@ export function appRuntimeRoutes(deps: ApiDeps): RouteDef[] {
             index: status.index,
             release: status.release,
             node: status.node,
-            kind: status.processType === "run" ? "oneoff" : "run",
+            kind: ONEOFF_TYPES.has(status.processType) ? "oneoff" : "run",
             desired: "stopped",
             command: "",
             state: status.state,

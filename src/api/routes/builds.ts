@@ -1,13 +1,11 @@
 import { createReadStream, existsSync } from "node:fs";
 import * as z from "zod";
-import { DEFAULT_BUILD_SETTINGS, buildKey, runBuild } from "../../build/builder.js";
+import { DEFAULT_BUILD_SETTINGS, buildKey } from "../../build/builder.js";
+import { buildAndRelease } from "../build-release.js";
 import { buildLogPath } from "../../build/buildlog.js";
-import type { DockerBuildDeps } from "../../build/docker-build.js";
-import { selectBuildArgs } from "../../build/docker-inputs.js";
-import { readApp } from "../../apps/records.js";
 import { dockerEngine } from "../../docker/engine.js";
 import { ensureRepoId } from "../../build/repo-id.js";
-import { formatResult, type BuildStreamResult } from "../../build/result.js";
+import { formatResult } from "../../build/result.js";
 import { ValidationError, HttpError, notFound } from "../../errors.js";
 import {
   AppNameSchema,
@@ -96,25 +94,18 @@ export function buildRoutes(deps: ApiDeps): RouteDef[] {
         const write = (line: string): void => {
           if (!ctx.res.writableEnded && !ctx.res.destroyed) ctx.res.write(line + "\n");
         };
-        const build = await runBuild({
-          dataDir,
-          store,
+        const result = await buildAndRelease(deps, {
           app,
           commit: commit.data,
           source: ctx.req,
           ...(source === undefined ? {} : { sourceHash: source.data }),
           ...(push === undefined ? {} : { push }),
-          createdBy: ctx.who.name,
+          who: ctx.who,
           startOps: [deps.audit.entry(ctx.who, "app.build", app)],
-          onLine: (line) => {
-            write(line);
-            toAppLog(deps, app, line);
-          },
+          write,
           signal,
-          settings,
-          docker: () => dockerDeps(deps, app),
         });
-        write(formatResult(await release(deps, ctx, build, write, signal)));
+        write(formatResult(result));
         ctx.res.end();
       },
     },
@@ -208,73 +199,11 @@ function pushOrigin(
   return { commit, ref: ref.data, repo };
 }
 
-/** Build output also goes to the app's log (`gantry logs`), tagged `build`, when there is one. */
-function toAppLog(deps: ApiDeps, app: string, line: string): void {
-  try {
-    deps.apps?.logs?.append(app, [{ source: "build", line }]);
-  } catch {
-    // The build's own log file has the line; the app log is a convenience.
-  }
-}
-
-/** What a Dockerfile build of `app` uses: the engine, the registry, its declared build args. */
-async function dockerDeps(deps: ApiDeps, app: string): Promise<DockerBuildDeps> {
-  const declared = (await readApp(deps.store, app)).value.buildArgs ?? [];
-  const config =
-    declared.length === 0 || deps.apps?.config === undefined
-      ? {}
-      : (await deps.apps.config(app)).values;
-  return {
-    engine: deps.docker ?? dockerEngine(),
-    registry: deps.registry,
-    buildArgs: selectBuildArgs(declared, config),
-  };
-}
-
 function parseBuild(value: Uint8Array): Build | undefined {
   try {
     const r = BuildSchema.safeParse(JSON.parse(Buffer.from(value).toString("utf8")));
     return r.success ? r.data : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** After a build: release and deploy it through the apps service, and say how that went. */
-async function release(
-  deps: ApiDeps,
-  ctx: Ctx,
-  build: Build,
-  write: (line: string) => void,
-  signal: AbortSignal,
-): Promise<BuildStreamResult> {
-  const base = { build: build.id };
-  if (build.status !== "succeeded" || (build.artifact === undefined && build.image === undefined)) {
-    return { ok: false, ...base, error: build.error ?? "the build failed" };
-  }
-  const done = {
-    ...base,
-    ...(build.artifact === undefined ? {} : { artifact: build.artifact }),
-    ...(build.image === undefined ? {} : { image: build.image }),
-  };
-  if (signal.aborted) return { ok: false, ...done, error: "the build was cancelled" };
-  if (deps.apps === undefined) {
-    const error = "deploys are not available on this server (no apps service): the build was kept";
-    write(` !     ${error}`);
-    return { ok: false, ...done, error };
-  }
-  try {
-    const r = await deps.apps.releaseFromBuild(build.app, build, ctx.who, write, signal);
-    return {
-      ok: r.ok,
-      ...done,
-      ...(r.version === undefined ? {} : { release: r.version }),
-      ...(r.url === undefined ? {} : { url: r.url }),
-      ...(r.ok ? {} : { error: r.error ?? "the deploy failed" }),
-    };
-  } catch (err) {
-    const error = `the release failed: ${err instanceof Error ? err.message : String(err)}`;
-    write(` !     ${error}`);
-    return { ok: false, ...done, error };
   }
 }
