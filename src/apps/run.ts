@@ -8,6 +8,7 @@ import {
   AssignmentSchema,
   releaseKey,
   ReleaseSchema,
+  type App,
   type Assignment,
 } from "../model/app.js";
 import type { RunAnswer } from "../model/app-views.js";
@@ -29,16 +30,31 @@ export function shellJoin(argv: readonly string[]): string {
 }
 
 /**
- * `gantry run`: a one-off instance of the current release (its artifact and config) on the
- * least busy live node. Its output is logged under the source `run.<index>`; its exit code
- * appears in its instance status. The deploy controller removes it a minute after it ends.
+ * What a one-off runs, decided from the app record as read in the placing transaction: its
+ * process type (`run`, `test`, `release`, `cron`), release (0: none yet), code and command.
  */
-export async function startOneoff(
+export type OneoffDraft = Pick<
+  Assignment,
+  "processType" | "release" | "command" | "artifact" | "image" | "runtime" | "container"
+> &
+  Partial<Pick<Assignment, "config" | "build">> & {
+    /** The audit entry's action and detail prefix (the instance name is appended). */
+    action: string;
+  };
+
+/**
+ * Place a one-off instance on the least busy live node and write its assignment (kind
+ * `oneoff`), compared against the app record so a destroyed or changed app is not run on.
+ * Its output is logged under the source `<processType>.<index>`; its exit code appears in its
+ * instance status. The deploy controller removes it a minute after it ends. `gantry run`,
+ * a build's tests (src/api/build-test.ts) and other one-offs share this.
+ */
+export async function placeOneoff(
   store: Store,
   audit: AuditLog,
   who: Principal,
   app: string,
-  command: readonly string[],
+  draft: (rec: App) => Promise<OneoffDraft>,
 ): Promise<RunAnswer> {
   for (let attempt = 0; attempt < 8; attempt++) {
     const res = await store.txn({
@@ -51,12 +67,7 @@ export async function startOneoff(
     const appKv = kvsOf(res, 0)[0];
     const rec = parseRecord(appKv, AppSchema);
     if (appKv === undefined || rec === undefined) throw appNotFound(app);
-    const rel =
-      rec.currentRelease === 0
-        ? undefined
-        : parseRecord(await store.get(releaseKey(app, rec.currentRelease)), ReleaseSchema);
-    if (rel === undefined || !hasCode(rel))
-      throw conflict(`${app} has no running release to run a command with: push code first`);
+    const { action, ...d } = await draft(rec);
     const running = parseAll(kvsOf(res, 1), AssignmentSchema)
       .map((a) => a.value)
       .filter((a) => a.desired === "running");
@@ -70,14 +81,11 @@ export async function startOneoff(
       ) + 1;
     const createdAt = new Date().toISOString();
     const a: Assignment = {
-      id: assignmentId(app, rel.version, "run", index, idSuffix()),
+      ...d,
+      id: assignmentId(app, d.release, d.processType, index, idSuffix()),
       app,
-      release: rel.version,
-      processType: "run",
       index,
       node,
-      ...assignmentCode(rel, rec),
-      command: shellJoin(command),
       kind: "oneoff",
       desired: "running",
       healthPath: rec.healthPath,
@@ -91,11 +99,39 @@ export async function startOneoff(
       ],
       success: [
         { type: "put", key, value: JSON.stringify(a) },
-        audit.entry(who, "app.run", `${app} ${instanceName(a)}`),
+        audit.entry(who, action, `${app} ${instanceName(a)}`),
       ],
     });
     if (put.succeeded)
       return { id: a.id, source: instanceName(a), release: a.release, node, createdAt };
   }
   throw conflict(`${app} is changing too fast; try again`);
+}
+
+/**
+ * `gantry run`: a one-off instance of the current release (its artifact and config) on the
+ * least busy live node, logged under the source `run.<index>`.
+ */
+export function startOneoff(
+  store: Store,
+  audit: AuditLog,
+  who: Principal,
+  app: string,
+  command: readonly string[],
+): Promise<RunAnswer> {
+  return placeOneoff(store, audit, who, app, async (rec) => {
+    const rel =
+      rec.currentRelease === 0
+        ? undefined
+        : parseRecord(await store.get(releaseKey(app, rec.currentRelease)), ReleaseSchema);
+    if (rel === undefined || !hasCode(rel))
+      throw conflict(`${app} has no running release to run a command with: push code first`);
+    return {
+      processType: "run",
+      release: rel.version,
+      ...assignmentCode(rel, rec),
+      command: shellJoin(command),
+      action: "app.run",
+    };
+  });
 }
