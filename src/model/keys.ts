@@ -26,6 +26,8 @@ export const K = {
   /** Apps and their records (see src/model/app.ts for each record's schema). */
   apps: "apps/",
   config: "config/",
+  /** An app's TEST config (issue 15: what its build's tests run with): `config-test/<app>`. */
+  testConfig: "config-test/",
   builds: "builds/",
   releases: "releases/",
   deploys: "deploys/",
@@ -51,6 +53,24 @@ export const K = {
   poolNodes: "pools/nodes/",
   /** The address plan pools take their addresses from (`addressPlan` in gantry.yaml). */
   addressPlan: "sys/address-plan",
+  /** Notification webhooks (src/model/notify.ts): `notify/hooks/<app:NAME|pipeline:NAME>/<id>`. */
+  notifyHooks: "notify/hooks/",
+  /** Payloads waiting for delivery: `notify/outbox/<ms>-<seq>`. */
+  notifyOutbox: "notify/outbox/",
+  /** The store revision the notifier has turned into outbox entries. */
+  notifyCursor: "sys/notify/cursor",
+  /** Pipelines (src/model/pipeline.ts): `pipelines/<name>`. */
+  pipelines: "pipelines/",
+  /** Which pipeline an app is a stage of (one at most): `sys/pipeline-apps/<app>` → name. */
+  pipelineApps: "sys/pipeline-apps/",
   /** The stack's status, as `gantry stack:info` shows it. */
   stackInfo: "stack/info",
+  /** Apps connected to an outside git repo (src/model/connect.ts): `connect/apps/<app>`. */
+  connectApps: "connect/apps/",
+  /** Webhook delivery ids seen (replays refused), on a day's lease: `connect/deliveries/<app>/<id>`. */
+  connectDeliveries: "connect/deliveries/",
+  /** Scheduled jobs (src/model/cron.ts): `cron/jobs/<app>/<id>`. */
+  cronJobs: "cron/jobs/",
+  /** Their run records, one per tick acted on: `cron/runs/<app>/<id>/<tick>`. */
+  cronRuns: "cron/runs/",
 } as const;
