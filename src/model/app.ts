@@ -85,6 +85,9 @@ export const HSTS_DEFAULT_SECONDS = 31_536_000;
  */
 export const ONEOFF_TYPES: ReadonlySet<string> = new Set(["run", "test", "release", "cron"]);
 
+/** How long a release phase may run when the app does not say (`App.releaseTimeoutMs`). */
+export const RELEASE_TIMEOUT_MS = 600_000;
+
 export const FormationSchema = z.record(ProcessTypeSchema, z.number().int().min(0).max(100));
 export type Formation = z.infer<typeof FormationSchema>;
 
@@ -128,6 +131,16 @@ export const AppSchema = z.strictObject({
   test: z.string().min(1).max(4000).optional(),
   /** How long a test run may take before it is killed and the push rejected (ms; default 10 min). */
   testTimeoutMs: z
+    .number()
+    .int()
+    .min(1000)
+    .max(6 * 3_600_000)
+    .optional(),
+  /**
+   * How long a release phase (a Procfile `release:` command) may run before it is stopped and
+   * its release failed (ms; default 10 min; `apps:set release-timeout=…`).
+   */
+  releaseTimeoutMs: z
     .number()
     .int()
     .min(1000)
