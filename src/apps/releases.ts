@@ -29,6 +29,8 @@ export interface ReleaseDraft extends ReleaseCode {
   description: string;
   /** The push its code came from, while that ties it (see Release.push). */
   push?: PushOrigin;
+  /** Where a promoted release came from (src/apps/promote.ts). */
+  promotedFrom?: Release["promotedFrom"];
 }
 
 export interface ReleaseChange {
@@ -39,6 +41,8 @@ export interface ReleaseChange {
   action: string;
   /** A change of the app record written with it (a rollback's pin), under the same guard. */
   app?: (app: App) => App;
+  /** More writes that go with it (a promotion's copy of the build record). */
+  ops?: TxnOp[];
 }
 
 const ATTEMPTS = 8;
@@ -88,6 +92,7 @@ export function newRelease(
     createdBy: who.name,
     status: "pending",
     ...(draft.push === undefined ? {} : { push: draft.push }),
+    ...(draft.promotedFrom === undefined ? {} : { promotedFrom: draft.promotedFrom }),
   };
 }
 
@@ -152,6 +157,7 @@ export async function createRelease(
       const next = AppSchema.parse(decided.app(state.app.value));
       success.push({ type: "put", key: appKey(app), value: JSON.stringify(next) });
     }
+    if (decided.ops !== undefined) success.push(...decided.ops);
     const res = await store.txn({ compare, success });
     if (res.succeeded) return release;
   }
