@@ -13,6 +13,7 @@ import {
   assignmentKey,
   buildsPrefix,
   configKey,
+  testConfigKey,
   deployKey,
   scaleKey,
   deployStepKey,
@@ -73,6 +74,7 @@ export async function destroyApp(
   const ops: TxnOp[] = [
     { type: "delete", range: appKey(name) },
     { type: "delete", range: configKey(name) },
+    { type: "delete", range: testConfigKey(name) },
     { type: "delete", range: deployKey(name) },
     { type: "delete", range: scaleKey(name) },
     { type: "delete", range: deployStepKey(name) },

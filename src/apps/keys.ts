@@ -3,6 +3,7 @@ import { K } from "../model/keys.js";
 /** Store keys of the PaaS records (layout in src/model/app.ts). */
 export const appKey = (app: string): string => `${K.apps}${app}`;
 export const configKey = (app: string): string => `${K.config}${app}`;
+export const testConfigKey = (app: string): string => `${K.testConfig}${app}`;
 export const deployKey = (app: string): string => `${K.deploys}${app}`;
 export const scaleKey = (app: string): string => `${K.scales}${app}`;
 export const releasesPrefix = (app: string): string => `${K.releases}${app}/`;

@@ -98,22 +98,29 @@ export class SecretBox {
     }
   }
 
-  /** Encrypt a whole config map of one app. */
-  seal(app: string, values: Record<string, string>): Record<string, string> {
+  /** Encrypt a whole config map of one app (`scope` test: its TEST config, `config-test/<app>`). */
+  seal(app: string, values: Record<string, string>, scope?: ConfigScope): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [name, value] of Object.entries(values))
-      out[name] = this.encrypt(value, configContext(app, name));
+      out[name] = this.encrypt(value, configContext(app, name, scope));
     return out;
   }
 
-  /** Decrypt a config map of one app (as stored in `config/<app>` or a release). */
-  open(app: string, sealed: Record<string, string>): Record<string, string> {
+  /** Decrypt a config map of one app (as stored in `config/<app>`, a release or `config-test/<app>`). */
+  open(app: string, sealed: Record<string, string>, scope?: ConfigScope): Record<string, string> {
     const out: Record<string, string> = {};
     for (const [name, value] of Object.entries(sealed))
-      out[name] = this.decrypt(value, configContext(app, name));
+      out[name] = this.decrypt(value, configContext(app, name, scope));
     return out;
   }
 }
 
-/** What a config value is bound to. */
-export const configContext = (app: string, name: string): string => `config ${app}/${name}`;
+/** Which config a value belongs to: the app's (releases) or its TEST config (issue 15). */
+export type ConfigScope = "release" | "test";
+
+/**
+ * What a config value is bound to. TEST values have their own context, so a value copied between
+ * `config/<app>` and `config-test/<app>` does not decrypt.
+ */
+export const configContext = (app: string, name: string, scope?: ConfigScope): string =>
+  scope === "test" ? `config-test ${app}/${name}` : `config ${app}/${name}`;

@@ -76,9 +76,23 @@ export class AppsClient {
     return this.client.json("DELETE", this.path(app), { query: { confirm } });
   }
 
-  /** The config, decrypted, with its record's modRevision (0: never set). */
-  config(app: string): Promise<Pick<AppConfig, "version" | "values"> & { modRevision: number }> {
-    return this.client.json("GET", this.path(app, "/config"));
+  /** The config (or, scope test, the TEST config), decrypted, with its record's modRevision (0: never set). */
+  config(
+    app: string,
+    scope?: "test",
+  ): Promise<Pick<AppConfig, "version" | "values"> & { modRevision: number }> {
+    return this.client.json("GET", this.path(app, "/config"), { query: { scope } });
+  }
+
+  /** Set and unset TEST config vars (what build tests run with): no release. */
+  changeTestConfig(
+    app: string,
+    change: { set?: Record<string, string>; unset?: string[] },
+  ): Promise<{ changed: boolean; version: number; scope: "test" }> {
+    return this.client.json("PUT", this.path(app, "/config"), {
+      body: change,
+      query: { scope: "test" },
+    });
   }
 
   /**

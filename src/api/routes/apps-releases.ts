@@ -1,6 +1,7 @@
 import * as z from "zod";
 import { ValidationError } from "../../errors.js";
 import { ConfigNameSchema } from "../../model/app.js";
+import { changeTestConfig, readTestConfig } from "../../apps/test-config.js";
 import { auditConfigRead, requireConfigRead } from "../config-reads.js";
 import type { Ctx } from "../context.js";
 import { requestSignal } from "../path-params.js";
@@ -32,13 +33,17 @@ export function appReleaseRoutes(deps: ApiDeps): RouteDef[] {
       method: "GET",
       path: "/v1/apps/:app/config",
       summary:
-        "The app's config vars, decrypted (needs app write: these are secrets); each read is audited (config.read)",
+        "The app's config vars, decrypted (needs app deploy: these are secrets); ?scope=test: its TEST config (what build tests run with); each read is audited (config.read)",
       handler: async (ctx) => {
-        ctx.allowQuery();
+        ctx.allowQuery("scope");
         const app = appParam(ctx, "read");
+        const test = scopeOf(ctx) === "test";
         requireConfigRead(ctx.who, app);
-        const config = await appsOf(deps).config(app);
-        await auditConfigRead(deps, ctx, [app]);
+        const apps = appsOf(deps);
+        const config = test
+          ? await readTestConfig({ store: deps.store, secrets: apps.secrets }, app)
+          : await apps.config(app);
+        await auditConfigRead(deps, ctx, [test ? `${app}(test)` : app]);
         ctx.send(200, config);
       },
     },
@@ -46,15 +51,17 @@ export function appReleaseRoutes(deps: ApiDeps): RouteDef[] {
       method: "PUT",
       path: "/v1/apps/:app/config",
       summary:
-        "Change config {set: {K: V}, unset: [K]}: a new release when anything changed → {changed, version}",
+        "Change config {set: {K: V}, unset: [K]}: a new release when anything changed → {changed, version}; ?scope=test changes the TEST config (no release) → {changed, version, scope}",
       handler: async (ctx) => {
-        ctx.allowQuery();
+        ctx.allowQuery("scope");
         const app = appParam(ctx, "deploy");
+        const test = scopeOf(ctx) === "test";
         const { set, unset } = await ctx.json(ConfigChangeSchema);
         if (Object.keys(set).length === 0 && unset.length === 0)
           throw new ValidationError("give config vars to set or unset", "set");
         const apps = appsOf(deps);
-        const current = await apps.config(app);
+        const tdeps = { store: deps.store, audit: deps.audit, secrets: apps.secrets };
+        const current = test ? await readTestConfig(tdeps, app) : await apps.config(app);
         const after = { ...current.values, ...set };
         for (const k of unset) delete after[k];
         const total = Object.entries(after).reduce((n, [k, v]) => n + k.length + v.length, 0);
@@ -63,7 +70,12 @@ export function appReleaseRoutes(deps: ApiDeps): RouteDef[] {
             `the config would hold ${total} bytes; at most ${MAX_TOTAL} are allowed`,
             "set",
           );
-        ctx.send(200, await apps.changeConfig(app, set, unset, ctx.who));
+        ctx.send(
+          200,
+          test
+            ? await changeTestConfig(tdeps, app, set, unset, ctx.who)
+            : await apps.changeConfig(app, set, unset, ctx.who),
+        );
       },
     },
     {
@@ -125,6 +137,16 @@ export function appReleaseRoutes(deps: ApiDeps): RouteDef[] {
     },
   ];
 }
+
+/** `?scope=`: the app's config (`release`, the default) or its TEST config (`test`). */
+function scopeOf(ctx: Ctx): "release" | "test" {
+  const raw = ctx.query.get("scope") ?? "release";
+  const r = ConfigScopeSchema.safeParse(raw);
+  if (!r.success) throw new ValidationError(`scope must be release or test, not "${raw}"`, "scope");
+  return r.data;
+}
+
+const ConfigScopeSchema = z.enum(["release", "test"]);
 
 /** The deploy record when it is about `release`; else what the release record says. */
 async function sendDeploy(ctx: Ctx, deps: ApiDeps, app: string, release: number): Promise<void> {
