@@ -1,9 +1,10 @@
 import * as z from "zod";
-import { assignmentKey, instanceKey } from "../../apps/keys.js";
+import { assignmentKey, instanceKey, testConfigKey } from "../../apps/keys.js";
 import { SecretBox } from "../../apps/secrets.js";
 import { ArtifactStore } from "../../build/artifacts.js";
 import { GantryError, ValidationError, notFound } from "../../errors.js";
 import {
+  AppConfigSchema,
   AssignmentSchema,
   InstanceStatusSchema,
   releaseKey,
@@ -75,7 +76,8 @@ export function agentWorkRoutes(deps: ApiDeps): RouteDef[] {
     {
       method: "GET",
       path: "/v1/nodes/:node/assignments/:id/env",
-      summary: "An assignment's environment: its release's config, decrypted → {env}",
+      summary:
+        "An assignment's environment: its release's config, decrypted (a build's test run: the app's TEST config and CI=true) → {env}",
       handler: async (ctx) => {
         ctx.allowQuery();
         const node = writableNode(ctx, "node");
@@ -83,6 +85,15 @@ export function agentWorkRoutes(deps: ApiDeps): RouteDef[] {
         const kv = await store.get(assignmentKey(node, id));
         const a = kv === undefined ? undefined : parseAssignment(kv);
         if (a === undefined) throw notFound(`assignment "${id}" on node "${node}"`);
+        if (a.config === "test") {
+          const test = await store.get(testConfigKey(a.app));
+          const cfg =
+            test === undefined
+              ? undefined
+              : AppConfigSchema.safeParse(JSON.parse(text(test.value)));
+          const values = cfg?.success === true ? cfg.data.values : {};
+          return ctx.send(200, { env: { ...secrets().open(a.app, values, "test"), CI: "true" } });
+        }
         const rel = await store.get(releaseKey(a.app, a.release));
         const parsed =
           rel === undefined ? undefined : ReleaseSchema.safeParse(JSON.parse(text(rel.value)));
