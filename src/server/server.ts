@@ -9,6 +9,7 @@ import { startLeadership } from "../controllers/leader.js";
 import { startPoolController } from "../controllers/pools.js";
 import { JoinTokens } from "../api/join-tokens.js";
 import { leadGitOps } from "../gitops/start.js";
+import { startNotifications } from "../notify/start.js";
 import { hashSecret } from "../api/tokens.js";
 import { openStore, type Store } from "../store/index.js";
 import { writeFileAtomic } from "../fsutil/write-atomic.js";
@@ -174,9 +175,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           ...(opts.pools?.pollMs === undefined ? {} : { pollMs: opts.pools.pollMs }),
           log: say,
         });
+        const notifications = startNotifications({
+          store,
+          box: apps.secrets,
+          appUrl: (app) => apps.appUrl(app),
+          log: say,
+        });
         return {
           stop: async () =>
-            void (await Promise.all([stack.stop(), deploy.stop(), acme?.stop(), pools.stop()])),
+            void (await Promise.all([
+              stack.stop(),
+              deploy.stop(),
+              acme?.stop(),
+              pools.stop(),
+              notifications.stop(),
+            ])),
         };
       },
     });

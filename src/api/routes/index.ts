@@ -12,15 +12,20 @@ import { certBundleRoutes } from "./cert-bundle.js";
 import { certRoutes } from "./certs.js";
 import { catalogRegistrationRoutes } from "./catalog-registrations.js";
 import { checkRoutes } from "./checks.js";
+import { connectRoutes } from "./connect.js";
 import { convergeRoutes } from "./converge.js";
 import { gitRoutes } from "./git.js";
+import { gitHookRoutes } from "./git-hooks.js";
 import { healthRoutes } from "./health.js";
 import { joinTokenRoutes } from "./join-tokens.js";
 import { kvRoutes } from "./kv.js";
 import { nodeRoutes } from "./nodes.js";
+import { notificationRoutes } from "./notifications.js";
 import { registryRoutes } from "./registry.js";
 import { openapiRoutes } from "./openapi.js";
+import { pipelineRoutes } from "./pipelines.js";
 import { poolRoutes } from "./pools.js";
+import { reviewRoutes } from "./reviews.js";
 import { sessionRoutes } from "./sessions.js";
 import { stackRoutes } from "./stack.js";
 import { stackAppRoutes } from "./stack-apps.js";
@@ -57,14 +62,19 @@ export function registerRoutes(deps: ApiDeps): RouteDef[] {
     // Before gitRoutes: /git/_stack.git is the stack's repo, not an app's.
     ...stackGitRoutes(deps),
     ...gitRoutes(deps),
+    ...connectRoutes(deps),
+    ...gitHookRoutes(deps),
     ...convergeRoutes(deps),
     ...stackRoutes(deps),
     ...stackAppRoutes(deps),
     ...stackSyncRoutes(deps),
     ...stackSourceRoutes(deps),
     ...registryRoutes(deps),
+    ...pipelineRoutes(deps),
+    ...reviewRoutes(deps),
     ...poolRoutes(deps),
     ...addressPlanRoutes(deps),
+    ...notificationRoutes(deps),
   ];
   // The document describes the final list, itself included: it reads `routes` when first asked.
   routes.push(...openapiRoutes(() => routes));
