@@ -1,16 +1,17 @@
-import type { Assignment, Formation } from "../model/app.js";
+import { ONEOFF_TYPES, type Assignment, type Formation } from "../model/app.js";
 
 /**
  * How many instances of each of a release's process types run: the app's formation, and for a
  * type it does not mention, 1 for `web` and 0 for the rest (as on Heroku). Types the release does
- * not have are left out, whatever the formation says.
+ * not have are left out, whatever the formation says, and so are the types that only ever run
+ * as one-offs (`release`, `test`, `run`, `cron`: ONEOFF_TYPES).
  */
 export function effectiveFormation(
   formation: Formation,
   processTypes: Record<string, string>,
 ): Formation {
   const out: Formation = {};
-  for (const type of sortTypes(Object.keys(processTypes)))
+  for (const type of sortTypes(Object.keys(processTypes).filter((t) => !ONEOFF_TYPES.has(t))))
     out[type] = formation[type] ?? (type === "web" ? 1 : 0);
   return out;
 }

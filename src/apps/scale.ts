@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import type { AuditLog } from "../audit/log.js";
 import type { Principal } from "../model/principal.js";
 import { ValidationError, conflict } from "../errors.js";
-import { AppSchema, type App, type Formation, type Scale } from "../model/app.js";
+import { AppSchema, ONEOFF_TYPES, type App, type Formation, type Scale } from "../model/app.js";
 import type { Store } from "../store/index.js";
 import { effectiveFormation, formationText } from "./formation.js";
 import { appKey, scaleKey } from "./keys.js";
@@ -34,7 +34,8 @@ export async function scaleApp(
     if (base === undefined || Object.keys(base.processTypes).length === 0)
       throw conflict(`${name} has no release with process types yet: push code first`);
     for (const type of Object.keys(changes))
-      if (!(type in base.processTypes))
+      if (ONEOFF_TYPES.has(type)) throw notScalable(name, type);
+      else if (!(type in base.processTypes))
         throw new ValidationError(
           `${name} has no process type "${type}" (v${base.version} has ${Object.keys(base.processTypes).join(", ")})`,
           type,
@@ -64,4 +65,20 @@ export async function scaleApp(
     if (res.succeeded) return { app: next, scale };
   }
   throw conflict(`${name} is changing too fast; try again`);
+}
+
+/** What each one-off type is for instead: they run once, never as part of the formation. */
+const ONEOFF_USE: Record<string, string> = {
+  release: "runs once per release, before its instances start (the release phase)",
+  test: "runs once per build, before it is released",
+  run: "is what `gantry run APP -- COMMAND` starts, once",
+  cron: "runs on a schedule (`gantry cron:add`)",
+};
+
+function notScalable(app: string, type: string): ValidationError {
+  const use = ONEOFF_USE[type] ?? "runs once, as a one-off";
+  return new ValidationError(
+    `"${type}" cannot be scaled: it ${use}, never as part of ${app}'s formation; scale web or a worker type instead`,
+    type,
+  );
 }

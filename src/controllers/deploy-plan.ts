@@ -7,7 +7,8 @@
  * controller applies it as one store transaction, so two controllers (or a controller and an API
  * write) never both act on the same state. Order of business, one transition at a time:
  * drained instances are deleted → finished one-offs are cleaned up → a running deploy is judged
- * (progress, success, failure) → the oldest pending release starts deploying → the current
+ * (its release phase, progress, success, failure) → the oldest pending release starts deploying
+ * (with its release phase first, when it has one: plan-release-phase.ts) → the current
  * release is scaled to its formation (start the extra first, drain the surplus after; instances
  * on a node gone for good are started again elsewhere).
  *
@@ -21,7 +22,7 @@ import type { Assignment, Deploy, Release } from "../model/app.js";
 import { appKey, assignmentKey, instanceKey } from "../apps/keys.js";
 import { effectiveFormation, instanceName, sortTypes } from "../apps/formation.js";
 import { releaseKey } from "../model/app.js";
-import { ScalePlanner } from "./plan-scale.js";
+import { ReleasePhasePlanner } from "./plan-release-phase.js";
 import {
   CRASHES_TO_FAIL,
   LOST_BATCH,
@@ -44,7 +45,7 @@ export function planDeploy(s: DeploySnapshot, opts: PlanOptions): Plan {
   return p.plan();
 }
 
-class Planner extends ScalePlanner {
+class Planner extends ReleasePhasePlanner {
   plan(): Plan {
     const t =
       this.deleteDrained() ??
@@ -90,7 +91,7 @@ class Planner extends ScalePlanner {
     const due: VA[] = [];
     let lost = 0;
     for (const a of this.s.assignments) {
-      if (a.value.kind !== "oneoff") continue;
+      if (a.value.kind !== "oneoff" || this.judgedPhase(a.value)) continue;
       const inst = this.s.instances.get(a.value.id);
       const ended = inst !== undefined && ["exited", "crashed", "stopped"].includes(inst.state);
       // One on a node gone for good will never end: it goes like a finished one.
@@ -132,6 +133,7 @@ class Planner extends ScalePlanner {
     // Abandoned (its push did not complete: docs/apps.md): the deploy ends, its instances go.
     if (rel.value.status === "abandoned")
       return this.fail(deploy, undefined, news, `abandoned: ${rel.value.error}`);
+    if (rel.value.releasePhase?.status === "running") return this.judgeReleasePhase(deploy, rel);
     for (const a of news) {
       const inst = this.s.instances.get(a.value.id);
       // One crash is restarted, and the deploy waits saying so; a second fails it at once.
@@ -158,7 +160,9 @@ class Planner extends ScalePlanner {
     }
     const fresh = lines.filter((l) => !deploy.log.includes(l));
     if (pending.length === 0) return this.succeed(deploy, rel, fresh);
-    const deadline = Date.parse(deploy.startedAt) + this.app.deployTimeoutMs;
+    // The instances have the deploy timeout from when they were placed: after the release phase.
+    const placedAt = rel.value.releasePhase?.finishedAt ?? deploy.startedAt;
+    const deadline = Date.parse(placedAt) + this.app.deployTimeoutMs;
     if (this.s.now >= deadline) {
       const secs = Math.round(this.app.deployTimeoutMs / 1000);
       const more = pending.length > 1 ? ` (and ${pending.length - 1} more)` : "";
@@ -232,7 +236,7 @@ class Planner extends ScalePlanner {
     t.events.push(...done);
   }
 
-  private fail(
+  protected fail(
     deploy: Deploy,
     rel: Versioned<Release> | undefined,
     news: VA[],
@@ -242,6 +246,7 @@ class Planner extends ScalePlanner {
     // More than a batch of new instances is refused at start, so they all fit here.
     for (const a of news)
       t.deletes.push({ key: assignmentKey(a.value.node, a.value.id), expect: a.modRevision });
+    this.stopPhase(t, deploy.release);
     if (rel !== undefined)
       t.puts.push({
         key: releaseKey(this.app.name, rel.value.version),
@@ -277,15 +282,34 @@ class Planner extends ScalePlanner {
       previous: this.app.currentRelease,
       status: "running",
       startedAt: this.iso(),
-      log: [`deploying v${rel.version}: ${rel.description}`],
+      log: [],
     };
+    const first = [`deploying v${rel.version}: ${rel.description}`];
     if (!hasCode(rel)) {
       const t = this.transition(`v${rel.version} has nothing to run`);
-      this.finishSuccess(t, pending, deploy, [
+      this.finishSuccess(t, pending, { ...deploy, log: first }, [
         "no build yet: the release is recorded, nothing runs",
       ]);
       return t;
     }
+    return (
+      this.startReleasePhase(pending, deploy, first) ??
+      this.startFormation(pending, deploy, first, `start deploying v${rel.version}`)
+    );
+  }
+
+  /**
+   * Place a release's formation as new assignments, the release `deploying`, the deploy telling
+   * `lines` first: at the start of its deploy, or once its release phase succeeded.
+   */
+  protected startFormation(
+    pending: Versioned<Release>,
+    deploy: Deploy,
+    lines: string[],
+    summary: string,
+  ): Transition {
+    const rel = pending.value;
+    const told = { ...deploy, log: [...deploy.log, ...lines] };
     const formation = effectiveFormation(this.app.formation, rel.processTypes);
     const counts = sortTypes(Object.keys(formation))
       .filter((type) => formation[type]! > 0)
@@ -293,12 +317,15 @@ class Planner extends ScalePlanner {
     const total = counts.reduce((n, c) => n + c.indexes.length, 0);
     if (total === 0) {
       const t = this.transition(`v${rel.version} runs no instances`);
-      this.finishSuccess(t, pending, deploy, ["the formation runs no instances of this release"]);
+      this.finishSuccess(t, pending, deploy, [
+        ...lines,
+        "the formation runs no instances of this release",
+      ]);
       return t;
     }
     if (total > MAX_BATCH)
       return this.fail(
-        deploy,
+        told,
         pending,
         [],
         `the formation asks for ${total} instances; one deploy starts at most ${MAX_BATCH}`,
@@ -307,8 +334,8 @@ class Planner extends ScalePlanner {
       .filter((a) => a.value.kind === "oneoff" && a.value.desired === "running")
       .map((a) => a.value);
     const created = this.newAssignments(rel, counts, staying);
-    if (created === undefined) return this.fail(deploy, pending, [], "no live node to run it on");
-    const t = this.transition(`start deploying v${rel.version}`);
+    if (created === undefined) return this.fail(told, pending, [], "no live node to run it on");
+    const t = this.transition(summary);
     t.puts.push({
       key: releaseKey(this.app.name, rel.version),
       value: { ...rel, status: "deploying" },
@@ -317,9 +344,9 @@ class Planner extends ScalePlanner {
     for (const a of created) t.puts.push({ key: assignmentKey(a.node, a.id), value: a, expect: 0 });
     const started = `starting ${created.map((a) => `${instanceName(a)} on ${a.node}`).join(", ")}`;
     const secs = Math.round(this.app.deployTimeoutMs / 1000);
-    deploy.log.push(started, `waiting up to ${secs} s for them to become healthy`);
-    this.putDeploy(t, deploy);
-    t.events.push(...deploy.log);
+    const fresh = [...lines, started, `waiting up to ${secs} s for them to become healthy`];
+    this.putDeploy(t, { ...deploy, log: [...deploy.log, ...fresh], loggedAt: this.iso() });
+    t.events.push(...fresh);
     return t;
   }
 }
