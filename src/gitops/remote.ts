@@ -1,10 +1,12 @@
 /**
- * The outside repository a stack follows (stack:connect), through git itself: `git ls-remote`
- * to see where the branch is, `git fetch` into a bare cache in the data directory. git never
- * prompts, reads no user or system config, and may only use the file, http(s), ssh and git
- * transports (never `ext::`, which runs commands).
+ * Outside repositories (a stack's stack:connect, an app's apps:connect), through git itself:
+ * `git ls-remote` to see where a branch is, `git fetch` into a bare cache in the data directory,
+ * `git archive` of a fetched commit. git never prompts, reads no user or system config, and may
+ * only use the file, http(s), ssh and git transports (never `ext::`, which runs commands); file
+ * only when the caller allows it.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import type { Readable } from "node:stream";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ValidationError } from "../errors.js";
@@ -14,7 +16,12 @@ export const cacheRepoPath = (dataDir: string): string => join(dataDir, "stack",
 
 const GIT_TIMEOUT_MS = 120_000;
 
-function gitEnv(): NodeJS.ProcessEnv {
+/** Whether local paths and file:// URLs may be read (a stack may; apps only when the server says). */
+export interface RemoteOptions {
+  allowFile?: boolean;
+}
+
+function gitEnv(opts: RemoteOptions = {}): NodeJS.ProcessEnv {
   return {
     PATH: process.env["PATH"] ?? "/usr/bin:/bin",
     HOME: process.env["HOME"] ?? "/",
@@ -24,18 +31,23 @@ function gitEnv(): NodeJS.ProcessEnv {
     GIT_ASKPASS: "/bin/false",
     GIT_SSH_COMMAND: "ssh -o BatchMode=yes -o StrictHostKeyChecking=accept-new",
     GIT_PROTOCOL_FROM_USER: "0",
-    GIT_ALLOW_PROTOCOL: "file:http:https:ssh:git",
+    GIT_ALLOW_PROTOCOL: opts.allowFile === false ? "http:https:ssh:git" : "file:http:https:ssh:git",
   };
 }
 
 /** Run git; resolves stdout, rejects with git's last stderr line. */
-function git(args: string[], signal?: AbortSignal, timeoutMs = GIT_TIMEOUT_MS): Promise<string> {
+function git(
+  args: string[],
+  signal?: AbortSignal,
+  timeoutMs = GIT_TIMEOUT_MS,
+  opts: RemoteOptions = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       "git",
       args,
       {
-        env: gitEnv(),
+        env: gitEnv(opts),
         timeout: timeoutMs,
         maxBuffer: 16 * 1024 * 1024,
         ...(signal ? { signal } : {}),
@@ -58,15 +70,18 @@ function git(args: string[], signal?: AbortSignal, timeoutMs = GIT_TIMEOUT_MS): 
 }
 
 /** A URL git may fetch from: http(s), ssh, git, file, scp-like `user@host:path`, or a path. */
-export function checkRemoteUrl(url: string): void {
+export function checkRemoteUrl(url: string, opts: RemoteOptions & { field?: string } = {}): void {
+  const local = /^file:\/\/[^\s]+$/.test(url) || /^\/[^\s]*$/.test(url);
   const ok =
-    /^(https?|ssh|git|file):\/\/[^\s]+$/.test(url) ||
+    /^(https?|ssh|git):\/\/[^\s]+$/.test(url) ||
     /^[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+$/.test(url) ||
-    /^\/[^\s]*$/.test(url);
+    (local && opts.allowFile !== false);
   if (!ok || url.includes("::")) {
     throw new ValidationError(
-      `"${url}" is not a git URL Gantry follows: use https://, ssh://, git://, file:// or an absolute path`,
-      "url",
+      opts.allowFile === false
+        ? `"${url}" is not a git URL Gantry follows: use https://, ssh:// or git:// (this server reads no local paths)`
+        : `"${url}" is not a git URL Gantry follows: use https://, ssh://, git://, file:// or an absolute path`,
+      opts.field ?? "url",
     );
   }
 }
@@ -106,8 +121,9 @@ export async function lsRemote(
   url: string,
   branch: string,
   signal?: AbortSignal,
+  opts: RemoteOptions = {},
 ): Promise<string | undefined> {
-  const out = await git(["ls-remote", "--", url, `refs/heads/${branch}`], signal, 60_000);
+  const out = await git(["ls-remote", "--", url, `refs/heads/${branch}`], signal, 60_000, opts);
   const line = out.split("\n").find((l) => l.endsWith(`\trefs/heads/${branch}`));
   return line?.split("\t")[0];
 }
@@ -118,27 +134,76 @@ export async function fetchBranch(
   url: string,
   branch: string,
   signal?: AbortSignal,
+  opts: RemoteOptions = {},
 ): Promise<string> {
+  const ref = `refs/follow/${branch}`;
+  await fetchInto(cache, url, [`+refs/heads/${branch}:${ref}`], signal, opts);
+  return (
+    await git(["--git-dir", cache, "rev-parse", "--verify", `${ref}^{commit}`], signal)
+  ).trim();
+}
+
+/** Fetch refspecs (or commit ids) from `url` into the bare cache, made on first use. */
+export async function fetchInto(
+  cache: string,
+  url: string,
+  refspecs: string[],
+  signal?: AbortSignal,
+  opts: RemoteOptions = {},
+): Promise<void> {
   if (!existsSync(cache)) {
     mkdirSync(cache, { recursive: true, mode: 0o700 });
     await git(["init", "--quiet", "--bare", "--template=", cache], signal);
   }
-  const ref = `refs/follow/${branch}`;
   await git(
-    [
-      "--git-dir",
-      cache,
-      "fetch",
-      "--quiet",
-      "--no-tags",
-      "--force",
-      "--",
-      url,
-      `+refs/heads/${branch}:${ref}`,
-    ],
+    ["--git-dir", cache, "fetch", "--quiet", "--no-tags", "--force", "--", url, ...refspecs],
     signal,
+    GIT_TIMEOUT_MS,
+    opts,
   );
-  return (
-    await git(["--git-dir", cache, "rev-parse", "--verify", `${ref}^{commit}`], signal)
-  ).trim();
+}
+
+/** Whether the cache holds `commit` (a full id). */
+export async function hasCommit(cache: string, commit: string): Promise<boolean> {
+  if (!existsSync(cache)) return false;
+  try {
+    await git(["--git-dir", cache, "cat-file", "-e", `${commit}^{commit}`], undefined, 30_000);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `git archive --format=tar` of `commit` from a repository on disk, as a stream; `done` resolves
+ * when git ended well and rejects with its error (a truncated tar then fails the reader too).
+ */
+export function archiveCommit(
+  gitDir: string,
+  commit: string,
+  signal?: AbortSignal,
+): { stream: Readable; done: Promise<void> } {
+  const child = spawn("git", ["--git-dir", gitDir, "archive", "--format=tar", commit], {
+    env: gitEnv(),
+    stdio: ["ignore", "pipe", "pipe"],
+    ...(signal ? { signal } : {}),
+  });
+  let err = "";
+  child.stderr.on("data", (c: Buffer) => {
+    if (err.length < 4096) err += c.toString();
+  });
+  const done = new Promise<void>((resolve, reject) => {
+    child.once("error", reject);
+    child.once("close", (code) =>
+      code === 0
+        ? resolve()
+        : reject(
+            new Error(
+              `git archive failed: ${err.trim().replace(/^fatal: /, "") || `exit ${code}`}`,
+            ),
+          ),
+    );
+  });
+  done.catch(() => undefined);
+  return { stream: child.stdout, done };
 }
