@@ -6,13 +6,16 @@
  * For main/master: `git archive <new>` is streamed to
  * `POST /v1/apps/<app>/builds?commit=<new>&ref=<ref>` and the streamed build + deploy log is
  * copied to stdout (the pusher sees `remote: …`). Exit 0 accepts the push; 1 rejects it and no
- * ref moves. Other branches are accepted without a build.
+ * ref moves. Other branches are accepted without a build, unless the app's pipeline has review
+ * apps on (GANTRY_REVIEWS=1): then a branch is built into its review app (a failure rejects
+ * it), and deleting it destroys that app (src/build/hook-review.ts).
  *
  * Environment (set by the API's git route): GANTRY_HOOK_URL (the API), GANTRY_HOOK_TOKEN (the
  * pusher's token: never printed), GANTRY_APP. Kept to node built-ins: it starts on every push.
  */
 import { spawn } from "node:child_process";
 import { postArchive, readStdin, runHook, say, ZERO } from "./hook-post.js";
+import { reviewUpdate } from "./hook-review.js";
 import type { BuildStreamResult } from "./result.js";
 
 const BUILT = new Set(["refs/heads/main", "refs/heads/master"]);
@@ -77,11 +80,17 @@ async function main(): Promise<number> {
     say(" !     this repository only accepts pushes through the Gantry API (git over HTTP)");
     return 1;
   }
+  // The app's pipeline builds other branches into review apps (src/build/hook-review.ts).
+  const reviews = process.env["GANTRY_REVIEWS"] === "1";
   const updates = parseUpdates(await readStdin());
   let accepted = true;
   for (const u of updates) {
     const branch = u.ref.replace(/^refs\/heads\//, "");
     if (!BUILT.has(u.ref)) {
+      if (reviews) {
+        if (!(await reviewUpdate(base, token, app, u))) accepted = false;
+        continue;
+      }
       say(
         `-----> ${branch}: accepted without a build (only main and master are built and deployed)`,
       );

@@ -7,6 +7,7 @@ import { K } from "../../model/keys.js";
 import { allows } from "../../model/token.js";
 import type { Principal } from "../../model/principal.js";
 import { authenticate } from "../auth.js";
+import { reviewPipeline } from "../review-apps.js";
 import type { Ctx } from "../context.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 
@@ -56,6 +57,8 @@ async function serveGit(deps: ApiDeps, pushes: KeyedQueue, ctx: Ctx): Promise<vo
   if (declared > limit) return answer(ctx, 413, pushTooLarge(limit));
   await createAppRepo(deps.dataDir, app);
   const env = cgiEnv(deps.dataDir, ctx, app, rest, who, push, limit);
+  // Branches other than main become review apps when the app's pipeline has them on.
+  if (push) env["GANTRY_REVIEWS"] = (await reviewPipeline(deps, app)) === undefined ? "0" : "1";
   // One push per app at a time (the pack and the hook's build + deploy): a second one waits,
   // and its hook then sees that main moved under it instead of deploying a stale commit.
   if (push && ctx.method === "POST")
