@@ -12,6 +12,7 @@ import { registerLockCommands } from "./lock.js";
 import { registerServiceCommands } from "./services.js";
 import { registerNodesCommands } from "./nodes.js";
 import { registerPoolCommands } from "./pools.js";
+import { registerNotificationCommands } from "./notifications.js";
 import { registerStackCommands } from "./stack.js";
 import { registerStackConnectCommands } from "./stack-connect.js";
 import { registerStatesCommands } from "./states.js";
@@ -41,6 +42,7 @@ export function buildProgram(o: Output = processOutput): Command {
   registerStoreCommands(program, o);
   registerNodesCommands(program, o);
   registerPoolCommands(program, o);
+  registerNotificationCommands(program, o);
   registerStatesCommands(program, o);
   registerTemplateCommands(program, o);
   registerConvergeCommands(program, o);

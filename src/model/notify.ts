@@ -23,9 +23,6 @@ export type NotifyEvent = z.infer<typeof NotifyEventSchema>;
 /** What a hook receives: one of the events, or `test` from `notifications:test`. */
 export const PayloadEventSchema = z.enum([...NOTIFY_EVENTS, "test"]);
 
-/** Pipeline names follow app names (DNS labels). */
-export const PipelineNameSchema = AppNameSchema;
-
 /** Whose events a hook receives: `app:NAME` or `pipeline:NAME`. */
 export const HookTargetSchema = z
   .string()
@@ -123,3 +120,20 @@ export type NotifyCursor = z.infer<typeof NotifyCursorSchema>;
 
 export const hookPrefix = (target: string): string => `${K.notifyHooks}${target}/`;
 export const hookKey = (target: string, id: string): string => `${hookPrefix(target)}${id}`;
+
+/** The secret box context of a hook's secret (nothing else opens it). */
+export const hookSecretContext = (target: string, id: string): string => `notify ${target}/${id}`;
+
+/** An outbox key: time-ordered, unique per (revision, n) of the change it came from. */
+export const outboxKey = (ms: number, revision: number, n: number): string =>
+  `${K.notifyOutbox}${String(ms).padStart(13, "0")}-${String(revision).padStart(12, "0")}-${String(n).padStart(4, "0")}`;
+
+/** A hook as the API shows it: the URL redacted, never the secret. */
+export type HookView = Omit<NotifyHook, "secret" | "url"> & { url: string };
+
+/** How `notifications:test` went. */
+export interface HookTestResult {
+  delivered: boolean;
+  status?: number;
+  error?: string;
+}

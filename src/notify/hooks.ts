@@ -10,6 +10,8 @@ import {
   hookKey,
   hookSecretContext,
   NOTIFY_EVENTS,
+  type HookTestResult,
+  type HookView,
   type NotifyEvent,
   type NotifyHook,
   type NotifyPayload,
@@ -24,9 +26,6 @@ import { eventText } from "./text.js";
 
 /** Hooks per app or pipeline. */
 export const MAX_HOOKS = 20;
-
-/** A hook as the API shows it: the URL redacted, never the secret. */
-export type HookView = Omit<NotifyHook, "secret" | "url"> & { url: string };
 
 export const hookView = (h: NotifyHook): HookView => {
   const { secret: _s, url, ...rest } = h;
@@ -106,11 +105,7 @@ export async function removeHook(
   });
 }
 
-export interface TestResult {
-  delivered: boolean;
-  status?: number;
-  error?: string;
-}
+export type TestResult = HookTestResult;
 
 /** Send a `test` event to one hook now (one attempt) and record the outcome on it. */
 export async function testHook(
