@@ -1,7 +1,8 @@
 /**
  * A build and its release, as one step every source of code shares: a `git push` (the build
  * route), a branch push to a review app, a connected outside repository (its webhook or poll).
- * Builds the source stream, then releases and deploys the build through the apps service,
+ * Builds the source stream, runs its tests when the app has a test command (a failure refuses
+ * the push: nothing is released), then releases and deploys the build through the apps service,
  * writing every line to `write` (the pusher sees them) and to the app's log.
  */
 import type { Readable } from "node:stream";
@@ -15,6 +16,7 @@ import { HttpError } from "../errors.js";
 import type { Build, PushOrigin } from "../model/app.js";
 import type { Principal } from "../model/principal.js";
 import type { TxnOp } from "../store/index.js";
+import { runBuildTests } from "./build-test.js";
 import type { ApiDeps } from "./server.js";
 
 export interface BuildAndReleaseOptions {
@@ -65,7 +67,34 @@ export async function buildAndRelease(
     settings: { ...DEFAULT_BUILD_SETTINGS, ...deps.build },
     docker: () => dockerDeps(deps, o.app),
   });
+  const refused = await tests(deps, o.who, build, o.write, o.signal);
+  if (refused !== undefined) return refused;
   return release(deps, o.who, build, o.write, o.signal);
+}
+
+/**
+ * Tests before release (issue 15; src/api/build-test.ts): a succeeded build of an app with a
+ * test command is released only when they pass. The refusal when they did not.
+ */
+async function tests(
+  deps: ApiDeps,
+  who: Principal,
+  build: Build,
+  write: (line: string) => void,
+  signal: AbortSignal,
+): Promise<BuildStreamResult | undefined> {
+  if (build.status !== "succeeded" || (build.artifact === undefined && build.image === undefined))
+    return undefined;
+  if (signal.aborted) return undefined; // release() says it was cancelled
+  const r = await runBuildTests(deps, build, who, write, signal);
+  if (r.ok) return undefined;
+  return {
+    ok: false,
+    build: build.id,
+    ...(build.artifact === undefined ? {} : { artifact: build.artifact }),
+    ...(build.image === undefined ? {} : { image: build.image }),
+    error: r.error,
+  };
 }
 
 /** Build output also goes to the app's log (`gantry logs`), tagged `build`, when there is one. */
