@@ -6,6 +6,7 @@ import { recoverInterruptedPushes } from "../apps/push-recovery.js";
 import { startAcmeController, type AcmeOptions } from "../acme/controller.js";
 import { startDeployController } from "../controllers/deploy.js";
 import { startLeadership } from "../controllers/leader.js";
+import { startConnectPoller } from "../api/connect-poller.js";
 import { startPoolController } from "../controllers/pools.js";
 import { JoinTokens } from "../api/join-tokens.js";
 import { leadGitOps } from "../gitops/start.js";
@@ -175,6 +176,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           ...(opts.pools?.pollMs === undefined ? {} : { pollMs: opts.pools.pollMs }),
           log: say,
         });
+        const connect = startConnectPoller({ deps: running.deps, log: say });
         const notifications = startNotifications({
           store,
           box: apps.secrets,
@@ -189,6 +191,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
               acme?.stop(),
               pools.stop(),
               notifications.stop(),
+              connect.stop(),
             ])),
         };
       },
