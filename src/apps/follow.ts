@@ -1,5 +1,11 @@
 import { waitForAny } from "../store/wait-for-change.js";
-import { AppSchema, DeploySchema, releaseKey, ReleaseSchema } from "../model/app.js";
+import {
+  AppSchema,
+  DeploySchema,
+  releaseKey,
+  RELEASE_TIMEOUT_MS,
+  ReleaseSchema,
+} from "../model/app.js";
 import type { DeployResult } from "../model/app-views.js";
 import type { Store } from "../store/index.js";
 import { appKey, deployKey } from "./keys.js";
@@ -62,7 +68,12 @@ export async function followDeploy(
         error: `v${version} was abandoned: ${rel.error ?? "its push did not complete"}`,
       };
     const now = Date.now();
-    if (progress || stallAt === Infinity) stallAt = now + appRec.deployTimeoutMs + STALL_GRACE_MS;
+    // A release phase (migrations) may stay quiet for as long as its own time limit.
+    const quiet =
+      rel.releasePhase?.status === "running"
+        ? Math.max(appRec.deployTimeoutMs, appRec.releaseTimeoutMs ?? RELEASE_TIMEOUT_MS)
+        : appRec.deployTimeoutMs;
+    if (progress || stallAt === Infinity) stallAt = now + quiet + STALL_GRACE_MS;
     if (now >= stallAt)
       return {
         ok: false,

@@ -35,6 +35,14 @@ describe("apps:set key=value parsing", () => {
     });
   });
 
+  it("takes release-timeout (issue 15) as a duration, within 1 s to 6 h", () => {
+    expect(parseAppSetPairs(["release-timeout=15m"])).toEqual({ releaseTimeoutMs: 900_000 });
+    expect(refused(["release-timeout=10"]).message).toBe(
+      "release-timeout must be a duration like 30s",
+    );
+    expect(refused(["release-timeout=7h"]).field).toBe("release-timeout");
+  });
+
   it("takes sizes in M and G, and default to clear a limit", () => {
     expect(parseAppSetPairs(["memory=1G"])).toEqual({ container: { memoryMb: 1024 } });
     expect(parseAppSetPairs(["memory=1.5g"])).toEqual({ container: { memoryMb: 1536 } });

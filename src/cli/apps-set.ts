@@ -1,7 +1,7 @@
 /**
  * `gantry apps:set APP key=value…` (issue 12): an app's settings, Heroku-style. Keys:
  * runtime=process|docker, memory=512M, pids=256, read-only=true|false, build-args=A,B,
- * health-path=/up, deploy-timeout=60s, drain=10s, and (issue 13) https-redirect=true|false,
+ * health-path=/up, deploy-timeout=60s, drain=10s, (issue 15) release-timeout=10m, and (issue 13) https-redirect=true|false,
  * hsts=true|false|<seconds> (`default` puts memory, pids and read-only back to their defaults;
  * `build-args=` clears the list).
  */
@@ -23,6 +23,7 @@ export const APP_SET_KEYS = [
   "health-path",
   "deploy-timeout",
   "drain",
+  "release-timeout",
   "https-redirect",
   "hsts",
 ] as const;
@@ -63,10 +64,12 @@ function one(key: Key, raw: string, out: AppSet): void {
       out.healthPath = raw;
       return;
     case "deploy-timeout":
-    case "drain": {
+    case "drain":
+    case "release-timeout": {
       const ms = parseDuration(raw);
       if (ms === undefined) throw bad(key, "a duration like 30s");
       if (key === "drain") out.drainMs = ms;
+      else if (key === "release-timeout") out.releaseTimeoutMs = ms;
       else out.deployTimeoutMs = ms;
       return;
     }
@@ -93,6 +96,7 @@ const KEY_OF: Record<string, Key> = {
   healthPath: "health-path",
   deployTimeoutMs: "deploy-timeout",
   drainMs: "drain",
+  releaseTimeoutMs: "release-timeout",
   httpsRedirect: "https-redirect",
   hsts: "hsts",
 };
@@ -148,6 +152,8 @@ Keys:
   health-path=/up          HTTP path web instances must answer below 500
   deploy-timeout=60s       how long new instances have to pass
   drain=10s                how long old instances keep serving after a deploy
+  release-timeout=10m      how long a Procfile release: command may run before its release
+                           fails (default 10m)
   https-redirect=true      the router answers plain HTTP with a 308 to HTTPS (for names it has
                            a certificate for; also spelled httpsRedirect)
   hsts=true|<seconds>      HTTPS answers carry Strict-Transport-Security (true: one year;

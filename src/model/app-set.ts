@@ -22,6 +22,8 @@ export const AppSetSchema = z.strictObject({
   healthPath: AppSchema.shape.healthPath.optional(),
   deployTimeoutMs: AppSchema.shape.deployTimeoutMs.optional(),
   drainMs: AppSchema.shape.drainMs.optional(),
+  /** How long a release phase may run (issue 15). */
+  releaseTimeoutMs: AppSchema.shape.releaseTimeoutMs,
   runtime: RuntimeSchema.optional(),
   /** Merged into the app's container options; a field set to null goes back to its default. */
   container: z
