@@ -7,6 +7,7 @@
  */
 import type { Command } from "commander";
 import { registerAppConfigCommands } from "./app-config.js";
+import { registerAppConnectCommands } from "./apps-connect.js";
 import { registerAppCommands } from "./apps.js";
 import { registerLogCommands } from "./logs.js";
 import { processOutput, type Output } from "../output/output.js";
@@ -21,6 +22,7 @@ export const APP_COMMANDS = /^(apps|domains|config|ps|releases)(:|$)|^(logs|run)
 /** Register the app commands, in their help order (main.ts registers them the same way). */
 export function registerAppCommandSet(program: Command, o: Output): void {
   registerAppCommands(program, o);
+  registerAppConnectCommands(program, o);
   registerAppConfigCommands(program, o);
   registerPsCommands(program, o);
   registerReleaseCommands(program, o);
