@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { AppsClient } from "../client/apps.js";
 import { GantryError, ValidationError } from "../errors.js";
-import type { ReleaseAnswer } from "../model/app-views.js";
+import type { ReleaseAnswer, ReleaseView } from "../model/app-views.js";
 import { clientFromEnv } from "./config.js";
 import { colours, json, table, type Output } from "../output/output.js";
 
@@ -43,6 +43,19 @@ export function parseVersion(raw: string): number {
   return Number(m[1]);
 }
 
+/** A release phase in a few words: `succeeded (4 s)`, `failed (exit 1)`, `running`, `-`. */
+export function releasePhaseText(p: ReleaseView["releasePhase"]): string {
+  if (p === undefined) return "-";
+  const took =
+    p.finishedAt === undefined
+      ? ""
+      : ` (${Math.round((Date.parse(p.finishedAt) - Date.parse(p.startedAt)) / 1000)} s)`;
+  if (p.status !== "failed") return `${p.status}${took}`;
+  const code =
+    p.exitCode === undefined ? "" : p.exitCode === null ? " (signal)" : ` (exit ${p.exitCode})`;
+  return `failed${code}`;
+}
+
 export function registerReleaseCommands(program: Command, o: Output): void {
   program
     .command("releases <app>")
@@ -65,18 +78,20 @@ Examples:
       const c = colours(o);
       const paint = (s: string): string =>
         s === "active" ? c.green(s) : s === "failed" || s === "abandoned" ? c.red(s) : s;
+      const shown = list.slice(0, n);
+      // The RELEASE PHASE column only for apps that have one (a Procfile `release:` line).
+      const phases = shown.some((r) => r.releasePhase !== undefined);
       table(
         o,
-        ["VERSION", "STATUS", "DESCRIPTION", "BY", "CREATED"],
-        list
-          .slice(0, n)
-          .map((r) => [
-            `v${r.version}`,
-            paint(r.status),
-            r.description,
-            r.createdBy,
-            r.createdAt.replace("T", " ").slice(0, 19),
-          ]),
+        ["VERSION", "STATUS", ...(phases ? ["RELEASE PHASE"] : []), "DESCRIPTION", "BY", "CREATED"],
+        shown.map((r) => [
+          `v${r.version}`,
+          paint(r.status),
+          ...(phases ? [releasePhaseText(r.releasePhase)] : []),
+          r.description,
+          r.createdBy,
+          r.createdAt.replace("T", " ").slice(0, 19),
+        ]),
         "(no releases yet: push code or set config)",
       );
       for (const r of list.slice(0, n)) {
