@@ -1,7 +1,7 @@
 /**
  * Changing an app's settings (`apps:set`, `PUT /v1/apps/:app/settings`, the stack's apps kind):
  * health path, deploy timeout, drain, (issue 12) runtime, container options and build args, and
- * (issue 13) the router's HTTPS redirect and HSTS.
+ * (issue 13) the router's HTTPS redirect and HSTS, (issue 15) the test command and its time limit.
  * A change of runtime or container options makes a new release of the same code, so the
  * instances move to the new way of running; the others apply from the next deploy.
  */
@@ -12,8 +12,17 @@ import { releaseRuntime } from "./release-code.js";
 
 /** The app with the change applied (pure). */
 export function applyAppSet(app: App, set: AppSet): App {
-  const { container, buildArgs, runtime, httpsRedirect, hsts, ...plain } = set;
+  const { container, buildArgs, runtime, httpsRedirect, hsts, test, testTimeoutMs, ...plain } = set;
   const next: App = { ...app, ...plain };
+  // Tests before release (issue 15): "" and null go back to none and the default.
+  if (test !== undefined) {
+    if (test.trim() === "") delete next.test;
+    else next.test = test;
+  }
+  if (testTimeoutMs !== undefined) {
+    if (testTimeoutMs === null) delete next.testTimeoutMs;
+    else next.testTimeoutMs = testTimeoutMs;
+  }
   // Off is absent, so an app that never used them reads the same.
   if (httpsRedirect !== undefined) {
     if (httpsRedirect) next.httpsRedirect = true;

@@ -96,3 +96,22 @@ describe("apps:set https-redirect and hsts (issue 13)", () => {
     );
   });
 });
+
+describe("apps:set test and test-timeout (issue 15)", () => {
+  it("takes a command (empty: none) and a duration (default: back to 10 min)", () => {
+    expect(parseAppSetPairs(["test=npm test", "test-timeout=5m"])).toEqual({
+      test: "npm test",
+      testTimeoutMs: 300_000,
+    });
+    expect(parseAppSetPairs(["test=", "testTimeout=default"])).toEqual({
+      test: "",
+      testTimeoutMs: null,
+    });
+  });
+
+  it("refuses a bad or out-of-range limit, naming the key", () => {
+    expect(refused(["test-timeout=soon"]).message).toMatch(/^test-timeout must be a duration/);
+    expect(refused(["test-timeout=10ms"]).field).toBe("test-timeout");
+    expect(refused(["test-timeout=7h"]).message).toMatch(/^test-timeout /);
+  });
+});

@@ -2,7 +2,7 @@
  * `gantry apps:set APP key=value…` (issue 12): an app's settings, Heroku-style. Keys:
  * runtime=process|docker, memory=512M, pids=256, read-only=true|false, build-args=A,B,
  * health-path=/up, deploy-timeout=60s, drain=10s, (issue 15) release-timeout=10m, and (issue 13) https-redirect=true|false,
- * hsts=true|false|<seconds> (`default` puts memory, pids and read-only back to their defaults;
+ * hsts=true|false|<seconds>, (issue 15) test="npm test", test-timeout=5m (`default` puts memory, pids and read-only back to their defaults;
  * `build-args=` clears the list).
  */
 import type { Command } from "commander";
@@ -26,11 +26,16 @@ export const APP_SET_KEYS = [
   "release-timeout",
   "https-redirect",
   "hsts",
+  "test",
+  "test-timeout",
 ] as const;
 type Key = (typeof APP_SET_KEYS)[number];
 
 /** Other spellings taken for a key (the stack file's field names). */
-const ALIASES: Record<string, Key> = { httpsRedirect: "https-redirect" };
+const ALIASES: Record<string, Key> = {
+  httpsRedirect: "https-redirect",
+  testTimeout: "test-timeout",
+};
 
 const bad = (key: string, what: string): ValidationError =>
   new ValidationError(`${key} must be ${what}`, key);
@@ -83,6 +88,15 @@ function one(key: Key, raw: string, out: AppSet): void {
       else if (/^\d{1,9}$/.test(raw)) out.hsts = Number(raw);
       else throw bad(key, "true (one year), false, or a max-age in seconds like 31536000");
       return;
+    case "test":
+      out.test = raw;
+      return;
+    case "test-timeout": {
+      const ms = raw === "default" ? null : parseDuration(raw);
+      if (ms === undefined) throw bad(key, "a duration like 5m (or default: 10 min)");
+      out.testTimeoutMs = ms;
+      return;
+    }
   }
 }
 
@@ -99,6 +113,8 @@ const KEY_OF: Record<string, Key> = {
   releaseTimeoutMs: "release-timeout",
   httpsRedirect: "https-redirect",
   hsts: "hsts",
+  test: "test",
+  testTimeoutMs: "test-timeout",
 };
 
 /** Parse `key=value` pairs into a settings change; errors name the key. */
@@ -158,6 +174,9 @@ Keys:
                            a certificate for; also spelled httpsRedirect)
   hsts=true|<seconds>      HTTPS answers carry Strict-Transport-Security (true: one year;
                            false or 0: off)
+  test="npm test"          the command every build runs before it is released (a failure
+                           refuses the push); test= removes it (the Procfile test: line applies)
+  test-timeout=5m          how long the tests may take (default 10m; "default" puts it back)
 memory, pids and read-only take "default" too. A change of runtime or container limits waits
 for the deploy it makes and exits non-zero, with the reason, when that fails.
 
@@ -165,7 +184,8 @@ Examples:
   $ gantry apps:set hello runtime=docker memory=256M pids=128
   $ gantry apps:set hello read-only=true health-path=/up
   $ gantry apps:set hello build-args=NPM_TOKEN,NODE_ENV --json
-  $ gantry apps:set hello https-redirect=true hsts=true`,
+  $ gantry apps:set hello https-redirect=true hsts=true
+  $ gantry apps:set hello test="npm test" test-timeout=5m`,
     )
     .action(async (app: string, pairs: string[], opts: { json?: boolean }) => {
       const set = parseAppSetPairs(pairs);

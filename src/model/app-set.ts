@@ -36,6 +36,10 @@ export const AppSetSchema = z.strictObject({
   /** false (or 0 for hsts) turns it off. */
   httpsRedirect: z.boolean().optional(),
   hsts: HstsSecondsSchema.optional(),
+  /** The test command every build runs before it is released (issue 15); "" removes it. */
+  test: z.string().max(4000).optional(),
+  /** How long a test run may take (ms); null goes back to the default (10 min). */
+  testTimeoutMs: AppSchema.shape.testTimeoutMs.unwrap().nullable().optional(),
   buildArgs: z
     .array(ConfigNameSchema)
     .max(50)
