@@ -1,4 +1,5 @@
 import { assignmentCode, hasCode } from "./release-code.js";
+import { oneoffAssignment } from "./oneoff-assignment.js";
 import { randomBytes } from "node:crypto";
 import type { AuditLog } from "../audit/log.js";
 import type { Principal } from "../model/principal.js";
@@ -13,9 +14,8 @@ import {
 } from "../model/app.js";
 import type { RunAnswer } from "../model/app-views.js";
 import { K } from "../model/keys.js";
-import { place } from "../scheduler/place.js";
 import type { Store } from "../store/index.js";
-import { assignmentId, instanceName } from "./formation.js";
+import { instanceName } from "./formation.js";
 import { appKey, assignmentKey } from "./keys.js";
 import { appNotFound, kvsOf, parseAll, parseRecord } from "./records.js";
 
@@ -72,25 +72,18 @@ export async function placeOneoff(
       .map((a) => a.value)
       .filter((a) => a.desired === "running");
     const nodes = kvsOf(res, 2).map((kv) => kv.key.slice(K.nodes.length));
-    const [node] = place({ nodes, app, count: 1, existing: running });
-    if (node === undefined) throw conflict("there is no live node to run the command on");
-    const index =
-      Math.max(
-        0,
-        ...running.filter((a) => a.app === app && a.kind === "oneoff").map((a) => a.index),
-      ) + 1;
     const createdAt = new Date().toISOString();
-    const a: Assignment = {
-      ...d,
-      id: assignmentId(app, d.release, d.processType, index, idSuffix()),
+    const a = oneoffAssignment({
       app,
-      index,
-      node,
-      kind: "oneoff",
-      desired: "running",
-      healthPath: rec.healthPath,
+      rec,
+      running,
+      nodes,
+      spec: d,
       createdAt,
-    };
+      suffix: idSuffix(),
+    });
+    if (a === undefined) throw conflict("there is no live node to run the command on");
+    const node = a.node;
     const key = assignmentKey(node, a.id);
     const put = await store.txn({
       compare: [

@@ -6,7 +6,9 @@ import { recoverInterruptedPushes } from "../apps/push-recovery.js";
 import { startAcmeController, type AcmeOptions } from "../acme/controller.js";
 import { startDeployController } from "../controllers/deploy.js";
 import { startLeadership } from "../controllers/leader.js";
+import { startReviewSweep } from "../api/review-sweep.js";
 import { startConnectPoller } from "../api/connect-poller.js";
+import { startCronController } from "../controllers/cron.js";
 import { startPoolController } from "../controllers/pools.js";
 import { JoinTokens } from "../api/join-tokens.js";
 import { leadGitOps } from "../gitops/start.js";
@@ -168,6 +170,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
                 acme: opts.acme,
                 ...(opts.log ? { log: opts.log } : {}),
               });
+        const reviews = startReviewSweep(running.deps, { log: say });
         const pools = startPoolController({
           store,
           providers,
@@ -177,6 +180,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           log: say,
         });
         const connect = startConnectPoller({ deps: running.deps, log: say });
+        const cron = startCronController({ store, log: say });
         const notifications = startNotifications({
           store,
           box: apps.secrets,
@@ -190,8 +194,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
               deploy.stop(),
               acme?.stop(),
               pools.stop(),
+              reviews.stop(),
               notifications.stop(),
               connect.stop(),
+              cron.stop(),
             ])),
         };
       },
