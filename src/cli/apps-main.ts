@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import { registerAppConfigCommands } from "./app-config.js";
 import { registerAppConnectCommands } from "./apps-connect.js";
 import { registerAppCommands } from "./apps.js";
+import { registerBuildsCommand } from "./builds.js";
 import { registerLogCommands } from "./logs.js";
 import { processOutput, type Output } from "../output/output.js";
 import { rootProgram, runProgram } from "./program.js";
@@ -26,6 +27,7 @@ export function registerAppCommandSet(program: Command, o: Output): void {
   registerAppConfigCommands(program, o);
   registerPsCommands(program, o);
   registerReleaseCommands(program, o);
+  registerBuildsCommand(program, o);
   registerLogCommands(program, o);
   registerRunCommands(program, o);
 }
