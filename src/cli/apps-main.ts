@@ -1,5 +1,5 @@
 /**
- * The CLI for the app commands (`apps`, `config`, `ps`, `releases`, `logs`, `run`, `domains`;
+ * The CLI for the app commands (`apps`, `config`, `ps`, `releases`, `builds`, `logs`, `run`, `domains`;
  * bin/gantry picks it for them): the same commands as in main.ts, without loading every other
  * command's modules (templates, converge, the stack engine…). A `releases:rollback` or a
  * `config:set` is timed from the moment it is typed (issue 19: live within 5 s of the command),
@@ -18,7 +18,7 @@ import { registerReleaseCommands } from "./releases.js";
 import { registerRunCommands } from "./run.js";
 
 /** The commands this entry serves: bin/gantry routes them here by this same pattern. */
-export const APP_COMMANDS = /^(apps|domains|config|ps|releases)(:|$)|^(logs|run)$/;
+export const APP_COMMANDS = /^(apps|domains|config|ps|releases)(:|$)|^(logs|run|builds)$/;
 
 /** Register the app commands, in their help order (main.ts registers them the same way). */
 export function registerAppCommandSet(program: Command, o: Output): void {
