@@ -12,6 +12,7 @@ import { registerLockCommands } from "./lock.js";
 import { registerServiceCommands } from "./services.js";
 import { registerNodesCommands } from "./nodes.js";
 import { registerPoolCommands } from "./pools.js";
+import { registerPipelineCommands } from "./pipelines.js";
 import { registerNotificationCommands } from "./notifications.js";
 import { registerStackCommands } from "./stack.js";
 import { registerStackConnectCommands } from "./stack-connect.js";
@@ -42,6 +43,7 @@ export function buildProgram(o: Output = processOutput): Command {
   registerStoreCommands(program, o);
   registerNodesCommands(program, o);
   registerPoolCommands(program, o);
+  registerPipelineCommands(program, o);
   registerNotificationCommands(program, o);
   registerStatesCommands(program, o);
   registerTemplateCommands(program, o);
