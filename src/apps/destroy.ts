@@ -7,6 +7,7 @@ import { AssignmentSchema, InstanceStatusSchema } from "../model/app.js";
 import { K } from "../model/keys.js";
 import { ACME_KEYS } from "../certs/acme-state.js";
 import { CERTS_PREFIX } from "../certs/record.js";
+import { cronJobsPrefix, cronRunsPrefix } from "../cron/keys.js";
 import type { Store, TxnOp } from "../store/index.js";
 import {
   appKey,
@@ -84,6 +85,9 @@ export async function destroyApp(
     { type: "delete", range: CERTS_PREFIX + name },
     { type: "delete", range: ACME_KEYS.status + name },
     { type: "delete", range: ACME_KEYS.off + name },
+    // Its scheduled jobs and their runs (src/model/cron.ts).
+    { type: "delete", range: { prefix: cronJobsPrefix(name) } },
+    { type: "delete", range: { prefix: cronRunsPrefix(name) } },
     audit.entry(who, "app.destroy", name),
   ];
   const deletes = mine.map((a): TxnOp => ({ type: "delete", range: assignmentKey(a.node, a.id) }));
