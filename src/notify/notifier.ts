@@ -104,13 +104,16 @@ export class OutboxWriter {
     this.cancel = () => watch.cancel();
     if (this.stopped) watch.cancel();
     for await (const batch of watch) {
-      if (this.stopped) return;
-      await this.handle(batch);
+      // A batch holds whole revisions, possibly several (a replay): one transaction each.
+      for (const events of byRevision(batch)) {
+        if (this.stopped) return;
+        await this.handle(events);
+      }
     }
     if (!this.stopped) throw new Error("the watch ended");
   }
 
-  /** One revision's changes: its events' outbox entries and the cursor, in one transaction. */
+  /** One revision's changes (all events of `batch` share it): its events' outbox entries and the cursor, in one transaction. */
   private async handle(batch: WatchEvent[]): Promise<void> {
     const revision = batch[0]!.kv.modRevision;
     const at = this.iso();
@@ -195,4 +198,15 @@ export class OutboxWriter {
   private iso(): string {
     return new Date(this.now()).toISOString();
   }
+}
+
+/** The events of a batch grouped by revision, in order. */
+export function byRevision(batch: readonly WatchEvent[]): WatchEvent[][] {
+  const out: WatchEvent[][] = [];
+  for (const e of batch) {
+    const last = out.at(-1);
+    if (last !== undefined && last[0]!.kv.modRevision === e.kv.modRevision) last.push(e);
+    else out.push([e]);
+  }
+  return out;
 }
