@@ -14,6 +14,7 @@ import { catalogRegistrationRoutes } from "./catalog-registrations.js";
 import { checkRoutes } from "./checks.js";
 import { connectRoutes } from "./connect.js";
 import { convergeRoutes } from "./converge.js";
+import { cronRoutes } from "./cron.js";
 import { gitRoutes } from "./git.js";
 import { gitHookRoutes } from "./git-hooks.js";
 import { healthRoutes } from "./health.js";
@@ -74,6 +75,7 @@ export function registerRoutes(deps: ApiDeps): RouteDef[] {
     ...reviewRoutes(deps),
     ...poolRoutes(deps),
     ...addressPlanRoutes(deps),
+    ...cronRoutes(deps),
     ...notificationRoutes(deps),
   ];
   // The document describes the final list, itself included: it reads `routes` when first asked.
