@@ -17,9 +17,9 @@
  * servers the pusher's server may never see them — while the deploy record is in the store
  * every server reads; the whole output stays in `gantry logs APP --ps release.<n>`.
  */
-import { assignmentId, instanceName } from "../apps/formation.js";
+import { instanceName } from "../apps/formation.js";
 import { assignmentKey } from "../apps/keys.js";
-import { oneoffSlot } from "../apps/oneoff-slot.js";
+import { oneoffAssignment } from "../apps/oneoff-assignment.js";
 import { assignmentCode } from "../apps/release-code.js";
 import {
   releaseKey,
@@ -72,24 +72,24 @@ export abstract class ReleasePhasePlanner extends ScalePlanner {
       ...this.s.assignments.filter((a) => a.value.desired === "running").map((a) => a.value),
     ];
     const nodes = this.s.nodes.filter((n) => !this.s.draining.has(n));
-    const slot = oneoffSlot(this.app.name, running, nodes);
-    const started = { ...deploy, log: [...deploy.log, ...lines] };
-    if (slot === undefined)
-      return this.fail(started, pending, [], "no live node to run the release phase on");
-    const a: Assignment = {
-      id: assignmentId(this.app.name, rel.version, RELEASE_TYPE, slot.index, this.opts.suffix()),
+    const a = oneoffAssignment({
       app: this.app.name,
-      release: rel.version,
-      processType: RELEASE_TYPE,
-      index: slot.index,
-      node: slot.node,
-      ...assignmentCode(rel, this.app),
-      command,
-      kind: "oneoff",
-      desired: "running",
-      healthPath: this.app.healthPath,
+      rec: this.app,
+      running,
+      nodes,
+      spec: {
+        processType: RELEASE_TYPE,
+        release: rel.version,
+        command,
+        ...assignmentCode(rel, this.app),
+      },
       createdAt: this.iso(),
-    };
+      suffix: this.opts.suffix(),
+    });
+    if (a === undefined) {
+      const started = { ...deploy, log: [...deploy.log, ...lines] };
+      return this.fail(started, pending, [], "no live node to run the release phase on");
+    }
     const name = instanceName(a);
     const phase: ReleasePhase = {
       status: "running",
