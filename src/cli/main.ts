@@ -12,6 +12,7 @@ import { registerLockCommands } from "./lock.js";
 import { registerServiceCommands } from "./services.js";
 import { registerNodesCommands } from "./nodes.js";
 import { registerPoolCommands } from "./pools.js";
+import { registerCronCommands } from "./cron.js";
 import { registerPipelineCommands } from "./pipelines.js";
 import { registerNotificationCommands } from "./notifications.js";
 import { registerStackCommands } from "./stack.js";
@@ -43,6 +44,7 @@ export function buildProgram(o: Output = processOutput): Command {
   registerStoreCommands(program, o);
   registerNodesCommands(program, o);
   registerPoolCommands(program, o);
+  registerCronCommands(program, o);
   registerPipelineCommands(program, o);
   registerNotificationCommands(program, o);
   registerStatesCommands(program, o);
