@@ -88,7 +88,9 @@ Examples:
           `v${r.version}`,
           paint(r.status),
           ...(phases ? [releasePhaseText(r.releasePhase)] : []),
-          r.description,
+          r.promotedFrom === undefined
+            ? r.description
+            : `promoted from ${r.promotedFrom.app} v${r.promotedFrom.version}`,
           r.createdBy,
           r.createdAt.replace("T", " ").slice(0, 19),
         ]),
