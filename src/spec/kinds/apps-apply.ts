@@ -8,6 +8,7 @@ import {
   wantedHttps,
   wantedRuntime,
   wantedSettings,
+  wantedTests,
   type AppSpec,
 } from "./apps-schema.js";
 import { packFiles, readSourceFolder } from "./apps-source.js";
@@ -66,6 +67,12 @@ export async function applyApp(
     const h = wantedHttps(spec);
     await apps.settings(app, h);
     ctx.progress(`https of ${app}: redirect ${h.httpsRedirect}, hsts ${h.hsts}`);
+  }
+
+  if (touches((p) => p === "test" || p === "testTimeout")) {
+    const t = wantedTests(spec);
+    await apps.settings(app, t);
+    ctx.progress(`tests of ${app}: ${t.test || "(Procfile test: line)"}`);
   }
 
   if (touches((p) => p === "domains")) {

@@ -6,6 +6,7 @@ import {
   wantedHttps,
   wantedRuntime,
   wantedSettings,
+  wantedTests,
   type AppSpec,
 } from "./apps-schema.js";
 
@@ -57,6 +58,7 @@ export function diffApp(
   out.push(...settingFields(spec, live));
   out.push(...runtimeFields(spec, live));
   out.push(...httpsFields(spec, live));
+  out.push(...testFields(spec, live));
 
   const domains = [...(spec.domains ?? [])].sort();
   const liveDomains = live?.domains ?? [];
@@ -190,6 +192,32 @@ function httpsFields(spec: AppSpec, live: LiveApp | undefined): FieldChange[] {
   const out: FieldChange[] = [];
   for (const [path, next, cur, written] of rows) {
     if (live === undefined ? !written : cur === next) continue;
+    out.push({ path, ...(live === undefined ? {} : { old: cur }), new: next });
+  }
+  return out;
+}
+
+/** The test command and its limit (issue 15): none and the default unless the spec gives them. */
+function testFields(spec: AppSpec, live: LiveApp | undefined): FieldChange[] {
+  const want = wantedTests(spec);
+  const limit = (ms: number | null | undefined): string =>
+    ms === null || ms === undefined ? "(default 10m)" : formatDuration(ms);
+  const rows: [string, string, string, boolean][] = [
+    ["test", want.test || "(none)", live?.test ?? "(none)", spec.test !== undefined],
+    [
+      "testTimeout",
+      spec.testTimeout ?? limit(want.testTimeoutMs),
+      limit(live?.testTimeoutMs),
+      spec.testTimeout !== undefined,
+    ],
+  ];
+  const same = (path: string, next: string, cur: string): boolean =>
+    path === "testTimeout"
+      ? (want.testTimeoutMs ?? null) === (live?.testTimeoutMs ?? null)
+      : next === cur;
+  const out: FieldChange[] = [];
+  for (const [path, next, cur, written] of rows) {
+    if (live === undefined ? !written : same(path, next, cur)) continue;
     out.push({ path, ...(live === undefined ? {} : { old: cur }), new: next });
   }
   return out;

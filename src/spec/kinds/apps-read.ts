@@ -28,6 +28,9 @@ export interface LiveApp {
   /** The router's HTTPS redirect and HSTS max-age (absent: off). */
   httpsRedirect?: boolean;
   hsts?: number;
+  /** The test command and its limit (issue 15; absent: none, the default). */
+  test?: string;
+  testTimeoutMs?: number;
   /** Instances per process type of the release that serves (defaults filled in). */
   formation: Formation;
   /** The process types of the release that serves ([] before the first build). */
@@ -105,6 +108,8 @@ async function liveItem(
       ...(info.buildArgs === undefined ? {} : { buildArgs: info.buildArgs }),
       ...(info.httpsRedirect === true ? { httpsRedirect: true } : {}),
       ...(info.hsts === undefined ? {} : { hsts: info.hsts }),
+      ...(info.test === undefined ? {} : { test: info.test }),
+      ...(info.testTimeoutMs === undefined ? {} : { testTimeoutMs: info.testTimeoutMs }),
       formation: Object.fromEntries(types.map((t) => [t, info.formation[t] ?? 0])),
       processTypes: types,
       config: config.values,

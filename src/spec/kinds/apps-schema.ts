@@ -87,6 +87,12 @@ export const AppSpecSchema = z.strictObject({
   hsts: hstsSpecSchema.optional(),
   /** A folder of the stack with the app's code: built and deployed when its content changes. */
   source: z.string().min(1).max(1024).optional(),
+  /**
+   * Tests before release (issue 15): the command every build runs before it is released (absent:
+   * the Procfile's `test:` line, if any), and how long it may take (default 10m).
+   */
+  test: z.string().min(1).max(4000).optional(),
+  testTimeout: durationSchema(1000, 6 * 3_600_000).optional(),
 });
 export type AppSpec = z.infer<typeof AppSpecSchema>;
 
@@ -114,6 +120,14 @@ export function wantedHttps(spec: AppSpec): { httpsRedirect: boolean; hsts: numb
   return {
     httpsRedirect: spec.httpsRedirect ?? false,
     hsts: h === true ? HSTS_DEFAULT_SECONDS : h === false || h === undefined ? 0 : h,
+  };
+}
+
+/** The test command ("" none: the Procfile's applies) and limit (null: the default) a spec asks for. */
+export function wantedTests(spec: AppSpec): { test: string; testTimeoutMs: number | null } {
+  return {
+    test: spec.test ?? "",
+    testTimeoutMs: spec.testTimeout === undefined ? null : durationMs(spec.testTimeout),
   };
 }
 
