@@ -66,9 +66,9 @@ export function planCron(s: CronSnapshot, schedules = new ScheduleCache()): Cron
     for (const r of runs) {
       if (r.value.status !== "started") continue;
       const u = followRun(job, r, s);
-      if (u === undefined) active.push(r);
-      else plan.updates.push(u);
-      if (u === undefined) {
+      if (u !== undefined) plan.updates.push(u);
+      if (u === undefined || u.run.status === "started") {
+        active.push(r);
         const limit = Date.parse(r.value.assignedAt ?? r.value.tick) + job.timeoutMs;
         plan.wake = Math.min(plan.wake, limit);
       }
