@@ -24,6 +24,7 @@ import {
 } from "./keys.js";
 import type { AppLogs } from "./logs.js";
 import { appNotFound, parseAll } from "./records.js";
+import { hookPrefix } from "../model/notify.js";
 
 export interface DestroyReport {
   app: string;
@@ -88,6 +89,8 @@ export async function destroyApp(
     // Its scheduled jobs and their runs (src/model/cron.ts).
     { type: "delete", range: { prefix: cronJobsPrefix(name) } },
     { type: "delete", range: { prefix: cronRunsPrefix(name) } },
+    // Its notification webhooks (src/model/notify.ts): a new app of the same name starts without.
+    { type: "delete", range: { prefix: hookPrefix(`app:${name}`) } },
     audit.entry(who, "app.destroy", name),
   ];
   const deletes = mine.map((a): TxnOp => ({ type: "delete", range: assignmentKey(a.node, a.id) }));

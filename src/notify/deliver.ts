@@ -3,6 +3,8 @@
  * (`X-Gantry-Signature-256: sha256=<hex>`, as GitHub signs its webhooks), within 10 s.
  * Any 2xx is delivered; anything else, or no answer, is a failure to retry.
  */
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { signBody } from "../gitops/signature.js";
 import type { NotifyPayload } from "../model/notify.js";
 
@@ -12,14 +14,42 @@ export type DeliveryResult =
   | { ok: true; status: number }
   | { ok: false; status?: number; error: string };
 
+/** One POST with node:http(s) (fetch refuses "bad ports" such as 6000 or 10080, a webhook may use one). */
+function post(
+  url: string,
+  body: Buffer,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url);
+    const send = u.protocol === "https:" ? httpsRequest : httpRequest;
+    const req = send(
+      u,
+      {
+        method: "POST",
+        headers: { ...headers, "content-length": String(body.length) },
+        signal: AbortSignal.timeout(timeoutMs),
+      },
+      (res) => {
+        // The body is not used: read it to its end (the socket is then free).
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
 /** Why a request got no answer, without the URL (it may hold a token). */
 function reason(err: unknown, timeoutMs: number): string {
-  const e = err as { name?: string; cause?: { code?: string; message?: string } };
-  if (e.name === "TimeoutError" || e.name === "AbortError")
+  const e = err as { name?: string; code?: string; message?: string };
+  if (e.name === "TimeoutError" || e.name === "AbortError" || e.code === "ABORT_ERR")
     return `no answer within ${timeoutMs / 1000} s`;
-  const code = e.cause?.code;
-  if (code !== undefined) return `could not connect (${code})`;
-  return e.cause?.message ?? (err instanceof Error ? err.message : String(err));
+  if (e.code !== undefined) return `could not connect (${e.code})`;
+  return err instanceof Error ? err.message : String(err);
 }
 
 export async function deliver(
@@ -30,22 +60,19 @@ export async function deliver(
 ): Promise<DeliveryResult> {
   const body = Buffer.from(JSON.stringify(payload), "utf8");
   try {
-    const res = await fetch(url, {
-      method: "POST",
+    const status = await post(
+      url,
       body,
-      redirect: "manual",
-      signal: AbortSignal.timeout(timeoutMs),
-      headers: {
+      {
         "content-type": "application/json",
         "user-agent": "Gantry-Notifications/1",
         "x-gantry-event": payload.event,
         "x-gantry-signature-256": `sha256=${signBody(body, secret)}`,
       },
-    });
-    // The body is not used; read it so the connection can be reused.
-    await res.arrayBuffer().catch(() => undefined);
-    if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status };
-    return { ok: false, status: res.status, error: `the receiver answered ${res.status}` };
+      timeoutMs,
+    );
+    if (status >= 200 && status < 300) return { ok: true, status };
+    return { ok: false, status, error: `the receiver answered ${status}` };
   } catch (err) {
     return { ok: false, error: reason(err, timeoutMs) };
   }
