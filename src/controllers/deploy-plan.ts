@@ -131,8 +131,11 @@ class Planner extends ReleasePhasePlanner {
     const news = this.runs((a) => a.release === deploy.release);
     if (rel === undefined) return this.fail(deploy, undefined, news, "the release was deleted");
     // Abandoned (its push did not complete: docs/apps.md): the deploy ends, its instances go.
-    if (rel.value.status === "abandoned")
-      return this.fail(deploy, undefined, news, `abandoned: ${rel.value.error}`);
+    if (rel.value.status === "abandoned") {
+      const t = this.fail(deploy, undefined, news, `abandoned: ${rel.value.error}`);
+      this.endPhaseOf(t, rel, `abandoned: ${rel.value.error}`);
+      return t;
+    }
     if (rel.value.releasePhase?.status === "running") return this.judgeReleasePhase(deploy, rel);
     for (const a of news) {
       const inst = this.s.instances.get(a.value.id);

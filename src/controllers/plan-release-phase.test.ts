@@ -216,6 +216,26 @@ describe("planDeploy: the release phase", () => {
     expect(app(w).currentRelease).toBe(1);
   });
 
+  it("a release abandoned while its phase runs: the one-off is stopped, the phase failed", () => {
+    const w = new World();
+    pushWithPhase(w);
+    w.settle();
+    w.report(phaseOf(w)!, "running");
+    w.put("releases/hello/00000002", {
+      ...release(w, 2),
+      status: "abandoned",
+      error: "its push did not complete",
+    });
+    w.settle();
+    expect(release(w, 2)).toMatchObject({
+      status: "abandoned",
+      releasePhase: { status: "failed", error: "abandoned: its push did not complete" },
+    });
+    expect(phaseOf(w)!.desired).toBe("stopped");
+    expect(deploy(w).status).toBe("failed");
+    expect(app(w).currentRelease).toBe(1);
+  });
+
   it("says what it waits for: the one-off not started yet, then running, with reminders", () => {
     const w = new World();
     pushWithPhase(w);

@@ -192,6 +192,23 @@ export abstract class ReleasePhasePlanner extends ScalePlanner {
   }
 
   /**
+   * A release whose deploy ended otherwise (abandoned: its push did not complete) while its
+   * phase ran: the phase failed too, with that reason (fail() stopped its one-off).
+   */
+  protected endPhaseOf(t: Transition, rel: Versioned<Release>, reason: string): void {
+    const ph = rel.value.releasePhase;
+    if (ph?.status !== "running") return;
+    t.puts.push({
+      key: releaseKey(this.app.name, rel.value.version),
+      value: {
+        ...rel.value,
+        releasePhase: { ...ph, status: "failed", finishedAt: this.iso(), error: reason },
+      },
+      expect: rel.modRevision,
+    });
+  }
+
+  /**
    * The one-off of a release phase being judged: kept past the minute finished one-offs get
    * (the deploy decides about it first).
    */
