@@ -5,13 +5,15 @@
  * releases, the tests see the TEST config (and CI=true) but not a production-only value, a
  * hanging test is killed at its limit, and `gantry builds` shows each outcome.
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Build } from "../src/model/app.js";
+import type { PsEntry } from "../src/model/app-views.js";
 import { startGantry, type GantryProcess } from "./helpers/gantry.js";
-import { commitFile, localRepo, push, stopGantry, withToken } from "./helpers/paas.js";
+import { commitFile, eventually, localRepo, push, stopGantry, withToken } from "./helpers/paas.js";
 
 let g: GantryProcess;
 let work: string;
@@ -123,4 +125,32 @@ describe("tests before release", () => {
     expect(table).toMatch(/succeeded\s+timeout\s+3\.\ds/);
     expect(table).toContain("tests timed out after 3 s");
   }, 240_000);
+
+  it("stops the test instance when the pusher goes away", async () => {
+    const created = await cliOk(["apps:create", "gone"]);
+    const url = withToken(/git remote\s+(\S+)/.exec(created)![1]!, g.token);
+    const repo = await localRepo(work, { ...FILES, "outcome.txt": "hang\n" });
+    const pusher = spawn("git", ["push", "--force", url, "main"], {
+      cwd: repo,
+      env: { PATH: process.env["PATH"], HOME: repo, GIT_TERMINAL_PROMPT: "0" },
+      stdio: ["ignore", "ignore", "pipe"],
+      // Its own process group, as a terminal's Ctrl-C reaches git and its remote helper.
+      detached: true,
+    });
+    let err = "";
+    pusher.stderr.on("data", (c: Buffer) => (err += c.toString()));
+    await eventually("the test to run", () => (err.includes("suite: TEST_DB") ? true : undefined));
+    process.kill(-pusher.pid!, "SIGINT");
+    const build = await eventually("the test run recorded as cancelled", async () => {
+      const [b] = JSON.parse(await cliOk(["builds", "gone", "--json"])) as Build[];
+      return b?.test?.status === "failed" ? b : undefined;
+    });
+    expect(build.test!.error).toMatch(/cancelled/);
+    const left = await eventually("the test instance gone", async () => {
+      const ps = JSON.parse(await cliOk(["ps", "gone", "--json"])) as PsEntry[];
+      return ps.every((p) => p.processType !== "test") ? ps : undefined;
+    });
+    expect(left).toEqual([]);
+    expect(JSON.parse(await cliOk(["releases", "gone", "--json"]))).toEqual([]);
+  }, 120_000);
 });
