@@ -21,6 +21,7 @@ import {
 import { tempDirs } from "../store/sqlite/test-dirs.js";
 import { openStore, text, type Store } from "../store/index.js";
 import { byRevision, OutboxWriter } from "./notifier.js";
+import { pipelineOf } from "./route.js";
 import { Sender } from "./sender.js";
 
 const dirs = tempDirs();
@@ -143,6 +144,40 @@ describe("the notifier", () => {
       event: "deploy.failed",
       error: "the deploy failed",
     });
+  });
+});
+
+describe("which hooks", () => {
+  it("a stage's and a review app's events go to their pipeline's hooks", async () => {
+    store = await openStore(dirs.make());
+    const pipeline = {
+      name: "shop",
+      stages: [
+        { name: "staging", app: "web" },
+        { name: "production", app: "web-prod" },
+      ],
+      requireTests: false,
+      requiredConfig: [],
+      createdAt: "t",
+      createdBy: "test",
+    };
+    await store.put(`${K.pipelines}shop`, JSON.stringify(pipeline));
+    const review = {
+      name: "shop-feature-x",
+      createdAt: "t",
+      createdBy: "test",
+      domains: [],
+      formation: {},
+      healthPath: "/",
+      deployTimeoutMs: 30_000,
+      drainMs: 0,
+      currentRelease: 0,
+      review: { pipeline: "shop", parent: "web", branch: "feature/x", updatedAt: "t" },
+    };
+    await store.put(`${K.apps}shop-feature-x`, JSON.stringify(review));
+    expect(await pipelineOf(store, "web-prod")).toBe("shop");
+    expect(await pipelineOf(store, "shop-feature-x")).toBe("shop");
+    expect(await pipelineOf(store, "alone")).toBeUndefined();
   });
 });
 
