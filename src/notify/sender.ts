@@ -137,8 +137,15 @@ export class Sender {
       await store.txn({ compare: [same(kv)], success: [{ type: "delete", range: kv.key }] });
       return;
     }
-    const secret = this.opts.box.decrypt(hook.secret, hookSecretContext(hook.target, hook.id));
-    const result = await deliver(hook.url, secret, entry.payload, this.opts.timeoutMs);
+    let result: DeliveryResult;
+    try {
+      const secret = this.opts.box.decrypt(hook.secret, hookSecretContext(hook.target, hook.id));
+      result = await deliver(hook.url, secret, entry.payload, this.opts.timeoutMs);
+    } catch (err) {
+      // A secret sealed with another data directory's key: retried with backoff like a failure
+      // (a server with the right key may lead next), never in a tight loop.
+      result = { ok: false, error: `the hook's secret cannot be opened: ${String(err)}` };
+    }
     if (this.stopped && !result.ok) return; // a new leader tries again
     await this.settle(kv, entry, hookKv, result);
   }
