@@ -7,6 +7,15 @@ const seg = encodeURIComponent;
 export class CronClient {
   constructor(readonly client: GantryClient) {}
 
+  /** Every job of the apps the caller may read (the stack's `cron:` kind). */
+  async all(): Promise<(CronJob & { modRevision: number })[]> {
+    const r: { jobs: (CronJob & { modRevision: number })[] } = await this.client.json(
+      "GET",
+      "/v1/cron",
+    );
+    return r.jobs;
+  }
+
   async list(app: string, runs = 5): Promise<CronJobView[]> {
     const r: { jobs: CronJobView[] } = await this.client.json(
       "GET",

@@ -15,6 +15,7 @@ import {
   type CronRun,
 } from "../model/cron.js";
 import type { Principal } from "../model/principal.js";
+import { K } from "../model/keys.js";
 import type { Store } from "../store/index.js";
 import { cronJobKey, cronJobsPrefix, cronRunsPrefix } from "./keys.js";
 import { parseSchedule } from "./schedule.js";
@@ -143,3 +144,9 @@ export async function listRuns(store: Store, app: string, id: string): Promise<C
 
 const newestFirst = (runs: CronRun[]): CronRun[] =>
   [...runs].sort((a, b) => b.tick.localeCompare(a.tick));
+
+/** Every job of every app, with its record's revision. */
+export async function allJobs(store: Store): Promise<(CronJob & { modRevision: number })[]> {
+  const res = await store.range({ prefix: K.cronJobs });
+  return parseAll(res.kvs, CronJobSchema).map((j) => ({ ...j.value, modRevision: j.modRevision }));
+}

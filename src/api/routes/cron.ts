@@ -1,4 +1,5 @@
-import { addJob, listJobs, listRuns, removeJob } from "../../cron/jobs.js";
+import { addJob, allJobs, listJobs, listRuns, removeJob } from "../../cron/jobs.js";
+import { allows } from "../../model/token.js";
 import { CronAddSchema, CronJobIdSchema } from "../../model/cron.js";
 import { pathParam } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
@@ -8,6 +9,18 @@ import { appFromPath } from "./builds.js";
 export function cronRoutes(deps: ApiDeps): RouteDef[] {
   const { store } = deps;
   return [
+    {
+      method: "GET",
+      path: "/v1/cron",
+      summary: "Every scheduled job of the apps the caller may read (the stack's `cron:` reads it)",
+      handler: async (ctx) => {
+        ctx.allowQuery();
+        const jobs = await allJobs(store);
+        ctx.send(200, {
+          jobs: jobs.filter((j) => allows(ctx.who.policies, "app", j.app, "read")),
+        });
+      },
+    },
     {
       method: "GET",
       path: "/v1/apps/:app/cron",
