@@ -136,7 +136,10 @@ export async function testHook(
     deps.store,
     kv,
     deps.audit.entry(who(by), "notification.test", `${target}/${id}`),
-    (h) => (r.ok ? { ...h, lastDelivery: note } : { ...h, lastError: { ...note, error: r.error } }),
+    (h) =>
+      r.ok
+        ? { ...h, lastDelivery: note }
+        : { ...h, lastError: { ...note, error: r.error.slice(0, 500) } },
   );
   return r.ok
     ? { delivered: true, status: r.status }
