@@ -100,6 +100,12 @@ describe("the release phase on a real push", () => {
     expect(migrations(log)).toEqual(second);
     const table = await g.cli(["releases", APP]);
     expect(table.stdout).toMatch(/v3\s+active\s+succeeded \(\d+ s\)/);
+    const info = await g.cli(["apps:info", APP]);
+    expect(info.stdout).toMatch(/Release phase:?\s+node migrate\.js \(time limit 600 s\)/);
+    const set = await g.cli(["apps:set", APP, "release-timeout=5m"]);
+    expect(set.code, set.stderr).toBe(0);
+    const after = await g.cli(["apps:info", APP]);
+    expect(after.stdout).toMatch(/Release phase:?\s+node migrate\.js \(time limit 300 s\)/);
   }, 120_000);
 
   it("refuses to scale one-off types", async () => {

@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { parseDuration } from "../model/duration.js";
 import { ValidationError } from "../errors.js";
 import type { AppView } from "../model/app-views.js";
+import { RELEASE_TIMEOUT_MS } from "../model/app.js";
 import { appsClient } from "./releases.js";
 import { colours, json, table, type Output } from "../output/output.js";
 import { registerAppSetCommand } from "./apps-set.js";
@@ -209,6 +210,7 @@ function showInfo(o: Output, app: AppView): void {
         ]),
     ["Health path", app.healthPath],
     ["Deploy timeout", `${app.deployTimeoutMs / 1000} s`],
+    ...releasePhaseRow(app),
     ["Drain", `${app.drainMs / 1000} s`],
     ["HTTPS", httpsText(app)],
     ["Created", `${app.createdAt} by ${app.createdBy}`],
@@ -222,4 +224,12 @@ function showInfo(o: Output, app: AppView): void {
   }
   const width = Math.max(...rows.map(([k]) => k.length)) + 1;
   for (const [k, v] of rows) o.out(`${`${k}:`.padEnd(width)} ${v}`);
+}
+
+/** `Release phase: node migrate.js (time limit 600 s)` when the serving release has one. */
+function releasePhaseRow(app: AppView): [string, string][] {
+  const command = app.release?.processTypes["release"];
+  if (command === undefined) return [];
+  const limit = (app.releaseTimeoutMs ?? RELEASE_TIMEOUT_MS) / 1000;
+  return [["Release phase", `${command} (time limit ${limit} s)`]];
 }
