@@ -241,7 +241,7 @@ describe("review apps", () => {
 
   it("builds a pushed branch into a review app with staging's config plus the overrides", async () => {
     await pl.update("hello", { reviewApps: { enabled: true, config: { DEBUG: "1" } } });
-    expect((await pl.get("hello")).reviewApps).toEqual({
+    expect((await pl.get("hello")).reviewApps).toMatchObject({
       enabled: true,
       staleAfterMs: 5 * 24 * 3_600_000,
       configNames: ["DEBUG"],

@@ -42,7 +42,7 @@ export interface ReviewView {
 export class PipelinesClient {
   constructor(readonly client: GantryClient) {}
 
-  list(): Promise<PipelineStatus[]> {
+  list(): Promise<(PipelineStatus & { modRevision: number })[]> {
     return this.client.json("GET", "/v1/pipelines");
   }
 

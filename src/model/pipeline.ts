@@ -39,6 +39,8 @@ export const ReviewAppsSchema = z.strictObject({
   staleAfterMs: StaleAfterMsSchema,
   /** Config every review app gets on top of its parent's (encrypted like app config). */
   config: z.record(ConfigNameSchema, z.string()),
+  /** reviewConfigDigest of the values: a stack tells a change without reading them. */
+  configDigest: z.string().optional(),
 });
 
 export const PipelineSchema = z.strictObject({
@@ -70,6 +72,16 @@ export const pipelineView = (p: Pipeline): PipelineView => {
 /** The secret box context of a review config value (not an app's: nothing else opens it). */
 export const reviewConfigContext = (pipeline: string, name: string): string =>
   `pipeline ${pipeline}/${name}`;
+
+/** A digest of review config values (sha256 over the pipeline name and the sorted pairs). */
+export function reviewConfigDigest(pipeline: string, values: Record<string, string>): string {
+  const pairs = Object.keys(values)
+    .sort()
+    .map((k) => [k, values[k]]);
+  return createHash("sha256")
+    .update(`gantry review config\n${pipeline}\n${JSON.stringify(pairs)}`)
+    .digest("hex");
+}
 
 /** Stage names and apps are unique; the problem in words, or undefined. */
 export function stagesProblem(

@@ -14,6 +14,7 @@ import {
   DEFAULT_STALE_AFTER_MS,
   PipelineNameSchema,
   reviewConfigContext,
+  reviewConfigDigest,
   StageSchema,
   StaleAfterMsSchema,
   type Pipeline,
@@ -105,7 +106,13 @@ export function pipelineRoutes(deps: ApiDeps): RouteDef[] {
           createdAt: new Date().toISOString(),
           createdBy: ctx.who.name,
         };
-        const saved = await savePipeline(deps, ctx.who, record, undefined, "pipeline.create");
+        const saved = await savePipeline(
+          deps,
+          ctx.who,
+          withDigest(deps, record),
+          undefined,
+          "pipeline.create",
+        );
         ctx.send(201, await pipelineStatus(store, saved));
       },
     },
@@ -116,10 +123,18 @@ export function pipelineRoutes(deps: ApiDeps): RouteDef[] {
         "Every pipeline the token may read an app of, with each stage's release and `behind`",
       handler: async (ctx) => {
         ctx.allowQuery();
-        const list = (await listPipelines(store))
-          .map((p) => p.value)
-          .filter((p) => p.stages.some((s) => allows(ctx.who.policies, "app", s.app, "read")));
-        ctx.send(200, await Promise.all(list.map((p) => pipelineStatus(store, p))));
+        const list = (await listPipelines(store)).filter((p) =>
+          p.value.stages.some((s) => allows(ctx.who.policies, "app", s.app, "read")),
+        );
+        ctx.send(
+          200,
+          await Promise.all(
+            list.map(async (p) => ({
+              ...(await pipelineStatus(store, p.value)),
+              modRevision: p.modRevision,
+            })),
+          ),
+        );
       },
     },
     {
@@ -154,7 +169,7 @@ export function pipelineRoutes(deps: ApiDeps): RouteDef[] {
           ctx,
           [...cur.value.stages, ...(change.stages ?? [])].map((s) => s.app),
         );
-        const next = applyUpdate(cur.value, change, seal);
+        const next = withDigest(deps, applyUpdate(cur.value, change, seal));
         const saved = await savePipeline(deps, ctx.who, next, cur, "pipeline.update");
         ctx.send(200, await pipelineStatus(store, saved));
       },
@@ -204,6 +219,19 @@ export function pipelineRoutes(deps: ApiDeps): RouteDef[] {
       },
     },
   ];
+}
+
+/** The pipeline with its review config's digest (src/model/pipeline.ts, reviewConfigDigest). */
+function withDigest(deps: ApiDeps, p: Pipeline): Pipeline {
+  if (p.reviewApps === undefined) return p;
+  const box = appsOf(deps).secrets;
+  const plain = Object.fromEntries(
+    Object.entries(p.reviewApps.config).map(([k, v]) => [
+      k,
+      box.decrypt(v, reviewConfigContext(p.name, k)),
+    ]),
+  );
+  return { ...p, reviewApps: { ...p.reviewApps, configDigest: reviewConfigDigest(p.name, plain) } };
 }
 
 /** Pure: the pipeline after a change (review config merged: a value sets, null removes). */

@@ -2,8 +2,10 @@ import type { Kind } from "../kind.js";
 import { KindRegistry } from "../registry.js";
 import { addressPlanKind } from "./address-plan.js";
 import { appKind } from "./apps.js";
+import { cronKind } from "./cron.js";
 import { kvKind } from "./kv.js";
 import { nodeKind } from "./nodes.js";
+import { pipelineKind } from "./pipelines.js";
 import { poolKind } from "./pools.js";
 import { convergeKind } from "./roles-states.js";
 import { roleKind } from "./roles.js";
@@ -25,6 +27,8 @@ export function defaultKinds(): Kind[] {
     nodeKind,
     addressPlanKind,
     poolKind,
+    pipelineKind,
+    cronKind,
   ] as Kind[];
 }
 
