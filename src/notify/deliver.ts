@@ -20,6 +20,7 @@ function post(
   body: Buffer,
   headers: Record<string, string>,
   timeoutMs: number,
+  stop?: AbortSignal,
 ): Promise<number> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);
@@ -29,7 +30,10 @@ function post(
       {
         method: "POST",
         headers: { ...headers, "content-length": String(body.length) },
-        signal: AbortSignal.timeout(timeoutMs),
+        signal:
+          stop === undefined
+            ? AbortSignal.timeout(timeoutMs)
+            : AbortSignal.any([AbortSignal.timeout(timeoutMs), stop]),
       },
       (res) => {
         // The body is not used: read it to its end (the socket is then free).
@@ -57,6 +61,8 @@ export async function deliver(
   secret: string,
   payload: NotifyPayload,
   timeoutMs = DELIVERY_TIMEOUT_MS,
+  /** Aborts the attempt (the server is stopping): it fails, and is made again later. */
+  stop?: AbortSignal,
 ): Promise<DeliveryResult> {
   const body = Buffer.from(JSON.stringify(payload), "utf8");
   try {
@@ -70,6 +76,7 @@ export async function deliver(
         "x-gantry-signature-256": `sha256=${signBody(body, secret)}`,
       },
       timeoutMs,
+      stop,
     );
     if (status >= 200 && status < 300) return { ok: true, status };
     return { ok: false, status, error: `the receiver answered ${status}` };

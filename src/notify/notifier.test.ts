@@ -222,6 +222,26 @@ describe("the sender", () => {
     expect(rx.received).toHaveLength(0);
   });
 
+  it("a stop cuts a delivery in flight short and leaves its entry for the next leader", async () => {
+    store = await openStore(dirs.make());
+    rx = await startReceiver();
+    rx.script("/hang", [0]);
+    const hook = await addHook(store, `${rx.url}/hang`);
+    await store.put(
+      outboxKey(Date.now(), 1, 0),
+      JSON.stringify(entry(hookKey(hook.target, hook.id), 0)),
+    );
+    const snd = new Sender({ store, box, log: () => undefined });
+    snd.start();
+    await until("the request", () => rx!.at("/hang").length === 1);
+    const t0 = Date.now();
+    await snd.stop();
+    expect(Date.now() - t0).toBeLessThan(1000);
+    const left = await outbox(store);
+    expect(left).toHaveLength(1);
+    expect(left[0]!.attempts).toBe(0);
+  });
+
   it("wakes for a retry at its time, not by polling", async () => {
     store = await openStore(dirs.make());
     rx = await startReceiver();

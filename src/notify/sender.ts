@@ -38,6 +38,8 @@ export class Sender {
   private cancel: (() => void) | undefined;
   private wake: { at: number; timer: ReturnType<typeof setTimeout> } | undefined;
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Cuts deliveries in flight short on stop (a new leader makes them again). */
+  private readonly abort = new AbortController();
   private readonly now: () => number;
 
   constructor(private readonly opts: SenderOptions) {
@@ -50,6 +52,7 @@ export class Sender {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.abort.abort();
     this.cancel?.();
     if (this.wake !== undefined) clearTimeout(this.wake.timer);
     await this.working;
@@ -140,7 +143,13 @@ export class Sender {
     let result: DeliveryResult;
     try {
       const secret = this.opts.box.decrypt(hook.secret, hookSecretContext(hook.target, hook.id));
-      result = await deliver(hook.url, secret, entry.payload, this.opts.timeoutMs);
+      result = await deliver(
+        hook.url,
+        secret,
+        entry.payload,
+        this.opts.timeoutMs,
+        this.abort.signal,
+      );
     } catch (err) {
       // A secret sealed with another data directory's key: retried with backoff like a failure
       // (a server with the right key may lead next), never in a tight loop.

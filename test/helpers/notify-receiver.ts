@@ -21,7 +21,7 @@ export interface Receiver {
   received: Received[];
   /** Requests to `path`. */
   at(path: string): Received[];
-  /** Answer the next requests to `path` with these statuses (then 200). */
+  /** Answer the next requests to `path` with these statuses (then 200); 0: never answer. */
   script(path: string, statuses: number[]): void;
   close(): Promise<void>;
 }
@@ -43,6 +43,7 @@ export async function startReceiver(): Promise<Receiver> {
         // recorded as {}: the test's assertions on fields then fail
       }
       received.push({ path, headers: req.headers, raw, body, at: Date.now(), status });
+      if (status === 0) return; // never answers
       res.writeHead(status, { "content-type": "text/plain" });
       res.end(status === 200 ? "ok" : "no");
     });
