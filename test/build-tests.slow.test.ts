@@ -96,10 +96,14 @@ describe("tests before release", () => {
 
     // 3. A production-only value does not reach the tests (and TEST_DB not the release).
     await cliOk(["config:set", "tested", "PROD_ONLY=secret"]);
+    // apps:set test=… comes before the Procfile's line.
+    await cliOk(["apps:set", "tested", "test=echo from-the-setting && node test.js"]);
     await commitFile(repo, "server.js", SERVER + "// v2\n");
     const again = await push(repo, url);
     expect(again.code, again.stderr).toBe(0);
     expect(remoteOut(again.stderr)).toContain("suite: TEST_DB=postgres://t PROD_ONLY=unset");
+    expect(remoteOut(again.stderr)).toContain("remote:        from-the-setting");
+    await cliOk(["apps:set", "tested", "test="]);
     expect(JSON.parse(await cliOk(["config", "tested", "--json"]))).toEqual({
       PROD_ONLY: "secret",
     });
