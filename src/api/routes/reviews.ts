@@ -14,7 +14,10 @@ const BranchSchema = z
   .string()
   .min(1)
   .max(255)
-  .regex(/^[^\s~^:?*[\\\x00-\x1f\x7f]+$/, "is not a git branch name");
+  .refine(
+    (b) => ![...b].some((c) => c <= " " || c === "\x7f" || "~^:?*[\\".includes(c)),
+    "is not a git branch name",
+  );
 const CommitSchema = z.string().regex(/^([0-9a-f]{40}|[0-9a-f]{64})$/, "must be a full commit id");
 
 function query<T>(ctx: Ctx, name: string, schema: z.ZodType<T>): T {
