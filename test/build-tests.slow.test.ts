@@ -110,6 +110,9 @@ describe("tests before release", () => {
 
     // 4. A test that hangs is killed at its limit; the push is refused.
     await cliOk(["apps:set", "tested", "test-timeout=3s"]);
+    expect(await cliOk(["apps:info", "tested"])).toMatch(
+      /Tests:\s+node test\.js \(Procfile; time limit 3 s\)/,
+    );
     await commitFile(repo, "outcome.txt", "hang\n");
     const started = Date.now();
     const hung = await push(repo, url);

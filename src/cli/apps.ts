@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { DEFAULT_TEST_TIMEOUT_MS } from "../build/test-step.js";
 import { parseDuration } from "../model/duration.js";
 import { ValidationError } from "../errors.js";
 import type { AppView } from "../model/app-views.js";
@@ -211,6 +212,7 @@ function showInfo(o: Output, app: AppView): void {
     ["Health path", app.healthPath],
     ["Deploy timeout", `${app.deployTimeoutMs / 1000} s`],
     ...releasePhaseRow(app),
+    ...testsRow(app),
     ["Drain", `${app.drainMs / 1000} s`],
     ["HTTPS", httpsText(app)],
     ["Created", `${app.createdAt} by ${app.createdBy}`],
@@ -224,6 +226,19 @@ function showInfo(o: Output, app: AppView): void {
   }
   const width = Math.max(...rows.map(([k]) => k.length)) + 1;
   for (const [k, v] of rows) o.out(`${`${k}:`.padEnd(width)} ${v}`);
+}
+
+/**
+ * `Tests: npm test (apps:set test; time limit 600 s)` when builds are tested (issue 15): the app's setting, else
+ * the serving release's Procfile `test:` line (the next build's Procfile decides for it).
+ */
+function testsRow(app: AppView): [string, string][] {
+  const procfile = app.release?.processTypes["test"];
+  const command = app.test ?? procfile;
+  if (command === undefined) return [];
+  const limit = (app.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS) / 1000;
+  const from = app.test === undefined ? "Procfile" : "apps:set test";
+  return [["Tests", `${command} (${from}; time limit ${limit} s)`]];
 }
 
 /** `Release phase: node migrate.js (time limit 600 s)` when the serving release has one. */
