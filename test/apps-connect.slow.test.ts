@@ -42,9 +42,12 @@ afterAll(async () => {
 });
 
 /** A repo on the host (`<work>/host/<name>.git`) and a working clone that pushes to it. */
-async function hostRepo(
-  name: string,
-): Promise<{ commit(v: string, branch?: string): Promise<string> }> {
+interface HostRepo {
+  bare: string;
+  commit(v: string, branch?: string): Promise<string>;
+}
+
+async function hostRepo(name: string): Promise<HostRepo> {
   const bare = join(work, "host", `${name}.git`);
   await git(["init", "-q", "--bare", "-b", "main", bare], work);
   const dir = join(work, `${name}-work`);
@@ -52,6 +55,7 @@ async function hostRepo(
   writeFileSync(join(dir, "server.js"), SERVER_JS);
   writeFileSync(join(dir, "package.json"), readFileSync(PACKAGE));
   return {
+    bare,
     async commit(v, branch = "main") {
       const current = (await git(["symbolic-ref", "--short", "HEAD"], dir)).stdout.trim();
       if (current !== branch) {
@@ -82,11 +86,20 @@ const builds = async (app: string): Promise<Build[]> => {
 };
 
 async function served(app: string, body: string, ms = 60_000): Promise<void> {
-  await eventually(
-    `${app} to serve ${JSON.stringify(body)}`,
-    async () => (await get(port, `${app}.localhost`)).body === body || undefined,
-    ms,
-  );
+  try {
+    await eventually(
+      `${app} to serve ${JSON.stringify(body)}`,
+      async () => (await get(port, `${app}.localhost`)).body === body || undefined,
+      ms,
+    );
+  } catch (err) {
+    // Say why: the connection's state, the app's build lines, the server's last lines.
+    const conn = await g.cli(["apps:connection", app]);
+    const logs = await g.cli(["logs", app, "-n", "40"]);
+    throw new Error(
+      `${(err as Error).message}\n${conn.stdout}${conn.stderr}\n${logs.stdout}\n${g.output().slice(-3000)}`,
+    );
+  }
 }
 
 type Style = "github" | "gitea";
@@ -115,7 +128,7 @@ function hook(
   return fetch(answer.webhookUrl, { method: "POST", headers, body });
 }
 
-describe("apps:connect", () => {
+describe("apps:connect", { timeout: 180_000 }, () => {
   it("builds the branch on connect, on signed GitHub and Gitea pushes; refuses unsigned, badly signed and replayed calls; ignores other branches", async () => {
     const repo = await hostRepo("web");
     const first = await repo.commit("one");
@@ -198,6 +211,21 @@ describe("apps:connect", () => {
       /build -----> Fetching [0-9a-f]{12} from http:\/\/127\.0\.0\.1:\d+\/web\.git/,
     );
 
+    // A pull request while the app is in no pipeline with review apps: taken, not built.
+    const pr = await hook(
+      answer,
+      {
+        action: "opened",
+        number: 1,
+        pull_request: { head: { ref: "feature", sha: other }, base: { ref: "main" } },
+      },
+      { event: "pull_request" },
+    );
+    expect(pr.status).toBe(200);
+    expect(((await pr.json()) as { ignored: string }).ignored).toMatch(
+      /no pipeline with review apps/,
+    );
+
     // Disconnected: the webhook is refused.
     await cli(["apps:disconnect", "web"]);
     expect((await hook(answer, { ref: "refs/heads/main", after: third })).status).toBe(404);
@@ -221,5 +249,73 @@ describe("apps:connect", () => {
     // Several polls later, still one build per commit.
     await new Promise((r) => setTimeout(r, 2500));
     expect((await builds("polled")).map((b) => b.commit).sort()).toEqual([first, second].sort());
+  });
+});
+
+describe("apps:connect pull requests", { timeout: 180_000 }, () => {
+  it("a pull request opened, synchronized (Gitea) and closed makes, updates and destroys a review app", async () => {
+    const repo = await hostRepo("shop");
+    await repo.commit("s1");
+    await cli(["apps:create", "shop-staging"]);
+    await cli(["apps:create", "shop-prod"]);
+    const created = await fetch(`${g.url}/v1/pipelines`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${g.token}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        name: "shop",
+        stages: [
+          { name: "staging", app: "shop-staging" },
+          { name: "production", app: "shop-prod" },
+        ],
+        reviewApps: { enabled: true },
+      }),
+    });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const out = await cli([
+      "apps:connect",
+      "shop-staging",
+      "--repo",
+      host.url("shop"),
+      "--poll",
+      "0",
+      "--json",
+    ]);
+    const answer = JSON.parse(out) as ConnectAppAnswer;
+    await served("shop-staging", "hello s1\n");
+
+    // The host keeps a pull request's head at refs/pull/N/head (GitHub and Gitea both do).
+    const f1 = await repo.commit("f1", "feature/x");
+    await git(["--git-dir", repo.bare, "update-ref", "refs/pull/5/head", f1], work);
+    const pull = (action: string, sha: string): unknown => ({
+      action,
+      number: 5,
+      pull_request: { head: { ref: "feature/x", sha }, base: { ref: "main" } },
+    });
+    const opened = await hook(answer, pull("opened", f1), { event: "pull_request" });
+    expect(opened.status).toBe(202);
+    expect(await opened.json()).toMatchObject({
+      queued: { number: 5, branch: "feature/x", review: "shop-feature-x", commit: f1 },
+    });
+    await served("shop-feature-x", "hello f1\n");
+
+    const f2 = await repo.commit("f2", "feature/x");
+    await git(["--git-dir", repo.bare, "update-ref", "refs/pull/5/head", f2], work);
+    const sync = await hook(answer, pull("synchronized", f2), {
+      event: "pull_request",
+      style: "gitea",
+    });
+    expect(sync.status).toBe(202);
+    await served("shop-feature-x", "hello f2\n");
+    // The connected branch did not move.
+    expect((await get(port, "shop-staging.localhost")).body).toBe("hello s1\n");
+
+    const closed = await hook(answer, pull("closed", f2), { event: "pull_request" });
+    expect(closed.status).toBe(202);
+    await eventually("the review app to be destroyed", async () => {
+      const r = await fetch(`${g.url}/v1/apps/shop-feature-x`, {
+        headers: { authorization: `Bearer ${g.token}` },
+      });
+      return r.status === 404 || undefined;
+    });
   });
 });

@@ -47,8 +47,13 @@ export interface ConnectedBuildJob {
   commit: string;
   /** Where it came from, for the build's author and the audit log ("webhook", "poll"…). */
   via: string;
-  /** Extra refspecs that bring the commit when the branch no longer has it (a PR's head ref). */
+  /**
+   * Where the commit is looked for, in turn, until the mirror has it (default: the connected
+   * branch); its id itself is asked for last (a commit force-pushed over).
+   */
   refspecs?: string[];
+  /** The queue the build waits in (default the app: one build of the app at a time). */
+  queue?: string;
   /** Build it instead of the normal build and release (review apps); default buildAndRelease. */
   build?: (source: Readable, who: Principal) => Promise<BuiltResult>;
   /** Skip the once-per-commit claim (a review app's build is not the connected branch's). */
@@ -77,7 +82,7 @@ export function queueConnectedBuild(
   if (queue === undefined) queues.set(deps, (queue = new KeyedQueue()));
   let outcome: ConnectedBuildOutcome = { status: "failed", error: "not run" };
   return queue
-    .run(job.app, async () => {
+    .run(job.queue ?? job.app, async () => {
       outcome = await runConnectedBuild(deps, job).catch(
         (err: unknown): ConnectedBuildOutcome => ({
           status: "failed",
@@ -126,17 +131,8 @@ async function runConnectedBuild(
   try {
     if (!(await hasCommit(mirror, commit))) {
       log(`-----> Fetching ${commit.slice(0, 12)} from ${displayUrl(url)} (${job.via})`);
-      const opts = connectRemoteOptions();
-      await fetchInto(
-        mirror,
-        url,
-        [`+refs/heads/${c.branch}:refs/connect/${c.branch}`, ...(job.refspecs ?? [])],
-        deps.closing,
-        opts,
-      );
-      // A commit the branch no longer holds (force-pushed over): ask for it by id.
-      if (!(await hasCommit(mirror, commit)))
-        await fetchInto(mirror, url, [commit], deps.closing, opts);
+      const specs = job.refspecs ?? [`+refs/heads/${c.branch}:refs/connect/${c.branch}`];
+      await fetchCommit(mirror, url, commit, [...specs, commit], deps.closing);
     }
   } catch (err) {
     const error = `cannot fetch ${commit.slice(0, 12)} from ${displayUrl(url)}: ${(err as Error).message}`;
@@ -171,6 +167,28 @@ async function runConnectedBuild(
   });
   if (job.unclaimed !== true) await finishBuild(store, app, commit, result);
   return { status: "built", ...result };
+}
+
+/** Fetch each refspec in turn until the mirror holds `commit`; the last failure is thrown. */
+async function fetchCommit(
+  mirror: string,
+  url: string,
+  commit: string,
+  specs: string[],
+  signal: AbortSignal,
+): Promise<void> {
+  const opts = connectRemoteOptions();
+  let last: unknown;
+  for (const spec of specs) {
+    try {
+      await fetchInto(mirror, url, [spec], signal, opts);
+      last = undefined;
+    } catch (err) {
+      last = err;
+    }
+    if (await hasCommit(mirror, commit)) return;
+  }
+  throw last instanceof Error ? last : new Error(`the repository does not hold ${commit}`);
 }
 
 function appLog(deps: ApiDeps, app: string, line: string): void {

@@ -1,3 +1,4 @@
+import { connectKey, deliveriesPrefix } from "./connect-records.js";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { AuditLog } from "../audit/log.js";
@@ -91,6 +92,9 @@ export async function destroyApp(
     { type: "delete", range: { prefix: cronRunsPrefix(name) } },
     // Its notification webhooks (src/model/notify.ts): a new app of the same name starts without.
     { type: "delete", range: { prefix: hookPrefix(`app:${name}`) } },
+    // Its connection to an outside repo and the webhook deliveries seen (src/model/connect.ts).
+    { type: "delete", range: connectKey(name) },
+    { type: "delete", range: { prefix: deliveriesPrefix(name) } },
     audit.entry(who, "app.destroy", name),
   ];
   const deletes = mine.map((a): TxnOp => ({ type: "delete", range: assignmentKey(a.node, a.id) }));
@@ -126,6 +130,8 @@ export async function destroyApp(
   removeAppRepo(dataDir, name);
   svc.logs.remove(name);
   rmSync(join(dataDir, "cache", name), { recursive: true, force: true });
+  // The mirror of its connected repo on this server (src/api/connect-build.ts).
+  rmSync(join(dataDir, "connect", `${name}.git`), { recursive: true, force: true });
   const { gcArtifacts } = await import("../build/artifacts.js");
   const gc = await gcArtifacts(dataDir, store);
   return { app: name, stopped: mine.length, stillStopping, artifactsRemoved: gc.removed.length };

@@ -6,7 +6,7 @@
  * only when the caller allows it.
  */
 import { execFile, spawn } from "node:child_process";
-import type { Readable } from "node:stream";
+import { PassThrough, type Readable } from "node:stream";
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ValidationError } from "../errors.js";
@@ -205,5 +205,9 @@ export function archiveCommit(
     );
   });
   done.catch(() => undefined);
-  return { stream: child.stdout, done };
+  // Taken at once: node drops what a child wrote to a stdout no one reads when the child exits,
+  // and the reader may come later (a review app is made first).
+  const stream = new PassThrough();
+  child.stdout.pipe(stream);
+  return { stream, done };
 }
