@@ -122,6 +122,12 @@ const MATRIX: Record<string, string> = {
   "GET /v1/address-plan": "AOV",
   "PUT /v1/address-plan": "AO",
   "DELETE /v1/address-plan": "AO",
+  // Scheduled jobs: resource app, read to list, write to change.
+  "GET /v1/cron": "AODV",
+  "GET /v1/apps/:app/cron": "AODV",
+  "POST /v1/apps/:app/cron": "AO",
+  "DELETE /v1/apps/:app/cron/:id": "AO",
+  "GET /v1/apps/:app/cron/:id/runs": "AODV",
 };
 
 const INSTANCE = "hello-web-1";
