@@ -225,6 +225,19 @@ describe("promotion", () => {
     await pl.update("hello", { requireTests: false });
   }, 30_000);
 
+  it("refuses a promotion while the target lacks a name the slug's app.json marks required", async () => {
+    const env = { SECRET_KEY: { required: true }, OPTIONAL: { required: false }, PLAIN: "x" };
+    await commitFile(repo, "app.json", JSON.stringify({ name: "hello", env }));
+    const pushed = await git(["push", "--force", gitUrl("hello-staging"), "main"], repo);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const refused = await errorOf(pl.promote("hello-staging"));
+    expect(refused.message).toBe(
+      "hello (stage production) lacks config SECRET_KEY, which the app's app.json requires: set it with gantry config:set hello SECRET_KEY=…",
+    );
+    await svc.changeConfig("hello", { SECRET_KEY: "k" }, [], who);
+    await live("hello", (await pl.promote("hello-staging")).version);
+  }, 30_000);
+
   it("refuses to promote from the last stage, to an unknown stage, and an app in no pipeline", async () => {
     expect((await errorOf(pl.promote("hello"))).message).toBe(
       "hello is the last stage (production) of pipeline hello: there is no stage after it to promote to",

@@ -5,12 +5,14 @@
  * record is copied to the target app so its release keeps naming a build it has.
  */
 import type { AuditLog } from "../audit/log.js";
+import { ArtifactStore } from "../build/artifacts.js";
 import { buildKey } from "../build/builder.js";
 import { GantryError } from "../errors.js";
 import { BuildSchema, type App, type Release } from "../model/app.js";
 import type { Pipeline, Stage } from "../model/pipeline.js";
 import type { Principal } from "../model/principal.js";
 import type { Store, TxnOp } from "../store/index.js";
+import { readAppJson, requiredEnv } from "./app-json.js";
 import { pipelineOfApp } from "./pipelines.js";
 import { parseRecord } from "./records.js";
 import { codeFields, hasCode } from "./release-code.js";
@@ -71,12 +73,34 @@ export function promotionTarget(
 export const missingConfig = (pipeline: Pipeline, names: readonly string[]): string[] =>
   pipeline.requiredConfig.filter((n) => !names.includes(n));
 
+/** The refusal for names the target lacks: the pipeline's `requiredConfig`, app.json's `required`. */
+export function missingRefusal(
+  pipeline: Pipeline,
+  target: Stage,
+  have: readonly string[],
+  appJson: readonly string[],
+): PromotionRefused | undefined {
+  const fromPipeline = missingConfig(pipeline, have);
+  const fromAppJson = appJson.filter((n) => !have.includes(n) && !fromPipeline.includes(n));
+  const missing = [...fromPipeline, ...fromAppJson];
+  if (missing.length === 0) return undefined;
+  const who = [
+    ...(fromPipeline.length > 0 ? [`pipeline ${pipeline.name}`] : []),
+    ...(fromAppJson.length > 0 ? ["the app's app.json"] : []),
+  ].join(" and ");
+  return new PromotionRefused(
+    `${target.app} (stage ${target.name}) lacks config ${missing.join(", ")}, which ${who} requires: set it with gantry config:set ${target.app} ${missing[0]}=…`,
+    "config",
+  );
+}
+
 /**
- * Promote what `app` serves to the next stage (or `to`). `authorize` is called with the target
+ * Promote what `app` serves to the next stage (or `to`). With `dataDir`, the names the slug's
+ * app.json marks required are required too. `authorize` is called with the target
  * app before anything is written (the caller checks the token may deploy it).
  */
 export async function promote(
-  deps: { store: Store; audit: AuditLog },
+  deps: { store: Store; audit: AuditLog; dataDir?: string },
   app: string,
   to: string | undefined,
   who: Principal,
@@ -107,13 +131,18 @@ export async function promote(
       `${app} v${rel.version} did not pass its tests (${build?.test === undefined ? "no test ran" : `test ${build.test.status}`}), and pipeline ${pipeline.name} promotes only tested releases`,
       "app",
     );
+  const appJson =
+    rel.artifact === undefined || deps.dataDir === undefined
+      ? []
+      : requiredEnv((await readAppJson(new ArtifactStore(deps.dataDir).path(rel.artifact))) ?? "");
   const made = await createRelease(store, deps.audit, who, target.app, (state) => {
-    const missing = missingConfig(pipeline, Object.keys(state.config.value.values));
-    if (missing.length > 0)
-      throw new PromotionRefused(
-        `${target.app} (stage ${target.name}) lacks config ${missing.join(", ")}, which pipeline ${pipeline.name} requires: set it with gantry config:set ${target.app} ${missing[0]}=…`,
-        "config",
-      );
+    const refused = missingRefusal(
+      pipeline,
+      target,
+      Object.keys(state.config.value.values),
+      appJson,
+    );
+    if (refused !== undefined) throw refused;
     const ops: TxnOp[] =
       build === undefined
         ? []
