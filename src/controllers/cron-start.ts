@@ -24,7 +24,12 @@ import type { DueTick } from "../cron/plan.js";
 
 export type TickOutcome = "started" | "skipped" | "failed" | "taken";
 
-export async function actOnTick(store: Store, d: DueTick, now: () => number): Promise<TickOutcome> {
+export interface TickResult {
+  outcome: TickOutcome;
+  reason?: string;
+}
+
+export async function actOnTick(store: Store, d: DueTick, now: () => number): Promise<TickResult> {
   const { job, tick } = d;
   const key = cronRunKey(job.app, job.id, tick);
   const base: CronRun = { job: job.id, app: job.app, tick, status: "started" };
@@ -43,12 +48,14 @@ export async function actOnTick(store: Store, d: DueTick, now: () => number): Pr
     });
   }
   const absent: Compare = { key, target: "createRevision", op: "==", value: 0 };
-  const record = async (run: CronRun, why: TickOutcome): Promise<TickOutcome> => {
+  const record = async (run: CronRun, why: TickOutcome): Promise<TickResult> => {
     const res = await store.txn({
       compare: [absent],
       success: [{ type: "put", key, value: JSON.stringify(run) }, ...extra],
     });
-    return res.succeeded ? why : "taken";
+    return res.succeeded
+      ? { outcome: why, ...(run.reason === undefined ? {} : { reason: run.reason }) }
+      : { outcome: "taken" };
   };
   if (d.skip !== undefined)
     return record({ ...base, status: "skipped", reason: d.skip }, "skipped");
@@ -61,7 +68,7 @@ export async function actOnTick(store: Store, d: DueTick, now: () => number): Pr
         { type: "get", range: key, keysOnly: true },
       ],
     });
-    if (kvsOf(res, 3).length > 0) return "taken";
+    if (kvsOf(res, 3).length > 0) return { outcome: "taken" };
     const appKv = kvsOf(res, 0)[0];
     const rec = parseRecord(appKv, AppSchema);
     const failed = (reason: string) =>
@@ -115,7 +122,7 @@ export async function actOnTick(store: Store, d: DueTick, now: () => number): Pr
         ...extra,
       ],
     });
-    if (put.succeeded) return "started";
+    if (put.succeeded) return { outcome: "started" };
   }
-  return "taken";
+  return { outcome: "taken" };
 }

@@ -119,8 +119,8 @@ class Clock implements CronController {
       ...[...byApp.values()].map(async (ticks) => {
         for (const d of ticks) {
           const out = await actOnTick(store, d, this.now);
-          if (out === "failed" || out === "skipped")
-            this.log(`cron: ${d.job.app}/${d.job.id} tick ${d.tick} ${out}`);
+          if (out.outcome === "failed")
+            this.log(`cron: ${d.job.app}/${d.job.id} tick ${d.tick} failed: ${out.reason}`);
         }
       }),
       ...plan.updates.map((u) =>
