@@ -5,11 +5,11 @@
  * cache of a followed repo). The synced commit's checkout stays for the drift loop; the others
  * are removed.
  */
-import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { unpackTar } from "../build/tarball.js";
+import { archiveCommit } from "./remote.js";
 
 const COMMIT = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 
@@ -39,25 +39,32 @@ export class Checkouts {
   async fromRepo(gitDir: string, commit: string, sub: string, maxBytes: number): Promise<string> {
     return this.make(commit, async (tmp) => {
       const treeish = sub === "" ? commit : `${commit}:${sub}`;
-      const git = spawn("git", ["--git-dir", gitDir, "archive", "--format=tar", treeish], {
-        stdio: ["ignore", "pipe", "pipe"],
-      });
-      let err = "";
-      git.stderr.on("data", (c: Buffer) => (err += c.toString()));
-      const exited = new Promise<number | null>((r) => git.on("close", r));
-      try {
-        await unpackTar(git.stdout, tmp, { maxBytes });
-      } finally {
-        git.kill();
-      }
-      const code = await exited;
-      if (code !== 0) {
-        throw new Error(
-          /not a tree object|does not exist/.test(err) && sub !== ""
+      const stop = new AbortController();
+      const archive = archiveCommit(gitDir, treeish, stop.signal);
+      // git's own failure says more than the unreadable tar it left: it is told first.
+      const gitFailed = (err: Error): Error =>
+        new Error(
+          /not a tree object|does not exist|not a valid object name/.test(err.message) && sub !== ""
             ? `the folder "${sub}" does not exist in commit ${commit.slice(0, 12)}`
-            : `git archive failed: ${err.trim() || `exit ${code}`}`,
+            : err.message,
         );
+      try {
+        await unpackTar(archive.stream, tmp, { maxBytes });
+      } catch (err) {
+        // A tar that ended short: git has usually just failed. Hear from it, then stop it.
+        const ended = await Promise.race([
+          archive.done.then(
+            () => undefined,
+            (e: Error) => e,
+          ),
+          new Promise<undefined>((r) => setTimeout(() => r(undefined), 2000).unref()),
+        ]);
+        stop.abort();
+        throw ended instanceof Error ? gitFailed(ended) : err;
       }
+      await archive.done.catch((e: Error) => {
+        throw gitFailed(e);
+      });
     });
   }
 
