@@ -81,6 +81,10 @@ const MATRIX: Record<string, string> = {
   "GET /v1/apps/:app/builds": "AODV",
   "GET /v1/apps/:app/builds/:id": "AODV",
   "GET /v1/apps/:app/builds/:id/log": "AODV",
+  // Connected outside repos: connect/disconnect change the app (write), reading it is read.
+  "POST /v1/apps/:app/connect": "AO",
+  "GET /v1/apps/:app/connect": "AODV",
+  "DELETE /v1/apps/:app/connect": "AO",
   "PUT /v1/states": "AO",
   "GET /v1/states": "AOV",
   "GET /v1/converge/nodes": "AODV",
