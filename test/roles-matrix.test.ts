@@ -132,6 +132,18 @@ const MATRIX: Record<string, string> = {
   "POST /v1/apps/:app/cron": "AO",
   "DELETE /v1/apps/:app/cron/:id": "AO",
   "GET /v1/apps/:app/cron/:id/runs": "AODV",
+  // Pipelines: resource app. Changing one needs write on every stage app (the body names
+  // hello and hello-2); the others name no pipeline that exists here, so everyone gets 404.
+  "POST /v1/pipelines": "AO",
+  "GET /v1/pipelines": "AODV",
+  "GET /v1/pipelines/:name": "AODV",
+  "PUT /v1/pipelines/:name": "AODV",
+  "DELETE /v1/pipelines/:name": "AODV",
+  // Promote reads the source (hello); deploy on the target is checked once it is known.
+  "POST /v1/apps/:app/promote": "AODV",
+  "POST /v1/apps/:app/reviews": "AOD",
+  "DELETE /v1/apps/:app/reviews": "AOD",
+  "GET /v1/apps/:app/reviews": "AODV",
 };
 
 const INSTANCE = "hello-web-1";
@@ -157,6 +169,13 @@ const BODY: Record<string, unknown> = {
     updatedAt: new Date(0).toISOString(),
   },
   "POST /v1/stack/items": { delete: [{ kind: "app", name: "x" }] },
+  "POST /v1/pipelines": {
+    name: "p",
+    stages: [
+      { name: "staging", app: "hello" },
+      { name: "production", app: "hello-2" },
+    ],
+  },
 };
 
 const PARAMS: Record<string, string> = {
