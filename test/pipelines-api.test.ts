@@ -275,6 +275,8 @@ describe("review apps", () => {
       branch: "feature/login",
     });
     expect(info.currentRelease).toBe(1);
+    // Checked and run as its parent is (hello-staging: deploy timeout 5 s, no drain).
+    expect([info.deployTimeoutMs, info.drainMs]).toEqual([5000, 0]);
     expect(svc.secrets.open(name, (await release(name)).config)).toEqual({
       GREETING: "from staging",
       SHARED: "s",

@@ -107,6 +107,7 @@ async function ensureReviewApp(
     return false;
   }
   const parent = await apps.config(o.app);
+  const parentApp = parseRecord(await deps.store.get(appKey(o.app)), AppSchema);
   const box = apps.secrets;
   const overrides = pipeline.reviewApps?.config ?? {};
   const values: Record<string, string> = { ...parent.values };
@@ -119,6 +120,7 @@ async function ensureReviewApp(
     domains: [],
     formation: {},
     ...APP_DEFAULTS,
+    ...(parentApp === undefined ? {} : inherited(parentApp)),
     currentRelease: 0,
     review,
   });
@@ -133,6 +135,30 @@ async function ensureReviewApp(
   });
   if (!res.succeeded) return ensureReviewApp(deps, pipeline, o, name);
   return true;
+}
+
+/** What a review app takes from its parent: how it is checked, run, built and tested. */
+function inherited(parent: App): Partial<App> {
+  const {
+    healthPath,
+    deployTimeoutMs,
+    drainMs,
+    runtime,
+    container,
+    buildArgs,
+    test,
+    testTimeoutMs,
+  } = parent;
+  return {
+    healthPath,
+    deployTimeoutMs,
+    drainMs,
+    ...(runtime === undefined ? {} : { runtime }),
+    ...(container === undefined ? {} : { container }),
+    ...(buildArgs === undefined ? {} : { buildArgs }),
+    ...(test === undefined ? {} : { test }),
+    ...(testTimeoutMs === undefined ? {} : { testTimeoutMs }),
+  };
 }
 
 /** The review apps of a pipeline app (or of a whole pipeline, with `pipeline`). */
