@@ -33,10 +33,11 @@ export function gitHookRoutes(deps: ApiDeps): RouteDef[] {
 async function hook(deps: ApiDeps, ctx: Ctx): Promise<void> {
   ctx.allowQuery();
   const app = pathParam(ctx, "app", AppNameSchema);
-  const body = await ctx.body();
   const stored = await readConnection(deps.store, app);
   if (stored === undefined)
     throw notFound(`a connected repo of app "${app}" (gantry apps:connect)`);
+  // At most 2 MB (the API's limit): a push event lists at most 20 commits.
+  const body = await ctx.body();
   const c = stored.record;
   const secret = secretBox(deps).decrypt(c.secret, sealContext(app, "secret"));
   const check = checkSignature(ctx.req.headers, body, secret);
