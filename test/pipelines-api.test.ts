@@ -311,6 +311,9 @@ describe("review apps", () => {
     const r = await git(["push", gitUrl("hello-staging"), "broken"], broken);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("remote:  !     Push of broken rejected:");
+    // Made for that push only: it goes with it.
+    expect(r.stderr).toContain("removing review app hello-broken");
+    expect(await t.store.get("apps/hello-broken")).toBeUndefined();
   }, 60_000);
 
   it("the sweep destroys review apps untouched for staleAfter", async () => {

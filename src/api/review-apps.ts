@@ -73,6 +73,12 @@ export async function reviewBuild(
     write: o.write,
     signal: o.signal,
   });
+  // Made for this push, which is rejected: the branch never reaches the server, so no deletion
+  // would come for it.
+  if (!result.ok && made) {
+    o.write(`-----> removing review app ${name}: its first build or deploy failed`);
+    await destroyReviewApp(deps, name, o.who).catch(() => undefined);
+  }
   return { ...result, review: name, url: apps.appUrl(name) };
 }
 
