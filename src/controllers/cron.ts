@@ -90,6 +90,7 @@ class Clock implements CronController {
     while (!this.stopped) {
       this.kicked = false;
       let plan: CronPlan | undefined;
+      let wrote = 0;
       try {
         plan = planCron(await readCron(this.opts.store, this.now), this.schedules);
         for (const b of plan.broken)
@@ -97,34 +98,40 @@ class Clock implements CronController {
             this.warned.add(b);
             this.log(`cron: job ${b} has a schedule that no longer parses; it does not run`);
           }
-        await this.apply(plan);
+        wrote = await this.apply(plan);
       } catch (err) {
         if (this.stopped) return;
         this.log(`cron: ${(err as Error).message}; looking again in 1 s`);
         await sleep(1000, this.abort.signal);
         continue;
       }
-      // Acted: look again at once (the records changed); otherwise until the next deadline.
-      if (plan.due.length > 0 || plan.updates.length > 0) continue;
-      const wait = Math.min(resync, Math.max(0, plan.wake - this.now()));
+      // Wrote: look again at once (the records changed); otherwise until the next deadline —
+      // not at once even when it has passed (a write another server made first, a record this
+      // one cannot read): a clock must not spin.
+      if (wrote > 0) continue;
+      const tried = plan.due.length > 0 || plan.updates.length > 0;
+      const wait = Math.min(resync, Math.max(tried ? 50 : 0, plan.wake - this.now()));
       await this.sleepFor(wait);
     }
   }
 
-  private async apply(plan: CronPlan): Promise<void> {
+  /** Act on the plan; how many of its writes were made. */
+  private async apply(plan: CronPlan): Promise<number> {
     const { store } = this.opts;
     const byApp = new Map<string, DueTick[]>();
     for (const d of plan.due) byApp.set(d.job.app, [...(byApp.get(d.job.app) ?? []), d]);
+    let wrote = 0;
     await Promise.all([
       ...[...byApp.values()].map(async (ticks) => {
         for (const d of ticks) {
           const out = await actOnTick(store, d, this.now);
+          if (out.outcome !== "taken") wrote++;
           if (out.outcome === "failed")
             this.log(`cron: ${d.job.app}/${d.job.id} tick ${d.tick} failed: ${out.reason}`);
         }
       }),
-      ...plan.updates.map((u) =>
-        store.txn({
+      ...plan.updates.map(async (u) => {
+        const res = await store.txn({
           compare: [{ key: u.key, target: "modRevision", op: "==", value: u.modRevision }],
           success: [
             { type: "put", key: u.key, value: JSON.stringify(u.run) },
@@ -132,9 +139,11 @@ class Clock implements CronController {
               ? []
               : [{ type: "delete" as const, range: assignmentKey(u.stop.node, u.stop.id) }]),
           ],
-        }),
-      ),
+        });
+        if (res.succeeded) wrote++;
+      }),
     ]);
+    return wrote;
   }
 
   /** Sleep `ms`, or less when woken (a change to look at) or stopped. */
