@@ -152,7 +152,7 @@ describe("promotion", () => {
     staged = await release("hello-staging");
     expect(staged.artifact).toMatch(/^[0-9a-f]{64}$/);
     const before = await pl.get("hello");
-    expect(before.status.map((s) => [s.name, s.behind])).toEqual([
+    expect(before.stages.map((s) => [s.name, s.behind])).toEqual([
       ["staging", undefined],
       ["production", true],
     ]);
@@ -199,7 +199,7 @@ describe("promotion", () => {
     const build = await t.store.get(`builds/hello/${staged.build}`);
     expect(BuildSchema.parse(JSON.parse(text(build!.value))).artifact).toBe(staged.artifact);
     const after: PipelineStatus = await pl.get("hello");
-    expect(after.status[1]).toMatchObject({
+    expect(after.stages[1]).toMatchObject({
       app: "hello",
       release: answer.version,
       artifact: staged.artifact,
@@ -283,7 +283,7 @@ describe("review apps", () => {
       DEBUG: "1",
     });
     const listed = await pl.reviews("hello-staging");
-    expect(listed.reviews.map((v) => [v.name, v.branch, v.release])).toEqual([
+    expect(listed.reviews.map((v) => [v.app, v.branch, v.release])).toEqual([
       [name, "feature/login", 1],
     ]);
   }, 60_000);

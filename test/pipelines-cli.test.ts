@@ -102,8 +102,8 @@ describe("gantry pipelines", () => {
       /production\s+web\s+v2\s+[0-9a-f]{12}\s+web-staging v1\s+in sync with staging/,
     );
     const json = JSON.parse((await gantry("pipelines", "web", "--json")).out) as PipelineStatus;
-    expect(json.status[1]?.artifact).toBe(json.status[0]?.artifact);
-    expect(json.status[1]?.behind).toBe(false);
+    expect(json.stages[1]?.artifact).toBe(json.stages[0]?.artifact);
+    expect(json.stages[1]?.behind).toBe(false);
     expect(JSON.stringify(json)).not.toContain('"1"'); // the review override's value is never shown
     const releases = await gantry("releases", "web");
     expect(releases.out).toMatch(/v2\s+active\s+promoted from web-staging v1/);

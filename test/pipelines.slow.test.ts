@@ -90,8 +90,8 @@ describe("a pipeline, end to end", () => {
     const promoteMs = Date.now() - started;
     expect(out).toMatch(/✓ v\d+ is live at http:\/\/hello\.localhost:\d+\//);
     const status = JSON.parse(await cli("pipelines", "hello", "--json")) as PipelineStatus;
-    expect(status.status[1]?.artifact).toBe(status.status[0]?.artifact);
-    expect(status.status[1]?.behind).toBe(false);
+    expect(status.stages[1]?.artifact).toBe(status.stages[0]?.artifact);
+    expect(status.stages[1]?.behind).toBe(false);
     expect(await cli("releases", "hello")).toMatch(/active\s+promoted from hello-staging v\d+/);
     process.stderr.write(
       `pipelines.slow: promote to serving ${promoteMs} ms (CLI process included)\n`,

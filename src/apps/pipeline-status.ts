@@ -23,7 +23,8 @@ export interface StageStatus {
   behind?: boolean;
 }
 
-export type PipelineStatus = PipelineView & { status: StageStatus[] };
+/** A pipeline as the API shows it: its stages with what each serves. */
+export type PipelineStatus = Omit<PipelineView, "stages"> & { stages: StageStatus[] };
 
 /** The code a stage runs, comparable across apps. */
 const codeId = (s: StageStatus): string | undefined => s.image ?? s.artifact;
@@ -71,5 +72,5 @@ export async function pipelineStatus(store: Store, pipeline: Pipeline): Promise<
         ? undefined
         : parseRecord(kvsOf(rels, i)[0], ReleaseSchema),
   }));
-  return { ...pipelineView(pipeline), status: stageStatuses(pipeline, read) };
+  return { ...pipelineView(pipeline), stages: stageStatuses(pipeline, read) };
 }

@@ -24,7 +24,7 @@ export function showPipelines(o: Output, list: readonly PipelineStatus[]): void 
     o,
     ["PIPELINE", "STAGES", "REVIEW APPS", "REQUIRES", "STATUS"],
     list.map((p) => {
-      const behind = p.status.filter((s) => s.behind === true).map((s) => s.name);
+      const behind = p.stages.filter((s) => s.behind === true).map((s) => s.name);
       return [
         p.name,
         p.stages.map((s) => `${s.name}=${s.app}`).join(" → "),
@@ -60,13 +60,13 @@ export function showPipeline(o: Output, p: PipelineStatus): void {
   table(
     o,
     ["STAGE", "APP", "RELEASE", "CODE", "PROMOTED FROM", "STATUS"],
-    p.status.map((s, i) => [
+    p.stages.map((s, i) => [
       s.name,
       s.app,
       s.release === 0 ? "-" : `v${s.release}`,
       short(s),
       s.promotedFrom === undefined ? "-" : `${s.promotedFrom.app} v${s.promotedFrom.version}`,
-      syncWord(o, s, p.status[i - 1]),
+      syncWord(o, s, p.stages[i - 1]),
     ]),
   );
 }
@@ -88,7 +88,7 @@ export function showReviews(
     o,
     ["REVIEW APP", "BRANCH", "COMMIT", "RELEASE", "URL", "UPDATED", "DESTROYED AFTER"],
     list.map((r) => [
-      r.name,
+      r.app,
       r.branch,
       r.commit?.slice(0, 12) ?? "-",
       r.release === 0 ? "-" : `v${r.release}`,

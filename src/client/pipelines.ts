@@ -28,7 +28,10 @@ export interface PipelineUpdate {
 
 /** A review app as `GET /v1/apps/:app/reviews` lists it. */
 export interface ReviewView {
-  name: string;
+  /** The review app. */
+  app: string;
+  /** The pipeline app it was made from. */
+  parent: string;
   pipeline: string;
   branch: string;
   commit?: string;

@@ -91,7 +91,7 @@ export function reviewRoutes(deps: ApiDeps): RouteDef[] {
       method: "GET",
       path: "/v1/apps/:app/reviews",
       summary:
-        "The review apps of a pipeline app: name, branch, commit, url, release, updatedAt and when the sweep destroys it (staleAt)",
+        "The review apps of a pipeline app: app, parent, branch, commit, url, release, updatedAt and when the sweep destroys it (staleAt)",
       handler: async (ctx) => {
         ctx.allowQuery();
         const app = appParam(ctx, "read");
@@ -99,7 +99,8 @@ export function reviewRoutes(deps: ApiDeps): RouteDef[] {
         const p = await reviewPipeline(deps, app);
         const stale = p?.reviewApps?.staleAfterMs ?? DEFAULT_STALE_AFTER_MS;
         const list = (await reviewApps(deps, { app })).map((a) => ({
-          name: a.name,
+          app: a.name,
+          parent: a.review!.parent,
           pipeline: a.review!.pipeline,
           branch: a.review!.branch,
           ...(a.review!.commit === undefined ? {} : { commit: a.review!.commit }),
