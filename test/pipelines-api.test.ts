@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppService } from "../src/apps/service.js";
+import { readTestConfig } from "../src/apps/test-config.js";
 import type { PipelineStatus } from "../src/apps/pipeline-status.js";
 import { sweepStaleReviews } from "../src/api/review-sweep.js";
 import { PipelinesClient } from "../src/client/pipelines.js";
@@ -254,6 +255,10 @@ describe("review apps", () => {
 
   it("builds a pushed branch into a review app with staging's config plus the overrides", async () => {
     await pl.update("hello", { reviewApps: { enabled: true, config: { DEBUG: "1" } } });
+    await t.admin.json("PUT", "/v1/apps/hello-staging/config", {
+      query: { scope: "test" },
+      body: { set: { CI_DB: "sqlite::memory:" } },
+    });
     expect((await pl.get("hello")).reviewApps).toMatchObject({
       enabled: true,
       staleAfterMs: 5 * 24 * 3_600_000,
@@ -282,6 +287,8 @@ describe("review apps", () => {
       SHARED: "s",
       DEBUG: "1",
     });
+    // Its builds' tests run with the parent's TEST config.
+    expect((await readTestConfig(svc, name)).values).toEqual({ CI_DB: "sqlite::memory:" });
     const listed = await pl.reviews("hello-staging");
     expect(listed.reviews.map((v) => [v.app, v.branch, v.release])).toEqual([
       [name, "feature/login", 1],

@@ -9,10 +9,11 @@
  */
 import type { Readable } from "node:stream";
 import { destroyAppImages } from "../apps/destroy-images.js";
-import { appKey, configKey } from "../apps/keys.js";
+import { appKey, configKey, testConfigKey } from "../apps/keys.js";
 import { pipelineOfApp } from "../apps/pipelines.js";
 import { parseAll, parseRecord } from "../apps/records.js";
 import { APP_DEFAULTS } from "../apps/service.js";
+import { readTestConfig } from "../apps/test-config.js";
 import type { BuildStreamResult } from "../build/result.js";
 import { conflict } from "../errors.js";
 import { AppConfigSchema, AppSchema, type App } from "../model/app.js";
@@ -131,11 +132,20 @@ async function ensureReviewApp(
     review,
   });
   const config = AppConfigSchema.parse({ version: 1, values: box.seal(name, values) });
+  // Its builds run their tests as the parent's do: with the parent's TEST config.
+  const parentTest = await readTestConfig({ store: deps.store, secrets: box }, o.app);
+  const testConfig = AppConfigSchema.parse({
+    version: 1,
+    values: box.seal(name, parentTest.values, "test"),
+  });
   const res = await deps.store.txn({
     compare: [{ key: appKey(name), target: "version", op: "==", value: 0 }],
     success: [
       { type: "put", key: appKey(name), value: JSON.stringify(app) },
       { type: "put", key: configKey(name), value: JSON.stringify(config) },
+      ...(Object.keys(testConfig.values).length === 0
+        ? []
+        : [{ type: "put" as const, key: testConfigKey(name), value: JSON.stringify(testConfig) }]),
       deps.audit.entry(o.who, "app.review.create", `${name} ${pipeline.name} ${o.app} ${o.branch}`),
     ],
   });
