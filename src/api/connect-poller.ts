@@ -23,22 +23,32 @@ export interface ConnectPollerOptions {
   tickMs?: number;
 }
 
-/** Start polling; stop() ends it (leadership lost, server stopping) and waits for checks. */
+/**
+ * Start polling; stop() ends it (leadership lost, server stopping) and waits for the checks,
+ * not for builds they started: those are this server's work, ended by its own shutdown.
+ */
 export function startConnectPoller(opts: ConnectPollerOptions): { stop(): Promise<void> } {
   const abort = new AbortController();
   const checking = new Map<string, Promise<void>>();
+  const building = new Set<string>();
   const checkedAt = new Map<string, number>();
   const loop = (async () => {
     while (!abort.signal.aborted) {
       try {
         const now = Date.now();
         for (const c of await listConnections(opts.deps.store)) {
-          if (c.pollMs === 0 || checking.has(c.app)) continue;
+          if (c.pollMs === 0 || checking.has(c.app) || building.has(c.app)) continue;
           const recorded = Date.parse(c.lastCheckedAt ?? "");
           const last = checkedAt.get(c.app) ?? (Number.isFinite(recorded) ? recorded : 0);
           if (now - last < c.pollMs) continue;
           checkedAt.set(c.app, now);
-          const run = check(opts, c, abort.signal).finally(() => checking.delete(c.app));
+          const run = check(opts, c, abort.signal)
+            .then((head) => {
+              if (head === undefined || abort.signal.aborted) return;
+              building.add(c.app);
+              void build(opts, c.app, head).finally(() => building.delete(c.app));
+            })
+            .finally(() => checking.delete(c.app));
           checking.set(c.app, run);
         }
       } catch (err) {
@@ -57,15 +67,15 @@ export function startConnectPoller(opts: ConnectPollerOptions): { stop(): Promis
   };
 }
 
-/** Look at one app's branch; build a commit it has not built. Never rejects. */
+/** Look at one app's branch: the head to build when it is new. Never rejects. */
 async function check(
   opts: ConnectPollerOptions,
   c: AppConnection,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<string | undefined> {
   const { deps } = opts;
   try {
-    if ((await deps.store.get(appKey(c.app))) === undefined) return;
+    if ((await deps.store.get(appKey(c.app))) === undefined) return undefined;
     let head: string | undefined;
     let error: string | undefined;
     try {
@@ -74,23 +84,27 @@ async function check(
     } catch (err) {
       error = `cannot read ${c.repo}: ${(err as Error).message}`;
     }
-    if (signal.aborted) return;
+    if (signal.aborted) return undefined;
     const now = await patchConnection(deps.store, c.app, (cur) => {
       const next: AppConnection = { ...cur, lastCheckedAt: new Date().toISOString() };
       if (error !== undefined) next.lastError = `${POLL_ERROR}${error}`.slice(0, 2048);
       else if (cur.lastError?.startsWith(POLL_ERROR)) delete next.lastError;
       return next;
     });
-    if (now === undefined || head === undefined) return;
-    if (now.lastCommit === head || now.building?.commit === head) return;
-    const outcome = await queueConnectedBuild(deps, { app: c.app, commit: head, via: "poll" });
-    if (outcome.status === "built")
-      opts.log(
-        `connect: ${c.app} ${head.slice(0, 12)} (poll): ${outcome.ok ? "released" : `failed: ${outcome.error ?? ""}`}`,
-      );
-    else if (outcome.status === "failed")
-      opts.log(`connect: ${c.app} ${head.slice(0, 12)} (poll): ${outcome.error}`);
+    if (now === undefined || head === undefined) return undefined;
+    if (now.lastCommit === head || now.building?.commit === head) return undefined;
+    return head;
   } catch (err) {
     if (!signal.aborted) opts.log(`connect: checking ${c.app}: ${(err as Error).message}`);
+    return undefined;
   }
+}
+
+/** Build a head the poll found, through the same queue and claim as a webhook's push. */
+async function build(opts: ConnectPollerOptions, app: string, head: string): Promise<void> {
+  const outcome = await queueConnectedBuild(opts.deps, { app, commit: head, via: "poll" });
+  const short = `connect: ${app} ${head.slice(0, 12)} (poll)`;
+  if (outcome.status === "built")
+    opts.log(`${short}: ${outcome.ok ? "released" : `failed: ${outcome.error ?? ""}`}`);
+  else if (outcome.status === "failed") opts.log(`${short}: ${outcome.error}`);
 }
