@@ -152,7 +152,10 @@ describe("delivery: tests → staging → promote → production; review apps", 
     const deleted = await git(["push", url, ":feature-x"], repo);
     expect(deleted.code, deleted.stderr).toBe(0);
     expect(await json<unknown[]>(["reviews", "hello-staging"])).toEqual([]);
-    expect((await get(port, "hello-feature-x.localhost")).status).toBe(404);
+    // The router hears of the removal by its watch: a moment later.
+    await eventually("the review app unrouted", async () =>
+      (await get(port, "hello-feature-x.localhost")).status === 404 ? true : undefined,
+    );
 
     // The pipeline's webhook heard what happened.
     await eventually("notifications", () => {
