@@ -144,6 +144,16 @@ const MATRIX: Record<string, string> = {
   "POST /v1/apps/:app/reviews": "AOD",
   "DELETE /v1/apps/:app/reviews": "AOD",
   "GET /v1/apps/:app/reviews": "AODV",
+  // Notifications: resource app, read to list, write to change (a deployer cannot add a URL
+  // that would receive the app's events); pipeline hooks name no pipeline that exists here.
+  "GET /v1/apps/:app/notifications": "AODV",
+  "POST /v1/apps/:app/notifications": "AO",
+  "DELETE /v1/apps/:app/notifications/:id": "AO",
+  "POST /v1/apps/:app/notifications/:id/test": "AO",
+  "GET /v1/pipelines/:name/notifications": "AODV",
+  "POST /v1/pipelines/:name/notifications": "AODV",
+  "DELETE /v1/pipelines/:name/notifications/:id": "AODV",
+  "POST /v1/pipelines/:name/notifications/:id/test": "AODV",
 };
 
 const INSTANCE = "hello-web-1";
