@@ -6,6 +6,7 @@
  * (creates and destroys run in the background, one per node at a time) and writes the pool's
  * status when it changed.
  */
+import { Rounds } from "./rounds.js";
 import { isGantryError } from "../errors.js";
 import { K } from "../model/keys.js";
 import { type PoolRecord, type PoolStatus } from "../model/pool.js";
@@ -79,8 +80,14 @@ class Controller implements PoolController {
   private readonly log: (line: string) => void;
   private readonly now: () => number;
   private stopped = false;
-  private dirty = false;
-  private working: Promise<void> | undefined;
+  private readonly rounds = new Rounds({
+    round: () => this.round(),
+    failed: (err) => {
+      this.log(`pool controller: ${err instanceof Error ? err.message : String(err)}`);
+      this.wakeAt(this.now() + 1000);
+    },
+    stopped: () => this.stopped,
+  });
   private readonly cancels: (() => void)[] = [];
   private poll: ReturnType<typeof setInterval> | undefined;
   private wake: { at: number; timer: ReturnType<typeof setTimeout> } | undefined;
@@ -122,7 +129,7 @@ class Controller implements PoolController {
     clearInterval(this.poll);
     if (this.wake !== undefined) clearTimeout(this.wake.timer);
     for (const cancel of this.cancels) cancel();
-    await this.working;
+    await this.rounds.idle();
   }
 
   private async watchAll(): Promise<void> {
@@ -142,25 +149,7 @@ class Controller implements PoolController {
   }
 
   private mark(): void {
-    if (this.stopped) return;
-    this.dirty = true;
-    this.working ??= this.drain().finally(() => {
-      this.working = undefined;
-      if (this.dirty && !this.stopped) this.mark();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.dirty && !this.stopped) {
-      this.dirty = false;
-      try {
-        await this.round();
-      } catch (err) {
-        if (this.stopped) return;
-        this.log(`pool controller: ${err instanceof Error ? err.message : String(err)}`);
-        this.wakeAt(this.now() + 1000);
-      }
-    }
+    this.rounds.mark();
   }
 
   /** One look at every pool. */

@@ -5,6 +5,7 @@
  * 20 attempts or a day with the failure recorded on the hook. An entry whose hook was removed is
  * dropped. Delivery is at least once: an attempt cut short by a leader change is made again.
  */
+import { Rounds } from "../controllers/rounds.js";
 import type { SecretBox } from "../apps/secrets.js";
 import { K } from "../model/keys.js";
 import {
@@ -33,8 +34,14 @@ export interface SenderOptions {
 
 export class Sender {
   private stopped = false;
-  private dirty = false;
-  private working: Promise<void> | undefined;
+  private readonly rounds = new Rounds({
+    round: () => this.round(),
+    failed: (err) => {
+      this.opts.log(`notifications: ${err instanceof Error ? err.message : String(err)}`);
+      this.wakeAt(this.now() + 1000);
+    },
+    stopped: () => this.stopped,
+  });
   private cancel: (() => void) | undefined;
   private wake: { at: number; timer: ReturnType<typeof setTimeout> } | undefined;
   private readonly inFlight = new Map<string, Promise<void>>();
@@ -55,7 +62,7 @@ export class Sender {
     this.abort.abort();
     this.cancel?.();
     if (this.wake !== undefined) clearTimeout(this.wake.timer);
-    await this.working;
+    await this.rounds.idle();
     await Promise.all(this.inFlight.values());
   }
 
@@ -77,25 +84,7 @@ export class Sender {
   }
 
   private mark(): void {
-    if (this.stopped) return;
-    this.dirty = true;
-    this.working ??= this.drain().finally(() => {
-      this.working = undefined;
-      if (this.dirty && !this.stopped) this.mark();
-    });
-  }
-
-  private async drain(): Promise<void> {
-    while (this.dirty && !this.stopped) {
-      this.dirty = false;
-      try {
-        await this.round();
-      } catch (err) {
-        if (this.stopped) return;
-        this.opts.log(`notifications: ${err instanceof Error ? err.message : String(err)}`);
-        this.wakeAt(this.now() + 1000);
-      }
-    }
+    this.rounds.mark();
   }
 
   /** Start every due entry not already in flight; wake for the earliest one not due. */
