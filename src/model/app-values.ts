@@ -1,6 +1,7 @@
 import * as z from "zod";
 
-/** The value types app records are made of: names, image references, runtimes (src/model/app.ts). */
+// The value types app records are made of: names, image references, runtimes (src/model/app.ts).
+
 /** App names are DNS labels: they become host names (`<app>.<domain>`). */
 export const AppNameSchema = z
   .string()
