@@ -40,3 +40,26 @@ describe("apps.<name>.test in the stack", () => {
     expect(cleared.testTimeoutMs).toBeUndefined();
   });
 });
+
+describe("apps.<name>.releaseTimeout in the stack", () => {
+  it("sets the release phase's limit through the settings route; left out, it stays", async () => {
+    await converge("rt", { releaseTimeout: "30m" });
+    expect((await appRecord("rt")).releaseTimeoutMs).toBe(1_800_000);
+    expect(s.progress).toContain("release phase of rt: time limit 30m");
+
+    const live = (await readApps(s.ctx(), ["rt"])).get("rt")!.value;
+    expect(live.releaseTimeoutMs).toBe(1_800_000);
+    expect(diffApp("rt", AppSpecSchema.parse({ releaseTimeout: "30m" }), live, undefined)).toEqual(
+      [],
+    );
+    const shorter = AppSpecSchema.parse({ releaseTimeout: "2m" });
+    expect(diffApp("rt", shorter, live, undefined)).toEqual([
+      { path: "releaseTimeout", old: "30m", new: "2m" },
+    ]);
+    await converge("rt", { releaseTimeout: "2m" });
+    expect((await appRecord("rt")).releaseTimeoutMs).toBe(120_000);
+
+    await converge("rt", {});
+    expect((await appRecord("rt")).releaseTimeoutMs).toBe(120_000);
+  });
+});

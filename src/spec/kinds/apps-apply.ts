@@ -6,6 +6,7 @@ import type { LiveApp } from "./apps-read.js";
 import {
   wantedFormation,
   wantedHttps,
+  wantedReleaseTimeout,
   wantedRuntime,
   wantedSettings,
   wantedTests,
@@ -73,6 +74,12 @@ export async function applyApp(
     const t = wantedTests(spec);
     await apps.settings(app, t);
     ctx.progress(`tests of ${app}: ${t.test || "(Procfile test: line)"}`);
+  }
+
+  const releaseTimeoutMs = wantedReleaseTimeout(spec);
+  if (touches((p) => p === "releaseTimeout") && releaseTimeoutMs !== undefined) {
+    await apps.settings(app, { releaseTimeoutMs });
+    ctx.progress(`release phase of ${app}: time limit ${spec.releaseTimeout}`);
   }
 
   if (touches((p) => p === "domains")) {

@@ -1,9 +1,11 @@
+import { RELEASE_TIMEOUT_MS } from "../../model/app.js";
 import { formatDuration } from "../../model/duration.js";
 import type { FieldChange } from "../kind.js";
 import type { LiveApp, LiveCode } from "./apps-read.js";
 import {
   wantedFormation,
   wantedHttps,
+  wantedReleaseTimeout,
   wantedRuntime,
   wantedSettings,
   wantedTests,
@@ -59,6 +61,7 @@ export function diffApp(
   out.push(...runtimeFields(spec, live));
   out.push(...httpsFields(spec, live));
   out.push(...testFields(spec, live));
+  out.push(...releaseTimeoutFields(spec, live));
 
   const domains = [...(spec.domains ?? [])].sort();
   const liveDomains = live?.domains ?? [];
@@ -221,6 +224,22 @@ function testFields(spec: AppSpec, live: LiveApp | undefined): FieldChange[] {
     out.push({ path, ...(live === undefined ? {} : { old: cur }), new: next });
   }
   return out;
+}
+
+/**
+ * The release phase's limit (issue 15): only when the spec gives it; left out, the app keeps
+ * whatever `apps:set release-timeout=…` gave it.
+ */
+function releaseTimeoutFields(spec: AppSpec, live: LiveApp | undefined): FieldChange[] {
+  const want = wantedReleaseTimeout(spec);
+  if (want === undefined || spec.releaseTimeout === undefined) return [];
+  if (live === undefined) return [{ path: "releaseTimeout", new: spec.releaseTimeout }];
+  if (live.releaseTimeoutMs === want) return [];
+  const old =
+    live.releaseTimeoutMs === undefined
+      ? `(default ${formatDuration(RELEASE_TIMEOUT_MS)})`
+      : formatDuration(live.releaseTimeoutMs);
+  return [{ path: "releaseTimeout", old, new: spec.releaseTimeout }];
 }
 
 function formationFields(

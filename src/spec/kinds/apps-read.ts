@@ -31,6 +31,8 @@ export interface LiveApp {
   /** The test command and its limit (issue 15; absent: none, the default). */
   test?: string;
   testTimeoutMs?: number;
+  /** The release phase's limit (issue 15; absent: the default, 10m). */
+  releaseTimeoutMs?: number;
   /** Instances per process type of the release that serves (defaults filled in). */
   formation: Formation;
   /** The process types of the release that serves ([] before the first build). */
@@ -110,6 +112,7 @@ async function liveItem(
       ...(info.hsts === undefined ? {} : { hsts: info.hsts }),
       ...(info.test === undefined ? {} : { test: info.test }),
       ...(info.testTimeoutMs === undefined ? {} : { testTimeoutMs: info.testTimeoutMs }),
+      ...(info.releaseTimeoutMs === undefined ? {} : { releaseTimeoutMs: info.releaseTimeoutMs }),
       formation: Object.fromEntries(types.map((t) => [t, info.formation[t] ?? 0])),
       processTypes: types,
       config: config.values,

@@ -93,6 +93,11 @@ export const AppSpecSchema = z.strictObject({
    */
   test: z.string().min(1).max(4000).optional(),
   testTimeout: durationSchema(1000, 6 * 3_600_000).optional(),
+  /**
+   * How long the release phase (a Procfile `release:` command) may run (issue 15). Absent: the
+   * app's value is left alone (`apps:set release-timeout=…`; default 10m).
+   */
+  releaseTimeout: durationSchema(1000, 6 * 3_600_000).optional(),
 });
 export type AppSpec = z.infer<typeof AppSpecSchema>;
 
@@ -129,6 +134,11 @@ export function wantedTests(spec: AppSpec): { test: string; testTimeoutMs: numbe
     test: spec.test ?? "",
     testTimeoutMs: spec.testTimeout === undefined ? null : durationMs(spec.testTimeout),
   };
+}
+
+/** The release phase's limit a spec asks for (ms); undefined: the spec leaves it alone. */
+export function wantedReleaseTimeout(spec: AppSpec): number | undefined {
+  return spec.releaseTimeout === undefined ? undefined : durationMs(spec.releaseTimeout);
 }
 
 /** How an app spec asks its instances to run (issue 12), defaults filled in. */

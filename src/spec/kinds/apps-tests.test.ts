@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { diffApp } from "./apps-diff.js";
 import type { LiveApp } from "./apps-read.js";
-import { AppSpecSchema, wantedTests } from "./apps-schema.js";
+import { AppSpecSchema, wantedReleaseTimeout, wantedTests } from "./apps-schema.js";
 import { specProblems } from "./spec-problems.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gantry-kinds-tests-"));
@@ -67,5 +67,41 @@ describe("apps.<name>.test, testTimeout", () => {
       { path: "test", old: "npm test", new: "(none)" },
       { path: "testTimeout", old: "5m", new: "(default 10m)" },
     ]);
+  });
+});
+
+describe("apps.<name>.releaseTimeout", () => {
+  it("loads a duration; left out, nothing is asked for", () => {
+    expect(specProblems(dir, "apps:\n  web:\n    releaseTimeout: 30m\n")).toEqual([]);
+    expect(wantedReleaseTimeout(AppSpecSchema.parse({ releaseTimeout: "30m" }))).toBe(1_800_000);
+    expect(wantedReleaseTimeout(AppSpecSchema.parse({}))).toBeUndefined();
+  });
+
+  it("reports a bad duration with the line and path", () => {
+    expect(specProblems(dir, "apps:\n  web:\n    drain: 5s\n    releaseTimeout: soon\n")).toEqual([
+      expect.stringMatching(
+        /^gantry\.yaml:4: apps\.web\.releaseTimeout: .*"soon" is not a duration/,
+      ),
+    ]);
+    expect(specProblems(dir, "apps:\n  web:\n    releaseTimeout: 7h\n")).toEqual([
+      expect.stringMatching(/^gantry\.yaml:3: apps\.web\.releaseTimeout: /),
+    ]);
+  });
+
+  it("diffs against the live app; left out, the app's value is left alone", () => {
+    const spec = AppSpecSchema.parse({ releaseTimeout: "30m" });
+    expect(diffApp("web", spec, undefined, undefined)).toEqual([
+      { path: "releaseTimeout", new: "30m" },
+    ]);
+    expect(diffApp("web", spec, live(), undefined)).toEqual([
+      { path: "releaseTimeout", old: "(default 10m)", new: "30m" },
+    ]);
+    expect(diffApp("web", spec, live({ releaseTimeoutMs: 120_000 }), undefined)).toEqual([
+      { path: "releaseTimeout", old: "2m", new: "30m" },
+    ]);
+    expect(diffApp("web", spec, live({ releaseTimeoutMs: 1_800_000 }), undefined)).toEqual([]);
+    expect(
+      diffApp("web", AppSpecSchema.parse({}), live({ releaseTimeoutMs: 120_000 }), undefined),
+    ).toEqual([]);
   });
 });
