@@ -75,6 +75,7 @@ class Clock implements CronController {
         store: this.opts.store,
         prefixes: [K.cronJobs, K.instances],
         cancels: this.cancels,
+        signal: this.abort.signal,
         opened: () => this.wake(),
         onBatch: (batch: WatchEvent[]) => {
           if (batch.some((e) => e.kv.key.startsWith(K.cronJobs) || isCronInstance(e.kv.key)))

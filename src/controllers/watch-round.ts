@@ -9,6 +9,11 @@ export interface WatchRound {
   /** Once the watches are open: look at what changed before they began (may throw). */
   opened(): void | Promise<void>;
   onBatch(batch: WatchEvent[]): void;
+  /**
+   * The controller's stop: ends the round. Needed besides `cancels`, because a stop that comes
+   * while the watches are being opened finds no cancel to call yet.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -17,11 +22,14 @@ export interface WatchRound {
  */
 export async function watchRound(r: WatchRound): Promise<unknown> {
   let failed: unknown;
+  const cancelAll = (): void => r.cancels.forEach((cancel) => cancel());
+  r.signal?.addEventListener("abort", cancelAll);
   try {
     const from = (await r.store.status()).revision + 1;
     const opts = { startRevision: from, ...(r.prevKv === true ? { prevKv: true } : {}) };
     const watches = r.prefixes.map((prefix) => r.store.watch({ prefix }, opts));
     r.cancels.splice(0, r.cancels.length, ...watches.map((w) => () => w.cancel()));
+    if (r.signal?.aborted === true) throw new Error("stopped");
     await r.opened();
     const loops = watches.map(async (w) => {
       for await (const batch of w) r.onBatch(batch);
@@ -32,6 +40,7 @@ export async function watchRound(r: WatchRound): Promise<unknown> {
   } catch (err) {
     failed = err;
   }
-  for (const cancel of r.cancels) cancel();
+  r.signal?.removeEventListener("abort", cancelAll);
+  cancelAll();
   return failed;
 }
