@@ -121,6 +121,11 @@ describe("gantry pipelines", () => {
     );
     const apps = await gantry("apps");
     expect(apps.out).toContain("web-fix-typo");
+    // A tag is no branch: accepted, and no review app is made for it.
+    await git(["tag", "v1.0"], repo);
+    const tagged = await git(["push", gitUrl("web-staging"), "v1.0"], repo);
+    expect(tagged.code, tagged.stderr).toBe(0);
+    expect((await gantry("reviews", "web-staging", "--json")).out).not.toContain("v1");
     const off = await gantry("pipelines:update", "web", "--no-review-apps", "--stale-after", "2d");
     expect(off.out).toBe("updated pipeline web");
     expect((await gantry("pipelines", "web")).out).toContain("review apps: off");

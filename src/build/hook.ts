@@ -87,7 +87,8 @@ async function main(): Promise<number> {
   for (const u of updates) {
     const branch = u.ref.replace(/^refs\/heads\//, "");
     if (!BUILT.has(u.ref)) {
-      if (reviews) {
+      // Branches only: a tag gets no review app.
+      if (reviews && u.ref.startsWith("refs/heads/")) {
         if (!(await reviewUpdate(base, token, app, u))) accepted = false;
         continue;
       }
