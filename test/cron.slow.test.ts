@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CronRun } from "../src/model/cron.js";
 import { startGantry, type GantryProcess } from "./helpers/gantry.js";
-import { HELLO, eventually, localRepo, push, stopGantry, withToken } from "./helpers/paas.js";
+import { HELLO, createApp, eventually, localRepo, push, stopGantry } from "./helpers/paas.js";
 
 const APP = "minutely";
 let g: GantryProcess;
@@ -17,10 +17,7 @@ let work: string;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "gantry-cron-slow-"));
   g = await startGantry();
-  const created = await g.cli(["apps:create", APP, "--json"]);
-  expect(created.code, created.stderr).toBe(0);
-  const remote = withToken((JSON.parse(created.stdout) as { gitUrl: string }).gitUrl, g.token);
-  const pushed = await push(await localRepo(work, HELLO), remote);
+  const pushed = await push(await localRepo(work, HELLO), await createApp(g, APP));
   expect(pushed.code, pushed.stderr).toBe(0);
 }, 120_000);
 afterAll(async () => {

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ReleaseView } from "../src/model/app-views.js";
 import { startGantry, type GantryProcess } from "./helpers/gantry.js";
 import {
+  createApp,
   commitFile,
   eventually,
   get,
@@ -19,7 +20,6 @@ import {
   routerPort,
   startLoad,
   stopGantry,
-  withToken,
 } from "./helpers/paas.js";
 import {
   migrations,
@@ -43,9 +43,7 @@ beforeAll(async () => {
   log = join(work, "migrations.log");
   g = await startGantry();
   port = await routerPort(g);
-  const created = await g.cli(["apps:create", APP, "--drain", "1s", "--json"]);
-  expect(created.code, created.stderr).toBe(0);
-  remote = withToken((JSON.parse(created.stdout) as { gitUrl: string }).gitUrl, g.token);
+  remote = await createApp(g, APP, "--drain", "1s");
   expect((await g.cli(["config:set", APP, `MIGRATION_LOG=${log}`, "TAG=a"])).code).toBe(0);
   repo = await localRepo(work, RELEASE_PHASE_APP);
   const first = await push(repo, remote);

@@ -11,13 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ReleaseView } from "../src/model/app-views.js";
 import { startGantry, type GantryProcess } from "./helpers/gantry.js";
 import {
+  createApp,
   eventually,
   get,
   localRepo,
   push,
   routerPort,
   stopGantry,
-  withToken,
 } from "./helpers/paas.js";
 import { migrations, RELEASE_PHASE_APP } from "./helpers/release-phase-app.js";
 
@@ -35,9 +35,7 @@ beforeAll(async () => {
   log = join(work, "migrations.log");
   g = await startGantry();
   port = await routerPort(g);
-  const created = await g.cli(["apps:create", APP, "--drain", "1s", "--json"]);
-  expect(created.code, created.stderr).toBe(0);
-  remote = withToken((JSON.parse(created.stdout) as { gitUrl: string }).gitUrl, g.token);
+  remote = await createApp(g, APP, "--drain", "1s");
 }, 60_000);
 afterAll(async () => {
   await stopGantry(g);

@@ -231,3 +231,14 @@ export async function stopGantry(g: GantryProcess | undefined): Promise<void> {
   await Promise.race([g.stop(), new Promise((r) => setTimeout(r, 20_000))]);
   await g.cleanup();
 }
+
+/** `gantry apps:create APP [flags]` through the CLI; answers its git remote with the token in it. */
+export async function createApp(
+  g: GantryProcess,
+  app: string,
+  ...flags: string[]
+): Promise<string> {
+  const created = await g.cli(["apps:create", app, ...flags, "--json"]);
+  if (created.code !== 0) throw new Error(`apps:create ${app}: ${created.stderr}`);
+  return withToken((JSON.parse(created.stdout) as { gitUrl: string }).gitUrl, g.token);
+}
