@@ -88,6 +88,8 @@ class Controller implements DeployController {
   private readonly downSince = new Map<string, number>();
   private readonly cancels: (() => void)[] = [];
   private stopped = false;
+  /** Ends the watches, also ones still being opened when stop() came. */
+  private readonly abort = new AbortController();
   private working: Promise<void> | undefined;
   private resync: ReturnType<typeof setInterval> | undefined;
   private readonly audit: ResyncAudit;
@@ -107,6 +109,7 @@ class Controller implements DeployController {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.abort.abort();
     clearInterval(this.resync);
     for (const t of this.timers.values()) clearTimeout(t.timer);
     for (const cancel of this.cancels) cancel();
@@ -130,6 +133,7 @@ class Controller implements DeployController {
         prefixes: WATCHED,
         prevKv: true,
         cancels: this.cancels,
+        signal: this.abort.signal,
         opened: async () => {
           // Without the listing, what changed before the watches began would wait for the resync.
           if (!(await this.markAll("start"))) throw new Error("could not list the apps");

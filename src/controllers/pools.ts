@@ -80,6 +80,8 @@ class Controller implements PoolController {
   private readonly log: (line: string) => void;
   private readonly now: () => number;
   private stopped = false;
+  /** Ends the watches, also ones still being opened when stop() came. */
+  private readonly abort = new AbortController();
   private readonly rounds = new Rounds({
     round: () => this.round(),
     failed: (err) => {
@@ -126,6 +128,7 @@ class Controller implements PoolController {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.abort.abort();
     clearInterval(this.poll);
     if (this.wake !== undefined) clearTimeout(this.wake.timer);
     for (const cancel of this.cancels) cancel();
@@ -138,6 +141,7 @@ class Controller implements PoolController {
         store: this.opts.store,
         prefixes: WATCHED,
         cancels: this.cancels,
+        signal: this.abort.signal,
         opened: () => this.mark(),
         onBatch: () => this.mark(),
       });
