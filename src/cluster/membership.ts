@@ -1,0 +1,120 @@
+import { Etcd3 } from "etcd3";
+
+/** An etcd member as the cluster lists it (ids are etcd's uint64s, in decimal). */
+export interface Member {
+  id: string;
+  /** Empty until the member has started (a learner added but never run). */
+  name: string;
+  peerUrls: string[];
+  /** Empty until the member has started. */
+  clientUrls: string[];
+  isLearner: boolean;
+}
+
+/** What one member says of itself (etcd's Maintenance.Status). */
+export interface MemberStatus {
+  id: string;
+  /** The member it follows as raft leader ("0": none, no quorum in sight). */
+  leader: string;
+  raftIndex: number;
+  raftAppliedIndex: number;
+  raftTerm: number;
+  isLearner: boolean;
+  dbSize: number;
+  version: string;
+}
+
+const member = (m: {
+  ID: string;
+  name: string;
+  peerURLs: string[];
+  clientURLs: string[];
+  isLearner?: boolean;
+}): Member => ({
+  id: String(m.ID),
+  name: m.name ?? "",
+  peerUrls: [...(m.peerURLs ?? [])],
+  clientUrls: [...(m.clientURLs ?? [])],
+  isLearner: m.isLearner === true,
+});
+
+const GRPC = {
+  "grpc.initial_reconnect_backoff_ms": 100,
+  "grpc.max_reconnect_backoff_ms": 1_000,
+};
+
+/**
+ * etcd's cluster membership API (list, add as learner, promote, remove) and each member's own
+ * status, over etcd3's gRPC clients. Every call has a deadline: a member that is gone answers
+ * nothing, and the callers (join, promotion, dead-server cleanup) decide on time.
+ */
+export class Membership {
+  private readonly cluster: Etcd3;
+  private readonly probes = new Map<string, Etcd3>();
+
+  constructor(
+    endpoints: string[],
+    private readonly timeoutMs = 2_000,
+  ) {
+    this.cluster = new Etcd3({ hosts: endpoints, grpcOptions: GRPC });
+  }
+
+  private deadline(ms = this.timeoutMs): { deadline: number } {
+    return { deadline: Date.now() + ms };
+  }
+
+  async list(): Promise<Member[]> {
+    const res = await this.cluster.cluster.memberList({ linearizable: true }, this.deadline());
+    return res.members.map(member);
+  }
+
+  /** Add a non-voting learner at `peerUrl`; it must then start with this cluster's members. */
+  async addLearner(peerUrl: string): Promise<{ member: Member; members: Member[] }> {
+    const res = await this.cluster.cluster.memberAdd(
+      { peerURLs: [peerUrl], isLearner: true },
+      this.deadline(),
+    );
+    return { member: member(res.member), members: res.members.map(member) };
+  }
+
+  /** Make a learner a voter; etcd refuses while it has not caught up with the leader's log. */
+  async promote(id: string): Promise<Member[]> {
+    const res = await this.cluster.cluster.memberPromote({ ID: id }, this.deadline());
+    return res.members.map(member);
+  }
+
+  async remove(id: string): Promise<Member[]> {
+    const res = await this.cluster.cluster.memberRemove({ ID: id }, this.deadline());
+    return res.members.map(member);
+  }
+
+  /** What the member at `clientUrl` says of itself; undefined when it does not answer in time. */
+  async status(clientUrl: string, timeoutMs = 1_000): Promise<MemberStatus | undefined> {
+    let client = this.probes.get(clientUrl);
+    if (client === undefined) {
+      client = new Etcd3({ hosts: clientUrl, grpcOptions: GRPC });
+      this.probes.set(clientUrl, client);
+    }
+    try {
+      const s = await client.maintenance.status(this.deadline(timeoutMs));
+      return {
+        id: String(s.header.member_id),
+        leader: String(s.leader),
+        raftIndex: Number(s.raftIndex),
+        raftAppliedIndex: Number(s.raftAppliedIndex ?? s.raftIndex),
+        raftTerm: Number(s.raftTerm),
+        isLearner: s.isLearner === true,
+        dbSize: Number(s.dbSize),
+        version: s.version,
+      };
+    } catch {
+      return undefined;
+    }
+  }
+
+  close(): void {
+    this.cluster.close();
+    for (const c of this.probes.values()) c.close();
+    this.probes.clear();
+  }
+}
