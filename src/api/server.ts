@@ -72,6 +72,8 @@ export interface ApiDeps {
   controllers?: { isLeader(): boolean };
   /** GitOps for the stack: the stack repo's syncs, connect, webhook (createApiServer attaches it). */
   stack?: GitOpsService;
+  /** Artifacts this server lacks, fetched from the other servers (src/server/artifact-peers.ts). */
+  artifactPeers?: { fetch(sha: string): Promise<boolean> };
 }
 
 export interface ApiServerOptions {

@@ -173,7 +173,10 @@ export function agentWorkRoutes(deps: ApiDeps): RouteDef[] {
           });
           if (!mayRun) throw forbidden(`download artifact ${sha.slice(0, 12)}`);
         }
-        const { stream, size } = new ArtifactStore(dataDir()).open(sha);
+        const artifacts = new ArtifactStore(dataDir());
+        // Built on another server (which may be gone): copied from a peer that has it.
+        if (!artifacts.has(sha)) await deps.artifactPeers?.fetch(sha);
+        const { stream, size } = artifacts.open(sha);
         ctx.res.writeHead(200, {
           "content-type": "application/gzip",
           "content-length": size,
