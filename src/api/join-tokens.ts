@@ -16,7 +16,7 @@ export interface JoinTokenSpec {
   ttlMs?: number;
   uses?: number;
   labels: Record<string, string>;
-  /** A router join token (default: one for agents). */
+  /** A router or server join token (default: one for agents). */
   kind?: JoinKind;
 }
 
@@ -50,7 +50,7 @@ export class JoinTokens {
       ...(spec.uses === undefined ? {} : { uses: spec.uses }),
       used: 0,
       labels: spec.labels,
-      ...(spec.kind === "router" ? { kind: "router" } : {}),
+      ...(spec.kind === undefined || spec.kind === "node" ? {} : { kind: spec.kind }),
     });
     const res = await this.store.txn({
       compare: [{ key: key(id), target: "createRevision", op: "==", value: 0 }],
@@ -85,6 +85,22 @@ export class JoinTokens {
     });
     if (!res.succeeded) throw conflict(`join token ${id} changed meanwhile; try again`);
     return record;
+  }
+
+  /**
+   * Whether a join token may be used now, without using it: a joiner whose join may still be
+   * refused (a server's, while another server is joining) checks first and redeems once it is in.
+   */
+  async check(
+    id: string,
+    secret: string,
+    kind: JoinKind,
+  ): Promise<{ ok: JoinTokenRecord } | { bad: true } | { refused: string }> {
+    const cur = await this.read(id);
+    if (cur === undefined || !sameHash(cur.record.secretHash, hashSecret(secret)))
+      return { bad: true };
+    const refusal = joinTokenRefusal(cur.record, new Date(), kind);
+    return refusal === undefined ? { ok: cur.record } : { refused: refusal };
   }
 
   /**

@@ -19,7 +19,9 @@ function state(t: Shown, now = Date.now()): string {
 export function registerJoinTokenCommands(program: Command, o: Output): void {
   const cmd = program
     .command("join-tokens")
-    .description("list join tokens: what agents and routers join this cluster with (admin)")
+    .description(
+      "list join tokens: what agents, routers and servers join this cluster with (admin)",
+    )
     .option("--json", "print JSON")
     .addHelpText(
       "after",
@@ -31,6 +33,8 @@ Examples:
   $ gantry agent --server https://10.0.0.1:7700 --join K10…
   $ gantry join-tokens create --router --uses 1
   $ gantry router --server https://10.0.0.1:7700 --join K10…
+  $ gantry join-tokens create --server --uses 1 --ttl 1h
+  $ gantry server --join https://10.0.0.1:7700 --join-token K10…
   $ gantry join-tokens
   $ gantry join-tokens:revoke ab12cd`,
     )
@@ -42,7 +46,7 @@ Examples:
         ["ID", "FOR", "STATE", "USES", "EXPIRES", "LABELS", "CREATED"],
         list.map((t) => [
           t.id,
-          t.kind === "router" ? "routers" : "agents",
+          t.kind === "router" ? "routers" : t.kind === "server" ? "servers" : "agents",
           state(t),
           `${t.used}/${t.uses ?? "∞"}`,
           t.expiresAt ?? "never",
@@ -69,10 +73,14 @@ Examples:
       "--router",
       "for routers (gantry router --join): they get a router token (app, service and certificate read)",
     )
+    .option(
+      "--server",
+      "for servers (gantry server --join URL --join-token T): they join the control plane's etcd cluster",
+    )
     .option("--json", "print JSON")
     .addHelpText(
       "after",
-      "\nExamples:\n  $ gantry join-tokens create\n  $ gantry join-tokens create --ttl 1h --uses 1 --labels zone=a --json\n  $ gantry join-tokens create --router --uses 2",
+      "\nExamples:\n  $ gantry join-tokens create\n  $ gantry join-tokens create --ttl 1h --uses 1 --labels zone=a --json\n  $ gantry join-tokens create --router --uses 2\n  $ gantry join-tokens create --server --uses 1 --ttl 1h",
     )
     .action(
       async (opts: {
@@ -80,6 +88,7 @@ Examples:
         uses?: string;
         labels: string[];
         router?: boolean;
+        server?: boolean;
         json?: boolean;
       }) => {
         if (!((parseDuration(opts.ttl) ?? 0) >= 1000))
@@ -96,9 +105,15 @@ Examples:
         const labels = parseLabels(opts.labels.flatMap((l) => l.split(",")));
         if ("error" in labels) throw new ValidationError(String(labels.error), "--labels");
         const router = opts.router === true;
-        if (router && Object.keys(labels).length > 0)
+        const server = opts.server === true;
+        if (router && server)
           throw new ValidationError(
-            "--labels are for nodes; a router join token takes none",
+            "--router and --server: a join token is for one kind of joiner; make two",
+            "--server",
+          );
+        if ((router || server) && Object.keys(labels).length > 0)
+          throw new ValidationError(
+            `--labels are for nodes; a ${router ? "router" : "server"} join token takes none`,
             "--labels",
           );
         const t = await clientFromEnv().json<Shown & { token: string }>("POST", "/v1/join-tokens", {
@@ -107,16 +122,22 @@ Examples:
             labels,
             ...(uses === undefined ? {} : { uses }),
             ...(router ? { router: true } : {}),
+            ...(server ? { server: true } : {}),
           },
         });
         // `join-tokens create --json`: commander gives --json to `join-tokens`, which has one too.
         if (opts.json === true || cmd.opts<{ json?: boolean }>().json === true) return json(o, t);
+        const kind = router ? "router " : server ? "server " : "";
         o.out(
-          `created ${router ? "router " : ""}join token ${t.id} (expires ${t.expiresAt ?? "never"}, uses ${t.uses ?? "any"})`,
+          `created ${kind}join token ${t.id} (expires ${t.expiresAt ?? "never"}, uses ${t.uses ?? "any"})`,
         );
         o.out(t.token);
         o.out(
-          `store it now: it is not shown again. Join with: gantry ${router ? "router" : "agent"} --server https://… --join TOKEN`,
+          `store it now: it is not shown again. Join with: ${
+            server
+              ? "gantry server --join https://… --join-token TOKEN"
+              : `gantry ${router ? "router" : "agent"} --server https://… --join TOKEN`
+          }`,
         );
       },
     );

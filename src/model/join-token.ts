@@ -14,8 +14,8 @@ export const JoinTokenRecordSchema = z.strictObject({
   used: z.number().int().nonnegative(),
   labels: z.record(z.string(), z.string()),
   revokedAt: z.string().optional(),
-  /** Who joins with it: agents (absent, the default) or routers (`--router`). */
-  kind: z.literal("router").optional(),
+  /** Who joins with it: agents (absent, the default), routers (`--router`) or servers (`--server`). */
+  kind: z.enum(["router", "server"]).optional(),
 });
 export type JoinTokenRecord = z.infer<typeof JoinTokenRecordSchema>;
 
@@ -39,8 +39,30 @@ export function parseJoinToken(text: string): JoinTokenParts | undefined {
   return m === null ? undefined : { caHash: m[1]!, id: m[2]!, secret: m[3]! };
 }
 
-/** What joins with a join token: an agent (a node) or a router. */
-export type JoinKind = "node" | "router";
+/** What joins with a join token: an agent (a node), a router or a server (an etcd member). */
+export type JoinKind = "node" | "router" | "server";
+
+/** How each kind of joiner is named, joins, and has its join token made. */
+const JOINER: Record<JoinKind, { who: string; one: string; join: string; create: string }> = {
+  node: {
+    who: "agents",
+    one: "an agent",
+    join: "gantry agent --join",
+    create: "gantry join-tokens create",
+  },
+  router: {
+    who: "routers",
+    one: "a router",
+    join: "gantry router --join",
+    create: "gantry join-tokens create --router",
+  },
+  server: {
+    who: "servers",
+    one: "a server",
+    join: "gantry server --join",
+    create: "gantry join-tokens create --server",
+  },
+};
 
 /** The kind of joiner a join token is for. */
 export const joinKindOf = (t: Pick<JoinTokenRecord, "kind">): JoinKind => t.kind ?? "node";
@@ -56,11 +78,8 @@ export function joinTokenRefusal(
 ): string | undefined {
   const made = joinKindOf(t);
   if (made !== kind)
-    return made === "node"
-      ? `join token ${t.id} is for agents (gantry agent --join), not routers: make a router join token with gantry join-tokens create --router`
-      : `join token ${t.id} is for routers (gantry router --join), not agents: make an agent join token with gantry join-tokens create`;
-  const create =
-    kind === "router" ? "gantry join-tokens create --router" : "gantry join-tokens create";
+    return `join token ${t.id} is for ${JOINER[made].who} (${JOINER[made].join}), not ${JOINER[kind].who}: make ${JOINER[kind].one} join token with ${JOINER[kind].create}`;
+  const create = JOINER[kind].create;
   if (t.revokedAt !== undefined)
     return `join token ${t.id} was revoked at ${t.revokedAt}: ask for a new one (${create})`;
   if (t.expiresAt !== undefined && Date.parse(t.expiresAt) <= now.getTime())

@@ -15,13 +15,24 @@ import { JoinTokens } from "../join-tokens.js";
 import { pathParam } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 
-const CreateJoinToken = z.strictObject({
-  ttl: durationSchema(1000, 365 * 24 * 3_600_000).optional(),
-  uses: z.number().int().min(1).max(100_000).optional(),
-  labels: z.record(z.string().max(63), z.string().max(63)).default({}),
-  /** A join token for routers (`gantry router --join`): they get a router token. */
-  router: z.boolean().default(false),
-});
+const CreateJoinToken = z
+  .strictObject({
+    ttl: durationSchema(1000, 365 * 24 * 3_600_000).optional(),
+    uses: z.number().int().min(1).max(100_000).optional(),
+    labels: z.record(z.string().max(63), z.string().max(63)).default({}),
+    /** A join token for routers (`gantry router --join`): they get a router token. */
+    router: z.boolean().default(false),
+    /** A join token for servers (`gantry server --join`): they join the etcd cluster. */
+    server: z.boolean().default(false),
+  })
+  .refine((b) => !(b.router && b.server), {
+    message: "a join token is for routers or for servers, not both",
+    path: ["server"],
+  })
+  .refine((b) => !b.server || Object.keys(b.labels).length === 0, {
+    message: "labels are for nodes; a server join token takes none",
+    path: ["labels"],
+  });
 
 /** An agent joins with its nodeName, a router with its routerName. */
 const Join = z
@@ -47,7 +58,7 @@ function requireAdmin(ctx: Ctx, what: string): void {
 }
 
 /** The cluster CA's certificate, when this server serves HTTPS (joins need it). */
-function clusterCa(deps: ApiDeps): string {
+export function clusterCa(deps: ApiDeps): string {
   const path = deps.dataDir === undefined ? undefined : caFiles(deps.dataDir).cert;
   if (path === undefined || !existsSync(path))
     throw new HttpError(
@@ -76,7 +87,7 @@ export function joinTokenRoutes(deps: ApiDeps): RouteDef[] {
       method: "POST",
       path: "/v1/join-tokens",
       summary:
-        "Create a join token (admin) {ttl?, uses?, labels?, router?}; the token string is returned once",
+        "Create a join token (admin) {ttl?, uses?, labels?, router?, server?}; the token string is returned once",
       handler: async (ctx) => {
         ctx.allowQuery();
         requireAdmin(ctx, "create join tokens");
@@ -88,6 +99,7 @@ export function joinTokenRoutes(deps: ApiDeps): RouteDef[] {
             ...(body.uses === undefined ? {} : { uses: body.uses }),
             labels: body.labels,
             ...(body.router ? { kind: "router" as const } : {}),
+            ...(body.server ? { kind: "server" as const } : {}),
           },
           ctx.who.name,
           (r) => [deps.audit.entry(ctx.who, "join-token.create", r.id)],
