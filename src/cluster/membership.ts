@@ -68,13 +68,22 @@ export class Membership {
     return res.members.map(member);
   }
 
-  /** Add a non-voting learner at `peerUrl`; it must then start with this cluster's members. */
-  async addLearner(peerUrl: string): Promise<{ member: Member; members: Member[] }> {
+  /**
+   * Add a non-voting learner at `peerUrl`; it must then start with this cluster's members. The
+   * cluster's id (decimal) comes with the answer.
+   */
+  async addLearner(
+    peerUrl: string,
+  ): Promise<{ member: Member; members: Member[]; clusterId: string }> {
     const res = await this.cluster.cluster.memberAdd(
       { peerURLs: [peerUrl], isLearner: true },
       this.deadline(),
     );
-    return { member: member(res.member), members: res.members.map(member) };
+    return {
+      member: member(res.member),
+      members: res.members.map(member),
+      clusterId: String(res.header.cluster_id),
+    };
   }
 
   /** Make a learner a voter; etcd refuses while it has not caught up with the leader's log. */
