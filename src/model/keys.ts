@@ -69,6 +69,8 @@ export const K = {
   connectApps: "connect/apps/",
   /** Webhook delivery ids seen (replays refused), on a day's lease: `connect/deliveries/<app>/<id>`. */
   connectDeliveries: "connect/deliveries/",
+  /** Gantry servers (src/model/server.ts), each on a lease it renews: `sys/servers/<name>`. */
+  servers: "sys/servers/",
   /** Scheduled jobs (src/model/cron.ts): `cron/jobs/<app>/<id>`. */
   cronJobs: "cron/jobs/",
   /** Their run records, one per tick acted on: `cron/runs/<app>/<id>/<tick>`. */
