@@ -12,8 +12,33 @@ import { releaseRuntime } from "./release-code.js";
 
 /** The app with the change applied (pure). */
 export function applyAppSet(app: App, set: AppSet): App {
-  const { container, buildArgs, runtime, httpsRedirect, hsts, test, testTimeoutMs, ...plain } = set;
+  const {
+    container,
+    buildArgs,
+    runtime,
+    httpsRedirect,
+    hsts,
+    test,
+    testTimeoutMs,
+    cpu,
+    constraints,
+    spread,
+    ...plain
+  } = set;
   const next: App = { ...app, ...plain };
+  // Placement (docs/scheduler.md): null and [] go back to none; they apply to new placements.
+  if (cpu !== undefined) {
+    if (cpu === null) delete next.cpu;
+    else next.cpu = cpu;
+  }
+  if (constraints !== undefined) {
+    if (constraints.length === 0) delete next.constraints;
+    else next.constraints = constraints;
+  }
+  if (spread !== undefined) {
+    if (spread === null) delete next.spread;
+    else next.spread = spread;
+  }
   // Tests before release (issue 15): "" and null go back to none and the default.
   if (test !== undefined) {
     if (test.trim() === "") delete next.test;

@@ -2,7 +2,8 @@
  * `gantry apps:set APP key=value…` (issue 12): an app's settings, Heroku-style. Keys:
  * runtime=process|docker, memory=512M, pids=256, read-only=true|false, build-args=A,B,
  * health-path=/up, deploy-timeout=60s, drain=10s, (issue 15) release-timeout=10m, and (issue 13) https-redirect=true|false,
- * hsts=true|false|<seconds>, (issue 15) test="npm test", test-timeout=5m (`default` puts memory, pids and read-only back to their defaults;
+ * hsts=true|false|<seconds>, (issue 15) test="npm test", test-timeout=5m, (issue 16) cpu=0.5,
+ * constraint=role=web, spread=location (docs/scheduler.md) (`default` puts memory, pids and read-only back to their defaults;
  * `build-args=` clears the list).
  */
 import type { Command } from "commander";
@@ -28,6 +29,9 @@ export const APP_SET_KEYS = [
   "hsts",
   "test",
   "test-timeout",
+  "cpu",
+  "constraint",
+  "spread",
 ] as const;
 type Key = (typeof APP_SET_KEYS)[number];
 
@@ -97,6 +101,17 @@ function one(key: Key, raw: string, out: AppSet): void {
       out.testTimeoutMs = ms;
       return;
     }
+    case "cpu":
+      if (raw === "default" || raw === "none") out.cpu = null;
+      else if (/^\d{1,4}(\.\d{1,3})?$/.test(raw) && Number(raw) > 0) out.cpu = Number(raw);
+      else throw bad(key, "a number of CPUs like 0.5 or 2 (or none)");
+      return;
+    case "constraint":
+      out.constraints = raw === "" ? [] : raw.split(",").map((c) => c.trim());
+      return;
+    case "spread":
+      out.spread = raw === "" || raw === "none" ? null : raw;
+      return;
   }
 }
 
@@ -115,6 +130,9 @@ const KEY_OF: Record<string, Key> = {
   hsts: "hsts",
   test: "test",
   testTimeoutMs: "test-timeout",
+  cpu: "cpu",
+  constraints: "constraint",
+  spread: "spread",
 };
 
 /** Parse `key=value` pairs into a settings change; errors name the key. */
@@ -177,6 +195,11 @@ Keys:
   test="npm test"          the command every build runs before it is released (a failure
                            refuses the push); test= removes it (the Procfile test: line applies)
   test-timeout=5m          how long the tests may take (default 10m; "default" puts it back)
+  cpu=0.5                  CPUs reserved per instance when placing (none: no reservation);
+                           memory=… is reserved too (docs/scheduler.md)
+  constraint=role=web      only nodes with these labels (label=value, comma-separated; all
+                           must hold); constraint= removes them
+  spread=location          spread instances across the values of this node label (none: off)
 memory, pids and read-only take "default" too. A change of runtime or container limits waits
 for the deploy it makes and exits non-zero, with the reason, when that fails.
 
@@ -185,7 +208,8 @@ Examples:
   $ gantry apps:set hello read-only=true health-path=/up
   $ gantry apps:set hello build-args=NPM_TOKEN,NODE_ENV --json
   $ gantry apps:set hello https-redirect=true hsts=true
-  $ gantry apps:set hello test="npm test" test-timeout=5m`,
+  $ gantry apps:set hello test="npm test" test-timeout=5m
+  $ gantry apps:set hello cpu=0.5 memory=256M constraint=role=web spread=location`,
     )
     .action(async (app: string, pairs: string[], opts: { json?: boolean }) => {
       const set = parseAppSetPairs(pairs);

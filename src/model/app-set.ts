@@ -1,5 +1,6 @@
 /** The body of a settings change (`PUT /v1/apps/:app/settings`, `gantry apps:set`): src/apps/app-set.ts applies it. */
 import * as z from "zod";
+import { ConstraintsSchema, CpuSchema, LabelNameSchema } from "./placement.js";
 import {
   AppSchema,
   ConfigNameSchema,
@@ -40,6 +41,12 @@ export const AppSetSchema = z.strictObject({
   test: z.string().max(4000).optional(),
   /** How long a test run may take (ms); null goes back to the default (10 min). */
   testTimeoutMs: AppSchema.shape.testTimeoutMs.unwrap().nullable().optional(),
+  /** CPUs reserved per instance (docs/scheduler.md); null: none. */
+  cpu: CpuSchema.nullable().optional(),
+  /** Node label constraints `label=value`, replacing the app's; [] removes them. */
+  constraints: ConstraintsSchema.optional(),
+  /** The node label to spread across; null: none. */
+  spread: LabelNameSchema.nullable().optional(),
   buildArgs: z
     .array(ConfigNameSchema)
     .max(50)

@@ -26,6 +26,7 @@ import {
   ContainerOptionsSchema,
   HstsSecondsSchema,
 } from "./app-values.js";
+import { ConstraintsSchema, CpuSchema, LabelNameSchema } from "./placement.js";
 
 /**
  * Process types that run once and are never part of the formation (issue 15): `gantry run`'s
@@ -62,6 +63,12 @@ export const AppSchema = z.strictObject({
   runtime: RuntimeSchema.optional(),
   /** Container limits and options (runtime docker). */
   container: ContainerOptionsSchema.optional(),
+  /** CPUs reserved per instance when placing (docs/scheduler.md; absent: none). */
+  cpu: CpuSchema.optional(),
+  /** Node label constraints `label=value`: instances go only to nodes that have them all. */
+  constraints: ConstraintsSchema.optional(),
+  /** A node label (location, zone) whose values the instances spread across. */
+  spread: LabelNameSchema.optional(),
   /** Config names passed to a Dockerfile build as build args; no other config reaches a build. */
   buildArgs: z.array(ConfigNameSchema).max(50).optional(),
   /** The router answers plain HTTP with a 308 to HTTPS, for names it has a certificate for. */
@@ -263,6 +270,8 @@ export const AssignmentSchema = z.strictObject({
   /** How it runs (absent: `process`). A slug can run in a container too, on Gantry's base image. */
   runtime: RuntimeSchema.optional(),
   container: ContainerOptionsSchema.optional(),
+  /** CPUs it reserves on its node (placement; memory: container.memoryMb). */
+  cpu: CpuSchema.optional(),
   /** The Procfile command; empty for an image's own CMD. */
   command: z.string(),
   /**
