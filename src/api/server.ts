@@ -75,6 +75,12 @@ export interface ApiDeps {
   stack?: GitOpsService;
   /** Artifacts this server lacks, fetched from the other servers (src/server/artifact-peers.ts). */
   artifactPeers?: { fetch(sha: string): Promise<boolean> };
+  /**
+   * The Gantry-managed etcd cluster this server is a member of (startServer sets it when the
+   * server runs its own etcd; absent on the embedded store and on `--store etcd://`): the server
+   * join route (`POST /v1/cluster/join`) adds members through it.
+   */
+  cluster?: { membership: Membership };
 }
 
 export interface ApiServerOptions {
