@@ -43,8 +43,27 @@ export class TooLargeError extends GantryError {
 
 /** The backend cannot be reached, has no quorum, or the store was closed. */
 export class UnavailableError extends GantryError {
-  constructor(message: string, cause?: unknown) {
-    super("unavailable", message, { status: 503, cause });
+  constructor(message: string, cause?: unknown, code = "unavailable") {
+    super(code, message, { status: 503, cause });
+  }
+}
+
+/**
+ * A majority of the etcd members is gone: nothing can be written until enough of them are back,
+ * while reads are still served (stale) from a member that answers. An UnavailableError, so
+ * whatever retries on unavailability retries on this too; its code is `no_quorum`.
+ */
+export class NoQuorumError extends UnavailableError {
+  readonly reachable: number;
+  readonly voters: number;
+  constructor(reachable: number, voters: number, cause?: unknown) {
+    super(
+      `the control plane has lost quorum: ${reachable} of ${voters} servers reachable; read-only`,
+      cause,
+      "no_quorum",
+    );
+    this.reachable = reachable;
+    this.voters = voters;
   }
 }
 

@@ -171,8 +171,26 @@ export interface StoreStatus {
   compactRevision: number;
 }
 
+/** A store that has lost quorum and serves reads that may be stale (see Store.degraded). */
+export interface StoreDegraded {
+  /** Since when (ms since the epoch). */
+  since: number;
+  /** Voting members, and how many of them answered at the last look. */
+  voters: number;
+  reachable: number;
+  /** The revision of the last read served without quorum (the answering member's own). */
+  revision: number;
+}
+
 export interface Store {
   readonly backend: "sqlite" | "etcd";
+
+  /**
+   * Set while the backend has lost quorum (etcd): writes fail with NoQuorumError, and reads are
+   * served from a member that still answers, which may be behind (stale). Undefined otherwise,
+   * and always for the embedded store.
+   */
+  readonly degraded?: StoreDegraded | undefined;
 
   /** One key, or undefined. */
   get(key: string, opts?: Omit<RangeOptions, "limit" | "countOnly">): Promise<KeyValue | undefined>;

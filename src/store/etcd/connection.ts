@@ -50,6 +50,13 @@ const FAILOVER_CODES = new Set([4, 14]);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Set by a caller that stopped waiting for a request: it is not retried any more. */
+export interface Token {
+  stopped: boolean;
+}
+
+const isStopped = (token: Token | undefined): boolean => token?.stopped === true;
+
 /**
  * The connection to an etcd cluster: one etcd3 client per endpoint and one of them pinned as
  * current (as etcd's own Go client does), moving on to the next when the current one fails
@@ -96,9 +103,12 @@ export class EtcdConnection {
     return this.endpoints[this.current]!;
   }
 
-  /** Call options for one attempt: the deadline and the require-leader header. */
-  callOptions(deadline: number): CallOptions {
-    return { deadline, interceptors: [requireLeader] };
+  /**
+   * Call options for one attempt: the deadline and the require-leader header, which a read
+   * served by the member alone (`local`: serializable, while quorum is lost) goes without.
+   */
+  callOptions(deadline: number, local = false): CallOptions {
+    return local ? { deadline } : { deadline, interceptors: [requireLeader] };
   }
 
   /** Call options for a stream: no deadline, the require-leader header. */
@@ -130,6 +140,12 @@ export class EtcdConnection {
     }
   }
 
+  /** The client for one endpoint (by its index in `endpoints`). */
+  clientAt(index: number): Etcd3 {
+    if (this.closed) throw new UnavailableError("the etcd store is closed");
+    return this.clients[index]!;
+  }
+
   /** The client requests go to now, and its index (for failover). */
   pick(): { client: Etcd3; index: number } {
     if (this.closed) throw new UnavailableError("the etcd store is closed");
@@ -140,21 +156,25 @@ export class EtcdConnection {
    * Run one request, retrying it on the next member while that is safe: always when it
    * surely never arrived, and for reads (`idempotent`) also when the outcome is unknown.
    * Throws UnavailableError when time runs out or a write's outcome is unknown, RpcFailure
-   * for etcd's answers about the request itself.
+   * for etcd's answers about the request itself. `local`: a member-local (serializable) read,
+   * without the require-leader header. Once `token.stopped` (the caller gave up on it, see
+   * QuorumGuard), it is not tried again.
    */
   async unary<T>(
     run: (client: Etcd3, opts: CallOptions) => Promise<T>,
-    opts: { idempotent: boolean; timeoutMs?: number },
+    opts: { idempotent: boolean; timeoutMs?: number; local?: boolean; token?: Token },
   ): Promise<T> {
     const deadline = Date.now() + (opts.timeoutMs ?? this.requestTimeoutMs);
     let pause = 10;
     for (;;) {
+      if (isStopped(opts.token)) throw new UnavailableError("abandoned by its caller");
       const { client, index } = this.pick();
       try {
-        return await run(client, this.callOptions(deadline));
+        return await run(client, this.callOptions(deadline, opts.local));
       } catch (err) {
         const e = classify(err);
         if (this.closed) throw new UnavailableError("the etcd store is closed", err);
+        if (isStopped(opts.token)) throw new UnavailableError("abandoned by its caller", err);
         // Move on when the member refused, the connection is gone, or it did not answer in
         // time (stopped, cut off); the next request tries the next member.
         if (e.kind === "not-sent" || (e.kind === "ambiguous" && FAILOVER_CODES.has(e.code ?? -1))) {

@@ -1,5 +1,5 @@
 import type { CallOptions } from "@grpc/grpc-js";
-import type { Etcd3 } from "etcd3";
+import type { Etcd3, IRangeRequest, IResponseHeader, ITxnRequest } from "etcd3";
 import {
   CompactedError,
   FutureRevisionError,
@@ -20,6 +20,7 @@ import type {
   RangeOptions,
   RangeResult,
   Store,
+  StoreDegraded,
   StoreStatus,
   TxnRequest,
   TxnResult,
@@ -39,6 +40,8 @@ import {
   toRangeResult,
 } from "./convert.js";
 import { KeepAliveStream } from "./keepalive.js";
+import { QuorumGuard } from "./quorum-guard.js";
+import { QuorumProbe } from "./quorum.js";
 import {
   deleteRequest,
   leaseId,
@@ -74,6 +77,8 @@ export class EtcdStore implements Store {
   private readonly keepAlives: KeepAliveStream;
   private readonly watches = new Set<EtcdWatch>();
   private readonly watchGiveUpMs: number;
+  private readonly quorum: QuorumProbe;
+  private readonly guard: QuorumGuard;
   /** The highest compact revision seen: ours, or reported by etcd. */
   private knownCompact = 0;
 
@@ -81,6 +86,13 @@ export class EtcdStore implements Store {
     this.conn = conn;
     this.keepAlives = new KeepAliveStream(conn);
     this.watchGiveUpMs = opts.watchGiveUpMs ?? 60_000;
+    this.quorum = new QuorumProbe(conn);
+    this.guard = new QuorumGuard(this.quorum);
+  }
+
+  /** Set while quorum is lost: reads are then served by one member and may be stale. */
+  get degraded(): StoreDegraded | undefined {
+    return this.guard.degraded;
   }
 
   /** The member requests go to now (for diagnostics and failover tests). */
@@ -98,14 +110,18 @@ export class EtcdStore implements Store {
       { revision: o.revision, keysOnly: o.keysOnly },
       "key",
     );
-    const res = await this.call((c, co) => c.kv.range(req, co), { idempotent: true, revision });
+    const res = await this.read((c, co, local) => c.kv.range(serializable(req, local), co), {
+      revision,
+    });
     const kv = res.kvs?.[0];
     return kv === undefined ? undefined : toKeyValue(kv);
   }
 
   async range(range: KeyRange, opts?: RangeOptions): Promise<RangeResult> {
     const { req, revision } = rangeRequest(range, opts);
-    const res = await this.call((c, co) => c.kv.range(req, co), { idempotent: true, revision });
+    const res = await this.read((c, co, local) => c.kv.range(serializable(req, local), co), {
+      revision,
+    });
     return toRangeResult(res, revision);
   }
 
@@ -137,10 +153,12 @@ export class EtcdStore implements Store {
     const leases = [...(req.success ?? []), ...(req.failure ?? [])]
       .map((op) => op.request_put?.lease)
       .filter((l) => l !== undefined);
-    const res = await this.call((c, co) => c.kv.txn(req, co), {
-      idempotent: !writes,
-      lease: leases.length > 0 ? String(leases[0]) : undefined,
-    });
+    const res = writes
+      ? await this.call((c, co) => c.kv.txn(req, co), {
+          idempotent: false,
+          lease: leases.length > 0 ? String(leases[0]) : undefined,
+        })
+      : await this.read((c, co, local) => c.kv.txn(local ? serializableTxn(req) : req, co), {});
     const revision = revisionOf(res.header);
     const kinds = res.succeeded ? success : failure;
     return {
@@ -161,7 +179,7 @@ export class EtcdStore implements Store {
 
   async keepAlive(id: LeaseId): Promise<number> {
     const lease = leaseId(id, "id");
-    const ttl = await this.keepAlives.refresh(lease);
+    const ttl = await this.guard.write(() => this.keepAlives.refresh(lease));
     if (ttl <= 0) throw new LeaseNotFoundError(lease);
     return ttl;
   }
@@ -232,11 +250,14 @@ export class EtcdStore implements Store {
     // tells whether someone compacted further since; only then ask etcd for the new one.
     const at = Math.max(1, this.knownCompact);
     try {
-      const res = await this.conn.unary(
-        (c, co) => c.kv.range({ ...PROBE, revision: at, count_only: true }, co),
-        {
-          idempotent: true,
-        },
+      const res = await this.guard.read(
+        (token, local) =>
+          this.conn.unary(
+            (c, co) =>
+              c.kv.range({ ...PROBE, revision: at, count_only: true, serializable: local }, co),
+            { idempotent: true, token, local },
+          ),
+        (r) => revisionOf(r.header),
       );
       return {
         backend: "etcd",
@@ -256,6 +277,8 @@ export class EtcdStore implements Store {
 
   async close(): Promise<void> {
     if (this.conn.isClosed) return;
+    this.guard.close();
+    this.quorum.close();
     this.conn.close();
     this.keepAlives.close();
     const closed = new UnavailableError("the etcd store is closed");
@@ -268,9 +291,10 @@ export class EtcdStore implements Store {
   }
 
   private async currentRevision(): Promise<number> {
-    const res = await this.conn.unary((c, co) => c.kv.range({ ...PROBE, count_only: true }, co), {
-      idempotent: true,
-    });
+    const res = await this.read(
+      (c, co, local) => c.kv.range({ ...PROBE, count_only: true, serializable: local }, co),
+      {},
+    );
     return revisionOf(res.header);
   }
 
@@ -281,13 +305,35 @@ export class EtcdStore implements Store {
     return Math.max(this.knownCompact, probed ?? rev + 1);
   }
 
-  /** Run a request (see EtcdConnection.unary) and map etcd's answers to Gantry errors. */
+  /**
+   * Run a request that needs the leader (see EtcdConnection.unary, QuorumGuard.write) and map
+   * etcd's answers to Gantry errors.
+   */
   private async call<T>(
     run: (client: Etcd3, opts: CallOptions) => Promise<T>,
     ctx: Context & { idempotent: boolean; timeoutMs?: number },
   ): Promise<T> {
     try {
-      return await this.conn.unary(run, ctx);
+      return await this.guard.write((token) => this.conn.unary(run, { ...ctx, token }));
+    } catch (err) {
+      throw await this.mapError(err, ctx);
+    }
+  }
+
+  /**
+   * A read: linearizable, or while quorum is lost served by one member (`local`: the request
+   * must then ask for a serializable read), see QuorumGuard.read.
+   */
+  private async read<T extends { header?: IResponseHeader | null }>(
+    run: (client: Etcd3, opts: CallOptions, local: boolean) => Promise<T>,
+    ctx: Context,
+  ): Promise<T> {
+    try {
+      return await this.guard.read(
+        (token, local) =>
+          this.conn.unary((c, co) => run(c, co, local), { idempotent: true, token, local }),
+        (res) => revisionOf(res.header),
+      );
     } catch (err) {
       throw await this.mapError(err, ctx);
     }
@@ -307,4 +353,18 @@ export class EtcdStore implements Store {
         return err;
     }
   }
+}
+
+/** A range request served by the member alone when `local`. */
+function serializable(req: IRangeRequest, local: boolean): IRangeRequest {
+  return local ? { ...req, serializable: true } : req;
+}
+
+/** A read-only transaction served by the member alone: each of its ranges serializable. */
+function serializableTxn(req: ITxnRequest): ITxnRequest {
+  const local = (ops: ITxnRequest["success"]): ITxnRequest["success"] =>
+    ops?.map((op) =>
+      op.request_range ? { request_range: { ...op.request_range, serializable: true } } : op,
+    );
+  return { ...req, success: local(req.success), failure: local(req.failure) };
 }

@@ -181,8 +181,11 @@ export class EtcdWatch {
     }
     this.conn.failover(this.index);
     const now = Date.now();
-    this.failingSince ??= now;
-    if (now - this.failingSince > this.spec.giveUpMs) {
+    // A member that answers "no leader" is there, in a cluster without quorum: wait for quorum
+    // to come back however long that takes (the watch then resumes where it was).
+    if (e.details.includes("no leader")) this.failingSince = undefined;
+    else this.failingSince ??= now;
+    if (this.failingSince !== undefined && now - this.failingSince > this.spec.giveUpMs) {
       this.queue.fail(
         new UnavailableError(
           `the watch lost etcd and could not reconnect within ${this.spec.giveUpMs} ms: ${e.details}`,
