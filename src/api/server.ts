@@ -7,6 +7,7 @@ import {
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { Membership } from "../cluster/membership.js";
+import type { ClusterObserver } from "../cluster/prober.js";
 import type { AddressInfo, Socket } from "node:net";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
@@ -29,6 +30,7 @@ import { ApiMetrics } from "./metrics.js";
 import { Router } from "./router.js";
 import { TokenRegistry } from "./tokens.js";
 import { registerRoutes } from "./routes/index.js";
+import { markStaleReads } from "./stale.js";
 
 export type Handler = (ctx: Ctx) => Promise<void> | void;
 
@@ -73,6 +75,8 @@ export interface ApiDeps {
   controllers?: { isLeader(): boolean };
   /** GitOps for the stack: the stack repo's syncs, connect, webhook (createApiServer attaches it). */
   stack?: GitOpsService;
+  /** What this server's prober sees of the etcd members (src/cluster/prober.ts; startServer sets it). */
+  serverProber?: ClusterObserver;
   /** Artifacts this server lacks, fetched from the other servers (src/server/artifact-peers.ts). */
   artifactPeers?: { fetch(sha: string): Promise<boolean> };
   /**
@@ -222,6 +226,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     const started = process.hrtime.bigint();
     let route = "unmatched";
     let ctx: Ctx | undefined;
+    markStaleReads(req.method ?? "GET", res, deps.store);
     try {
       const url = requestUrl(req.url ?? "/");
       ctx = new Ctx(req, res, url);
@@ -242,7 +247,7 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
       if (
         status >= 500 &&
         !(err instanceof HttpError) &&
-        (err as { code?: string }).code !== "unavailable"
+        !["unavailable", "no_quorum"].includes((err as { code?: string }).code ?? "")
       ) {
         log(
           `api: ${req.method} ${req.url}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
