@@ -12,6 +12,8 @@ import { certBundleRoutes } from "./cert-bundle.js";
 import { certRoutes } from "./certs.js";
 import { catalogRegistrationRoutes } from "./catalog-registrations.js";
 import { checkRoutes } from "./checks.js";
+import { clusterServerRoutes } from "./cluster-servers.js";
+import { clusterJoinRoutes } from "./cluster-join.js";
 import { connectRoutes } from "./connect.js";
 import { convergeRoutes } from "./converge.js";
 import { cronRoutes } from "./cron.js";
@@ -43,6 +45,7 @@ export function registerRoutes(deps: ApiDeps): RouteDef[] {
     ...healthRoutes(deps),
     ...tokenRoutes(deps),
     ...joinTokenRoutes(deps),
+    ...clusterJoinRoutes(deps),
     ...auditRoutes(deps),
     ...kvRoutes(deps),
     ...txnRoutes(deps),
@@ -52,6 +55,7 @@ export function registerRoutes(deps: ApiDeps): RouteDef[] {
     ...catalogRegistrationRoutes(deps),
     ...checkRoutes(deps),
     ...nodeRoutes(deps),
+    ...clusterServerRoutes(deps),
     ...appRoutes(deps),
     ...appReleaseRoutes(deps),
     ...appRuntimeRoutes(deps),
