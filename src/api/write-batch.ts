@@ -114,5 +114,6 @@ export class WriteBatcher {
 }
 
 function isUnavailable(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === "unavailable";
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === "unavailable" || code === "no_quorum";
 }
