@@ -35,6 +35,11 @@ export interface ClientOptions {
    * over node:http(s) with keep-alive (src/client/transport.ts) and streamed ones over fetch.
    */
   fetch?: typeof fetch;
+  /**
+   * Called for each answer marked `X-Gantry-Stale: true`: the server read it while the control
+   * plane had lost quorum, so it may be out of date (the CLI prints "(stale)").
+   */
+  onStale?: () => void;
 }
 
 type Query = Record<string, string | number | boolean | undefined>;
@@ -48,10 +53,12 @@ export class GantryClient {
   private readonly token: string | undefined;
   private readonly plain: Transport;
   private streamed: Transport | undefined;
+  private readonly onStale: (() => void) | undefined;
 
   constructor(opts: ClientOptions) {
     this.addr = opts.addr.replace(/\/+$/, "");
     this.token = opts.token;
+    this.onStale = opts.onStale;
     if (opts.fetch !== undefined) this.plain = this.streamed = fetchTransport(opts.fetch);
     else this.plain = nodeTransport;
   }
@@ -105,6 +112,7 @@ export class GantryClient {
       if ((err as { name?: string }).name === "AbortError") throw err;
       throw new ConnectError(this.addr, err);
     }
+    if (this.onStale !== undefined && res.headers.get("x-gantry-stale") === "true") this.onStale();
     if (!res.ok) throw await toApiError(res);
     return res;
   }
