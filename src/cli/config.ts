@@ -23,7 +23,25 @@ export function clientFromEnv(env: NodeJS.ProcessEnv = process.env): GantryClien
     if (ca !== undefined)
       trustCaFile(ca, given === undefined ? "the data directory's ca.crt" : "GANTRY_CA");
   }
-  return new GantryClient({ addr, ...(token === undefined ? {} : { token }) });
+  return new GantryClient({
+    addr,
+    onStale: printStaleOnce,
+    ...(token === undefined ? {} : { token }),
+  });
+}
+
+let staleShown = false;
+
+/**
+ * An answer read while the control plane had lost quorum may be out of date: say so once, on
+ * stderr (so that tables and --json output stay as they are).
+ */
+export function printStaleOnce(): void {
+  if (staleShown) return;
+  staleShown = true;
+  process.stderr.write(
+    "(stale) the control plane has lost quorum: this answer may be out of date (writes fail until it is back)\n",
+  );
 }
 
 /** Trust the CA certificate in `path` for https requests; `what` names where the path came from. */
