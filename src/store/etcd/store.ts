@@ -100,6 +100,11 @@ export class EtcdStore implements Store {
     return this.conn.endpoint;
   }
 
+  /** Every member URL this store was opened on (the cluster's membership API uses them too). */
+  get endpoints(): readonly string[] {
+    return this.conn.endpoints;
+  }
+
   async get(
     key: string,
     opts?: Omit<RangeOptions, "limit" | "countOnly">,
