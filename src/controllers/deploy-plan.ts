@@ -27,7 +27,6 @@ import {
   CRASHES_TO_FAIL,
   LOST_BATCH,
   MAX_BATCH,
-  NODE_LOST_MS,
   ONEOFF_KEEP_MS,
   type DeploySnapshot,
   type Plan,
@@ -98,7 +97,7 @@ class Planner extends ReleasePhasePlanner {
       if (!ended && !this.lost(a.value)) continue;
       const endedAt = ended
         ? Date.parse(inst.updatedAt)
-        : (this.s.downSince.get(a.value.node) ?? this.s.now) + NODE_LOST_MS;
+        : (this.s.downSince.get(a.value.node) ?? this.s.now) + this.graceMs;
       const at = endedAt + ONEOFF_KEEP_MS;
       if (at > this.s.now) this.wakes.push(at);
       else {
@@ -337,7 +336,8 @@ class Planner extends ReleasePhasePlanner {
       .filter((a) => a.value.kind === "oneoff" && a.value.desired === "running")
       .map((a) => a.value);
     const created = this.newAssignments(rel, counts, staying);
-    if (created === undefined) return this.fail(told, pending, [], "no live node to run it on");
+    if (created === undefined)
+      return this.fail(told, pending, [], this.unplacedWhy ?? "no live node to run it on");
     const t = this.transition(summary);
     t.puts.push({
       key: releaseKey(this.app.name, rel.version),

@@ -22,8 +22,10 @@ import {
   ScaleSchema,
 } from "../model/app.js";
 import { K } from "../model/keys.js";
-import type { Store } from "../store/index.js";
+import { text, type KeyValue, type Store } from "../store/index.js";
+import type { NodeRecord } from "../model/node.js";
 import type { DeploySnapshot } from "./plan-types.js";
+import { nodeInfoOf, placedOf } from "./plan-placement.js";
 
 export interface Snapshot {
   snap: DeploySnapshot;
@@ -53,7 +55,7 @@ export async function readSnapshot(
       { type: "get", range: { prefix: instancesPrefixOf(app) } },
       { type: "get", range: { prefix: servicePrefix(app) } },
       { type: "get", range: { prefix: serviceHealthPrefix(app) } },
-      { type: "get", range: { prefix: K.nodes }, keysOnly: true },
+      { type: "get", range: { prefix: K.nodes } },
       { type: "get", range: deployStepKey(app), keysOnly: true },
       { type: "get", range: { prefix: K.drains }, keysOnly: true },
       { type: "get", range: scaleKey(app) },
@@ -93,7 +95,8 @@ export async function readSnapshot(
     draining: new Set(kvsOf(res, 9).map((kv) => kv.key.slice(K.drains.length))),
     others: assignments
       .filter((a) => a.value.app !== app && a.value.desired === "running")
-      .map((a) => a.value),
+      .map((a) => placedOf(a.value)),
+    nodeInfo: new Map(nodeRecords(kvsOf(res, 7)).map((r) => [r.name, nodeInfoOf(r)])),
   };
   return { snap, step: kvsOf(res, 8)[0]?.modRevision ?? 0, revision: res.revision };
 }
@@ -113,4 +116,18 @@ function noteDownNodes(
   for (const node of downSince.keys())
     if (up.has(node) || !holding.has(node)) downSince.delete(node);
   for (const node of holding) if (!up.has(node) && !downSince.has(node)) downSince.set(node, now);
+}
+
+/** Node records (labels and facts, for placement); one that does not parse is left out. */
+function nodeRecords(kvs: KeyValue[]): NodeRecord[] {
+  const out: NodeRecord[] = [];
+  for (const kv of kvs) {
+    try {
+      const r = JSON.parse(text(kv.value)) as NodeRecord;
+      if (typeof r.name === "string" && typeof r.facts?.cpus === "number") out.push(r);
+    } catch {
+      // not JSON: no labels, unknown capacity
+    }
+  }
+  return out;
 }

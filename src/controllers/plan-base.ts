@@ -8,7 +8,10 @@ import { assignmentId, instanceName } from "../apps/formation.js";
 import { assignmentCode } from "../apps/release-code.js";
 import { webServiceName } from "../model/app.js";
 import { catalogKey, instanceHealthPrefix } from "../catalog/keys.js";
-import { place, type Placed } from "../scheduler/place.js";
+import type { Placed } from "../scheduler/place.js";
+import { Cluster } from "../scheduler/cluster.js";
+import { placeMany } from "../scheduler/sample.js";
+import { demandOf, placedOf } from "./plan-placement.js";
 import { waitNews, waitReason, type WaitNews, type WaitReason } from "./plan-wait.js";
 import {
   MAX_BATCH,
@@ -59,10 +62,15 @@ export abstract class PlanBase {
     return this.s.draining.has(a.node) && this.s.nodes.includes(a.node);
   }
 
-  /** Whether an assignment's node has been gone for NODE_LOST_MS (else when it will have). */
+  /** The grace a gone node has before its instances count as lost (ms). */
+  protected get graceMs(): number {
+    return this.opts.nodeGraceMs ?? NODE_LOST_MS;
+  }
+
+  /** Whether an assignment's node has been gone for the grace (else when it will have). */
   protected lost(a: Assignment): boolean {
     if (this.s.nodes.includes(a.node)) return false;
-    const at = (this.s.downSince.get(a.node) ?? this.s.now) + NODE_LOST_MS;
+    const at = (this.s.downSince.get(a.node) ?? this.s.now) + this.graceMs;
     if (at <= this.s.now) return true;
     this.wakes.push(at);
     return false;
@@ -153,24 +161,36 @@ export abstract class PlanBase {
       });
   }
 
+  /** Why newAssignments last could not place every instance (for the deploy log). */
+  protected unplacedWhy: string | undefined;
+
+  /**
+   * New assignments for `counts`, placed on the live nodes that are not draining (one placement
+   * index for all of them: src/scheduler/); undefined when some fit nowhere (`unplacedWhy` says why).
+   */
   protected newAssignments(
     release: Release,
     counts: { type: string; indexes: number[] }[],
-    staying: readonly Placed[],
+    staying: readonly Assignment[],
   ): Assignment[] | undefined {
     const out: Assignment[] = [];
-    const existing: Placed[] = [...this.s.others, ...staying];
+    const existing: Placed[] = [...this.s.others, ...staying.map(placedOf)];
+    const live = this.s.nodes.filter((n) => !this.s.draining.has(n));
+    const cluster = new Cluster(
+      live.map((n) => this.s.nodeInfo?.get(n) ?? { name: n }),
+      existing,
+    );
+    const demand = demandOf(this.app);
+    this.unplacedWhy = undefined;
     for (const { type, indexes } of counts) {
-      const nodes = place({
-        nodes: this.s.nodes.filter((n) => !this.s.draining.has(n)),
-        app: this.app.name,
-        count: indexes.length,
-        existing,
-      });
-      if (nodes.length < indexes.length) return undefined;
+      const placed = placeMany(cluster, demand, indexes.length);
+      if (placed.nodes.length < indexes.length) {
+        // No live node at all: each caller says so in its own words.
+        if (cluster.size > 0) this.unplacedWhy = placed.reason;
+        return undefined;
+      }
       indexes.forEach((index, i) => {
-        const node = nodes[i]!;
-        existing.push({ node, app: this.app.name });
+        const node = placed.nodes[i]!;
         out.push({
           id: assignmentId(this.app.name, release.version, type, index, this.opts.suffix()),
           app: this.app.name,
@@ -179,6 +199,7 @@ export abstract class PlanBase {
           index,
           node,
           ...assignmentCode(release, this.app),
+          ...(this.app.cpu === undefined ? {} : { cpu: this.app.cpu }),
           command: release.processTypes[type]!,
           kind: "run",
           desired: "running",

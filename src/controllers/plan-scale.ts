@@ -75,7 +75,7 @@ export abstract class ScalePlanner extends FormationPlanner {
           out.push({
             name: instanceName({ processType: type, index }),
             key: "unplaced",
-            text: "no live node can take it",
+            text: this.unplacedWhy ?? "no live node can take it",
             urgent: true,
           });
     return out;

@@ -1,7 +1,7 @@
 /** The deploy planner's input and output (deploy-plan.ts), and the numbers it works by. */
 import type { App, Assignment, Deploy, InstanceStatus, Release, Scale } from "../model/app.js";
 import type { HealthStatus } from "../model/service.js";
-import type { Placed } from "../scheduler/place.js";
+import type { NodeInfo, Placed } from "../scheduler/place.js";
 
 /** A record and the modRevision it was read at. */
 export interface Versioned<T> {
@@ -41,11 +41,21 @@ export interface DeploySnapshot {
   draining: ReadonlySet<string>;
   /** Other apps' running instances, so new ones spread over the least busy nodes. */
   others: readonly Placed[];
+  /**
+   * Live nodes' labels and capacity, for constraints and reservations (docs/scheduler.md);
+   * a node missing here has no labels and unknown (unlimited) capacity.
+   */
+  nodeInfo?: ReadonlyMap<string, NodeInfo>;
 }
 
 export interface PlanOptions {
   /** A fresh suffix for assignment ids (4 random characters in production). */
   suffix: () => string;
+  /**
+   * How long a node may be gone before its instances count as lost (ms; default NODE_LOST_MS;
+   * `gantry server --node-grace`).
+   */
+  nodeGraceMs?: number;
 }
 
 export interface Transition {
@@ -81,11 +91,13 @@ export const MIN_RUNNING_MS = 1000;
 /** A finished one-off's assignment is removed this long after it ended. */
 export const ONEOFF_KEEP_MS = 60_000;
 /**
- * How long a node may be gone (its heartbeat lease expired: 10 s of silence by default) before
- * its instances count as lost and are started again elsewhere. A `gantry up` restarting, or an
- * agent rejoining after a blip, is back well within it.
+ * How long a node may be gone (its heartbeat lease expired: 3 s of silence by default) before
+ * its instances count as lost and are started again elsewhere — the default of
+ * `gantry server --node-grace`. An agent restarting, or rejoining after a blip, is back within
+ * it: lease and grace together forgive 6 s of silence. Lease expiry plus this plus an
+ * instance's start keep a dead node's instances running again elsewhere within 10 s.
  */
-export const NODE_LOST_MS = 10_000;
+export const NODE_LOST_MS = 3_000;
 /** The deploy log keeps this many lines (the schema's bound). */
 export const MAX_LOG = 200;
 /**
