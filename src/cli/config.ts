@@ -31,6 +31,13 @@ export function clientFromEnv(env: NodeJS.ProcessEnv = process.env): GantryClien
 }
 
 let staleShown = false;
+let staleOut: (line: string) => void = (line) => process.stderr.write(line + "\n");
+
+/** Where "(stale)" goes (the command's stderr), shown again once per command. */
+export function staleNoticeTo(err: (line: string) => void): void {
+  staleOut = err;
+  staleShown = false;
+}
 
 /**
  * An answer read while the control plane had lost quorum may be out of date: say so once, on
@@ -39,8 +46,8 @@ let staleShown = false;
 export function printStaleOnce(): void {
   if (staleShown) return;
   staleShown = true;
-  process.stderr.write(
-    "(stale) the control plane has lost quorum: this answer may be out of date (writes fail until it is back)\n",
+  staleOut(
+    "(stale) the control plane has lost quorum: this answer may be out of date (writes fail until it is back)",
   );
 }
 

@@ -7,6 +7,7 @@ import { rootProgram, runProgram } from "./program.js";
 import { registerImagesBakeCommands } from "./images-bake.js";
 import { registerImagesCommands } from "./images.js";
 import { registerKvCommands } from "./kv.js";
+import { staleNoticeTo } from "./config.js";
 import { registerConvergeCommands } from "./converge.js";
 import { registerLockCommands } from "./lock.js";
 import { registerServiceCommands } from "./services.js";
@@ -59,5 +60,6 @@ export function buildProgram(o: Output = processOutput): Command {
 
 /** Run the CLI with process argv; sets process.exitCode. */
 export async function main(argv: string[], o: Output = processOutput): Promise<void> {
+  staleNoticeTo(o.err);
   await runProgram(buildProgram(o), argv, o);
 }
