@@ -22,6 +22,10 @@ import { poolCredentials } from "./pool-credentials.js";
 import { poolProviders } from "./pool-providers.js";
 import { startRegistry, type RegistryAddr } from "./registry.js";
 import { apiTls, type ApiTls } from "./tls.js";
+import { serverRecordFor, startServersPlane, type ServersPlane } from "../cluster/servers-plane.js";
+import type { AutopilotConfig } from "../cluster/autopilot.js";
+import { controllerId } from "../model/server.js";
+import type { ClusterOptions, ClusterStore } from "../cluster/start.js";
 
 export interface ServerOptions {
   dataDir: string;
@@ -35,6 +39,11 @@ export interface ServerOptions {
   routerPort?: number;
   /** How often the deploy controller looks at every app without events (default 10 s). */
   deployResyncMs?: number;
+  /**
+   * How long a node may be gone (lease expired) before its instances start on live nodes (ms;
+   * default 3 s: NODE_LOST_MS; `--node-grace`; docs/ha.md, "Failover").
+   */
+  nodeGraceMs?: number;
   /** Where Gantry's registry listens (default `<API host>:5000`); false: no registry. */
   registry?: RegistryAddr | false;
   /** Releases whose images retention keeps per app (default 5). */
@@ -50,6 +59,16 @@ export interface ServerOptions {
     /** Where `ssh` pools keep nodes on their hosts (default /opt/gantry; relative: under $HOME). */
     sshRoot?: string;
   };
+  /**
+   * Run this server's own etcd (docs/ha.md, "Servers and their etcd"): `--cluster-init`,
+   * `--join`, `--force-new-cluster`. A data directory with cluster.json restarts its member
+   * without it. Implies `tls: true`.
+   */
+  cluster?: ClusterOptions;
+  /** This server's name in `gantry servers` (default: its etcd member's, else `<host>:<API port>`). */
+  name?: string;
+  /** Dead-server cleanup on etcd (`--dead-server-cleanup`, `--min-servers`; docs/ha.md). */
+  autopilot?: Partial<AutopilotConfig>;
   log?: (line: string) => void;
 }
 
@@ -63,6 +82,8 @@ export interface RunningServer {
   registry?: RegistryService;
   /** The cluster CA when the API serves HTTPS. */
   tls?: ApiTls;
+  /** This server's own etcd, when it runs one; `cluster.etcd.exited` says when it is gone. */
+  cluster?: ClusterStore;
   stop(): Promise<void>;
 }
 
@@ -73,10 +94,18 @@ export interface RunningServer {
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   ensureDataDir(opts.dataDir);
   const files = dataFiles(opts.dataDir);
-  const store = await openStore(opts.store ?? files.store);
-  let api: ApiServer | undefined;
+  const cluster = await startOwnEtcd(opts);
+  let store: Store;
   try {
-    const tls = await apiTls(opts.dataDir, opts.apiHost, opts.tls);
+    store = await openStore(cluster?.location ?? opts.store ?? files.store);
+  } catch (err) {
+    await cluster?.stop();
+    throw err;
+  }
+  let api: ApiServer | undefined;
+  let plane: ServersPlane | undefined;
+  try {
+    const tls = await apiTls(opts.dataDir, opts.apiHost, cluster === undefined ? opts.tls : true);
     api = await createApiServer({
       store,
       dataDir: opts.dataDir,
@@ -109,6 +138,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     writeFileAtomic(files.apiAddr, url + "\n", 0o644);
     const running = api;
     const say = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
+    // sys/servers/<name>, the members' prober, and (while leading) the dead-server autopilot.
+    plane = startServersPlane({
+      store,
+      record: serverRecordFor({
+        apiUrl: url,
+        apiPort: address.port,
+        ...(opts.name === undefined ? {} : { name: opts.name }),
+        ...(cluster === undefined ? {} : { member: cluster.identity }),
+      }),
+      audit: api.deps.audit,
+      ...(opts.autopilot === undefined ? {} : { autopilot: opts.autopilot }),
+      log: say,
+    });
+    const servers = plane;
+    if (plane.prober !== undefined) api.deps.serverProber = plane.prober;
     const registry =
       opts.registry === false
         ? undefined
@@ -144,7 +188,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     // Servers sharing a store (etcd) elect one to run the controllers.
     const leadership = startLeadership({
       store,
-      id: `${url} (pid ${process.pid})`,
+      id: controllerId(url, process.pid),
       ...(opts.log ? { log: opts.log } : {}),
       lead: () => {
         const stack = leadGitOps(gitops, opts.log ?? ((l) => process.stderr.write(l + "\n")));
@@ -152,6 +196,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
           store,
           ...(opts.log ? { log: opts.log } : {}),
           ...(opts.deployResyncMs === undefined ? {} : { resyncMs: opts.deployResyncMs }),
+          ...(opts.nodeGraceMs === undefined ? {} : { nodeGraceMs: opts.nodeGraceMs }),
           onResyncFind: () => resyncFinds.inc(),
           appLog: (app, line) => {
             try {
@@ -181,6 +226,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         });
         const connect = startConnectPoller({ deps: running.deps, log: say });
         const cron = startCronController({ store, log: say });
+        const autopilot = servers.lead();
         const notifications = startNotifications({
           store,
           box: apps.secrets,
@@ -198,6 +244,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
               notifications.stop(),
               connect.stop(),
               cron.stop(),
+              autopilot.stop(),
             ])),
         };
       },
@@ -211,16 +258,32 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       adminToken: secret,
       ...(registry === undefined ? {} : { registry }),
       ...(tls === undefined ? {} : { tls }),
+      ...(cluster === undefined ? {} : { cluster }),
       stop: async () => {
         await leadership.stop();
+        await servers.stop();
         await registry?.stop();
         await running.close();
         await store.close();
+        await cluster?.stop();
       },
     };
   } catch (err) {
+    await plane?.stop().catch(() => undefined);
     await api?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
+    await cluster?.stop().catch(() => undefined);
     throw err;
   }
+}
+
+/** This server's own etcd: asked for (`cluster`), or the data directory belongs to a cluster. */
+async function startOwnEtcd(opts: ServerOptions): Promise<ClusterStore | undefined> {
+  const { hasCluster, startClusterStore, refuseStoreFlag } = await import("../cluster/start.js");
+  if (opts.cluster === undefined && !hasCluster(opts.dataDir)) return undefined;
+  if (opts.store !== undefined) refuseStoreFlag(opts.dataDir);
+  const say = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
+  // Without flags, the saved member restarts: name and addresses come from cluster.json.
+  const o = opts.cluster ?? { name: "", peerAddr: "", clientAddr: "" };
+  return startClusterStore(opts.dataDir, o, say);
 }
