@@ -166,7 +166,7 @@ class NodeAgent implements Agent {
           this.lease = res.lease;
           this.log(`agent: node ${this.nodeName} joined (lease ${res.lease}, ttl ${res.ttl}s)`);
           this.resolveJoined();
-        } else if (!(await this.catalog.heartbeat(this.nodeName, this.lease, this.abort.signal))) {
+        } else if (!(await this.catalog.heartbeat(this.nodeName, this.lease, this.beatSignal()))) {
           this.log(`agent: node ${this.nodeName} lost its lease; joining again`);
           this.lease = undefined;
           continue;
@@ -182,6 +182,15 @@ class NodeAgent implements Agent {
         await sleep(Math.min(5000, 200 * failures), this.abort.signal);
       }
     }
+  }
+
+  /**
+   * A heartbeat gets a third of the TTL to be answered: a server gone silent must not hold the
+   * lease hostage; the client then moves on to the next server it knows (client/servers.ts).
+   */
+  private beatSignal(): AbortSignal {
+    const ms = Math.max(1000, (this.ttl * 1000) / 3);
+    return AbortSignal.any([this.abort.signal, AbortSignal.timeout(ms)]);
   }
 
   /** Follow the instances on this node with blocking reads, applying each answer. */

@@ -10,7 +10,7 @@ import { NodeNameSchema } from "../model/node.js";
 import { defaultDataDir } from "../server/datadir.js";
 import { defaultNodeName } from "../server/node-name.js";
 import { parseWith } from "../validate.js";
-import { joinToken, serverAddr, untilSignal, type JoinOptions } from "./join.js";
+import { firstServer, joinToken, serverAddr, untilSignal, type JoinOptions } from "./join.js";
 import { colours, type Output } from "../output/output.js";
 
 interface AgentCliOptions extends JoinOptions {
@@ -31,7 +31,10 @@ export function registerAgentCommands(program: Command, o: Output): void {
     .description(
       "run a node agent that joins a Gantry server: runs this node's app instances and health checks",
     )
-    .option("--server <url>", "the server's API URL (default: $GANTRY_ADDR)")
+    .option(
+      "--server <url[,url…]>",
+      "the server's API URL, or several servers' separated by commas (default: $GANTRY_ADDR)",
+    )
     .option("--token <secret>", "a node token (default: $GANTRY_TOKEN)")
     .option("--token-file <path>", "read the token from a file (keeps it out of `ps`)")
     .option(
@@ -61,6 +64,7 @@ The token needs node:NODE:write and service::write, e.g.
 Examples:
   $ gantry agent --server https://10.0.0.1:7700 --join K10…   # later runs reuse the node token
   $ gantry agent --server http://10.0.0.1:7700 --token-file /etc/gantry/agent.token --node-name web-2
+  $ gantry agent --server https://10.0.0.1:7700,https://10.0.0.2:7700,https://10.0.0.3:7700 --join K10…
   $ GANTRY_TOKEN=… gantry agent --server http://10.0.0.1:7700 --data-dir /var/lib/gantry-agent
   $ gantry agent --server http://10.0.0.1:7700 --token-file agent.token --port-range 10000-19999`,
     )
@@ -142,7 +146,7 @@ async function agentToken(
   }
   if (opts.join === undefined) return joinToken(opts, process.env, NEEDS_TOKEN);
   const { joinCluster } = await import("../client/join.js");
-  const joined = await joinCluster(addr, opts.join, nodeName);
+  const joined = await joinCluster(firstServer(addr), opts.join, nodeName);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   writeFileAtomic(caFile, joined.caPem, 0o600);
   writeFileAtomic(tokenFile, joined.secret + "\n", 0o600);

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { GantryClient } from "../client/client.js";
+import { parseServerList } from "../client/servers.js";
 import { trustCa } from "../client/transport.js";
 import { ValidationError } from "../errors.js";
 import { dataFiles, defaultDataDir } from "../server/datadir.js";
@@ -14,10 +15,12 @@ export function clientFromEnv(env: NodeJS.ProcessEnv = process.env): GantryClien
   const files = dataFiles(env["GANTRY_DATA_DIR"] ?? defaultDataDir());
   const saved = (path: string): string | undefined =>
     existsSync(path) ? readFileSync(path, "utf8").trim() || undefined : undefined;
-  let addr = env["GANTRY_ADDR"] ?? saved(files.apiAddr) ?? DEFAULT_API;
-  if (!/^https?:\/\//.test(addr)) addr = `http://${addr}`;
+  // GANTRY_ADDR may name several servers of a cluster: URL[,URL…] (docs/ha.md, "Failover").
+  const addr = parseServerList(env["GANTRY_ADDR"] ?? saved(files.apiAddr) ?? DEFAULT_API)
+    .map((a) => (/^https?:\/\//.test(a) ? a : `http://${a}`))
+    .join(",");
   const token = env["GANTRY_TOKEN"] ?? saved(files.adminToken);
-  if (addr.startsWith("https://")) {
+  if (addr.includes("https://")) {
     const given = env["GANTRY_CA"] || undefined;
     const ca = given ?? (existsSync(files.ca) ? files.ca : undefined);
     if (ca !== undefined)

@@ -3,6 +3,7 @@
  * share: where the server is, the token they use, and running until Ctrl-C.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { parseServerList } from "../client/servers.js";
 import { ValidationError } from "../errors.js";
 import { trustCaFile } from "./config.js";
 
@@ -13,22 +14,38 @@ export interface JoinOptions {
 }
 
 /**
- * --server (or $GANTRY_ADDR) as a URL; `http://` is added to a bare host:port. An https server's
- * certificate is checked against $GANTRY_CA when it is set (the system's CAs otherwise).
+ * --server (or $GANTRY_ADDR) as URLs: one, or several servers of a cluster separated by commas
+ * (`URL[,URL…]`; the client moves to the next when one gives no answer), returned joined by
+ * commas. `http://` is added to a bare host:port. An https server's certificate is checked
+ * against $GANTRY_CA when it is set (the system's CAs otherwise).
  */
 export function serverAddr(opts: JoinOptions, env: NodeJS.ProcessEnv): string {
   const server = opts.server ?? env["GANTRY_ADDR"];
-  if (server === undefined || server === "")
+  if (server === undefined || server.trim() === "")
     throw new ValidationError("--server is required (or $GANTRY_ADDR)", "--server");
-  const addr = /^https?:\/\//.test(server) ? server : `http://${server}`;
-  try {
-    new URL(addr);
-  } catch {
-    throw new ValidationError(`--server must be a URL, got "${server}"`, "--server");
-  }
+  const addrs = parseServerList(server).map((s) => {
+    const addr = /^https?:\/\//.test(s) ? s : `http://${s}`;
+    try {
+      new URL(addr);
+    } catch {
+      throw new ValidationError(
+        `--server must be a URL (or URLs separated by commas), got "${s}"`,
+        "--server",
+      );
+    }
+    return addr;
+  });
+  if (addrs.length === 0)
+    throw new ValidationError("--server is required (or $GANTRY_ADDR)", "--server");
   const ca = env["GANTRY_CA"];
-  if (addr.startsWith("https://") && ca !== undefined && ca !== "") trustCaFile(ca, "GANTRY_CA");
-  return addr;
+  if (addrs.some((a) => a.startsWith("https://")) && ca !== undefined && ca !== "")
+    trustCaFile(ca, "GANTRY_CA");
+  return addrs.join(",");
+}
+
+/** The first of the servers serverAddr gave (joins go there). */
+export function firstServer(addr: string): string {
+  return parseServerList(addr)[0] ?? addr;
 }
 
 /** The token: --token, else --token-file, else $GANTRY_TOKEN; `missing` says how to make one. */

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { trustCa } from "../client/transport.js";
 import { writeFileAtomic } from "../fsutil/write-atomic.js";
-import { joinToken, type JoinOptions } from "./join.js";
+import { firstServer, joinToken, type JoinOptions } from "./join.js";
 
 export interface RouterTokenOptions extends JoinOptions {
   join?: string;
@@ -35,7 +35,7 @@ export async function routerToken(
   }
   if (opts.join === undefined) return joinToken(opts, process.env, ROUTER_NEEDS_TOKEN);
   const { joinCluster } = await import("../client/join.js");
-  const joined = await joinCluster(addr, opts.join, name, "router");
+  const joined = await joinCluster(firstServer(addr), opts.join, name, "router");
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   writeFileAtomic(caFile, joined.caPem, 0o600);
   writeFileAtomic(tokenFile, joined.secret + "\n", 0o600);

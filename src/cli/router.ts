@@ -5,6 +5,7 @@ import { ApiError, ConnectError } from "../client/errors.js";
 import { GantryError } from "../errors.js";
 import { CPU_DMA_LATENCY, holdCpuLatency } from "../server/cpu-latency.js";
 import { parseHostPort } from "./config.js";
+import { parseConnectTimeout } from "./failover-flags.js";
 import { NodeNameSchema } from "../model/node.js";
 import { defaultDataDir } from "../server/datadir.js";
 import { defaultNodeName } from "../server/node-name.js";
@@ -22,6 +23,7 @@ interface RouterCliOptions extends RouterTokenOptions {
   domain: string;
   workers?: string;
   lowLatency?: boolean;
+  connectTimeout?: string;
 }
 
 /**
@@ -36,7 +38,10 @@ export function registerRouterCommands(program: Command, o: Output): void {
   program
     .command("router")
     .description("run a router on its own that follows a Gantry server: apps at <app>.<domain>")
-    .option("--server <url>", "the server's API URL (default: $GANTRY_ADDR)")
+    .option(
+      "--server <url[,url…]>",
+      "the server's API URL, or several servers' separated by commas (default: $GANTRY_ADDR)",
+    )
     .option(
       "--token <secret>",
       "a token with app::read, service::read and cert::read (default: $GANTRY_TOKEN)",
@@ -62,6 +67,10 @@ export function registerRouterCommands(program: Command, o: Output): void {
       "worker processes; 0 serves in the main process (default: 0 on 1-2 CPUs, else one per CPU, at most 8)",
     )
     .option(
+      "--connect-timeout <duration>",
+      "an instance that does not take the connection within this long is skipped: the request goes to another (default 500ms)",
+    )
+    .option(
       "--low-latency",
       "keep idle CPUs ready to run at once (PM QoS, needs root): trims tail latency on VMs",
     )
@@ -77,6 +86,7 @@ or make one by hand:
 
 Examples:
   $ gantry router --server http://10.0.0.1:7700 --token-file /etc/gantry/router.token
+  $ gantry router --server https://10.0.0.1:7700,https://10.0.0.2:7700 --join K10…
   $ sudo gantry router --server http://10.0.0.1:7700 --http-addr 0.0.0.0:80 --domain apps.example.com
   $ sudo gantry router --server http://10.0.0.1:7700 --http-addr 0.0.0.0:80 --https-addr 0.0.0.0:443`,
     )
@@ -88,6 +98,7 @@ Examples:
       const domain = parseDomain(opts.domain);
       const workers =
         opts.workers === undefined ? undefined : parseRouterWorkers(opts.workers, "--workers");
+      const connectTimeoutMs = parseConnectTimeout(opts.connectTimeout);
       const name = parseWith(NodeNameSchema, opts.name ?? defaultNodeName(), "--name");
       const dataDir = opts.dataDir ?? join(defaultDataDir(), "routers", name);
       const token = await routerToken(opts, addr, name, dataDir, (l) => o.out(l));
@@ -117,6 +128,7 @@ Examples:
         // ACME HTTP-01 challenges of the server's certificates, answered on this router too.
         challenges: (token) => acmeChallenge(client, token),
         workers: workers ?? defaultRouterWorkers(),
+        ...(connectTimeoutMs === undefined ? {} : { upstream: { connectTimeoutMs } }),
         https: {
           ...https,
           explicit: opts.httpsAddr !== undefined,

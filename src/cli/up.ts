@@ -1,7 +1,9 @@
 import type { Command } from "commander";
 import { parsePortRange } from "../agent/apps/port-range.js";
 import { GantryError, ValidationError } from "../errors.js";
+import { ServerRemovedError } from "../cluster/errors.js";
 import { parseDuration } from "../model/duration.js";
+import { parseNodeGrace } from "./failover-flags.js";
 import type { RunningRouter } from "../router/router.js";
 import { ROUTER_DOMAIN } from "../router/table.js";
 import { defaultDataDir } from "../server/datadir.js";
@@ -13,8 +15,14 @@ import { parseHostPort } from "./config.js";
 import { colours, type Output } from "../output/output.js";
 import { tuneServerMemory } from "./server-memory.js";
 import { acmeOption, parseAcmeFlags, type AcmeFlags } from "./acme-flags.js";
+import {
+  addClusterFlags,
+  CLUSTER_EXAMPLES,
+  clusterOptions,
+  type ClusterFlags,
+} from "./server-cluster-flags.js";
 
-interface UpOptions extends AcmeFlags {
+interface UpOptions extends AcmeFlags, ClusterFlags {
   dataDir: string;
   apiAddr: string;
   httpAddr: string;
@@ -25,6 +33,8 @@ interface UpOptions extends AcmeFlags {
   lowLatency?: boolean;
   routerWorkers?: string;
   deployResync?: string;
+  /** --node-grace (failover-flags.ts). */
+  nodeGrace?: string;
   portRange?: string;
   /** --registry-addr; commander sets registry false for --no-registry. */
   registryAddr?: string;
@@ -98,10 +108,13 @@ async function serveUntilSignal(
   }
   o.out(`  token    ${c.dim("saved in the data directory (admin.token); the CLI finds it there")}`);
   o.out(c.dim("  Ctrl-C to stop"));
-  await stopAsked;
+  // A server whose etcd member was removed from the cluster stops, saying what to do.
+  const removed = running.cluster?.etcd.exited.then((e) => (e.removed ? e : new Promise(() => {})));
+  const gone = await Promise.race([stopAsked.then(() => false), removed?.then(() => true) ?? stopAsked]);
   o.out("stopping…");
   await running.stop();
   hold?.release();
+  if (gone === true) throw new ServerRemovedError();
   o.out("stopped");
 }
 
@@ -154,6 +167,10 @@ export function registerUpCommands(program: Command, o: Output): void {
     .option(
       "--deploy-resync <duration>",
       "how often the deploy controller looks at every app without being told (a safety net; default 10s)",
+    )
+    .option(
+      "--node-grace <duration>",
+      "how long a node may be gone (its 3 s lease expired) before its instances start on live nodes (default 3s)",
     )
     .option(
       "--port-range <first-last>",
@@ -220,6 +237,7 @@ Examples:
             nodeName: opts.nodeName ?? defaultNodeName(),
             ...(routerWorkers === undefined ? {} : { routerWorkers }),
             ...(deployResyncMs === undefined ? {} : { deployResyncMs }),
+            ...nodeGraceOption(opts.nodeGrace),
             ...(portRange === undefined ? {} : { portRange }),
             ...registryOptions(opts, api.host, true),
             ...(opts.tls === true ? { tls: true } : {}),
@@ -252,6 +270,10 @@ Examples:
     .option(
       "--deploy-resync <duration>",
       "how often the deploy controller looks at every app without being told (a safety net; default 10s)",
+    )
+    .option(
+      "--node-grace <duration>",
+      "how long a node may be gone (its 3 s lease expired) before its instances start on live nodes (default 3s)",
     )
     .option(
       "--registry-addr <host:port>",
@@ -291,6 +313,7 @@ Examples:
             apiHost: api.host,
             apiPort: api.port,
             ...(deployResyncMs === undefined ? {} : { deployResyncMs }),
+            ...nodeGraceOption(opts.nodeGrace),
             ...(opts.store === undefined ? {} : { store: opts.store }),
             ...registryOptions(opts, api.host, false),
             ...(opts.tls === true ? { tls: true } : {}),
@@ -362,4 +385,10 @@ export function parseRouterWorkers(raw: string, flag = "--router-workers"): numb
   if (!(n >= 0 && n <= 64))
     throw new ValidationError(`${flag} must be a whole number from 0 to 64, got "${raw}"`, flag);
   return n;
+}
+
+/** --node-grace as a server option (left out when not given). */
+function nodeGraceOption(raw: string | undefined): { nodeGraceMs?: number } {
+  const ms = parseNodeGrace(raw);
+  return ms === undefined ? {} : { nodeGraceMs: ms };
 }

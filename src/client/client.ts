@@ -1,6 +1,8 @@
 import type { AuditEntry } from "../model/token.js";
 import { ValidationError } from "../errors.js";
 import { ApiError, ConnectError } from "./errors.js";
+import { parseDuration } from "../model/duration.js";
+import { mayResend, noAnswer, parseServerList, ServerList, type NoAnswer } from "./servers.js";
 import { parseSse } from "./sse.js";
 import {
   fetchTransport,
@@ -27,8 +29,11 @@ export interface KvEvent extends ApiKeyValue {
 }
 
 export interface ClientOptions {
-  /** Base URL, e.g. http://127.0.0.1:7700 */
-  addr: string;
+  /**
+   * Base URL, e.g. http://127.0.0.1:7700; or several servers of one cluster, as a list or
+   * comma-separated: a request that gets no answer moves the client on to the next (servers.ts).
+   */
+  addr: string | readonly string[];
   token?: string;
   /**
    * Swappable for tests: every request then goes through it. By default ordinary requests go
@@ -49,14 +54,15 @@ type Query = Record<string, string | number | boolean | undefined>;
  * code: only the wire format is shared.
  */
 export class GantryClient {
-  readonly addr: string;
+  /** The servers it knows; requests go to the current one. */
+  readonly servers: ServerList;
   private readonly token: string | undefined;
   private readonly plain: Transport;
   private streamed: Transport | undefined;
   private readonly onStale: (() => void) | undefined;
 
   constructor(opts: ClientOptions) {
-    this.addr = opts.addr.replace(/\/+$/, "");
+    this.servers = new ServerList(parseServerList(opts.addr));
     this.token = opts.token;
     this.onStale = opts.onStale;
     if (opts.fetch !== undefined) this.plain = this.streamed = fetchTransport(opts.fetch);
@@ -80,10 +86,10 @@ export class GantryClient {
       stream?: boolean;
     } = {},
   ): Promise<ApiResponse> {
-    const url = new URL(this.addr + path);
+    const search = new URLSearchParams();
     for (const [k, v] of Object.entries(opts.query ?? {})) {
       if (v === undefined || v === false) continue;
-      url.searchParams.set(k, v === true ? "" : String(v));
+      search.set(k, v === true ? "" : String(v));
     }
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     if (this.token !== undefined) headers["authorization"] = `Bearer ${this.token}`;
@@ -95,26 +101,57 @@ export class GantryClient {
     }
     // fetch's implementation is loaded only by the first streamed request.
     // An https address streams over node:https too: it trusts the cluster CA (trustCa).
-    const send =
-      opts.stream === true
-        ? (this.streamed ??=
-            url.protocol === "https:" ? nodeStreamTransport : fetchTransport(fetch))
-        : this.plain;
-    let res: ApiResponse;
-    try {
-      res = await send(url, {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body }),
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
-    } catch (err) {
-      if ((err as { name?: string }).name === "AbortError") throw err;
-      throw new ConnectError(this.addr, err);
+    // A blocking read answers within its `wait`: one that does not has a server gone silent.
+    const waitMs =
+      typeof opts.query?.["wait"] === "string" ? parseDuration(opts.query["wait"]) : undefined;
+    const deadline =
+      waitMs === undefined ? undefined : AbortSignal.timeout(waitMs + BLOCKING_MARGIN_MS);
+    const signal =
+      deadline === undefined
+        ? opts.signal
+        : opts.signal === undefined
+          ? deadline
+          : AbortSignal.any([opts.signal, deadline]);
+    // Each server at most once: the one that answers, or the last one's failure.
+    for (let tried = 1; ; tried++) {
+      const base = this.servers.current;
+      const url = new URL(base + path);
+      url.search = search.toString();
+      const send =
+        opts.stream === true
+          ? (this.streamed ??=
+              url.protocol === "https:" ? nodeStreamTransport : fetchTransport(fetch))
+          : this.plain;
+      let res: ApiResponse;
+      try {
+        res = await send(url, {
+          method,
+          headers,
+          ...(body === undefined ? {} : { body }),
+          ...(signal ? { signal } : {}),
+        });
+      } catch (err) {
+        const how = unanswered(err, opts.signal, signal);
+        if (how === "aborted") throw err;
+        if (how !== undefined) {
+          this.servers.failed(base);
+          // A deadline that passed ends the request; the caller's loop goes on with the next.
+          const late = signal?.aborted === true;
+          if (!late && tried < this.servers.size && mayResend(method, how)) continue;
+          if (late) throw new ConnectError(base, noAnswerIn(signal));
+        }
+        throw new ConnectError(base, err);
+      }
+      if (this.onStale !== undefined && res.headers.get("x-gantry-stale") === "true")
+        this.onStale();
+      if (!res.ok) throw await toApiError(res);
+      return res;
     }
-    if (this.onStale !== undefined && res.headers.get("x-gantry-stale") === "true") this.onStale();
-    if (!res.ok) throw await toApiError(res);
-    return res;
+  }
+
+  /** The server requests go to now (the first of `servers` until one gives no answer). */
+  get addr(): string {
+    return this.servers.current;
   }
 
   async json<T>(
@@ -309,6 +346,34 @@ async function toApiError(res: ApiResponse): Promise<ApiError> {
     // not JSON: keep the status line
   }
   return new ApiError(res.status, code, message, field);
+}
+
+/** How much longer than its `wait` a blocking read may take before its server counts as gone. */
+const BLOCKING_MARGIN_MS = 10_000;
+
+/**
+ * Why a request failed without an answer: aborted by its caller, or no answer from the server
+ * (a deadline of ours that passed counts as one, perhaps sent); undefined for other failures.
+ */
+function unanswered(
+  err: unknown,
+  callers: AbortSignal | undefined,
+  ours: AbortSignal | undefined,
+): NoAnswer | "aborted" | undefined {
+  const name = (err as { name?: string }).name;
+  if (name === "AbortError" || name === "TimeoutError") {
+    if (callers?.aborted === true && !timedOut(callers)) return "aborted";
+    return ours?.aborted === true ? "maybe-sent" : "aborted";
+  }
+  return noAnswer(err);
+}
+
+/** A caller's AbortSignal.timeout() that passed: the server did not answer in time. */
+const timedOut = (signal: AbortSignal): boolean =>
+  (signal.reason as { name?: string } | undefined)?.name === "TimeoutError";
+
+function noAnswerIn(signal: AbortSignal): Error {
+  return Object.assign(new Error("no answer in time"), { cause: signal.reason as unknown });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

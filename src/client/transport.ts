@@ -1,6 +1,13 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import type { Agent as HttpsAgent } from "node:https";
 import { Readable } from "node:stream";
+import { CONNECT_TIMEOUT } from "./servers.js";
+
+/**
+ * A server that does not take the connection within this long counts as away (ms): the client
+ * then tries the next server it knows (servers.ts). A live one on the LAN answers in < 1 ms.
+ */
+export const CONNECT_TIMEOUT_MS = 2000;
 
 /**
  * What the client needs of an HTTP answer: the part of fetch's `Response` it uses, so that a
@@ -24,6 +31,8 @@ export interface TransportRequest {
   headers: Record<string, string>;
   body?: string | Uint8Array;
   signal?: AbortSignal;
+  /** No connection within this long fails with code GANTRY_CONNECT_TIMEOUT (default CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs?: number;
 }
 
 /** Sends a request; rejects only when there is no answer (AbortError when aborted). */
@@ -106,6 +115,17 @@ function send(url: URL, req: TransportRequest, stream = false): Promise<ApiRespo
           ? resolve(new StreamedResponse(res))
           : readWhole(res, req.signal).then(resolve, reject),
     );
+    r.on("socket", (socket) => {
+      if (!socket.connecting) return; // a kept-alive one
+      const ms = req.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
+      const timer = setTimeout(() => {
+        const err = new Error(`no connection to ${url.host} within ${ms} ms`);
+        r.destroy(Object.assign(err, { code: CONNECT_TIMEOUT }));
+      }, ms);
+      const clear = (): void => clearTimeout(timer);
+      socket.once("connect", clear);
+      socket.once("close", clear);
+    });
     r.on("error", (err) => {
       if (req.signal?.aborted) reject(abortError());
       else reject(Object.assign(err, { reused: r.reusedSocket }));

@@ -34,6 +34,11 @@ export interface DeployControllerOptions {
   /** Called for each reconcile that found work only because of the resync. */
   onResyncFind?: () => void;
   now?: () => number;
+  /**
+   * How long a node may be gone before its instances count as lost and start elsewhere (ms;
+   * default NODE_LOST_MS, 3 s; `gantry server --node-grace`).
+   */
+  nodeGraceMs?: number;
 }
 
 /** What the controller did, and why. */
@@ -242,7 +247,10 @@ class Controller implements DeployController {
     for (let n = 0; n < MAX_STEPS && !this.stopped; n++) {
       const { snap, step, revision } = await this.snapshot(app);
       if (snap.app === undefined) this.audit.forget(app);
-      const plan = planDeploy(snap, { suffix: idSuffix });
+      const plan = planDeploy(snap, {
+        suffix: idSuffix,
+        ...(this.opts.nodeGraceMs === undefined ? {} : { nodeGraceMs: this.opts.nodeGraceMs }),
+      });
       if (plan.transition === undefined) {
         if (plan.wakeAt !== undefined) this.wakeAt(app, plan.wakeAt);
         return;

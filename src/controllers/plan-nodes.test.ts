@@ -37,7 +37,7 @@ describe("planDeploy: a node that dies", () => {
     const p = w.plan();
     expect(p.transition?.summary).toBe("replace lost instances of v1");
     expect(p.transition?.events).toEqual([
-      `lost web.${onB.index}: node node-b (gone 10 s)`,
+      `lost web.${onB.index}: node node-b (gone ${NODE_LOST_MS / 1000} s)`,
       `replacing: starting web.${onB.index} on node-a`,
     ]);
     w.apply(p.transition!);

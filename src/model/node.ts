@@ -20,8 +20,14 @@ export const NodeFactsSchema = z.strictObject({
 });
 export type NodeFacts = z.infer<typeof NodeFactsSchema>;
 
-/** Heartbeat TTL bounds in seconds (Nomad's default is 10 s). */
-export const NODE_TTL = { min: 2, max: 300, default: 10 } as const;
+/**
+ * Heartbeat TTL bounds in seconds. The default is 3 s (Nomad's is 10 s): agents heartbeat every
+ * second, so a node is known dead 2–3 s after it died (docs/ha.md, "Failover"). Not below 2 s:
+ * etcd raises a shorter TTL to its minimum, 1.5 × the election timeout (1 s) rounded up = 2 s;
+ * and a new etcd leader extends every lease by its election timeout, so a node that dies during
+ * an election is known dead after at most TTL + 1 s (+ etcd's 0.5 s expiry check).
+ */
+export const NODE_TTL = { min: 2, max: 300, default: 3 } as const;
 
 /** PUT /v1/nodes/:name */
 export const NodeJoinSchema = z.strictObject({

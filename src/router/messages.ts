@@ -1,9 +1,16 @@
 import type { EdgeLimits } from "./limits.js";
+import type { UpstreamTuning } from "./proxy.js";
 import type { RouteSnapshot } from "./source.js";
 
 /** What the router's primary process tells a worker (a `conn` message carries the socket). */
 export type ToWorker =
-  | { type: "init"; domain: string; limits: Partial<EdgeLimits>; challenges: boolean }
+  | {
+      type: "init";
+      domain: string;
+      limits: Partial<EdgeLimits>;
+      challenges: boolean;
+      upstream?: Partial<UpstreamTuning>;
+    }
   | { type: "challenge"; id: number; keyAuth: string | undefined }
   | { type: "routes"; snapshot: RouteSnapshot }
   | { type: "conn" }

@@ -13,14 +13,24 @@ import type { RouteSnapshot } from "./source.js";
 import { RouteTable } from "./table.js";
 import { UpstreamPool, type Backend } from "./upstream.js";
 
-export interface ProxyOptions {
+/** How the router treats the app instances it forwards to (docs/ha.md, "Failover"). */
+export interface UpstreamTuning {
+  /**
+   * An instance that has not taken the connection within this long counts as refused: the
+   * request (never sent) goes to another instance (ms; default 500).
+   */
+  connectTimeoutMs: number;
+  /** How long an instance that refused a connection is skipped (ms; default 2000). */
+  downMs: number;
+}
+
+export const DEFAULT_UPSTREAM: Readonly<UpstreamTuning> = { connectTimeoutMs: 500, downMs: 2000 };
+
+export interface ProxyOptions extends Partial<UpstreamTuning> {
   domain: string;
   log: (line: string) => void;
   /** Client-side timeouts and the per-address cap (defaults: DEFAULT_LIMITS). */
   limits?: Partial<EdgeLimits>;
-  /** How long a backend that refused a connection is skipped (ms). */
-  downMs?: number;
-  connectTimeoutMs?: number;
   /** ACME HTTP-01 key authorizations by token, answered on plain HTTP before any routing. */
   challenges?: ChallengeLookup;
 }
@@ -50,12 +60,12 @@ export class Proxy {
     this.log = opts.log;
     this.limits = edgeLimits(opts.limits);
     this.perClient = new ClientCounter(this.limits.maxPerClient);
-    this.downMs = opts.downMs ?? 2000;
+    this.downMs = opts.downMs ?? DEFAULT_UPSTREAM.downMs;
     this.challenges = opts.challenges === undefined ? undefined : cachedLookup(opts.challenges);
     this.pool = new UpstreamPool({
       maxIdle: 256,
       idleMs: 4000,
-      connectTimeoutMs: opts.connectTimeoutMs ?? 5000,
+      connectTimeoutMs: opts.connectTimeoutMs ?? DEFAULT_UPSTREAM.connectTimeoutMs,
     });
     this.table = this.build({ apps: [] });
     this.ticker = setInterval(() => this.tick(), sweepIntervalMs(this.limits));

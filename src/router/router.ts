@@ -2,7 +2,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from "node:n
 import type { ChallengeLookup } from "./acme-challenge.js";
 import { startHttpsListener, type HttpsListener, type HttpsListenOptions } from "./https.js";
 import type { EdgeLimits } from "./limits.js";
-import { Proxy } from "./proxy.js";
+import { Proxy, type UpstreamTuning } from "./proxy.js";
 import type { RouteSnapshot, RouteSource } from "./source.js";
 import { RouterWorkers } from "./workers.js";
 
@@ -23,6 +23,8 @@ export interface RouterOptions {
   challenges?: ChallengeLookup;
   /** Also serve HTTPS (SNI picks the certificate); served in this process, by the same routes. */
   https?: HttpsListenOptions;
+  /** Connect timeout to instances and how long one that refused is skipped (DEFAULT_UPSTREAM). */
+  upstream?: Partial<UpstreamTuning>;
 }
 
 export interface RunningRouter {
@@ -46,10 +48,17 @@ export async function startRouter(opts: RouterOptions): Promise<RunningRouter> {
   const log = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
   const limits = opts.limits ?? {};
   const challenges = opts.challenges;
-  const proxy = new Proxy({ domain, log, limits, ...(challenges ? { challenges } : {}) });
+  const upstream = opts.upstream ?? {};
+  const proxy = new Proxy({
+    domain,
+    log,
+    limits,
+    ...upstream,
+    ...(challenges ? { challenges } : {}),
+  });
   const workers =
     (opts.workers ?? 0) > 0
-      ? new RouterWorkers(opts.workers!, domain, log, limits, challenges)
+      ? new RouterWorkers(opts.workers!, domain, log, limits, challenges, upstream)
       : null;
   let current: RouteSnapshot = { apps: [] };
   // Redirects to HTTPS need the HTTPS port and the names with a certificate: both join the table.

@@ -27,6 +27,7 @@ process.on("message", (msg: ToWorker, handle?: Socket) => {
       proxy = new Proxy({
         domain: msg.domain,
         limits: msg.limits,
+        ...msg.upstream,
         log: (line) => send({ type: "log", line }),
         ...(msg.challenges ? { challenges: askPrimary } : {}),
       });

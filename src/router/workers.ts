@@ -6,6 +6,7 @@ import type { FromWorker, ToWorker } from "./messages.js";
 import type { RouteSnapshot } from "./source.js";
 import type { EdgeLimits } from "./limits.js";
 import type { ChallengeLookup } from "./acme-challenge.js";
+import type { UpstreamTuning } from "./proxy.js";
 
 /** Worker processes are started from source under tsx (tests, benches) or from dist/. */
 const FROM_SOURCE = import.meta.url.endsWith(".ts");
@@ -39,6 +40,7 @@ export class RouterWorkers {
     private readonly log: (line: string) => void,
     private readonly limits: Partial<EdgeLimits> = {},
     private readonly challenges?: ChallengeLookup,
+    private readonly upstream: Partial<UpstreamTuning> = {},
   ) {}
 
   /** Start every worker and wait until each is ready. */
@@ -86,6 +88,7 @@ export class RouterWorkers {
         domain: this.domain,
         limits: this.limits,
         challenges: this.challenges !== undefined,
+        upstream: this.upstream,
       });
     });
   }
