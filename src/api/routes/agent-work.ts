@@ -16,10 +16,11 @@ import { K } from "../../model/keys.js";
 import { NodeNameSchema } from "../../model/node.js";
 import { allows, isAdmin } from "../../model/token.js";
 import { text, type KeyValue } from "../../store/index.js";
-import { blockIfAsked } from "../blocking.js";
+import { AssignmentFeed } from "../assignment-feed.js";
+import { parseWait } from "../blocking.js";
 import type { Ctx } from "../context.js";
 import { forbidden } from "../errors.js";
-import { pathParam } from "../path-params.js";
+import { pathParam, requestSignal } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 
 const InstanceIdParam = AssignmentSchema.shape.id;
@@ -51,6 +52,8 @@ export function agentWorkRoutes(deps: ApiDeps): RouteDef[] {
     return dir;
   };
   const secrets = (): SecretBox => deps.apps?.secrets ?? (box ??= new SecretBox({ dataDir }));
+  // One watch on assignments/ for every agent's blocking query (started by the first request).
+  let feed: AssignmentFeed | undefined;
 
   const writableNode = (ctx: Ctx, name: string): string => {
     const node = pathParam(ctx, name, NodeNameSchema);
@@ -67,7 +70,20 @@ export function agentWorkRoutes(deps: ApiDeps): RouteDef[] {
         ctx.allowQuery("index", "wait");
         const node = writableNode(ctx, "node");
         const prefix = `${K.assignments}${node}/`;
-        await blockIfAsked(ctx, store, [{ prefix }], deps.closing);
+        feed ??= new AssignmentFeed(store, deps.closing, K.assignments);
+        if (ctx.query.has("index")) {
+          const index = ctx.int("index", 0);
+          const waitMs = parseWait(ctx.query.get("wait"));
+          await feed.wait(node, index, waitMs, requestSignal(ctx, deps.closing));
+        } else {
+          if (ctx.query.has("wait"))
+            throw new ValidationError(
+              "wait needs index (the X-Gantry-Index of a previous answer)",
+              "wait",
+            );
+          // Started before the read, so the index this answer gives is covered by the feed.
+          await feed.start().catch(() => undefined);
+        }
         const res = await store.range({ prefix });
         const list = res.kvs.map(parseAssignment).filter((a) => a !== undefined);
         ctx.send(200, list, { "x-gantry-index": String(res.revision) });
