@@ -48,6 +48,8 @@ const MATRIX: Record<string, string> = {
   "DELETE /v1/nodes/:name": "AO",
   "PUT /v1/nodes/:name/drain": "AO",
   "DELETE /v1/nodes/:name/drain": "AO",
+  // The control plane's servers (gantry servers): whoever may read nodes.
+  "GET /v1/cluster/servers": "AOV",
   // Lists answer everyone, filtered to what the token may read.
   "GET /v1/nodes": "AODV",
   "GET /v1/nodes/:name": "AOV",
