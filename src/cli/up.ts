@@ -15,12 +15,7 @@ import { parseHostPort } from "./config.js";
 import { colours, type Output } from "../output/output.js";
 import { tuneServerMemory } from "./server-memory.js";
 import { acmeOption, parseAcmeFlags, type AcmeFlags } from "./acme-flags.js";
-import {
-  addClusterFlags,
-  CLUSTER_EXAMPLES,
-  clusterOptions,
-  type ClusterFlags,
-} from "./server-cluster-flags.js";
+import { addClusterFlags, clusterOptions, type ClusterFlags } from "./server-cluster-flags.js";
 
 interface UpOptions extends AcmeFlags, ClusterFlags {
   dataDir: string;
@@ -110,7 +105,10 @@ async function serveUntilSignal(
   o.out(c.dim("  Ctrl-C to stop"));
   // A server whose etcd member was removed from the cluster stops, saying what to do.
   const removed = running.cluster?.etcd.exited.then((e) => (e.removed ? e : new Promise(() => {})));
-  const gone = await Promise.race([stopAsked.then(() => false), removed?.then(() => true) ?? stopAsked]);
+  const gone = await Promise.race([
+    stopAsked.then(() => false),
+    removed?.then(() => true) ?? stopAsked,
+  ]);
   o.out("stopping…");
   await running.stop();
   hold?.release();
@@ -305,6 +303,7 @@ Examples:
       const api = parseHostPort(opts.apiAddr, "--api-addr");
       const deployResyncMs = parseResync(opts.deployResync);
       const acme = parseAcmeFlags(opts);
+      const cluster = clusterOptions(opts, { apiHost: api.host, dataDir: opts.dataDir });
       await serveUntilSignal(
         o,
         async () =>
@@ -312,6 +311,7 @@ Examples:
             dataDir: opts.dataDir,
             apiHost: api.host,
             apiPort: api.port,
+            ...(cluster === undefined ? {} : { cluster }),
             ...(deployResyncMs === undefined ? {} : { deployResyncMs }),
             ...nodeGraceOption(opts.nodeGrace),
             ...(opts.store === undefined ? {} : { store: opts.store }),
@@ -323,6 +323,7 @@ Examples:
         { apiPort: api.port, ...(acme === undefined ? {} : { acme: acme.url }) },
       );
     });
+  addClusterFlags(program.commands.find((c) => c.name() === "server")!);
 }
 
 /**
