@@ -1,4 +1,4 @@
-import { Etcd3 } from "etcd3";
+import { Etcd3, isRecoverableError, type IOptions } from "etcd3";
 
 /** An etcd member as the cluster lists it (ids are etcd's uint64s, in decimal). */
 export interface Member {
@@ -43,6 +43,39 @@ const GRPC = {
   "grpc.max_reconnect_backoff_ms": 1_000,
 };
 
+type Policy = NonNullable<NonNullable<IOptions["faultHandling"]>["global"]>;
+/**
+ * No circuit breakers of etcd3's own: its default one opens for 5 s after three failures
+ * ("Execution prevented because the circuit breaker is open"), which hid etcd's own refusals (a
+ * fresh cluster's "unhealthy cluster") from callers that retry them on purpose. A call that the
+ * connection failed goes to the next endpoint instead (two rounds of them, within the deadline).
+ */
+const passthrough = {
+  execute: (fn: (ctx: { signal: AbortSignal }) => unknown) =>
+    Promise.resolve().then(() => fn({ signal: new AbortController().signal })),
+} as unknown as Policy;
+function nextEndpointOnFailure(endpoints: number): Policy {
+  return {
+    execute: async (fn: (ctx: { signal: AbortSignal }) => unknown) => {
+      // etcd's own answer ("etcdserver: …") says more than a dead endpoint's refused connection.
+      let answer: Error | undefined;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await fn({ signal: new AbortController().signal });
+        } catch (err) {
+          if (!(err instanceof Error) || !isRecoverableError(err)) throw err;
+          if (err.message.includes("etcdserver:")) answer = err;
+          if (attempt >= 2 * endpoints) throw answer ?? err;
+        }
+      }
+    },
+  } as unknown as Policy;
+}
+const options = (endpoints: number): Omit<IOptions, "hosts"> => ({
+  grpcOptions: GRPC,
+  faultHandling: { global: nextEndpointOnFailure(endpoints), host: () => passthrough },
+});
+
 /**
  * etcd's cluster membership API (list, add as learner, promote, remove) and each member's own
  * status, over etcd3's gRPC clients. Every call has a deadline: a member that is gone answers
@@ -56,7 +89,7 @@ export class Membership {
     endpoints: string[],
     private readonly timeoutMs = 2_000,
   ) {
-    this.cluster = new Etcd3({ hosts: endpoints, grpcOptions: GRPC });
+    this.cluster = new Etcd3({ hosts: endpoints, ...options(endpoints.length) });
   }
 
   private deadline(ms = this.timeoutMs): { deadline: number } {
@@ -101,7 +134,7 @@ export class Membership {
   async status(clientUrl: string, timeoutMs = 1_000): Promise<MemberStatus | undefined> {
     let client = this.probes.get(clientUrl);
     if (client === undefined) {
-      client = new Etcd3({ hosts: clientUrl, grpcOptions: GRPC });
+      client = new Etcd3({ hosts: clientUrl, ...options(1) });
       this.probes.set(clientUrl, client);
     }
     try {
