@@ -12,6 +12,7 @@ import { registerConvergeCommands } from "./converge.js";
 import { registerLockCommands } from "./lock.js";
 import { registerServiceCommands } from "./services.js";
 import { registerNodesCommands } from "./nodes.js";
+import { registerServersCommands } from "./servers.js";
 import { registerPoolCommands } from "./pools.js";
 import { registerCronCommands } from "./cron.js";
 import { registerPipelineCommands } from "./pipelines.js";
@@ -44,6 +45,7 @@ export function buildProgram(o: Output = processOutput): Command {
   registerAuditCommands(program, o);
   registerStoreCommands(program, o);
   registerNodesCommands(program, o);
+  registerServersCommands(program, o);
   registerPoolCommands(program, o);
   registerCronCommands(program, o);
   registerPipelineCommands(program, o);
