@@ -108,7 +108,7 @@ Examples:
       // Joining waits for a server that is away (instances run meanwhile); a refused token ends it.
       const refused = agent.joined.then(
         () => {
-          o.out(`  joined   ${addr} as ${nodeName}`);
+          o.out(`  joined   ${client.addr} as ${nodeName}`);
           return new Promise<never>(() => undefined);
         },
         (err: unknown) => err,
