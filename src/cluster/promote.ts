@@ -13,15 +13,15 @@ export type PromoteOutcome = "promoted" | "removed" | "aborted";
 
 /**
  * Promote learner `memberId` when etcd lets it. Logs `server <name> promoted to voter` once it
- * is one (also when it already was), and deletes its learner record from `store` when given
- * (promoted or removed). Other failures (no leader now, timeouts) are retried quietly, the
+ * is one (also when it already was; default log: stderr), and deletes its learner record from
+ * `store` when given (promoted or removed). Resolves with what happened; never rejects. Other failures (no leader now, timeouts) are retried quietly, the
  * first of each kind logged.
  */
 export async function promoteWhenCaughtUp(
   membership: Membership,
   memberId: string,
   signal: AbortSignal,
-  log: (line: string) => void,
+  log: (line: string) => void = (line) => process.stderr.write(line + "\n"),
   store?: Store,
 ): Promise<PromoteOutcome> {
   const seen = new Set<string>();
