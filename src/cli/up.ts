@@ -16,8 +16,9 @@ import { colours, type Output } from "../output/output.js";
 import { tuneServerMemory } from "./server-memory.js";
 import { acmeOption, parseAcmeFlags, type AcmeFlags } from "./acme-flags.js";
 import { addClusterFlags, clusterOptions, type ClusterFlags } from "./server-cluster-flags.js";
+import { addAutopilotFlags, parseAutopilotFlags, type AutopilotFlags } from "./autopilot-flags.js";
 
-interface UpOptions extends AcmeFlags, ClusterFlags {
+interface UpOptions extends AcmeFlags, ClusterFlags, AutopilotFlags {
   dataDir: string;
   apiAddr: string;
   httpAddr: string;
@@ -304,6 +305,7 @@ Examples:
       const deployResyncMs = parseResync(opts.deployResync);
       const acme = parseAcmeFlags(opts);
       const cluster = clusterOptions(opts, { apiHost: api.host, dataDir: opts.dataDir });
+      const autopilot = parseAutopilotFlags(opts);
       await serveUntilSignal(
         o,
         async () =>
@@ -312,6 +314,7 @@ Examples:
             apiHost: api.host,
             apiPort: api.port,
             ...(cluster === undefined ? {} : { cluster }),
+            ...(autopilot === undefined ? {} : { autopilot }),
             ...(deployResyncMs === undefined ? {} : { deployResyncMs }),
             ...nodeGraceOption(opts.nodeGrace),
             ...(opts.store === undefined ? {} : { store: opts.store }),
@@ -324,6 +327,7 @@ Examples:
       );
     });
   addClusterFlags(program.commands.find((c) => c.name() === "server")!);
+  addAutopilotFlags(program.commands.find((c) => c.name() === "server")!);
 }
 
 /**
