@@ -4,7 +4,8 @@
  * join that adds a learner (the answer's initial cluster, CA and config key), a second join
  * refused while that learner is pending, a learner that never started replaced once older than
  * the limit, a real extra etcd started from the answer promoted to voter, a silent voter removed
- * so a joiner takes its place, and the refusals (another cluster's token, an agent's token).
+ * so a joiner takes its place (its promotion then stops when aborted, and ends once it is
+ * removed), and the refusals (another cluster's token, an agent's token).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
@@ -253,5 +254,31 @@ describe("a server joins with a server join token", () => {
     expect(members.find((m) => m.id === a.memberId)).toMatchObject({ isLearner: true });
     expect(a.initialCluster).toContain(`s5=${secondPeer}`);
     expect(a.initialCluster).not.toContain(dead.peerUrl);
+
+    // Its etcd never starts: promotion keeps being refused until the caller stops.
+    const lines: string[] = [];
+    const start = Date.now();
+    const stopped = await promoteWhenCaughtUp(
+      membership,
+      a.memberId,
+      AbortSignal.timeout(1200),
+      (l) => lines.push(l),
+      store,
+    );
+    expect(stopped).toBe("aborted");
+    expect(Date.now() - start).toBeLessThan(3000);
+    expect(lines).toEqual([]);
+    expect(await store.get(learnerKey(a.memberId))).toBeDefined();
+    // A learner removed meanwhile: promotion ends, and so does its record.
+    await membership.remove(a.memberId);
+    const gone = await promoteWhenCaughtUp(
+      membership,
+      a.memberId,
+      AbortSignal.timeout(5000),
+      (l) => lines.push(l),
+      store,
+    );
+    expect(gone).toBe("removed");
+    expect(await store.get(learnerKey(a.memberId))).toBeUndefined();
   }, 30_000);
 });
