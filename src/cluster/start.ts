@@ -20,6 +20,8 @@ import { ClusterDataDirError, EtcdStartError, ServerRemovedError } from "./error
 import { readIdentity, writeIdentity, type ClusterIdentity } from "./identity.js";
 import { waitForLeader, type LocalStatus } from "./local-status.js";
 import { Membership } from "./membership.js";
+import { promoteWhenCaughtUp } from "./promote.js";
+import type { Store } from "../store/index.js";
 import { superviseEtcd } from "./supervise.js";
 
 export type { ClusterOptions } from "./cluster-mode.js";
@@ -29,6 +31,8 @@ export interface ClusterStore {
   location: string;
   etcd: SupervisedEtcd;
   identity: ClusterIdentity;
+  /** startServer opened its store: a learner's promotion starts (and drops its record). */
+  storeOpened(store: Store): void;
   /** Stop what runs in the background (learner promotion) and then etcd. */
   stop(): Promise<void>;
 }
@@ -87,13 +91,20 @@ export async function startClusterStore(
     const location = status.isLearner
       ? storeLocation(others[0] ?? launch.clientUrl, [...others, launch.clientUrl])
       : storeLocation(launch.clientUrl, others);
-    const promotion = status.isLearner
-      ? await promoteInBackground(others.length > 0 ? others : [launch.clientUrl], identity, log)
-      : undefined;
+    let promotion: AbortController | undefined;
     return {
       location,
       etcd,
       identity,
+      storeOpened: (store) => {
+        if (status.isLearner && promotion === undefined)
+          promotion = promoteInBackground(
+            others.length > 0 ? others : [launch.clientUrl],
+            identity,
+            store,
+            log,
+          );
+      },
       stop: async () => {
         promotion?.abort();
         await etcd.stop();
@@ -223,25 +234,17 @@ async function otherClientUrls(own: string): Promise<string[]> {
   }
 }
 
-/** H2's learner promotion (src/cluster/promote.ts), in the background until it is a voter. */
-async function promoteInBackground(
+/** H2's learner promotion (promote.ts), in the background until the member is a voter. */
+function promoteInBackground(
   endpoints: string[],
   id: ClusterIdentity,
+  store: Store,
   log: (line: string) => void,
-): Promise<AbortController> {
+): AbortController {
   const abort = new AbortController();
   const membership = new Membership(endpoints);
-  abort.signal.addEventListener("abort", () => membership.close());
-  const spec = "./promote.js";
-  const mod = (await import(spec)) as {
-    promoteWhenCaughtUp(m: Membership, memberId: string, signal: AbortSignal): Promise<unknown>;
-  };
-  mod.promoteWhenCaughtUp(membership, id.memberId, abort.signal).then(
-    () => log(`cluster: member ${id.name} is a voter now`),
-    (err: unknown) => {
-      if (!abort.signal.aborted)
-        log(`cluster: promoting member ${id.name}: ${(err as Error).message}`);
-    },
+  void promoteWhenCaughtUp(membership, id.memberId, abort.signal, log, store).finally(() =>
+    membership.close(),
   );
   return abort;
 }

@@ -98,6 +98,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   let store: Store;
   try {
     store = await openStore(cluster?.location ?? opts.store ?? files.store);
+    cluster?.storeOpened(store);
   } catch (err) {
     await cluster?.stop();
     throw err;
