@@ -19,7 +19,8 @@ export async function commitCreates(
   writes: readonly Write[],
   parallel = 4,
 ): Promise<CommitResult> {
-  const list = batches(writes);
+  // In key order: sequential inserts (about 3x faster on the embedded store than random ones).
+  const list = batches([...writes].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)));
   const out: CommitResult = { transactions: list.length, conflicts: 0, revision: 0 };
   let next = 0;
   const worker = async (): Promise<void> => {
