@@ -1,4 +1,4 @@
-import { NoQuorumError } from "../errors.js";
+import { NoQuorumError, UnavailableError } from "../errors.js";
 import type { StoreDegraded } from "../types.js";
 import type { Token } from "./connection.js";
 import { verdictOf, type QuorumProbe, type QuorumView } from "./quorum.js";
@@ -7,17 +7,38 @@ import { verdictOf, type QuorumProbe, type QuorumView } from "./quorum.js";
 const LOOK_AFTER_MS = 250;
 /** How often requests in flight are looked at. */
 const TICK_MS = 100;
+/** While quorum is lost, a write looks again when the last look is older than this. */
+const FRESH_MS = 100;
 /** While quorum is lost: how often the members are looked at again. */
 const RECHECK_MS = 500;
 /** A read still waiting this long for a leader (election under way) is served locally. */
 const READ_PATIENCE_MS = 1_500;
+/** A request still waiting this long after a new leader was elected was lost with the old one. */
+const NEW_LEADER_GRACE_MS = 250;
 
 interface Pending {
   started: number;
   read: boolean;
-  /** Stop waiting: the caller gets `err` (a read then goes local). */
-  give(err: NoQuorumError): void;
+  /** The raft term of the last answer before it started (0: none seen yet). */
+  term: number;
+  /** When a look first found a leader of a later term. */
+  newLeaderAt?: number;
+  /** Stop waiting: the caller gets `err` (a read then goes local, or again). */
+  give(err: Error): void;
 }
+
+/** A request that was stuck on a leader that went away: a read is sent again. */
+class LeaderChanged extends UnavailableError {
+  constructor() {
+    super(
+      "the etcd leader changed while the request was in flight; a write may or may not have been applied",
+    );
+  }
+}
+
+/** The raft term in an etcd answer's header (0 when it has none). */
+const termOf = (res: unknown): number =>
+  Number((res as { header?: { raft_term?: unknown } } | null)?.header?.raft_term ?? 0) || 0;
 
 /**
  * Quorum loss, quickly and clearly. Requests run as before; one that is still waiting after
@@ -36,6 +57,8 @@ export class QuorumGuard {
   private timer: NodeJS.Timeout | undefined;
   private recheck: NodeJS.Timeout | undefined;
   private looking = false;
+  /** The raft term of the latest answer. */
+  private term = 0;
   private state: StoreDegraded | undefined;
   private closed = false;
 
@@ -45,10 +68,16 @@ export class QuorumGuard {
     return this.state;
   }
 
-  /** A write: refused at once while quorum is lost, abandoned once it turns out to be. */
+  /**
+   * A write: refused at once while quorum is lost (looking again when the last look is over
+   * 100 ms old), abandoned once it turns out to be.
+   */
   async write<T>(start: (token: Token) => Promise<T>): Promise<T> {
-    const lost = this.lost();
-    if (lost !== undefined) throw lost;
+    if (this.state !== undefined) {
+      const view = await this.probe.view(FRESH_MS).catch(() => this.probe.latest);
+      if (view !== undefined && verdictOf(view) === "lost")
+        throw new NoQuorumError(view.reachable, view.voters);
+    }
     return this.watched(start, false);
   }
 
@@ -62,7 +91,10 @@ export class QuorumGuard {
   ): Promise<T> {
     if (this.state === undefined) {
       try {
-        return await this.watched((t) => start(t, false), true);
+        return await this.watched((t) => start(t, false), true).catch((err: unknown) => {
+          if (err instanceof LeaderChanged) return this.watched((t) => start(t, false), true);
+          throw err;
+        });
       } catch (err) {
         if (!(err instanceof NoQuorumError)) throw err;
       }
@@ -79,14 +111,6 @@ export class QuorumGuard {
     this.timer = this.recheck = undefined;
   }
 
-  /** The error for a write while quorum is known lost (undefined: go ahead). */
-  private lost(): NoQuorumError | undefined {
-    const st = this.state;
-    const latest = this.probe.latest;
-    if (st === undefined || latest === undefined || verdictOf(latest) !== "lost") return undefined;
-    return new NoQuorumError(st.reachable, st.voters);
-  }
-
   private watched<T>(start: (token: Token) => Promise<T>, read: boolean): Promise<T> {
     const token: Token = { stopped: false };
     const running = start(token);
@@ -94,6 +118,7 @@ export class QuorumGuard {
       const entry: Pending = {
         started: Date.now(),
         read,
+        term: this.term,
         give: (err) => {
           token.stopped = true;
           reject(err);
@@ -104,6 +129,8 @@ export class QuorumGuard {
       running.then(
         (v) => {
           if (this.pending.delete(entry)) {
+            const term = termOf(v);
+            if (term > this.term) this.term = term;
             // An answer that needed the leader: quorum is back, if it was gone.
             if (this.state !== undefined) this.end();
             resolve(v);
@@ -129,8 +156,11 @@ export class QuorumGuard {
     try {
       const view = await this.probe.view(LOOK_AFTER_MS);
       const verdict = verdictOf(view);
-      if (verdict === "ok") return;
       const after = Date.now();
+      if (verdict === "ok") {
+        this.stuckOnOldLeader(view, after);
+        return;
+      }
       const giveUp = [...this.pending].filter(
         (p) =>
           after - p.started >= LOOK_AFTER_MS &&
@@ -146,6 +176,22 @@ export class QuorumGuard {
       // a failed look changes nothing
     } finally {
       this.looking = false;
+    }
+  }
+
+  /**
+   * A request sent before the leader died (to it, or to a follower that forwarded it) may wait
+   * until its deadline although a new leader was elected meanwhile: give up on it shortly after
+   * the election, so that the caller can try again (a read is sent again at once; a write's
+   * outcome is unknown, as after a timeout).
+   */
+  private stuckOnOldLeader(view: QuorumView, now: number): void {
+    for (const p of this.pending) {
+      if (now - p.started < LOOK_AFTER_MS || p.term === 0 || view.term <= p.term) continue;
+      p.newLeaderAt ??= now;
+      if (now - p.newLeaderAt < NEW_LEADER_GRACE_MS) continue;
+      this.pending.delete(p);
+      p.give(new LeaderChanged());
     }
   }
 

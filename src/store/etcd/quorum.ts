@@ -8,6 +8,8 @@ export interface QuorumView {
   reachable: number;
   /** Some answering voter follows a leader. */
   leader: boolean;
+  /** The highest raft term among answering voters that follow a leader (0: none). */
+  term: number;
   /** When the look was taken (ms since the epoch). */
   at: number;
 }
@@ -26,6 +28,11 @@ export function verdictOf(v: QuorumView): Verdict {
 
 /** "http://h:p/" and "h:p" name the same member. */
 const norm = (url: string): string => url.replace(/^[a-z]+:\/\//, "").replace(/\/+$/, "");
+
+interface Status {
+  leader: string;
+  term: number;
+}
 
 interface Voter {
   id: string;
@@ -92,21 +99,29 @@ export class QuorumProbe {
     let view: QuorumView;
     if (voters === undefined) {
       // Nobody ever told us the members: count the endpoints we were given.
-      const leader = [...statuses.values()].some((l) => l !== "0");
-      view = { voters: urls.size, reachable: statuses.size, leader, at: Date.now() };
+      const led = [...statuses.values()].filter((st) => st.leader !== "0");
+      view = {
+        voters: urls.size,
+        reachable: statuses.size,
+        leader: led.length > 0,
+        term: Math.max(0, ...led.map((st) => st.term)),
+        at: Date.now(),
+      };
     } else {
       const unseen = voters.flatMap((v) =>
         v.url !== undefined && !urls.has(norm(v.url)) ? v.url : [],
       );
       if (unseen.length > 0) {
         const more = await this.statuses(unseen, Date.now() + this.timeoutMs);
-        for (const [id, leader] of more) statuses.set(id, leader);
+        for (const [id, st] of more) statuses.set(id, st);
       }
-      const answering = voters.filter((v) => statuses.has(v.id));
+      const answering = voters.flatMap((v) => statuses.get(v.id) ?? []);
+      const led = answering.filter((st) => st.leader !== "0");
       view = {
         voters: voters.length,
         reachable: answering.length,
-        leader: answering.some((v) => statuses.get(v.id) !== "0"),
+        leader: led.length > 0,
+        term: Math.max(0, ...led.map((st) => st.term)),
         at: Date.now(),
       };
     }
@@ -125,14 +140,17 @@ export class QuorumProbe {
     return Promise.any(asks).catch(() => undefined);
   }
 
-  /** member id → the leader it follows ("0": none), for each URL that answered. */
-  private async statuses(urls: string[], deadline: number): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
+  /** member id → the leader it follows ("0": none) and its term, for each URL that answered. */
+  private async statuses(urls: string[], deadline: number): Promise<Map<string, Status>> {
+    const out = new Map<string, Status>();
     await Promise.all(
       urls.map(async (url) => {
         try {
           const s = await this.client(url).maintenance.status({ deadline });
-          out.set(String(s.header.member_id), String(s.leader));
+          out.set(String(s.header.member_id), {
+            leader: String(s.leader),
+            term: Number(s.raftTerm),
+          });
         } catch {
           // unreachable
         }
