@@ -2,7 +2,14 @@ import type { AuditEntry } from "../model/token.js";
 import { ValidationError } from "../errors.js";
 import { ApiError, ConnectError } from "./errors.js";
 import { parseDuration } from "../model/duration.js";
-import { mayResend, noAnswer, parseServerList, ServerList, type NoAnswer } from "./servers.js";
+import {
+  idempotentMethod,
+  mayResend,
+  noAnswer,
+  parseServerList,
+  ServerList,
+  type NoAnswer,
+} from "./servers.js";
 import { parseSse } from "./sse.js";
 import {
   fetchTransport,
@@ -142,9 +149,21 @@ export class GantryClient {
         }
         throw new ConnectError(base, err);
       }
-      if (this.onStale !== undefined && res.headers.get("x-gantry-stale") === "true")
-        this.onStale();
-      if (!res.ok) throw await toApiError(res);
+      const stale = res.headers.get("x-gantry-stale") === "true";
+      if (stale) this.onStale?.();
+      // A server cut off from the majority answers stale reads and refuses writes: the next
+      // request tries another (one of the majority's is fresh). An idempotent request refused
+      // for want of quorum goes there at once.
+      if (stale) this.servers.failed(base);
+      if (!res.ok) {
+        const err = await toApiError(res);
+        if (res.status === 503 && (err.code === "no_quorum" || err.code === "unavailable")) {
+          this.servers.failed(base);
+          if (signal?.aborted !== true && tried < this.servers.size && idempotentMethod(method))
+            continue;
+        }
+        throw err;
+      }
       return res;
     }
   }

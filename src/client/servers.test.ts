@@ -104,7 +104,45 @@ async function hangingUp(): Promise<{ url: string; got: number }> {
   return state;
 }
 
+/** A server cut off from the majority: stale reads, writes refused with no_quorum. */
+async function minority(): Promise<{ url: string; got: string[] }> {
+  const got: string[] = [];
+  const s = createServer((req, res) => {
+    got.push(req.method!);
+    req.resume();
+    req.on("end", () => {
+      res.setHeader("content-type", "application/json");
+      if (req.method === "GET") {
+        res.setHeader("x-gantry-stale", "true");
+        res.end(JSON.stringify({ server: "minority", method: "GET" }));
+        return;
+      }
+      res.statusCode = 503;
+      res.end(JSON.stringify({ error: { code: "no_quorum", message: "lost quorum" } }));
+    });
+  });
+  servers.push(s as unknown as Server);
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, got };
+}
+
 describe("GantryClient with several servers", () => {
+  it("leaves a server without quorum: a stale read is answered, the next goes elsewhere; a refused PUT is sent again there, a POST is not", async () => {
+    const cut = await minority();
+    const live = await answering("b");
+    const c = new GantryClient({ addr: [cut.url, live.url] });
+    expect(await c.json("GET", "/x")).toEqual({ server: "minority", method: "GET" });
+    expect(c.addr).toBe(live.url);
+    expect(await c.json("GET", "/x")).toEqual({ server: "b", method: "GET" });
+
+    const put = new GantryClient({ addr: [cut.url, live.url] });
+    expect(await put.json("PUT", "/beat")).toEqual({ server: "b", method: "PUT" });
+    const post = new GantryClient({ addr: [cut.url, live.url] });
+    await expect(post.json("POST", "/x")).rejects.toMatchObject({ code: "no_quorum" });
+    expect(post.addr).toBe(live.url);
+    expect(live.got).toEqual(["GET", "PUT"]);
+  });
+
   it("a refused connection moves it to the next server, which gets the request (POST too)", async () => {
     const dead = `http://127.0.0.1:${await freePort()}`;
     const live = await answering("b");
