@@ -32,7 +32,11 @@ const record = (name: string, port: number, extra: Partial<ServerRecord> = {}): 
   ...extra,
 });
 
-function observation(): Parameters<typeof clusterView>[0] {
+function observation(): {
+  members: Member[];
+  statuses: Map<string, MemberStatus>;
+  health: HealthTracker;
+} {
   const members = [
     member("1", "s1"),
     member("2", "s2"),
