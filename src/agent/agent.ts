@@ -177,8 +177,13 @@ class NodeAgent implements Agent {
         if (this.stopped) return;
         if (err instanceof ApiError && err.status >= 400 && err.status < 500)
           this.rejectJoined(err);
+        // Without quorum (503 no_quorum) nothing is lost: the lease waits, instances keep running.
         if (failures++ === 0)
-          this.log(`agent: cannot reach the control plane: ${message(err)}; retrying`);
+          this.log(
+            err instanceof ApiError && err.code === "no_quorum"
+              ? `agent: ${message(err)}; heartbeats wait for it, instances keep running`
+              : `agent: cannot reach the control plane: ${message(err)}; retrying`,
+          );
         await sleep(Math.min(5000, 200 * failures), this.abort.signal);
       }
     }
