@@ -1,0 +1,158 @@
+/**
+ * Servers that run their own etcd, as real `gantry server` processes (docs/ha.md, "Servers and
+ * their etcd"): `--cluster-init` serves writes and keeps them over a restart; `--cluster-init`
+ * again on its data dir is refused; `--force-new-cluster` on a copy of a server's data brings the
+ * control plane back with it; a server whose member was removed while it was stopped refuses to
+ * start with `server_removed`.
+ */
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { launchEtcd } from "../src/cluster/etcd-process.js";
+import { readIdentity, writeIdentity } from "../src/cluster/identity.js";
+import { localStatus } from "../src/cluster/local-status.js";
+import { Membership } from "../src/cluster/membership.js";
+import {
+  clusterPorts,
+  portFlags,
+  runServerToExit,
+  startClusterServer,
+  type ClusterServer,
+} from "./helpers/cluster-server.js";
+
+const dirs: string[] = [];
+const servers: ClusterServer[] = [];
+const tempDir = (): string => {
+  const d = mkdtempSync(join(tmpdir(), "gantry-cluster-"));
+  dirs.push(d);
+  return d;
+};
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.stop()));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function start(dataDir: string, args: string[], ports: Parameters<typeof portFlags>[0]) {
+  const s = await startClusterServer(dataDir, args, ports);
+  servers.push(s);
+  return s;
+}
+
+/** etcd refuses membership changes until its members were connected 5 s: try for 20 s. */
+async function retry<T>(what: () => Promise<T>): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await what();
+    } catch (err) {
+      if (i >= 100) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+describe("gantry server --cluster-init", () => {
+  const dataDir = tempDir();
+  let ports: Awaited<ReturnType<typeof clusterPorts>>;
+
+  it("starts its own etcd, serves writes over HTTPS, keeps them over a restart", async () => {
+    ports = await clusterPorts();
+    const s = await start(dataDir, ["--cluster-init", "--name", "s1", ...portFlags(ports)], ports);
+    expect(s.output()).toMatch(/API\s+https:\/\/127\.0\.0\.1/);
+    expect(s.output()).toMatch(/store\s+etcd/);
+    const id = readIdentity(dataDir)!;
+    expect(id).toMatchObject({ name: "s1", clientUrl: `http://127.0.0.1:${ports.client}` });
+    expect((await localStatus(id.clientUrl))?.clusterId).toBe(id.clusterId);
+    const put = await s.cli(["kv", "put", "cfg/colour", "blue"]);
+    expect(put.code, put.stderr).toBe(0);
+    const etcdPid = Number(readFileSync(join(dataDir, "etcd.pid"), "utf8"));
+    expect(await s.stop()).toBe(0);
+    // its etcd stopped with it
+    expect(existsSync(`/proc/${etcdPid}`)).toBe(false);
+
+    // restart: no flags; cluster.json says which member and where
+    const again = await start(dataDir, ["--api-addr", `127.0.0.1:${ports.api}`], ports);
+    const got = await again.cli(["kv", "get", "cfg/colour"]);
+    expect(got.stdout.trim()).toBe("blue");
+    expect(readIdentity(dataDir)).toEqual(id);
+    expect(await again.stop()).toBe(0);
+  });
+
+  it("refuses --cluster-init on a data dir that belongs to a cluster", async () => {
+    const r = await runServerToExit(dataDir, [
+      "--cluster-init",
+      ...portFlags(await clusterPorts()),
+    ]);
+    expect(r.code).not.toBe(0);
+    const id = readIdentity(dataDir)!;
+    expect(r.output).toContain(
+      `${dataDir} belongs to cluster ${id.clusterId} (server s1); start it without --cluster-init to rejoin it, or remove ${dataDir} to make a new cluster`,
+    );
+  });
+
+  it("--force-new-cluster on a copy of a server's data brings the control plane back with it", async () => {
+    const copy = join(tempDir(), "copy");
+    cpSync(dataDir, copy, { recursive: true });
+    const s = await start(
+      copy,
+      ["--force-new-cluster", "--api-addr", `127.0.0.1:${ports.api}`],
+      ports,
+    );
+    expect(s.output()).toMatch(
+      /--force-new-cluster: this server's etcd is now a one-member cluster/,
+    );
+    const got = await s.cli(["kv", "get", "cfg/colour"]);
+    expect(got.stdout.trim()).toBe("blue");
+    const put = await s.cli(["kv", "put", "cfg/colour", "green"]);
+    expect(put.code, put.stderr).toBe(0);
+    expect(await s.stop()).toBe(0);
+  });
+});
+
+describe("a server removed from the cluster while it was stopped", () => {
+  it("refuses to start with server_removed and says to wipe and join again", async () => {
+    const aDir = tempDir();
+    const aPorts = await clusterPorts();
+    const a = await start(aDir, ["--cluster-init", "--name", "a", ...portFlags(aPorts)], aPorts);
+    const aClient = `http://127.0.0.1:${aPorts.client}`;
+    // A second member "b", made by hand as a join would (a learner started on the cluster).
+    const bDir = tempDir();
+    const bPorts = await clusterPorts();
+    const bPeer = `http://127.0.0.1:${bPorts.peer}`;
+    const bClient = `http://127.0.0.1:${bPorts.client}`;
+    const m = new Membership([aClient]);
+    try {
+      const added = await retry(() => m.addLearner(bPeer));
+      const initial = [`a=http://127.0.0.1:${aPorts.peer}`, `b=${bPeer}`].join(",");
+      const b = await launchEtcd({
+        dir: join(bDir, "etcd"),
+        name: "b",
+        peerUrl: bPeer,
+        clientUrl: bClient,
+        initial: { cluster: initial, state: "existing" },
+        log: () => undefined,
+      });
+      const st = await retry(async () => (await localStatus(bClient)) ?? Promise.reject());
+      writeIdentity(bDir, {
+        clusterId: st.clusterId,
+        memberId: added.member.id,
+        name: "b",
+        peerUrl: bPeer,
+        clientUrl: bClient,
+        createdAt: new Date().toISOString(),
+      });
+      await b.stop();
+      await retry(() => m.remove(added.member.id));
+    } finally {
+      m.close();
+    }
+    const r = await runServerToExit(bDir, ["--api-addr", `127.0.0.1:${bPorts.api}`]);
+    expect(r.code).not.toBe(0);
+    expect(r.output).toContain(
+      "this server was removed from the cluster (it was unreachable longer than --dead-server-cleanup); wipe DATA_DIR/etcd and DATA_DIR/cluster.json and join again: gantry server --join URL --join-token T",
+    );
+    // the cluster it left goes on
+    const put = await a.cli(["kv", "put", "still", "here"]);
+    expect(put.code, put.stderr).toBe(0);
+  });
+});
