@@ -141,6 +141,11 @@ describe("quorum loss", () => {
     expect(get.stale).toBe("true");
     expect(value(get.json)).toBe("v1");
     expect(store.degraded).toMatchObject({ voters: 3, reachable: 1 });
+    // Everything that reads the store says so: the catalog, the apps, the nodes.
+    for (const path of ["/v1/catalog/services", "/v1/apps", "/v1/nodes"]) {
+      const read = await http("GET", path);
+      expect([path, read.status, read.stale]).toEqual([path, 200, "true"]);
+    }
 
     // Later writes fail at once; the CLI marks what it read.
     const again = await http("DELETE", "/v1/kv/q/config");
