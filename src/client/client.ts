@@ -43,6 +43,11 @@ export interface ClientOptions {
   addr: string | readonly string[];
   token?: string;
   /**
+   * A blocking read (`?wait=`) not answered within its wait and this much more counts as no
+   * answer: its server is left for the next (ms; default 10 s).
+   */
+  blockingMarginMs?: number;
+  /**
    * Swappable for tests: every request then goes through it. By default ordinary requests go
    * over node:http(s) with keep-alive (src/client/transport.ts) and streamed ones over fetch.
    */
@@ -67,11 +72,13 @@ export class GantryClient {
   private readonly plain: Transport;
   private streamed: Transport | undefined;
   private readonly onStale: (() => void) | undefined;
+  private readonly blockingMarginMs: number;
 
   constructor(opts: ClientOptions) {
     this.servers = new ServerList(parseServerList(opts.addr));
     this.token = opts.token;
     this.onStale = opts.onStale;
+    this.blockingMarginMs = opts.blockingMarginMs ?? BLOCKING_MARGIN_MS;
     if (opts.fetch !== undefined) this.plain = this.streamed = fetchTransport(opts.fetch);
     else this.plain = nodeTransport;
   }
@@ -110,9 +117,11 @@ export class GantryClient {
     // An https address streams over node:https too: it trusts the cluster CA (trustCa).
     // A blocking read answers within its `wait`: one that does not has a server gone silent.
     const waitMs =
-      typeof opts.query?.["wait"] === "string" ? parseDuration(opts.query["wait"]) : undefined;
+      typeof opts.query?.["wait"] === "string" && opts.stream !== true
+        ? parseDuration(opts.query["wait"])
+        : undefined;
     const deadline =
-      waitMs === undefined ? undefined : AbortSignal.timeout(waitMs + BLOCKING_MARGIN_MS);
+      waitMs === undefined ? undefined : AbortSignal.timeout(waitMs + this.blockingMarginMs);
     const signal =
       deadline === undefined
         ? opts.signal

@@ -193,6 +193,15 @@ describe("GantryClient with several servers", () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectError);
     expect(c.addr).toBe(live.url);
+    // A blocking read not answered within its wait (and a margin): its server is left too.
+    const b = new GantryClient({ addr: [quiet, live.url], blockingMarginMs: 200 });
+    const t = Date.now();
+    const late = await b
+      .request("GET", "/v1/catalog/node/n", { query: { index: 5, wait: "100ms" } })
+      .catch((e: unknown) => e);
+    expect(late).toBeInstanceOf(ConnectError);
+    expect(Date.now() - t).toBeGreaterThanOrEqual(250);
+    expect(b.addr).toBe(live.url);
     // A caller's own abort is no server's fault: it propagates and moves nothing.
     const ac = new AbortController();
     const aborted = c.request("GET", "/x", { signal: ac.signal });
