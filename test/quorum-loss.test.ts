@@ -141,6 +141,8 @@ describe("quorum loss", () => {
     expect(get.stale).toBe("true");
     expect(value(get.json)).toBe("v1");
     expect(store.degraded).toMatchObject({ voters: 3, reachable: 1 });
+    const health = await http("GET", "/v1/health");
+    expect(health.json).toMatchObject({ quorum: { ok: false, voters: 3, reachable: 1 } });
     // Everything that reads the store says so: the catalog, the apps, the nodes.
     for (const path of ["/v1/catalog/services", "/v1/apps", "/v1/nodes"]) {
       const read = await http("GET", path);
@@ -175,6 +177,7 @@ describe("quorum loss", () => {
     expect(value(fresh.json)).toBe("v4");
     expect(fresh.stale).toBeNull();
     expect(store.degraded).toBeUndefined();
+    expect((await http("GET", "/v1/health")).json).not.toHaveProperty("quorum");
     expect((await cli("kv", "get", "q/config")).err).not.toContain("(stale)");
 
     // The watch waited through the loss and delivers the write made after it.

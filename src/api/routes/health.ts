@@ -12,11 +12,23 @@ export function healthRoutes(deps: ApiDeps): RouteDef[] {
         ctx.allowQuery();
         const st = await deps.store.status();
         const leads = deps.controllers?.isLeader();
+        const lost = deps.store.degraded;
         ctx.send(200, {
           status: "ok",
           store: st.backend,
           revision: st.revision,
           ...(leads === undefined ? {} : { controllers: leads ? "leader" : "standby" }),
+          // Read-only until a majority of the etcd members is back (docs/ha.md, "Quorum loss").
+          ...(lost === undefined
+            ? {}
+            : {
+                quorum: {
+                  ok: false,
+                  voters: lost.voters,
+                  reachable: lost.reachable,
+                  since: new Date(lost.since).toISOString(),
+                },
+              }),
         });
       },
     },
