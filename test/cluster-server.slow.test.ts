@@ -109,6 +109,63 @@ describe("gantry server --cluster-init", () => {
   });
 });
 
+describe("gantry server --force-new-cluster after a majority is lost for good", () => {
+  it("brings the survivor back as a one-member cluster with the data", async () => {
+    // Three members as three servers' data dirs would hold them; the data written while all ran.
+    const ports = await Promise.all([0, 1, 2].map(() => clusterPorts()));
+    const names = ["x", "y", "z"];
+    const dataDirs = names.map(() => tempDir());
+    const initial = names.map((n, i) => `${n}=http://127.0.0.1:${ports[i]!.peer}`).join(",");
+    const members = await Promise.all(
+      names.map((name, i) =>
+        launchEtcd({
+          dir: join(dataDirs[i]!, "etcd"),
+          name,
+          peerUrl: `http://127.0.0.1:${ports[i]!.peer}`,
+          clientUrl: `http://127.0.0.1:${ports[i]!.client}`,
+          initial: { cluster: initial, state: "new", token: `t-${initial}` },
+          log: () => undefined,
+        }),
+      ),
+    );
+    const survivor = `http://127.0.0.1:${ports[0]!.client}`;
+    const st = await retry(async () => {
+      const s = await localStatus(survivor);
+      return s !== undefined && s.leader !== "0" ? s : Promise.reject(new Error("no leader"));
+    });
+    writeIdentity(dataDirs[0]!, {
+      clusterId: st.clusterId,
+      memberId: st.memberId,
+      name: "x",
+      peerUrl: `http://127.0.0.1:${ports[0]!.peer}`,
+      clientUrl: survivor,
+      createdAt: new Date().toISOString(),
+    });
+    const put = await fetch(`${survivor}/v3/kv/put`, {
+      method: "POST",
+      body: JSON.stringify({ key: btoa("kv/kept"), value: btoa("yes") }),
+    });
+    expect(put.ok).toBe(true);
+    await Promise.all(members.map((m) => m.stop()));
+    // y and z are gone for good; x alone has no quorum, and is told so only by the flag
+    const s = await start(
+      dataDirs[0]!,
+      ["--force-new-cluster", "--api-addr", `127.0.0.1:${ports[0]!.api}`],
+      ports[0]!,
+    );
+    expect((await s.cli(["kv", "get", "kept"])).stdout.trim()).toBe("yes");
+    const write = await s.cli(["kv", "put", "after", "force"]);
+    expect(write.code, write.stderr).toBe(0);
+    const m = new Membership([survivor]);
+    try {
+      expect((await m.list()).map((x) => x.name)).toEqual(["x"]);
+    } finally {
+      m.close();
+    }
+    expect(await s.stop()).toBe(0);
+  });
+});
+
 describe("a server removed from the cluster while it was stopped", () => {
   it("refuses to start with server_removed and says to wipe and join again", async () => {
     const aDir = tempDir();
