@@ -50,7 +50,9 @@ export async function admitLearner(
 ): Promise<Admitted> {
   const now = opts.now ?? Date.now;
   const log = opts.log ?? (() => undefined);
-  const members = await m.list();
+  const members = await m.list().catch((err: unknown) => {
+    throw unhealthy(`cannot list the etcd members: ${message(err)}`);
+  });
   const silent = await silentMembers(m, members);
   const plan = planJoin({ members, silent, learners, joiner, now: now() });
   if ("refuse" in plan)
@@ -59,7 +61,9 @@ export async function admitLearner(
     log(
       `server join of ${joiner.name}: removing member ${r.member.id} (${r.member.name || r.member.peerUrls[0]}): ${r.why}`,
     );
-    await m.remove(r.member.id);
+    await m.remove(r.member.id).catch((err: unknown) => {
+      throw unhealthy(`removing member ${r.member.id} (${r.why}) failed: ${message(err)}`);
+    });
   }
   const deadline = now() + (opts.addWaitMs ?? 10_000);
   for (;;) {
@@ -67,7 +71,7 @@ export async function admitLearner(
       const added = await m.addLearner(joiner.peerUrl);
       return { ...added, removed: plan.remove };
     } catch (err) {
-      const text = err instanceof Error ? err.message : String(err);
+      const text = message(err);
       if (/unhealthy cluster/i.test(text) && now() < deadline) {
         await sleep(500);
         continue;
@@ -76,6 +80,10 @@ export async function admitLearner(
     }
   }
 }
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+const unhealthy = (text: string): HttpError =>
+  new HttpError(503, "cluster_unhealthy", `${text}; join again in a moment (see gantry servers)`);
 
 function addRefusal(text: string): HttpError {
   if (/too many learner/i.test(text))
@@ -96,5 +104,5 @@ function addRefusal(text: string): HttpError {
       "cluster_unhealthy",
       "etcd refused a new member for 10 s: not every server has been connected for the last 5 s; join again in a moment (see gantry servers)",
     );
-  return new HttpError(503, "cluster_unhealthy", `etcd refused the new member: ${text}`);
+  return unhealthy(`etcd refused the new member: ${text}`);
 }

@@ -112,10 +112,10 @@ export function clusterJoinRoutes(deps: ApiDeps): RouteDef[] {
             body.secret,
             () => [
               { type: "put", key: learnerKey(added.member.id), value: JSON.stringify(record) },
-              ...added.removed.map((r) => ({
-                type: "delete" as const,
-                range: learnerKey(r.member.id),
-              })),
+              // Records of learners that are members no more (removed now or before).
+              ...[...learners.keys()]
+                .filter((id) => !added.members.some((m) => m.id === id))
+                .map((id) => ({ type: "delete" as const, range: learnerKey(id) })),
               deps.audit.entry(
                 by,
                 "server.join",
