@@ -1,7 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { showServers } from "../cli/servers.js";
 import { controllerId, type ServerRecord } from "../model/server.js";
-import type { Output } from "../output/output.js";
 import { HealthTracker } from "./autopilot.js";
 import type { Member, MemberStatus } from "./membership.js";
 import { clusterView, embeddedView, serverOfMember } from "./servers-view.js";
@@ -149,39 +147,5 @@ describe("embeddedView", () => {
       store: "sqlite",
     });
     expect(embeddedView([old, cur], undefined, T).servers[0]!.controllers).toBe(false);
-  });
-});
-
-describe("gantry servers (table)", () => {
-  const lines = (view: Parameters<typeof showServers>[1]): string[] => {
-    const out: string[] = [];
-    const o: Output = { out: (l) => out.push(l), err: () => undefined, tty: false };
-    showServers(o, view, T);
-    return out;
-  };
-
-  it("prints a row per server and the quorum", () => {
-    const view = clusterView(
-      observation(),
-      [record("s1", 7701, { memberId: "1" })],
-      controllerId("https://127.0.0.1:7701", 7701),
-    );
-    const out = lines(view);
-    expect(out[0]).toMatch(
-      /^NAME\s+ROLE\s+HEALTH\s+LAST CONTACT\s+RAFT INDEX\s+API\s+CONTROLLERS$/,
-    );
-    expect(out[1]).toMatch(
-      /^s1\s+leader\s+healthy\s+1s ago\s+120\s+https:\/\/127.0.0.1:7701\s+leader$/,
-    );
-    expect(out[3]).toMatch(/^s3\s+unknown\s+unreachable\s+59s ago\s+-\s+-\s+-$/);
-    expect(out.at(-1)).toBe("quorum: 2 of 3 voters reachable");
-  });
-
-  it("says so when the quorum is lost and nobody leads", () => {
-    const obs = observation();
-    obs.health.record("2", false, T, T);
-    const out = lines(clusterView(obs, [], undefined));
-    expect(out).toContain("NO QUORUM: 1 of 3 voters reachable; the control plane is read-only");
-    expect(out.at(-1)).toBe("no server leads the controllers right now");
   });
 });
