@@ -219,6 +219,7 @@ Examples:
       const routerWorkers =
         opts.routerWorkers === undefined ? undefined : parseRouterWorkers(opts.routerWorkers);
       const deployResyncMs = parseResync(opts.deployResync);
+      const grace = nodeGraceOption(opts.nodeGrace);
       const portRange =
         opts.portRange === undefined ? undefined : parsePortRange(opts.portRange, "--port-range");
       const acme = parseAcmeFlags(opts);
@@ -236,7 +237,7 @@ Examples:
             nodeName: opts.nodeName ?? defaultNodeName(),
             ...(routerWorkers === undefined ? {} : { routerWorkers }),
             ...(deployResyncMs === undefined ? {} : { deployResyncMs }),
-            ...nodeGraceOption(opts.nodeGrace),
+            ...grace,
             ...(portRange === undefined ? {} : { portRange }),
             ...registryOptions(opts, api.host, true),
             ...(opts.tls === true ? { tls: true } : {}),
@@ -303,6 +304,7 @@ Examples:
     .action(async (opts: UpOptions) => {
       const api = parseHostPort(opts.apiAddr, "--api-addr");
       const deployResyncMs = parseResync(opts.deployResync);
+      const grace = nodeGraceOption(opts.nodeGrace);
       const acme = parseAcmeFlags(opts);
       const cluster = clusterOptions(opts, { apiHost: api.host, dataDir: opts.dataDir });
       const autopilot = parseAutopilotFlags(opts);
@@ -316,7 +318,7 @@ Examples:
             ...(cluster === undefined ? {} : { cluster }),
             ...(autopilot === undefined ? {} : { autopilot }),
             ...(deployResyncMs === undefined ? {} : { deployResyncMs }),
-            ...nodeGraceOption(opts.nodeGrace),
+            ...grace,
             ...(opts.store === undefined ? {} : { store: opts.store }),
             ...registryOptions(opts, api.host, false),
             ...(opts.tls === true ? { tls: true } : {}),
