@@ -24,6 +24,19 @@ describe("planDeploy: a node that dies", () => {
     w.downSince.set(node, w.now);
   }
 
+  it("waits for the grace it is given (--node-grace), not the default", () => {
+    const w = new World();
+    w.graceMs = 20_000;
+    const onB = live(w, { web: 2 }).find((a) => a.node === "node-b")!;
+    kill(w, "node-b");
+    expect(w.settle()).toEqual([]);
+    expect(w.plan().wakeAt).toBe(w.now + 20_000);
+    w.now += NODE_LOST_MS;
+    expect(w.plan().transition).toBeUndefined();
+    w.now += 20_000 - NODE_LOST_MS;
+    expect(w.plan().transition?.events[0]).toBe(`lost web.${onB.index}: node node-b (gone 20 s)`);
+  });
+
   it("replaces its instances on the live nodes after the grace, keeping their names", () => {
     const w = new World();
     const before = live(w, { web: 2 });

@@ -40,6 +40,8 @@ export class World {
   draining = new Set<string>();
   deleted: string[] = [];
   now = T0;
+  /** The controller's --node-grace (ms); undefined: the default, NODE_LOST_MS. */
+  graceMs: number | undefined;
   private n = 0;
 
   put(key: string, value: unknown): void {
@@ -78,7 +80,10 @@ export class World {
   }
 
   plan(): Plan {
-    return planDeploy(this.snapshot(), { suffix: () => `s${String(++this.n).padStart(3, "0")}` });
+    return planDeploy(this.snapshot(), {
+      suffix: () => `s${String(++this.n).padStart(3, "0")}`,
+      ...(this.graceMs === undefined ? {} : { nodeGraceMs: this.graceMs }),
+    });
   }
 
   apply(t: Transition): void {
