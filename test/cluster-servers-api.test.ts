@@ -24,6 +24,7 @@ let cluster: EtcdCluster;
 let a: RunningServer;
 let b: RunningServer;
 const dirs: string[] = [];
+const logs: string[] = [];
 
 async function server(name?: string, store?: string): Promise<RunningServer> {
   const dir = mkdtempSync(join(tmpdir(), "gantry-servers-api-"));
@@ -35,7 +36,9 @@ async function server(name?: string, store?: string): Promise<RunningServer> {
     apiPort: await freePort(),
     registry: false,
     ...(name === undefined ? {} : { name }),
-    log: () => undefined,
+    // Dead members go 2 s after they stop answering (the leader's autopilot).
+    autopilot: { deadServerCleanupMs: 2_000 },
+    log: (l) => logs.push(l),
   });
 }
 
@@ -157,7 +160,7 @@ describe("GET /v1/cluster/servers on etcd", () => {
     );
   });
 
-  it("shows a killed member unreachable (its last contact kept) and the quorum that is left", async () => {
+  it("shows a killed member unreachable (its last contact kept); the leader's autopilot then removes it", async () => {
     const dead = cluster.members[2]!;
     await dead.kill();
     const v = await eventually("the member to be seen unreachable", async () => {
@@ -170,6 +173,17 @@ describe("GET /v1/cluster/servers on etcd", () => {
     expect(row).toMatchObject({ role: "unknown", raftIndex: null });
     expect(row.lastContact).not.toBeNull();
     expect(v.quorum).toEqual({ voters: 3, reachable: 2, ok: true });
+
+    const after = await eventually("the member to be removed", async () => {
+      const got = await view(a);
+      return got.servers.some((r) => r.name === dead.name) ? undefined : got;
+    });
+    expect(after.quorum).toEqual({ voters: 2, reachable: 2, ok: true });
+    expect(logs.filter((l) => l.startsWith("removed dead server"))).toEqual([
+      expect.stringMatching(
+        new RegExp(`^removed dead server ${dead.name} \\(unreachable [23] s\\)$`),
+      ),
+    ]);
   }, 30_000);
 
   it("a server that stops takes its record with it", async () => {
