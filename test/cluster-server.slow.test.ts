@@ -1,9 +1,9 @@
 /**
  * Servers that run their own etcd, as real `gantry server` processes (docs/ha.md, "Servers and
  * their etcd"): `--cluster-init` serves writes and keeps them over a restart; `--cluster-init`
- * again on its data dir is refused; `--force-new-cluster` on a copy of a server's data brings the
- * control plane back with it; a server whose member was removed while it was stopped refuses to
- * start with `server_removed`.
+ * again on its data dir is refused; `--force-new-cluster` on a copy of a server's data, and on the
+ * survivor of a lost majority, brings the control plane back with it; a server whose member is
+ * removed stops with `server_removed`, and refuses to start again.
  */
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +21,8 @@ import {
   type ClusterServer,
 } from "./helpers/cluster-server.js";
 
+const REMOVED =
+  "this server was removed from the cluster (it was unreachable longer than --dead-server-cleanup); wipe DATA_DIR/etcd and DATA_DIR/cluster.json and join again: gantry server --join URL --join-token T";
 const dirs: string[] = [];
 const servers: ClusterServer[] = [];
 const tempDir = (): string => {
@@ -166,8 +168,8 @@ describe("gantry server --force-new-cluster after a majority is lost for good", 
   });
 });
 
-describe("a server removed from the cluster while it was stopped", () => {
-  it("refuses to start with server_removed and says to wipe and join again", async () => {
+describe("a server removed from the cluster", () => {
+  it("stops with server_removed while it runs, and refuses to start again", async () => {
     const aDir = tempDir();
     const aPorts = await clusterPorts();
     const a = await start(aDir, ["--cluster-init", "--name", "a", ...portFlags(aPorts)], aPorts);
@@ -199,15 +201,17 @@ describe("a server removed from the cluster while it was stopped", () => {
         createdAt: new Date().toISOString(),
       });
       await b.stop();
+      // b's server restarts its member from cluster.json, then the cluster removes it
+      const bServer = await start(bDir, ["--api-addr", `127.0.0.1:${bPorts.api}`], bPorts);
       await retry(() => m.remove(added.member.id));
+      expect(await bServer.exited).toBe(1);
+      expect(bServer.output()).toContain(REMOVED);
     } finally {
       m.close();
     }
     const r = await runServerToExit(bDir, ["--api-addr", `127.0.0.1:${bPorts.api}`]);
-    expect(r.code).not.toBe(0);
-    expect(r.output).toContain(
-      "this server was removed from the cluster (it was unreachable longer than --dead-server-cleanup); wipe DATA_DIR/etcd and DATA_DIR/cluster.json and join again: gantry server --join URL --join-token T",
-    );
+    expect(r.code).toBe(1);
+    expect(r.output).toContain(REMOVED);
     // the cluster it left goes on
     const put = await a.cli(["kv", "put", "still", "here"]);
     expect(put.code, put.stderr).toBe(0);

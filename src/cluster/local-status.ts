@@ -49,3 +49,20 @@ export async function waitForLeader(
     await sleep(100);
   }
 }
+
+/**
+ * The client URLs of the cluster's members as this member knows them, from its peer listener's
+ * `/members` (etcd serves it locally: also on a learner, which refuses clients' MemberList,
+ * and without quorum). Empty when it does not answer.
+ */
+export async function knownClientUrls(peerUrl: string): Promise<string[]> {
+  try {
+    const res = await fetch(`${peerUrl}/members`, { signal: AbortSignal.timeout(1_000) });
+    const members = (await res.json()) as { clientURLs?: unknown }[];
+    return members.flatMap((m) =>
+      Array.isArray(m.clientURLs) ? m.clientURLs.filter((u) => typeof u === "string") : [],
+    );
+  } catch {
+    return [];
+  }
+}

@@ -18,7 +18,7 @@ import { etcdUrl, type EtcdLaunch } from "./etcd-args.js";
 import { launchEtcd, type SupervisedEtcd } from "./etcd-process.js";
 import { ClusterDataDirError, EtcdStartError, ServerRemovedError } from "./errors.js";
 import { readIdentity, writeIdentity, type ClusterIdentity } from "./identity.js";
-import { waitForLeader, type LocalStatus } from "./local-status.js";
+import { knownClientUrls, waitForLeader, type LocalStatus } from "./local-status.js";
 import { Membership } from "./membership.js";
 import { promoteWhenCaughtUp } from "./promote.js";
 import type { Store } from "../store/index.js";
@@ -86,7 +86,9 @@ export async function startClusterStore(
           : new Date().toISOString(),
     };
     if (mode.kind !== "restart") writeIdentity(dataDir, identity);
-    const others = started.endpoints ?? (await otherClientUrls(launch.clientUrl));
+    const others = (started.endpoints ?? (await knownClientUrls(launch.peerUrl))).filter(
+      (u) => u !== launch.clientUrl,
+    );
     // A learner refuses the store's requests: it goes last until it is a voter.
     const location = status.isLearner
       ? storeLocation(others[0] ?? launch.clientUrl, [...others, launch.clientUrl])
@@ -221,18 +223,6 @@ const fromIdentity = (id: ClusterIdentity): LocalStatus => ({
   leader: "0",
   isLearner: false,
 });
-
-/** The other members' client URLs, as the cluster lists them (none when it cannot say now). */
-async function otherClientUrls(own: string): Promise<string[]> {
-  const m = new Membership([own]);
-  try {
-    return (await m.list()).flatMap((x) => x.clientUrls).filter((u) => u !== own);
-  } catch {
-    return [];
-  } finally {
-    m.close();
-  }
-}
 
 /** H2's learner promotion (promote.ts), in the background until the member is a voter. */
 function promoteInBackground(
