@@ -9,7 +9,7 @@
  * is chosen first, then a node in it. A candidate must satisfy the constraints (label index,
  * once per plan) and have the CPU and memory free. Pure and deterministic for a given seed.
  */
-import type { Cluster } from "./cluster.js";
+import { SLOT, type Cluster } from "./cluster.js";
 import { milli, type Demand } from "./demand.js";
 import { hashSeed, seeded } from "./rng.js";
 import { unplacedReason } from "./why.js";
@@ -24,11 +24,15 @@ const DRAWS = SAMPLE * 8;
 export interface PlaceOptions {
   /** Seed of the sampling (default: from the app's name). */
   seed?: number;
+  /** Give only `indexes` (nodes stays empty): for callers that map them to names later. */
+  indexesOnly?: true;
 }
 
 export interface Placement {
   /** One node name per placed instance, in order. */
   nodes: string[];
+  /** The same nodes as indexes into the Cluster's names. */
+  indexes: number[];
   /** Why the rest could not be placed (undefined when all were). */
   reason?: string;
   /** Candidate nodes looked at, for the bench's cost figures. */
@@ -37,7 +41,7 @@ export interface Placement {
 
 /** Place `count` instances of `d.app`, reserving their resources in `c` as it goes. */
 export function placeMany(c: Cluster, d: Demand, count: number, o: PlaceOptions = {}): Placement {
-  const out: Placement = { nodes: [], scored: 0 };
+  const out: Placement = { nodes: [], indexes: [], scored: 0 };
   if (count <= 0) return out;
   const rng = seeded(o.seed ?? hashSeed(d.app));
   const cpu = milli(d.cpu);
@@ -53,15 +57,16 @@ export function placeMany(c: Cluster, d: Demand, count: number, o: PlaceOptions 
       if (locCount.has(l)) locCount.set(l, locCount.get(l)! + n);
     }
   const exhausted = new Set<string>();
-  const fits = (i: number): boolean => c.freeCpu[i]! >= cpu && c.freeMem[i]! >= mem;
+  const slots = c.slots;
+  const fits = (i: number): boolean => slots[i * SLOT]! >= cpu && slots[i * SLOT + 1]! >= mem;
   /** Whether node a scores better than node b (fewer of the app, fewer overall, name). */
   const better = (a: number, b: number): boolean => {
     const dm = (mine.get(a) ?? 0) - (mine.get(b) ?? 0);
     if (dm !== 0) return dm < 0;
-    const dl = c.load[a]! - c.load[b]!;
+    const dl = slots[a * SLOT + 2]! - slots[b * SLOT + 2]!;
     return dl !== 0 ? dl < 0 : a < b;
   };
-  const scan = (arr: readonly number[]): number => {
+  const scan = (arr: Int32Array): number => {
     let best = -1;
     out.scored += arr.length;
     for (const i of arr) if (fits(i) && (best < 0 || better(i, best))) best = i;
@@ -86,7 +91,7 @@ export function placeMany(c: Cluster, d: Demand, count: number, o: PlaceOptions 
     work.set(loc, arr);
     return arr.length === 0 ? -1 : pickIn(loc);
   };
-  while (out.nodes.length < count) {
+  while (out.indexes.length < count) {
     let loc: string | undefined;
     for (const l of locs)
       if (!exhausted.has(l) && (loc === undefined || locCount.get(l)! < locCount.get(loc)!))
@@ -102,7 +107,8 @@ export function placeMany(c: Cluster, d: Demand, count: number, o: PlaceOptions 
     }
     c.add(i, d.app, cpu, mem);
     locCount.set(loc, locCount.get(loc)! + 1);
-    out.nodes.push(c.names[i]!);
+    if (o.indexesOnly !== true) out.nodes.push(c.names[i]!);
+    out.indexes.push(i);
   }
   return out;
 }

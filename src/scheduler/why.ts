@@ -10,7 +10,7 @@ const SHOWN = 5;
 
 export function unplacedReason(c: Cluster, d: Demand): string {
   if (c.size === 0) return "no live node to run it on";
-  const base = c.candidates(d.constraints);
+  const base = [...c.candidates(d.constraints)];
   const which = d.constraints.map((x) => `${x.label}=${x.value}`).join(" and ");
   if (base.length === 0)
     return `no live node has ${which} (${c.size} live node${c.size === 1 ? "" : "s"}, none with that label value)`;
@@ -18,14 +18,14 @@ export function unplacedReason(c: Cluster, d: Demand): string {
   const mem = d.memoryMb;
   const node = d.constraints.length === 0 ? "node" : `node with ${which}`;
   const nodes = `${base.length} node${base.length === 1 ? "" : "s"}`;
-  const cpus = base.map((i) => c.freeCpu[i]!);
-  const mems = base.map((i) => c.freeMem[i]!);
+  const cpus = base.map((i) => c.freeCpu(i));
+  const mems = base.map((i) => c.freeMem(i));
   if (!cpus.some((f) => f >= cpu))
     return `no ${node} has ${cpuWords(cpu)} free (${nodes}: ${list(cpus, (f) => String(Math.max(0, f) / 1000))} free)`;
   if (!mems.some((f) => f >= mem))
     return `no ${node} has ${mem} MiB memory free (${nodes}: ${list(mems, (f) => String(Math.max(0, f)))} MiB free)`;
   const pairs = base
-    .map((i) => [c.freeCpu[i]!, c.freeMem[i]!] as const)
+    .map((i) => [c.freeCpu(i), c.freeMem(i)] as const)
     .sort((a, b) => b[0] - a[0] || b[1] - a[1]);
   const shown = pairs
     .slice(0, SHOWN)
