@@ -156,7 +156,9 @@ export class GantryClient {
           if (!late && tried < this.servers.size && mayResend(method, how)) continue;
           if (late) throw new ConnectError(base, noAnswerIn(signal));
         }
-        throw new ConnectError(base, err);
+        // Every server tried and none answered: name them all.
+        const all = how !== undefined && tried >= this.servers.size && this.servers.size > 1;
+        throw new ConnectError(all ? this.servers.all.join(", ") : base, err);
       }
       const stale = res.headers.get("x-gantry-stale") === "true";
       if (stale) this.onStale?.();
