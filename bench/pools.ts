@@ -146,7 +146,7 @@ async function main(): Promise<void> {
       90_000,
     );
     console.log(
-      `frozen: ${frozen} ready again ${secs(thawed - frozenAt)} s after its agent was stopped (SIGSTOP; node TTL 10 s + repairAfter ${REPAIR_AFTER_S} s)`,
+      `frozen: ${frozen} ready again ${secs(thawed - frozenAt)} s after its agent was stopped (SIGSTOP; node TTL 3 s + repairAfter ${REPAIR_AFTER_S} s)`,
     );
     const repair = median(repairs);
     console.log(
