@@ -89,10 +89,11 @@ export async function startClusterStore(
     const others = (started.endpoints ?? (await knownClientUrls(launch.peerUrl))).filter(
       (u) => u !== launch.clientUrl,
     );
-    // A learner refuses the store's requests: it goes last until it is a voter.
-    const location = status.isLearner
-      ? storeLocation(others[0] ?? launch.clientUrl, [...others, launch.clientUrl])
-      : storeLocation(launch.clientUrl, others);
+    // A learner refuses clients' requests: the store uses the other members (until a restart).
+    const location =
+      status.isLearner && others.length > 0
+        ? storeLocation(others[0]!, others)
+        : storeLocation(launch.clientUrl, others);
     let promotion: AbortController | undefined;
     return {
       location,

@@ -75,6 +75,8 @@ export function classify(err: unknown): RpcError {
     details.includes("etcdserver: no leader") ||
     details.includes("raft proposal dropped") ||
     details.includes("etcdserver: not capable") ||
+    // A learner (a joining server's member, until promoted) takes no clients' requests.
+    details.includes("rpc not supported for learner") ||
     details.includes("etcdserver: too many requests")
   ) {
     return r("not-sent");
