@@ -40,7 +40,13 @@ async function http(
   method: string,
   path: string,
   body?: string,
-): Promise<{ status: number; stale: string | null; json: unknown; ms: number }> {
+): Promise<{
+  status: number;
+  stale: string | null;
+  index: string | null;
+  json: unknown;
+  ms: number;
+}> {
   const began = Date.now();
   const res = await fetch(api.url + path, {
     method,
@@ -51,6 +57,7 @@ async function http(
   return {
     status: res.status,
     stale: res.headers.get("x-gantry-stale"),
+    index: res.headers.get("x-gantry-index"),
     json,
     ms: Date.now() - began,
   };
@@ -141,6 +148,15 @@ describe("quorum loss", () => {
     expect(get.stale).toBe("true");
     expect(value(get.json)).toBe("v1");
     expect(store.degraded).toMatchObject({ voters: 3, reachable: 1 });
+    // A blocking read waits, then answers what the member has — unless the client has seen a
+    // later revision than that member (it would go back in time): then no_quorum.
+    const index = Number(get.index);
+    const blocked = await http("GET", `/v1/kv/q/config?index=${index}&wait=300ms`);
+    expect([blocked.status, blocked.stale, value(blocked.json)]).toEqual([200, "true", "v1"]);
+    expect(blocked.ms).toBeGreaterThanOrEqual(250);
+    const ahead = await http("GET", `/v1/kv/q/config?index=${index + 1000}&wait=300ms`);
+    expect(ahead.status).toBe(503);
+    expect((ahead.json as { error: { code: string } }).error.code).toBe("no_quorum");
     const health = await http("GET", "/v1/health");
     expect(health.json).toMatchObject({ quorum: { ok: false, voters: 3, reachable: 1 } });
     // Everything that reads the store says so: the catalog, the apps, the nodes.

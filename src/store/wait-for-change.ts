@@ -1,5 +1,17 @@
-import { CompactedError } from "./errors.js";
+import { CompactedError, NoQuorumError } from "./errors.js";
 import type { KeyRange, Store } from "./types.js";
+
+/**
+ * Without quorum, reads come from one member, which may be behind: when it has not even seen
+ * revision `index` (which the client read before), answering would take the client back in
+ * time (an agent would stop instances it was told to run). Refuse instead; the client keeps
+ * what it has and asks again.
+ */
+function refuseIfBehind(store: Store, index: number): void {
+  const d = store.degraded;
+  if (d !== undefined && d.revision > 0 && d.revision < index)
+    throw new NoQuorumError(d.reachable, d.voters);
+}
 
 /**
  * A blocking read (Consul's `?index=N&wait=`): resolve as soon as something in `range` changed
@@ -28,6 +40,7 @@ export async function waitForChange(
     closing.removeEventListener("abort", onClose);
     watch.cancel();
   }
+  refuseIfBehind(store, index);
 }
 
 /**
@@ -67,4 +80,5 @@ export async function waitForAny(
     stop.removeEventListener("abort", cancelAll);
     cancelAll();
   }
+  refuseIfBehind(store, index);
 }
