@@ -21,7 +21,7 @@ import { readIdentity, writeIdentity, type ClusterIdentity } from "./identity.js
 import { knownClientUrls, waitForLeader, type LocalStatus } from "./local-status.js";
 import { Membership } from "./membership.js";
 import { promoteWhenCaughtUp } from "./promote.js";
-import type { Store } from "../store/index.js";
+import { parseEtcdEndpoints, type Store } from "../store/index.js";
 import { superviseEtcd } from "./supervise.js";
 
 export type { ClusterOptions } from "./cluster-mode.js";
@@ -31,6 +31,8 @@ export interface ClusterStore {
   location: string;
   etcd: SupervisedEtcd;
   identity: ClusterIdentity;
+  /** etcd's membership API on this cluster (the join route adds members through it). */
+  membership: Membership;
   /** startServer opened its store: a learner's promotion starts (and drops its record). */
   storeOpened(store: Store): void;
   /** Stop what runs in the background (learner promotion) and then etcd. */
@@ -95,10 +97,12 @@ export async function startClusterStore(
         ? storeLocation(others[0]!, others)
         : storeLocation(launch.clientUrl, others);
     let promotion: AbortController | undefined;
+    const membership = new Membership(parseEtcdEndpoints(location));
     return {
       location,
       etcd,
       identity,
+      membership,
       storeOpened: (store) => {
         if (status.isLearner && promotion === undefined)
           promotion = promoteInBackground(
@@ -110,6 +114,7 @@ export async function startClusterStore(
       },
       stop: async () => {
         promotion?.abort();
+        membership.close();
         await etcd.stop();
       },
     };

@@ -115,6 +115,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ...(opts.routerPort === undefined ? {} : { routerPort: opts.routerPort }),
       ...(opts.log ? { log: opts.log } : {}),
     });
+    // The server join route adds members through it (docs/ha.md, "Joining a server").
+    if (cluster !== undefined) api.deps.cluster = { membership: cluster.membership };
     const { secret } = loadOrCreateAdminSecret(opts.dataDir);
     // Bootstrap: the data directory's admin token must exist in the store (first run, or a
     // fresh etcd). It is matched by hash, so a token revoked by name is re-created only here.
