@@ -82,6 +82,25 @@ export async function applyApp(
     ctx.progress(`release phase of ${app}: time limit ${spec.releaseTimeout}`);
   }
 
+  if (touches((p) => p === "cpu" || p === "constraints" || p === "spread")) {
+    await apps.settings(app, {
+      ...(spec.cpu === undefined ? {} : { cpu: spec.cpu }),
+      ...(spec.constraints === undefined ? {} : { constraints: spec.constraints }),
+      ...(spec.spread === undefined ? {} : { spread: spec.spread }),
+    });
+    ctx.progress(
+      `placement of ${app}: ${[
+        spec.cpu === undefined ? "" : `cpu ${spec.cpu}`,
+        spec.constraints === undefined
+          ? ""
+          : `constraints ${spec.constraints.join(",") || "(none)"}`,
+        spec.spread === undefined ? "" : `spread ${spec.spread}`,
+      ]
+        .filter((x) => x !== "")
+        .join(", ")}`,
+    );
+  }
+
   if (touches((p) => p === "domains")) {
     const wanted = new Set(spec.domains ?? []);
     const current = new Set(live?.domains ?? []);

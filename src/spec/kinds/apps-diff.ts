@@ -62,6 +62,7 @@ export function diffApp(
   out.push(...httpsFields(spec, live));
   out.push(...testFields(spec, live));
   out.push(...releaseTimeoutFields(spec, live));
+  out.push(...placementFields(spec, live));
 
   const domains = [...(spec.domains ?? [])].sort();
   const liveDomains = live?.domains ?? [];
@@ -240,6 +241,26 @@ function releaseTimeoutFields(spec: AppSpec, live: LiveApp | undefined): FieldCh
       ? `(default ${formatDuration(RELEASE_TIMEOUT_MS)})`
       : formatDuration(live.releaseTimeoutMs);
   return [{ path: "releaseTimeout", old, new: spec.releaseTimeout }];
+}
+
+/**
+ * Placement settings (issue 16): only those the spec gives; left out, the app keeps what
+ * `apps:set cpu=… constraint=… spread=…` gave it.
+ */
+function placementFields(spec: AppSpec, live: LiveApp | undefined): FieldChange[] {
+  const out: FieldChange[] = [];
+  const rows: [string, unknown, unknown][] = [
+    ["cpu", spec.cpu, live?.cpu],
+    ["constraints", spec.constraints, live?.constraints],
+    ["spread", spec.spread, live?.spread],
+  ];
+  for (const [path, want, cur] of rows) {
+    if (want === undefined) continue;
+    if (live !== undefined && JSON.stringify(want) === JSON.stringify(cur ?? null)) continue;
+    if (path === "constraints" && (want as string[]).length === 0 && cur === undefined) continue;
+    out.push({ path, ...(live === undefined ? {} : { old: cur ?? "(none)" }), new: want });
+  }
+  return out;
 }
 
 function formationFields(

@@ -33,6 +33,10 @@ export interface LiveApp {
   testTimeoutMs?: number;
   /** The release phase's limit (issue 15; absent: the default, 10m). */
   releaseTimeoutMs?: number;
+  /** Placement settings (issue 16; absent: none). */
+  cpu?: number;
+  constraints?: string[];
+  spread?: string;
   /** Instances per process type of the release that serves (defaults filled in). */
   formation: Formation;
   /** The process types of the release that serves ([] before the first build). */
@@ -113,6 +117,9 @@ async function liveItem(
       ...(info.test === undefined ? {} : { test: info.test }),
       ...(info.testTimeoutMs === undefined ? {} : { testTimeoutMs: info.testTimeoutMs }),
       ...(info.releaseTimeoutMs === undefined ? {} : { releaseTimeoutMs: info.releaseTimeoutMs }),
+      ...(info.cpu === undefined ? {} : { cpu: info.cpu }),
+      ...(info.constraints === undefined ? {} : { constraints: info.constraints }),
+      ...(info.spread === undefined ? {} : { spread: info.spread }),
       formation: Object.fromEntries(types.map((t) => [t, info.formation[t] ?? 0])),
       processTypes: types,
       config: config.values,

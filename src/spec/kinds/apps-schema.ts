@@ -13,6 +13,7 @@ import {
   type Runtime,
 } from "../../model/app.js";
 import { parseMemoryMb } from "../../model/app-set.js";
+import { ConstraintsSchema, CpuSchema, LabelNameSchema } from "../../model/placement.js";
 import { durationMs, durationSchema } from "../../model/duration.js";
 
 /** What an app gets when gantry.yaml leaves a setting out (the same as `apps:create`). */
@@ -98,6 +99,13 @@ export const AppSpecSchema = z.strictObject({
    * app's value is left alone (`apps:set release-timeout=…`; default 10m).
    */
   releaseTimeout: durationSchema(1000, 6 * 3_600_000).optional(),
+  /**
+   * Placement (issue 16, docs/scheduler.md): CPUs reserved per instance, node label constraints
+   * `label=value`, the node label to spread across. Absent: the app's value is left alone.
+   */
+  cpu: CpuSchema.optional(),
+  constraints: ConstraintsSchema.optional(),
+  spread: LabelNameSchema.optional(),
 });
 export type AppSpec = z.infer<typeof AppSpecSchema>;
 
