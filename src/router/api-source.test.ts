@@ -191,4 +191,48 @@ describe("the API route source", () => {
       apps: [{ name: "late", domains: [], instances: [{ address: "127.0.0.1", port: 9 }] }],
     });
   });
+
+  it("keeps its table and its index when a server without quorum refuses a blocking read", async () => {
+    const asked: string[] = [];
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? "/", "http://x");
+      const json = (status: number, body: unknown, index?: number): void => {
+        res.writeHead(status, {
+          "content-type": "application/json",
+          ...(index === undefined ? {} : { "x-gantry-index": String(index) }),
+        });
+        res.end(JSON.stringify(body));
+      };
+      if (url.pathname === "/v1/apps") {
+        const index = url.searchParams.get("index");
+        asked.push(index ?? "none");
+        // First the app; then a server whose member is behind: it refuses the blocking read,
+        // and a plain read would answer its older view (no apps, index 3).
+        if (asked.length === 1) return json(200, [{ name: "a", domains: [] }], 7);
+        if (index === null) return json(200, [], 3);
+        const message = "the control plane has lost quorum: 1 of 3 servers reachable; read-only";
+        return void setTimeout(() => json(503, { error: { code: "no_quorum", message } }), 20);
+      }
+      if (url.pathname === "/v1/catalog/service/a")
+        return json(200, [{ address: "127.0.0.1", port: 9, status: "passing" }], 7);
+      json(404, { error: { code: "not_found", message: "?" } });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    server.on("connection", (s) => cleanups.push(() => void s.destroy()));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const logs: string[] = [];
+    const source = new ApiRouteSource({
+      client: new GantryClient({ addr: url, token: "t" }),
+      pollMs: 100,
+      log: (l) => logs.push(l),
+    });
+    const seen: RouteSnapshot[] = [];
+    const stop = source.watch((s) => seen.push(s));
+    cleanups.push(stop);
+    await within(3000, "three refused blocking reads", async () => asked.length >= 4);
+    expect(asked.slice(1, 4)).toEqual(["7", "7", "7"]);
+    expect(seen.at(-1)?.apps.map((a) => a.name)).toEqual(["a"]);
+    expect(logs.filter((l) => l.includes("lost quorum"))).toHaveLength(1);
+  });
 });

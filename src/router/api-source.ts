@@ -153,7 +153,7 @@ export class ApiRouteSource implements RouteSource {
         }
         if (++failures === 1)
           this.log(`router: cannot read the app list: ${describe(err)} (retrying)`);
-        index = undefined;
+        if (!keepsIndex(err)) index = undefined;
         await sleep(backoff(failures, err), signal);
       }
     }
@@ -196,7 +196,7 @@ export class ApiRouteSource implements RouteSource {
         if (signal.aborted) return;
         if (++failures === 1)
           this.log(`router: cannot read the instances of ${app}: ${describe(err)} (retrying)`);
-        index = undefined;
+        if (!keepsIndex(err)) index = undefined;
         await sleep(backoff(failures, err), signal);
       }
     }
@@ -224,6 +224,12 @@ function sameInstances(a: RouteInstance[], b: RouteInstance[]): boolean {
     a.length === b.length && a.every((x, i) => x.address === b[i]!.address && x.port === b[i]!.port)
   );
 }
+
+/**
+ * Without quorum a server refuses a blocking read whose index it has not reached (its member is
+ * behind): ask again with the same index rather than take an older view without one.
+ */
+const keepsIndex = (err: unknown): boolean => err instanceof ApiError && err.code === "no_quorum";
 
 /** Server away or overloaded: quick retries; a refused token: slow ones (someone may fix it). */
 function backoff(failures: number, err: unknown): number {
