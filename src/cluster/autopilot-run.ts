@@ -4,9 +4,7 @@
  * `sys/servers/<name>` record and an audit entry. Runs only while this server leads.
  */
 import type { AuditLog } from "../audit/log.js";
-import { K } from "../model/keys.js";
-import { ServerRecordSchema } from "../model/server.js";
-import { text, type Store, type TxnOp } from "../store/index.js";
+import type { Store, TxnOp } from "../store/index.js";
 import {
   AUTOPILOT_DEFAULTS,
   decide,
@@ -14,6 +12,7 @@ import {
   type DeadMember,
   type MemberHealth,
 } from "./autopilot.js";
+import { readServerRecords } from "./registration.js";
 import { serverOfMember } from "./servers-view.js";
 import type { Observation } from "./prober.js";
 
@@ -46,11 +45,17 @@ export function startAutopilot(o: AutopilotOptions): Autopilot {
 
   const onPass = (obs: Observation): void => {
     if (busy !== undefined || stopped) return;
+    busy = pass(obs).finally(() => (busy = undefined));
+  };
+
+  const pass = async (obs: Observation): Promise<void> => {
+    const records = await readServerRecords(o.store);
     const members: MemberHealth[] = obs.members.map((m) => ({
       id: m.id,
       name: m.name,
       isLearner: m.isLearner,
       neverStarted: m.name === "" && m.clientUrls.length === 0,
+      serverAlive: records.some((r) => serverOfMember(r.record, m)),
       ...obs.health.get(m.id),
     }));
     const d = decide(members, cfg, now(), startedAt);
@@ -64,7 +69,7 @@ export function startAutopilot(o: AutopilotOptions): Autopilot {
         if (!d.kept.some((k) => k.member.id === id)) said.delete(id);
       return;
     }
-    busy = remove(d.member, obs).finally(() => (busy = undefined));
+    await remove(d.member, obs);
   };
 
   const remove = async (m: DeadMember, obs: Observation): Promise<void> => {
@@ -79,14 +84,10 @@ export function startAutopilot(o: AutopilotOptions): Autopilot {
     const member = obs.members.find((x) => x.id === m.id);
     try {
       const ops: TxnOp[] = [];
-      if (member !== undefined) {
-        const r = await o.store.range({ prefix: K.servers });
-        for (const kv of r.kvs) {
-          const rec = ServerRecordSchema.safeParse(parse(text(kv.value)));
-          if (rec.success && serverOfMember(rec.data, member))
-            ops.push({ type: "delete", range: kv.key });
-        }
-      }
+      // Its record, had it one left (a record in time would have kept it from removal).
+      if (member !== undefined)
+        for (const r of await readServerRecords(o.store))
+          if (serverOfMember(r.record, member)) ops.push({ type: "delete", range: r.key });
       ops.push(
         o.audit.entry(
           AUTOPILOT_ACTOR,
@@ -112,11 +113,3 @@ export function startAutopilot(o: AutopilotOptions): Autopilot {
 
 const label = (m: DeadMember): string => m.name || `learner ${m.id}`;
 const secs = (m: DeadMember): string => `${Math.round(m.unreachableMs / 1000)} s`;
-
-function parse(s: string): unknown {
-  try {
-    return JSON.parse(s);
-  } catch {
-    return undefined;
-  }
-}

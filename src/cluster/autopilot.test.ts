@@ -159,6 +159,24 @@ describe("decide: the clock", () => {
   });
 });
 
+describe("decide: a member whose server lives", () => {
+  it("is kept, saying why, and the next dead one is considered", () => {
+    const members = [
+      m("1", "alive"),
+      m("2", "alive"),
+      m("3", "alive"),
+      { ...m("4", { deadFor: 90_000 }), serverAlive: true },
+      m("5", dead),
+    ];
+    const d = decide(members, cfg, NOW, T0);
+    expect(d.action === "remove" && d.member.id).toBe("5");
+    const only = decide(members.slice(0, 4), cfg, NOW, T0);
+    expect(only.action).toBe("none");
+    if (only.action === "none")
+      expect(only.kept[0]!.reason).toMatch(/still renews its record.*--etcd-client-addr/);
+  });
+});
+
 describe("decide: learners", () => {
   it("removes a dead learner first, before a dead voter", () => {
     const d = decide(

@@ -8,6 +8,7 @@
  *   delay again), so a leader change never hurries a removal.
  * - One member per pass; learners first (they vote on nothing), then voters, longest dead first.
  *   A learner that never started is left to the server join, which replaces it.
+ * - Never a member whose Gantry server still renews its record: that server lives.
  * - Only while the cluster has quorum now and the live voters still make a majority of the voters
  *   left after the removal, and never below `minServers` voters.
  */
@@ -72,6 +73,12 @@ export interface MemberHealth extends ProbeHealth {
    * now. The server join replaces it when it stays so (src/cluster/join-plan.ts), not this.
    */
   neverStarted?: boolean;
+  /**
+   * Its Gantry server's record (`sys/servers/<name>`, on a 10 s lease) is there: the server
+   * lives, so a member whose status does not answer from here is not dead but unreachable at
+   * the client URL it advertises (say 127.0.0.1 on another machine). It is never removed.
+   */
+  serverAlive?: boolean;
 }
 
 export interface DeadMember {
@@ -131,6 +138,14 @@ export function decide(
   const live = voters.filter((m) => m.alive === true).length;
   const kept: { member: DeadMember; reason: string }[] = [];
   for (const d of dead) {
+    if (members.find((m) => m.id === d.id)?.serverAlive === true) {
+      kept.push({
+        member: d,
+        reason:
+          "its Gantry server still renews its record: its etcd client URL does not answer from here (see --etcd-client-addr)",
+      });
+      continue;
+    }
     if (live < majority(voters.length)) {
       kept.push({
         member: d,

@@ -5,8 +5,8 @@
  * reach) or a lease lost in an outage is written again at the next renewal.
  */
 import { K } from "../model/keys.js";
-import { SERVER_RECORD_TTL, type ServerRecord } from "../model/server.js";
-import { LeaseNotFoundError, type LeaseId, type Store } from "../store/index.js";
+import { SERVER_RECORD_TTL, ServerRecordSchema, type ServerRecord } from "../model/server.js";
+import { LeaseNotFoundError, text, type LeaseId, type Store } from "../store/index.js";
 import { sleep } from "../sleep.js";
 
 export interface Registration {
@@ -58,4 +58,26 @@ export function registerServer(o: {
       if (lease !== undefined) await o.store.revokeLease(lease).catch(() => undefined);
     },
   };
+}
+
+/**
+ * Every server's record with its key; records this version cannot read are left out, and none
+ * are returned when the store does not answer (callers decide without them).
+ */
+export async function readServerRecords(
+  store: Store,
+): Promise<{ key: string; record: ServerRecord }[]> {
+  try {
+    const r = await store.range({ prefix: K.servers });
+    return r.kvs.flatMap((kv) => {
+      try {
+        const rec = ServerRecordSchema.safeParse(JSON.parse(text(kv.value)));
+        return rec.success ? [{ key: kv.key, record: rec.data }] : [];
+      } catch {
+        return [];
+      }
+    });
+  } catch {
+    return [];
+  }
 }

@@ -1,9 +1,8 @@
+import { readServerRecords } from "../../cluster/registration.js";
 import { clusterView, embeddedView } from "../../cluster/servers-view.js";
 import { LEADER_KEY } from "../../controllers/leader.js";
-import { K } from "../../model/keys.js";
-import { ServerRecordSchema, type ServerRecord } from "../../model/server.js";
 import { allowsPrefix } from "../../model/token.js";
-import { text, type Store } from "../../store/index.js";
+import { text } from "../../store/index.js";
 import { forbidden } from "../errors.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 
@@ -24,7 +23,7 @@ export function clusterServerRoutes(deps: ApiDeps): RouteDef[] {
         ctx.allowQuery();
         if (!allowsPrefix(ctx.who.policies, "node", "", "read")) throw forbidden("read servers");
         const [records, leader] = await Promise.all([
-          readRecords(deps.store),
+          readServerRecords(deps.store).then((rs) => rs.map((r) => r.record)),
           deps.store
             .get(LEADER_KEY)
             .then((kv) => (kv === undefined ? undefined : text(kv.value)))
@@ -39,20 +38,4 @@ export function clusterServerRoutes(deps: ApiDeps): RouteDef[] {
       },
     },
   ];
-}
-
-async function readRecords(store: Store): Promise<ServerRecord[]> {
-  try {
-    const r = await store.range({ prefix: K.servers });
-    return r.kvs.flatMap((kv) => {
-      try {
-        const rec = ServerRecordSchema.safeParse(JSON.parse(text(kv.value)));
-        return rec.success ? [rec.data] : [];
-      } catch {
-        return [];
-      }
-    });
-  } catch {
-    return [];
-  }
 }
