@@ -178,13 +178,17 @@ class NodeAgent implements Agent {
         if (err instanceof ApiError && err.status >= 400 && err.status < 500)
           this.rejectJoined(err);
         // Without quorum (503 no_quorum) nothing is lost: the lease waits, instances keep running.
+        const noQuorum = err instanceof ApiError && err.code === "no_quorum";
         if (failures++ === 0)
           this.log(
-            err instanceof ApiError && err.code === "no_quorum"
+            noQuorum
               ? `agent: ${message(err)}; heartbeats wait for it, instances keep running`
               : `agent: cannot reach the control plane: ${message(err)}; retrying`,
           );
-        await sleep(Math.min(5000, 200 * failures), this.abort.signal);
+        // …but once quorum is back the lease has its TTL (and an election timeout) left: keep
+        // the heartbeats' pace rather than back off beyond it.
+        const pause = Math.min(5000, 200 * failures);
+        await sleep(noQuorum ? Math.min(pause, (this.ttl * 1000) / 3) : pause, this.abort.signal);
       }
     }
   }
