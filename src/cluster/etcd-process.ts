@@ -98,7 +98,9 @@ function spawnEtcd(args: string[], fd: number): ChildProcess {
     process.platform === "linux" && existsSync(SETPRIV)
       ? [SETPRIV, ["--pdeathsig", "TERM", "--", ETCD_BIN, ...args]]
       : [ETCD_BIN, args];
-  return spawn(cmd, argv, { stdio: ["ignore", fd, fd] });
+  // Its own session: a Ctrl-C (SIGINT to the terminal's process group) or a signal to the
+  // server's group reaches the server, which stops etcd in its order, not etcd at once.
+  return spawn(cmd, argv, { stdio: ["ignore", fd, fd], detached: true });
 }
 
 // Every etcd this process runs dies with it, also on process.exit() without a stop.
