@@ -198,7 +198,7 @@ class NodeAgent implements Agent {
    * lease hostage; the client then moves on to the next server it knows (client/servers.ts).
    */
   private beatSignal(): AbortSignal {
-    const ms = Math.max(1000, (this.ttl * 1000) / 3);
+    const ms = Math.max(1000, Math.round((this.ttl * 1000) / 3));
     return AbortSignal.any([this.abort.signal, AbortSignal.timeout(ms)]);
   }
 
