@@ -121,7 +121,9 @@ export class GantryClient {
         ? parseDuration(opts.query["wait"])
         : undefined;
     const deadline =
-      waitMs === undefined ? undefined : AbortSignal.timeout(waitMs + this.blockingMarginMs);
+      waitMs === undefined
+        ? undefined
+        : AbortSignal.timeout(Math.round(waitMs + this.blockingMarginMs));
     const signal =
       deadline === undefined
         ? opts.signal
