@@ -118,6 +118,9 @@ describe("clusterView", () => {
   it("a record with a member id never matches another member by name", () => {
     expect(serverOfMember(record("s1", 1, { memberId: "9" }), member("1", "s1"))).toBe(false);
     expect(serverOfMember(record("s1", 1), member("1", "s1"))).toBe(true);
+    // A member id in another shape still matches by the member's peer URL.
+    const byUrl = record("s1", 1, { memberId: "0xaa", etcdPeerUrl: "http://127.0.0.1:2180" });
+    expect(serverOfMember(byUrl, member("1", "s1"))).toBe(true);
     expect(serverOfMember(record("", 1), member("5", ""))).toBe(false);
   });
 });

@@ -20,14 +20,14 @@ const iso = (ms: number | undefined): string | null =>
 
 /** Whether `r` is the server of member `m`: by member id, else its etcd URLs, else its name. */
 export function serverOfMember(r: ServerRecord, m: Member): boolean {
-  if (r.memberId !== undefined) return r.memberId === m.id;
+  if (r.memberId !== undefined && r.memberId === m.id) return true;
   if (r.etcdPeerUrl !== undefined || r.etcdClientUrl !== undefined)
     return (
       (r.etcdPeerUrl !== undefined && m.peerUrls.includes(r.etcdPeerUrl)) ||
       (r.etcdClientUrl !== undefined && m.clientUrls.includes(r.etcdClientUrl))
     );
   // A cluster server is named as its etcd member is.
-  return m.name !== "" && r.name === m.name;
+  return r.memberId === undefined && m.name !== "" && r.name === m.name;
 }
 
 function roleOf(m: Member, st: MemberStatus | undefined, alive: boolean): ServerRole {
