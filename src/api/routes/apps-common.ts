@@ -26,7 +26,10 @@ export function appsOf(deps: ApiDeps): AppService {
 export function apiBase(ctx: Ctx, deps: ApiDeps): string {
   if (deps.publicUrl !== undefined) return deps.publicUrl;
   const host = ctx.req.headers.host ?? "127.0.0.1";
-  return `http://${/^[A-Za-z0-9.:[\]-]+$/.test(host) ? host : "127.0.0.1"}`;
+  // An HTTPS API (the cluster CA) gives https remotes: git pushes then verify the server.
+  const scheme =
+    "encrypted" in ctx.req.socket && ctx.req.socket.encrypted === true ? "https" : "http";
+  return `${scheme}://${/^[A-Za-z0-9.:[\]-]+$/.test(host) ? host : "127.0.0.1"}`;
 }
 
 /** The result line that ends every deploy/build stream (the same as src/build/result.ts). */
