@@ -204,13 +204,13 @@ describe("a server removed from the cluster", () => {
       // b's server restarts its member from cluster.json, then the cluster removes it
       const bServer = await start(bDir, ["--api-addr", `127.0.0.1:${bPorts.api}`], bPorts);
       await retry(() => m.remove(added.member.id));
-      expect(await bServer.exited).toBe(1);
+      expect(await bServer.exited, bServer.output()).toBe(1);
       expect(bServer.output()).toContain(REMOVED);
     } finally {
       m.close();
     }
     const r = await runServerToExit(bDir, ["--api-addr", `127.0.0.1:${bPorts.api}`]);
-    expect(r.code).toBe(1);
+    expect(r.code, JSON.stringify(r)).toBe(1);
     expect(r.output).toContain(REMOVED);
     // the cluster it left goes on
     const put = await a.cli(["kv", "put", "still", "here"]);

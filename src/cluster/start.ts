@@ -55,6 +55,12 @@ export function refuseStoreFlag(dataDir: string): void {
   );
 }
 
+/** ServerRemovedError when the cluster's etcd has stopped for good as a removed member. */
+export async function removedError(c: ClusterStore): Promise<ServerRemovedError | undefined> {
+  const exit = await Promise.race([c.etcd.exited, Promise.resolve(undefined)]);
+  return exit?.removed === true ? new ServerRemovedError() : undefined;
+}
+
 export async function startClusterStore(
   dataDir: string,
   o: ClusterOptions,

@@ -95,13 +95,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   ensureDataDir(opts.dataDir);
   const files = dataFiles(opts.dataDir);
   const cluster = await startOwnEtcd(opts);
+  // etcd's client waits on timers that do not keep the process up: without this, a start whose
+  // etcd went away meanwhile (removed) would end the process silently.
+  const hold = cluster === undefined ? undefined : setInterval(() => undefined, 1_000);
   let store: Store;
   try {
     store = await openStore(cluster?.location ?? opts.store ?? files.store);
     cluster?.storeOpened(store);
   } catch (err) {
+    clearInterval(hold);
     await cluster?.stop();
-    throw err;
+    throw await startFailure(cluster, err);
   }
   let api: ApiServer | undefined;
   let plane: ServersPlane | undefined;
@@ -276,8 +280,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     await api?.close().catch(() => undefined);
     await store.close().catch(() => undefined);
     await cluster?.stop().catch(() => undefined);
-    throw err;
+    throw await startFailure(cluster, err);
+  } finally {
+    clearInterval(hold);
   }
+}
+
+/** A start that failed because this server's etcd member was removed says so. */
+async function startFailure(cluster: ClusterStore | undefined, err: unknown): Promise<unknown> {
+  if (cluster === undefined) return err;
+  const { removedError } = await import("../cluster/start.js");
+  return (await removedError(cluster)) ?? err;
 }
 
 /** This server's own etcd: asked for (`cluster`), or the data directory belongs to a cluster. */
