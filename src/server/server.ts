@@ -94,10 +94,16 @@ export interface RunningServer {
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   ensureDataDir(opts.dataDir);
   const files = dataFiles(opts.dataDir);
-  const cluster = await startOwnEtcd(opts);
-  // etcd's client waits on timers that do not keep the process up: without this, a start whose
-  // etcd went away meanwhile (removed) would end the process silently.
-  const hold = cluster === undefined ? undefined : setInterval(() => undefined, 1_000);
+  // Waits on etcd (a fetch whose socket undici unrefs, etcd's client's timers) do not keep the
+  // process up: without this, a start whose etcd went away meanwhile (removed) ended silently.
+  const hold = setInterval(() => undefined, 1_000);
+  let cluster: ClusterStore | undefined;
+  try {
+    cluster = await startOwnEtcd(opts);
+  } catch (err) {
+    clearInterval(hold);
+    throw err;
+  }
   let store: Store;
   try {
     store = await openStore(cluster?.location ?? opts.store ?? files.store);
