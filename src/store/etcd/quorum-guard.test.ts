@@ -34,9 +34,10 @@ afterEach(() => {
   for (const g of guards.splice(0)) g.close();
 });
 
-const LOST = { voters: 3, reachable: 1, leader: false, term: 0 };
-const ELECTING = { voters: 3, reachable: 2, leader: false, term: 0 };
-const OK = { voters: 3, reachable: 3, leader: true, term: 2 };
+const LOST = { voters: 3, reachable: 1, slow: 0, leader: false, term: 0 };
+const ELECTING = { voters: 3, reachable: 2, slow: 0, leader: false, term: 0 };
+const OK = { voters: 3, reachable: 3, slow: 0, leader: true, term: 2 };
+const SLOW = { voters: 3, reachable: 1, slow: 2, leader: true, term: 2 };
 
 /** A request that never answers until `answer` is called (and then only if not abandoned). */
 function hanging<T>(): { start: (t: Token) => Promise<T>; token: () => Token | undefined } {
@@ -53,7 +54,10 @@ function hanging<T>(): { start: (t: Token) => Promise<T>; token: () => Token | u
 describe("verdictOf", () => {
   it("is lost without a majority, electing without a leader, ok otherwise", () => {
     expect(verdictOf({ ...LOST, at: 0 })).toBe("lost");
-    expect(verdictOf({ voters: 2, reachable: 1, leader: true, term: 1, at: 0 })).toBe("lost");
+    expect(verdictOf({ voters: 2, reachable: 1, slow: 0, leader: true, term: 1, at: 0 })).toBe(
+      "lost",
+    );
+    expect(verdictOf({ ...SLOW, at: 0 })).toBe("unsure");
     expect(verdictOf({ ...ELECTING, at: 0 })).toBe("electing");
     expect(verdictOf({ ...OK, at: 0 })).toBe("ok");
   });
@@ -69,7 +73,7 @@ describe("QuorumGuard", () => {
     expect(g.degraded).toBeUndefined();
   });
 
-  it("abandons a waiting write once no majority answers, and refuses the next at once", async () => {
+  it("abandons a waiting write once no majority answers, the next sooner", async () => {
     const g = guard();
     view = LOST;
     const w = hanging<string>();
@@ -83,15 +87,13 @@ describe("QuorumGuard", () => {
     expect(w.token()?.stopped).toBe(true);
     expect(g.degraded).toMatchObject({ voters: 3, reachable: 1 });
 
-    let sent = false;
-    const next = await g
-      .write(async () => {
-        sent = true;
-        return "x";
-      })
-      .catch((e: unknown) => e);
-    expect(next).toBeInstanceOf(NoQuorumError);
-    expect(sent).toBe(false);
+    // While degraded the next is still sent (it would go through once a leader is back), and
+    // abandoned sooner.
+    const w2 = hanging<string>();
+    const again = Date.now();
+    expect(await g.write(w2.start).catch((e: unknown) => e)).toBeInstanceOf(NoQuorumError);
+    expect(Date.now() - again).toBeLessThan(400);
+    expect(w2.token()?.stopped).toBe(true);
   });
 
   it("serves a waiting read locally once no majority answers, then reads locally at once", async () => {
@@ -166,5 +168,39 @@ describe("QuorumGuard", () => {
     );
     expect(read).toEqual({ rev: 9 });
     expect(attempts).toBe(2);
+  });
+
+  it("calls members that answer late lost only when a second look finds them late too", async () => {
+    const g = guard();
+    view = SLOW;
+    const w = hanging<string>();
+    const began = Date.now();
+    const err = await g.write(w.start).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NoQuorumError);
+    expect(Date.now() - began).toBeGreaterThanOrEqual(500);
+    expect(Date.now() - began).toBeLessThan(1_500);
+    expect(looks).toBeGreaterThanOrEqual(2);
+  });
+
+  it("does not give up on a slow request while others are answered after it was sent", async () => {
+    const g = guard();
+    view = LOST;
+    const w = hanging<string>();
+    let settled = false;
+    void g.write(w.start).then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    // A busy cluster: answers keep coming although the look (timed out) found too few members.
+    for (let i = 0; i < 12; i++) {
+      await sleep(50);
+      await g.write(async () => "answered");
+    }
+    expect(settled).toBe(false);
+    expect(g.degraded).toBeUndefined();
+    // Once nothing answers any more, it is given up on.
+    await sleep(1_000);
+    expect(settled).toBe(true);
+    expect(w.token()?.stopped).toBe(true);
   });
 });

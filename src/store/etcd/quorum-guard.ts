@@ -1,18 +1,25 @@
 import { NoQuorumError, UnavailableError } from "../errors.js";
 import type { StoreDegraded } from "../types.js";
 import type { Token } from "./connection.js";
-import { verdictOf, type QuorumProbe, type QuorumView } from "./quorum.js";
+import { verdictOf, type QuorumProbe, type QuorumView, type Verdict } from "./quorum.js";
 
 /** A request slower than this makes the guard look at the members. */
 const LOOK_AFTER_MS = 250;
 /** How often requests in flight are looked at. */
 const TICK_MS = 100;
-/** While quorum is lost, a write looks again when the last look is older than this. */
-const FRESH_MS = 100;
+/** While degraded: a request slower than this is looked at. */
+const DEGRADED_LOOK_AFTER_MS = 100;
 /** While quorum is lost: how often the members are looked at again. */
 const RECHECK_MS = 500;
 /** A read still waiting this long for a leader (election under way) is served locally. */
 const READ_PATIENCE_MS = 1_500;
+/**
+ * A request is not given up on while other requests, sent after it, were answered within this
+ * long: the cluster is busy, not without quorum (a look may time out under load).
+ */
+const ANSWERED_WITHIN_MS = 500;
+/** How long looks must keep finding members slow before that counts as lost. */
+const CONFIRM_MS = 300;
 /** A request still waiting this long after a new leader was elected was lost with the old one. */
 const NEW_LEADER_GRACE_MS = 250;
 
@@ -59,6 +66,10 @@ export class QuorumGuard {
   private looking = false;
   /** The raft term of the latest answer. */
   private term = 0;
+  /** When the latest answer that needed the leader came (ms since the epoch). */
+  private lastAnswer = 0;
+  /** When looks started to find too few members answering in time, some of them slow. */
+  private unsureSince: number | undefined;
   private state: StoreDegraded | undefined;
   private closed = false;
 
@@ -69,15 +80,12 @@ export class QuorumGuard {
   }
 
   /**
-   * A write: refused at once while quorum is lost (looking again when the last look is over
-   * 100 ms old), abandoned once it turns out to be.
+   * A write: abandoned once quorum turns out to be lost (after 250 ms of waiting; 100 ms while
+   * the store is degraded). It is still sent while degraded: the members refuse it at once
+   * while they have no leader, and it goes through as soon as they have one again (a verdict
+   * would lag behind the client's own reconnection to members that came back).
    */
   async write<T>(start: (token: Token) => Promise<T>): Promise<T> {
-    if (this.state !== undefined) {
-      const view = await this.probe.view(FRESH_MS).catch(() => this.probe.latest);
-      if (view !== undefined && verdictOf(view) === "lost")
-        throw new NoQuorumError(view.reachable, view.voters);
-    }
     return this.watched(start, false);
   }
 
@@ -129,6 +137,7 @@ export class QuorumGuard {
       running.then(
         (v) => {
           if (this.pending.delete(entry)) {
+            this.lastAnswer = Date.now();
             const term = termOf(v);
             if (term > this.term) this.term = term;
             // An answer that needed the leader: quorum is back, if it was gone.
@@ -151,19 +160,23 @@ export class QuorumGuard {
       return;
     }
     const now = Date.now();
-    if (this.looking || ![...this.pending].some((p) => now - p.started >= LOOK_AFTER_MS)) return;
+    const lookAfter = this.state === undefined ? LOOK_AFTER_MS : DEGRADED_LOOK_AFTER_MS;
+    if (this.looking || ![...this.pending].some((p) => now - p.started >= lookAfter)) return;
     this.looking = true;
     try {
       const view = await this.probe.view(LOOK_AFTER_MS);
-      const verdict = verdictOf(view);
       const after = Date.now();
+      const verdict = this.confirmed(verdictOf(view), after);
       if (verdict === "ok") {
         this.stuckOnOldLeader(view, after);
         return;
       }
+      // Answers that needed the leader keep coming (a busy cluster, a slow look): only slow.
+      const answering = after - this.lastAnswer < ANSWERED_WITHIN_MS;
       const giveUp = [...this.pending].filter(
         (p) =>
-          after - p.started >= LOOK_AFTER_MS &&
+          after - p.started >= lookAfter &&
+          !(answering && this.lastAnswer > p.started) &&
           (verdict === "lost" || (p.read && after - p.started >= READ_PATIENCE_MS)),
       );
       if (giveUp.length === 0) return;
@@ -177,6 +190,20 @@ export class QuorumGuard {
     } finally {
       this.looking = false;
     }
+  }
+
+  /**
+   * Members that did not answer in time may be busy rather than gone: "unsure" counts as lost
+   * only when a look at least 300 ms later is still unsure (until then: wait, as for an
+   * election). Members that refuse are gone at once.
+   */
+  private confirmed(verdict: Verdict, now: number): Exclude<Verdict, "unsure"> {
+    if (verdict !== "unsure") {
+      this.unsureSince = undefined;
+      return verdict;
+    }
+    this.unsureSince ??= now;
+    return now - this.unsureSince >= CONFIRM_MS ? "lost" : "electing";
   }
 
   /**

@@ -1,11 +1,14 @@
 import { Etcd3 } from "etcd3";
 import type { EtcdConnection } from "./connection.js";
+import { classify } from "./rpc-errors.js";
 
 /** What a look at every voting member found. */
 export interface QuorumView {
   voters: number;
   /** Voters that answered their status in time. */
   reachable: number;
+  /** Voters whose status did not come in time but that did not refuse either (busy, or cut off). */
+  slow: number;
   /** Some answering voter follows a leader. */
   leader: boolean;
   /** The highest raft term among answering voters that follow a leader (0: none). */
@@ -17,13 +20,15 @@ export interface QuorumView {
 /**
  * - `ok`: a majority answers and there is a leader: requests go through (or are merely slow);
  * - `electing`: a majority answers but none has a leader yet: an election is plausible, wait;
+ * - `unsure`: no majority answers in time, but with the slow ones there would be one: a busy
+ *   cluster, or members cut off (QuorumGuard asks twice before it calls that lost);
  * - `lost`: no majority answers: no leader can be elected until members come back.
  */
-export type Verdict = "ok" | "electing" | "lost";
+export type Verdict = "ok" | "electing" | "unsure" | "lost";
 
 export function verdictOf(v: QuorumView): Verdict {
-  if (v.reachable * 2 <= v.voters) return "lost";
-  return v.leader ? "ok" : "electing";
+  if (v.reachable * 2 > v.voters) return v.leader ? "ok" : "electing";
+  return (v.reachable + v.slow) * 2 > v.voters ? "unsure" : "lost";
 }
 
 /** "http://h:p/" and "h:p" name the same member. */
@@ -38,6 +43,8 @@ interface Voter {
   id: string;
   url: string | undefined;
 }
+
+const DEADLINE_EXCEEDED = 4;
 
 const GRPC = {
   "grpc.initial_reconnect_backoff_ms": 100,
@@ -90,7 +97,7 @@ export class QuorumProbe {
     const urls = new Map<string, string>();
     for (const u of [...this.conn.endpoints, ...(this.voters ?? []).flatMap((v) => v.url ?? [])])
       if (!urls.has(norm(u))) urls.set(norm(u), u);
-    const [list, statuses] = await Promise.all([
+    const [list, { statuses, slow }] = await Promise.all([
       this.memberList(deadline),
       this.statuses([...urls.values()], deadline),
     ]);
@@ -103,6 +110,7 @@ export class QuorumProbe {
       view = {
         voters: urls.size,
         reachable: statuses.size,
+        slow: slow.size,
         leader: led.length > 0,
         term: Math.max(0, ...led.map((st) => st.term)),
         at: Date.now(),
@@ -113,13 +121,17 @@ export class QuorumProbe {
       );
       if (unseen.length > 0) {
         const more = await this.statuses(unseen, Date.now() + this.timeoutMs);
-        for (const [id, st] of more) statuses.set(id, st);
+        for (const [id, st] of more.statuses) statuses.set(id, st);
+        for (const u of more.slow) slow.add(u);
       }
       const answering = voters.flatMap((v) => statuses.get(v.id) ?? []);
       const led = answering.filter((st) => st.leader !== "0");
       view = {
         voters: voters.length,
         reachable: answering.length,
+        slow: voters.filter(
+          (v) => !statuses.has(v.id) && v.url !== undefined && slow.has(norm(v.url)),
+        ).length,
         leader: led.length > 0,
         term: Math.max(0, ...led.map((st) => st.term)),
         at: Date.now(),
@@ -140,23 +152,30 @@ export class QuorumProbe {
     return Promise.any(asks).catch(() => undefined);
   }
 
-  /** member id → the leader it follows ("0": none) and its term, for each URL that answered. */
-  private async statuses(urls: string[], deadline: number): Promise<Map<string, Status>> {
-    const out = new Map<string, Status>();
+  /**
+   * member id → the leader it follows ("0": none) and its term, for each URL that answered;
+   * and the URLs (normalized) that did not answer in time, as opposed to refusing.
+   */
+  private async statuses(
+    urls: string[],
+    deadline: number,
+  ): Promise<{ statuses: Map<string, Status>; slow: Set<string> }> {
+    const statuses = new Map<string, Status>();
+    const slow = new Set<string>();
     await Promise.all(
       urls.map(async (url) => {
         try {
           const s = await this.client(url).maintenance.status({ deadline });
-          out.set(String(s.header.member_id), {
+          statuses.set(String(s.header.member_id), {
             leader: String(s.leader),
             term: Number(s.raftTerm),
           });
-        } catch {
-          // unreachable
+        } catch (err) {
+          if (classify(err).code === DEADLINE_EXCEEDED) slow.add(norm(url));
         }
       }),
     );
-    return out;
+    return { statuses, slow };
   }
 
   private client(url: string): Etcd3 {
