@@ -20,6 +20,7 @@ import {
   startClusterServer,
   type ClusterServer,
 } from "./helpers/cluster-server.js";
+import { runCli } from "./helpers/gantry.js";
 
 const REMOVED =
   "this server was removed from the cluster (it was unreachable longer than --dead-server-cleanup); wipe DATA_DIR/etcd and DATA_DIR/cluster.json and join again: gantry server --join URL --join-token T";
@@ -108,6 +109,52 @@ describe("gantry server --cluster-init", () => {
     const put = await s.cli(["kv", "put", "cfg/colour", "green"]);
     expect(put.code, put.stderr).toBe(0);
     expect(await s.stop()).toBe(0);
+  });
+});
+
+describe("gantry server --join", () => {
+  it("joins as a learner, is promoted, serves the cluster's data, and restarts without flags", async () => {
+    const aDir = tempDir();
+    const aPorts = await clusterPorts();
+    const a = await start(aDir, ["--cluster-init", "--name", "a", ...portFlags(aPorts)], aPorts);
+    expect((await a.cli(["kv", "put", "from", "a"])).code).toBe(0);
+    const made = await a.cli(["join-tokens", "create", "--server"]);
+    expect(made.code, made.stderr).toBe(0);
+    const token = /^K10\S+/m.exec(made.stdout)![0];
+    const bDir = tempDir();
+    const bPorts = await clusterPorts();
+    const b = await start(
+      bDir,
+      ["--join", a.url, "--join-token", token, "--name", "b", ...portFlags(bPorts)],
+      bPorts,
+    );
+    // the cluster's CA and config key came with the join
+    expect(readFileSync(join(bDir, "ca.crt"), "utf8")).toBe(
+      readFileSync(join(aDir, "ca.crt"), "utf8"),
+    );
+    expect(readFileSync(join(bDir, "secret.key"), "utf8").trim()).toBe(
+      readFileSync(join(aDir, "secret.key"), "utf8").trim(),
+    );
+    const env = { ...b.env(), GANTRY_TOKEN: a.env()["GANTRY_TOKEN"]! };
+    expect((await runCli(["kv", "get", "from"], env)).stdout.trim()).toBe("a");
+    const m = new Membership([`http://127.0.0.1:${aPorts.client}`]);
+    try {
+      await retry(async () => {
+        const mb = (await m.list()).find((x) => x.name === "b");
+        if (mb === undefined || mb.isLearner) throw new Error("not a voter yet");
+      });
+    } finally {
+      m.close();
+    }
+    expect(readIdentity(bDir)).toMatchObject({
+      name: "b",
+      clusterId: readIdentity(aDir)!.clusterId,
+    });
+    expect(await b.stop()).toBe(0);
+    const again = await start(bDir, ["--api-addr", `127.0.0.1:${bPorts.api}`], bPorts);
+    expect((await runCli(["kv", "put", "from", "b"], env)).code).toBe(0);
+    expect((await a.cli(["kv", "get", "from"])).stdout.trim()).toBe("b");
+    expect(await again.stop()).toBe(0);
   });
 });
 
