@@ -51,8 +51,7 @@ export function addClusterFlags(cmd: Command): Command {
     );
 }
 
-export const CLUSTER_EXAMPLES = `
-  $ gantry server --cluster-init --api-addr 10.0.0.1:7700           # the first server
+export const CLUSTER_EXAMPLES = `  $ gantry server --cluster-init --api-addr 10.0.0.1:7700           # the first server
   $ gantry join-tokens create --server                                # on it: a token for the next
   $ gantry server --join https://10.0.0.1:7700 --join-token-file /etc/gantry/join-token \\
       --api-addr 10.0.0.2:7700                                        # each further server
