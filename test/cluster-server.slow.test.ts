@@ -203,6 +203,8 @@ describe("gantry server --force-new-cluster after a majority is lost for good", 
       ports[0]!,
     );
     expect((await s.cli(["kv", "get", "kept"])).stdout.trim()).toBe("yes");
+    // the same cluster, now of one member
+    expect(readIdentity(dataDirs[0]!)?.clusterId).toBe(st.clusterId);
     const write = await s.cli(["kv", "put", "after", "force"]);
     expect(write.code, write.stderr).toBe(0);
     const m = new Membership([survivor]);
