@@ -82,14 +82,32 @@ const options = (endpoints: number): Omit<IOptions, "hosts"> => ({
  * nothing, and the callers (join, promotion, dead-server cleanup) decide on time.
  */
 export class Membership {
-  private readonly cluster: Etcd3;
+  private client: { key: string; etcd: Etcd3 } | undefined;
   private readonly probes = new Map<string, Etcd3>();
+  private readonly endpoints: () => readonly string[];
 
+  /**
+   * `endpoints`: the members to ask, or a function giving them now (a server's store learns
+   * members that joined later; its membership calls follow it).
+   */
   constructor(
-    endpoints: string[],
+    endpoints: readonly string[] | (() => readonly string[]),
     private readonly timeoutMs = 2_000,
   ) {
-    this.cluster = new Etcd3({ hosts: endpoints, ...options(endpoints.length) });
+    this.endpoints = typeof endpoints === "function" ? endpoints : () => endpoints;
+  }
+
+  /** The client over the members known now (made again when they changed). */
+  private get cluster(): Etcd3 {
+    const hosts = [...this.endpoints()];
+    const key = hosts.join(",");
+    if (this.client?.key !== key) {
+      // Calls under way on the former client finish first (they have 2 s deadlines).
+      const old = this.client?.etcd;
+      if (old !== undefined) setTimeout(() => old.close(), 10_000).unref();
+      this.client = { key, etcd: new Etcd3({ hosts, ...options(hosts.length) }) };
+    }
+    return this.client.etcd;
   }
 
   private deadline(ms = this.timeoutMs): { deadline: number } {
@@ -155,7 +173,8 @@ export class Membership {
   }
 
   close(): void {
-    this.cluster.close();
+    this.client?.etcd.close();
+    this.client = undefined;
     for (const c of this.probes.values()) c.close();
     this.probes.clear();
   }

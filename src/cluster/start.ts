@@ -22,6 +22,7 @@ import { knownClientUrls, waitForLeader, type LocalStatus } from "./local-status
 import { Membership } from "./membership.js";
 import { promoteWhenCaughtUp } from "./promote.js";
 import { parseEtcdEndpoints, type Store } from "../store/index.js";
+import { EtcdStore } from "../store/etcd/index.js";
 import { superviseEtcd } from "./supervise.js";
 
 export type { ClusterOptions } from "./cluster-mode.js";
@@ -97,19 +98,23 @@ export async function startClusterStore(
     const others = (started.endpoints ?? (await knownClientUrls(launch.peerUrl))).filter(
       (u) => u !== launch.clientUrl,
     );
-    // A learner refuses clients' requests: the store uses the other members (until a restart).
+    // A learner refuses clients' requests (they move on to the next member): the store starts
+    // on the other members and comes to its own once promoted; members that join later are
+    // learned by the store (EtcdConnection.syncMembers), and the membership calls follow it.
     const location =
       status.isLearner && others.length > 0
-        ? storeLocation(others[0]!, others)
+        ? storeLocation(others[0]!, [...others, launch.clientUrl])
         : storeLocation(launch.clientUrl, others);
     let promotion: AbortController | undefined;
-    const membership = new Membership(parseEtcdEndpoints(location));
+    let endpoints = (): readonly string[] => parseEtcdEndpoints(location);
+    const membership = new Membership(() => endpoints());
     return {
       location,
       etcd,
       identity,
       membership,
       storeOpened: (store) => {
+        if (store instanceof EtcdStore) endpoints = () => store.endpoints;
         if (status.isLearner && promotion === undefined)
           promotion = promoteInBackground(
             others.length > 0 ? others : [launch.clientUrl],

@@ -45,6 +45,9 @@ const passthrough = {
     Promise.resolve().then(() => fn({ signal: never })),
 } as unknown as Policy;
 
+/** "http://h:p/" and "h:p" name the same member. */
+const normUrl = (url: string): string => url.replace(/^[a-z]+:\/\//, "").replace(/\/+$/, "");
+
 /** DEADLINE_EXCEEDED, UNAVAILABLE. */
 const FAILOVER_CODES = new Set([4, 14]);
 
@@ -71,27 +74,55 @@ export class EtcdConnection {
   private closed = false;
 
   constructor(opts: ConnectionOptions) {
-    this.endpoints = opts.endpoints;
+    this.endpoints = [...opts.endpoints];
     this.dialTimeoutMs = opts.dialTimeoutMs;
     this.requestTimeoutMs = opts.requestTimeoutMs;
-    this.clients = opts.endpoints.map(
-      (hosts) =>
-        new Etcd3({
-          hosts,
-          grpcOptions: {
-            // Ranges over many large values exceed gRPC's default 4 MiB.
-            "grpc.max_receive_message_length": -1,
-            "grpc.max_send_message_length": -1,
-            // Reconnect within a second of a member coming back (grpc-js backs off to 120 s).
-            "grpc.initial_reconnect_backoff_ms": 100,
-            "grpc.max_reconnect_backoff_ms": 1_000,
-            // Notice a member that went away without closing its connections.
-            "grpc.keepalive_time_ms": 10_000,
-            "grpc.keepalive_timeout_ms": 5_000,
-          },
-          faultHandling: { global: passthrough, host: () => passthrough },
-        }),
-    );
+    this.clients = opts.endpoints.map((hosts) => this.newClient(hosts));
+  }
+
+  private newClient(hosts: string): Etcd3 {
+    return new Etcd3({
+      hosts,
+      grpcOptions: {
+        // Ranges over many large values exceed gRPC's default 4 MiB.
+        "grpc.max_receive_message_length": -1,
+        "grpc.max_send_message_length": -1,
+        // Reconnect within a second of a member coming back (grpc-js backs off to 120 s).
+        "grpc.initial_reconnect_backoff_ms": 100,
+        "grpc.max_reconnect_backoff_ms": 1_000,
+        // Notice a member that went away without closing its connections.
+        "grpc.keepalive_time_ms": 10_000,
+        "grpc.keepalive_timeout_ms": 5_000,
+      },
+      faultHandling: { global: passthrough, host: () => passthrough },
+    });
+  }
+
+  /**
+   * Learn members that joined since this connection was made (etcd's Go client's auto-sync):
+   * each voting member's client URL that is not an endpoint yet becomes one, so losing the
+   * members it was opened on does not cut it off from those that joined later. Members that
+   * left stay listed; they fail fast and are skipped. Best effort: false when no member answered.
+   */
+  async syncMembers(timeoutMs = 1_000): Promise<boolean> {
+    if (this.closed) return false;
+    let members: { isLearner?: boolean; clientURLs?: string[] }[];
+    try {
+      members = (
+        await this.unary((c, co) => c.cluster.memberList({}, co), { idempotent: true, timeoutMs })
+      ).members;
+    } catch {
+      return false;
+    }
+    const known = new Set(this.endpoints.map(normUrl));
+    for (const m of members) {
+      const url = m.clientURLs?.[0];
+      if (m.isLearner === true || url === undefined || known.has(normUrl(url))) continue;
+      known.add(normUrl(url));
+      this.endpoints.push(url);
+      this.clients.push(this.newClient(url));
+    }
+    return true;
   }
 
   get isClosed(): boolean {

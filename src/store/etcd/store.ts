@@ -62,6 +62,9 @@ interface Context {
 /** A key no Gantry record uses; status() reads it to learn the revision. */
 const PROBE = { key: Buffer.from([0]) };
 
+/** How often the store looks for members that joined (etcd's Go client: AutoSyncInterval). */
+const MEMBER_SYNC_MS = 5_000;
+
 /** Physical compaction of a large keyspace takes a while. */
 const COMPACT_TIMEOUT_MS = 120_000;
 
@@ -79,6 +82,7 @@ export class EtcdStore implements Store {
   private readonly watchGiveUpMs: number;
   private readonly quorum: QuorumProbe;
   private readonly guard: QuorumGuard;
+  private readonly memberSync: NodeJS.Timeout;
   /** The highest compact revision seen: ours, or reported by etcd. */
   private knownCompact = 0;
 
@@ -88,6 +92,11 @@ export class EtcdStore implements Store {
     this.watchGiveUpMs = opts.watchGiveUpMs ?? 60_000;
     this.quorum = new QuorumProbe(conn);
     this.guard = new QuorumGuard(this.quorum);
+    // Members that join later become endpoints too (a server that joined a cluster of one
+    // would otherwise lose the store with the member it joined through).
+    void conn.syncMembers();
+    this.memberSync = setInterval(() => void conn.syncMembers(), MEMBER_SYNC_MS);
+    this.memberSync.unref();
   }
 
   /** Set while quorum is lost: reads are then served by one member and may be stale. */
@@ -282,6 +291,7 @@ export class EtcdStore implements Store {
 
   async close(): Promise<void> {
     if (this.conn.isClosed) return;
+    clearInterval(this.memberSync);
     this.guard.close();
     this.quorum.close();
     this.conn.close();
