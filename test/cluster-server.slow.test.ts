@@ -78,7 +78,12 @@ describe("gantry server --cluster-init", () => {
     const got = await again.cli(["kv", "get", "cfg/colour"]);
     expect(got.stdout.trim()).toBe("blue");
     expect(readIdentity(dataDir)).toEqual(id);
-    expect(await again.stop()).toBe(0);
+    // a server SIGKILLed takes its etcd with it (parent-death signal)
+    const pid2 = Number(readFileSync(join(dataDir, "etcd.pid"), "utf8"));
+    await again.kill();
+    await retry(async () => {
+      if (existsSync(`/proc/${pid2}`)) throw new Error(`etcd ${pid2} still runs`);
+    });
   });
 
   it("refuses --cluster-init on a data dir that belongs to a cluster", async () => {

@@ -102,6 +102,18 @@ describe("launchEtcd", () => {
     await again.stop();
   });
 
+  it("stops an etcd a previous run left on its data dir (by its pid file) before starting", async () => {
+    const l = await member("left");
+    const lines: string[] = [];
+    const orphan = await launch({ ...l, initial: { cluster: `left=${l.peerUrl}`, state: "new" } });
+    const orphanPid = orphan.pid;
+    const again = await launch({ ...l, log: (line) => lines.push(line) });
+    expect(await orphan.exited).toMatchObject({ signal: "SIGTERM" });
+    expect(lines.join("\n")).toContain(`stopping the etcd (pid ${orphanPid}) a previous run left`);
+    expect(again.pid).not.toBe(undefined);
+    await again.stop();
+  });
+
   it("fails with the log's tail when etcd cannot start", async () => {
     const l = await member("bad");
     await expect(launchEtcd({ ...l, peerUrl: "http://256.1.1.1:1" })).rejects.toThrow(
