@@ -114,8 +114,11 @@ describe("a control plane that survives", () => {
         const r = await servers([s2, s3]);
         return r.length === 2 ? r : undefined;
       },
-      30_000,
-    );
+      40_000,
+    ).catch(async (e: Error) => {
+      const now = await ha.cli(["servers"], [s2, s3]);
+      throw new Error(`${e.message}\n${now.stdout}${now.stderr}\n${outputs()}`);
+    });
     expect(rows.map((r) => r.name).sort()).toEqual(["s2", "s3"]);
     const s4 = await ha.join("s4");
     const after = await eventually(
