@@ -18,6 +18,13 @@ export interface EtcdLaunch {
   };
   /** Start a one-member cluster from this member's data (the others' membership is dropped). */
   forceNewCluster?: boolean;
+  /**
+   * How long to wait for its client URL (default 60 s; Infinity: as long as it runs). A member
+   * restarted on its data serves clients only once a majority of its cluster runs.
+   */
+  startTimeoutMs?: number;
+  /** Stop waiting (and stop etcd) when aborted. */
+  signal?: AbortSignal;
   log: (line: string) => void;
 }
 

@@ -44,6 +44,8 @@ export const REMOVED_LINE = "the member has been permanently removed from the cl
 const LOG_ROTATE_BYTES = 20 * 1024 * 1024;
 const START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
+/** While a member waits for its cluster, it says so this often. */
+const WAIT_SAY_MS = 10_000;
 
 /** The files next to the etcd data directory (DATA_DIR/etcd). */
 export const etcdFiles = (dir: string): { log: string; pid: string } => ({
@@ -160,7 +162,11 @@ export async function launchEtcd(l: EtcdLaunch): Promise<SupervisedEtcd> {
       clearTimeout(timer);
     }
   };
-  const deadline = Date.now() + START_TIMEOUT_MS;
+  const timeoutMs = l.startTimeoutMs ?? START_TIMEOUT_MS;
+  const began = Date.now();
+  const deadline = began + timeoutMs;
+  let said = began;
+  l.log(`etcd: starting member ${l.name} (pid ${child.pid}); its log: ${files.log}`);
   for (;;) {
     if (done) {
       const exit = await exited;
@@ -177,9 +183,19 @@ export async function launchEtcd(l: EtcdLaunch): Promise<SupervisedEtcd> {
       await stop();
       throw startError(
         l,
-        `did not answer on ${l.clientUrl} within ${START_TIMEOUT_MS / 1000} s`,
+        `did not answer on ${l.clientUrl} within ${timeoutMs / 1000} s`,
         files.log,
         offset,
+      );
+    }
+    if (l.signal?.aborted === true) {
+      await stop();
+      throw new EtcdStartError(`etcd (member ${l.name}) was stopped while starting`);
+    }
+    if (Date.now() - said >= WAIT_SAY_MS) {
+      said = Date.now();
+      l.log(
+        `etcd: member ${l.name} does not serve yet (${Math.round((said - began) / 1000)} s): a member serves clients once a majority of its cluster's members run; start the other servers`,
       );
     }
     await sleep(100);

@@ -81,7 +81,11 @@ export async function startClusterStore(
   });
   const started = await startMember(mode, base, dataDir, log);
   const { launch, first, status } = started;
-  const etcd = superviseEtcd(first, { relaunch: () => launchEtcd(launch), log });
+  // Started again after a crash, a member may wait as long as its cluster lacks a majority.
+  const etcd = superviseEtcd(first, {
+    relaunch: (signal) => launchEtcd({ ...launch, startTimeoutMs: Infinity, signal }),
+    log,
+  });
   try {
     const identity: ClusterIdentity = {
       clusterId: status.clusterId,
@@ -190,7 +194,8 @@ async function startMember(
     }
     case "restart": {
       const launch = base(mode.identity);
-      const first = await launchEtcd(launch);
+      // It serves once a majority of the cluster's servers run: wait for them, however long.
+      const first = await launchEtcd({ ...launch, startTimeoutMs: Infinity });
       const { status, leader } = await waitForLeader(
         launch.clientUrl,
         RESTART_LEADER_MS,

@@ -9,7 +9,7 @@ import type { EtcdExit, SupervisedEtcd } from "./etcd-process.js";
 
 export interface SuperviseOptions {
   /** Start etcd again (on its data: no initial cluster, no --force-new-cluster). */
-  relaunch: () => Promise<SupervisedEtcd>;
+  relaunch: (signal: AbortSignal) => Promise<SupervisedEtcd>;
   log: (line: string) => void;
   firstBackoffMs?: number;
   maxBackoffMs?: number;
@@ -28,6 +28,7 @@ export function superviseEtcd(first: SupervisedEtcd, o: SuperviseOptions): Super
   let failures = 0;
   let startedAt = Date.now();
   let wake: (() => void) | undefined;
+  const abort = new AbortController();
   let resolveExit!: (e: EtcdExit) => void;
   const exited = new Promise<EtcdExit>((r) => (resolveExit = r));
 
@@ -59,7 +60,7 @@ export function superviseEtcd(first: SupervisedEtcd, o: SuperviseOptions): Super
         await wait(delay);
         if (stopping) break;
         try {
-          current = await o.relaunch();
+          current = await o.relaunch(abort.signal);
           startedAt = Date.now();
           if (stopping) await current.stop();
           break;
@@ -69,6 +70,7 @@ export function superviseEtcd(first: SupervisedEtcd, o: SuperviseOptions): Super
             o.log(`etcd: ${err.message}`);
             break;
           }
+          if (stopping) break;
           o.log(`etcd: ${(err as Error).message}`);
           failures++;
         }
@@ -88,6 +90,7 @@ export function superviseEtcd(first: SupervisedEtcd, o: SuperviseOptions): Super
     exited,
     stop: async () => {
       stopping = true;
+      abort.abort();
       wake?.();
       await current?.stop();
       await exited;
