@@ -7,12 +7,13 @@
  * writes fail with no_quorum within 2 s, reads answer (stale), the app still serves; bring one
  * back: writable again, without restarting anything.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PsEntry } from "../src/model/app-views.js";
 import {
+  httpsGet,
   startFleet,
   startHaCluster,
   type Fleet,
@@ -120,6 +121,16 @@ describe("a control plane that survives", () => {
       throw new Error(`${e.message}\n${now.stdout}${now.stderr}\n${outputs()}`);
     });
     expect(rows.map((r) => r.name).sort()).toEqual(["s2", "s3"]);
+    // The artifact was built on s1: the others copied it (an agent asking them gets it).
+    const releases = JSON.parse((await ha.cli(["releases", "hello", "--json"], [s2])).stdout) as {
+      artifact?: string;
+    }[];
+    const sha = releases.find((x) => x.artifact !== undefined)!.artifact!;
+    const got = await httpsGet(`${s3.url}/v1/artifacts/${sha}`, readFileSync(ha.ca, "utf8"), {
+      authorization: `Bearer ${ha.token}`,
+    });
+    expect(got?.status).toBe(200);
+    expect(got?.headers["x-gantry-sha256"]).toBe(sha);
     const s4 = await ha.join("s4");
     const after = await eventually(
       "the new server a voter",

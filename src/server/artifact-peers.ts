@@ -4,6 +4,7 @@ import { GantryClient } from "../client/client.js";
 import { K } from "../model/keys.js";
 import type { Store } from "../store/index.js";
 import { text } from "../store/values.js";
+import { sleep } from "../sleep.js";
 
 /** `sys/servers/<name>` as far as artifacts need it: where the other servers' APIs answer. */
 const SERVERS = "sys/servers/";
@@ -16,6 +17,8 @@ export interface ArtifactPeersOptions {
   /** A token every server accepts (the data directory's admin token). */
   token: string;
   log: (line: string) => void;
+  /** Aborted when the server stops: downloads under way end. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -65,7 +68,10 @@ export class ArtifactPeers {
       try {
         const res = await client.request("GET", `/v1/artifacts/${sha}`, {
           stream: true,
-          signal: AbortSignal.timeout(120_000),
+          signal: AbortSignal.any([
+            AbortSignal.timeout(120_000),
+            ...(this.o.signal === undefined ? [] : [this.o.signal]),
+          ]),
         });
         if (res.body === null) continue;
         const got = await this.artifacts.put(Readable.fromWeb(res.body as never));
@@ -106,7 +112,7 @@ export function startArtifactSync(
     // pull on first use (the artifact route) is what is left.
     for (let i = 0; i < 5 && !signal.aborted; i++) {
       if (await peers.fetch(sha)) return;
-      await new Promise((r) => setTimeout(r, 1000 * (i + 1)));
+      await sleep(1000 * (i + 1), signal);
     }
   };
   const round = async (): Promise<void> => {
@@ -136,7 +142,7 @@ export function startArtifactSync(
       } catch (err) {
         if (!signal.aborted) log(`artifact sync: ${(err as Error).message}; again in 2 s`);
       }
-      if (!signal.aborted) await new Promise((r) => setTimeout(r, 2000));
+      await sleep(2000, signal);
     }
   })();
 }

@@ -21,6 +21,7 @@ import type { RegistryService } from "../registry/index.js";
 import { poolCredentials } from "./pool-credentials.js";
 import { poolProviders } from "./pool-providers.js";
 import { startRegistry, type RegistryAddr } from "./registry.js";
+import { ArtifactPeers, startArtifactSync } from "./artifact-peers.js";
 import { apiTls, type ApiTls } from "./tls.js";
 import { serverRecordFor, startServersPlane, type ServersPlane } from "../cluster/servers-plane.js";
 import type { AutopilotConfig } from "../cluster/autopilot.js";
@@ -151,6 +152,18 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     writeFileAtomic(files.apiAddr, url + "\n", 0o644);
     const running = api;
     const say = opts.log ?? ((line: string) => process.stderr.write(line + "\n"));
+    // Artifacts built on another server (which may be gone) come from the servers that have them.
+    const artifactSync = new AbortController();
+    const peers = new ArtifactPeers({
+      signal: artifactSync.signal,
+      store,
+      dataDir: opts.dataDir,
+      selfUrl: url,
+      token: secret,
+      log: say,
+    });
+    api.deps.artifactPeers = peers;
+    const artifactsSynced = startArtifactSync(peers, store, artifactSync.signal, say);
     // sys/servers/<name>, the members' prober, and (while leading) the dead-server autopilot.
     plane = startServersPlane({
       store,
@@ -273,7 +286,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       ...(tls === undefined ? {} : { tls }),
       ...(cluster === undefined ? {} : { cluster }),
       stop: async () => {
+        artifactSync.abort();
         await leadership.stop();
+        await artifactsSynced;
         await servers.stop();
         await registry?.stop();
         await running.close();
