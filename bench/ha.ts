@@ -100,7 +100,21 @@ async function main(): Promise<void> {
     console.log(
       `write-gap: ${secs(writeGap)} s from kill -9 of ${leaderName} (etcd leader) to the next write`,
     );
-    await new Promise((r) => setTimeout(r, 3000));
+    // The controllers (deploys, failover) move to a survivor once the dead leader's lease ends.
+    const handover = await eventually(
+      "a surviving server leading the controllers",
+      async () => {
+        const v = await client(survivors).json<{ controllers: string | null }>(
+          "GET",
+          "/v1/cluster/servers",
+        );
+        return v.controllers !== null && v.controllers !== leaderName ? v.controllers : undefined;
+      },
+      60_000,
+    );
+    console.log(
+      `controllers: ${handover} leads them ${secs(performance.now() - killedAt)} s after the kill (their lease: 10 s)`,
+    );
 
     // failover: node n2 dies (its agent and its instances).
     const dead = (await ps(survivors)).filter((p) => p.node === "n2" && p.pid !== undefined);
