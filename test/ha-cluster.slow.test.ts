@@ -30,6 +30,8 @@ interface ServerRow {
   name: string;
   role: string;
   health: string;
+  apiUrl: string | null;
+  controllers: boolean;
 }
 
 const outputs = (): string => fleet?.outputs() ?? "";
@@ -100,6 +102,9 @@ describe("a control plane that survives", () => {
     expect(rows.map((r) => r.name).sort()).toEqual(["s1", "s2", "s3"]);
     expect(rows.filter((r) => r.role === "leader")).toHaveLength(1);
     expect(rows.every((r) => r.role !== "learner" && r.health === "healthy")).toBe(true);
+    // Each member is matched with its Gantry server, whose API it shows.
+    expect(rows.map((r) => r.apiUrl).sort()).toEqual(ha.servers.map((s) => s.url).sort());
+    expect(rows.filter((r) => r.controllers)).toHaveLength(1);
   });
 
   it("kill -9 of a server: no failed request, writes after one election, removed, replaced", async () => {
