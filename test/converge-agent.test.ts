@@ -13,7 +13,7 @@ import { GantryClient } from "../src/client/client.js";
 import { ConvergeClient } from "../src/client/converge.js";
 import type { RunRecord } from "../src/model/converge.js";
 import { spawnCli, startGantry, type GantryProcess } from "./helpers/gantry.js";
-import { eventually, stopGantry } from "./helpers/paas.js";
+import { eventually, nodeTokenFile, stopGantry } from "./helpers/paas.js";
 
 const NODE2 = "converge-2";
 
@@ -212,19 +212,11 @@ describe("converge by agents", () => {
   });
 
   it("a second agent's waitFor waits for a key; runOnce runs once across both nodes", async () => {
-    const tok = await g.cli([
-      "tokens",
-      "create",
-      `agent-${NODE2}`,
-      ...["--policy", `node:${NODE2}:write`, "--policy", "service::write"],
-      ...["--policy", "kv::read", "--policy", "kv:converge/once/:write"],
-      ...["--policy", "session:converge/:write", "--json"],
+    const tokenFile = await nodeTokenFile(g, NODE2, work, [
+      "kv::read",
+      "kv:converge/once/:write",
+      "session:converge/:write",
     ]);
-    expect(tok.code, tok.stderr).toBe(0);
-    const tokenFile = join(work, "agent.token");
-    writeFileSync(tokenFile, (JSON.parse(tok.stdout) as { secret: string }).secret + "\n", {
-      mode: 0o600,
-    });
     agent = spawnCli(
       [
         ...["agent", "--server", g.url, "--token-file", tokenFile],

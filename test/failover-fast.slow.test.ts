@@ -8,7 +8,7 @@
  * within 10 s. The measured figures are printed (docs/ha.md, "Failover").
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -23,6 +23,7 @@ import {
   startLoad,
   stopGantry,
   withToken,
+  nodeTokenFile,
 } from "./helpers/paas.js";
 import { freePort } from "./helpers/ports.js";
 
@@ -70,21 +71,7 @@ describe("failover in seconds", () => {
     expect(pushed.code, pushed.stderr).toBe(0);
     const localNode = (await ps())[0]!.node;
 
-    const tok = await g.cli([
-      "tokens",
-      "create",
-      `agent-${NODE2}`,
-      "--policy",
-      `node:${NODE2}:write`,
-      "--policy",
-      "service::write",
-      "--json",
-    ]);
-    expect(tok.code, tok.stderr).toBe(0);
-    const tokenFile = join(work, "agent.token");
-    writeFileSync(tokenFile, (JSON.parse(tok.stdout) as { secret: string }).secret + "\n", {
-      mode: 0o600,
-    });
+    const tokenFile = await nodeTokenFile(g, NODE2, work);
     // Two servers given, the first one dead: the agent moves on to the one that answers.
     const dead = `http://127.0.0.1:${await freePort()}`;
     agent = spawnCli(

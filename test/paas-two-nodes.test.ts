@@ -8,7 +8,7 @@
  * (replacement first) without a failed request.
  */
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,6 +26,7 @@ import {
   stopGantry,
   startLoad,
   withToken,
+  nodeTokenFile,
 } from "./helpers/paas.js";
 
 const NODE2 = "node-2";
@@ -111,22 +112,7 @@ describe("two nodes", () => {
     const localNode = (JSON.parse((await g.cli(["ps", "hello", "--json"])).stdout) as PsEntry[])[0]!
       .node;
 
-    // A node token like the local agent's: node:<name>:write and service::write.
-    const tok = await g.cli([
-      "tokens",
-      "create",
-      `agent-${NODE2}`,
-      "--policy",
-      `node:${NODE2}:write`,
-      "--policy",
-      "service::write",
-      "--json",
-    ]);
-    expect(tok.code, tok.stderr).toBe(0);
-    const tokenFile = join(work, "agent.token");
-    writeFileSync(tokenFile, (JSON.parse(tok.stdout) as { secret: string }).secret + "\n", {
-      mode: 0o600,
-    });
+    const tokenFile = await nodeTokenFile(g, NODE2, work);
     await startAgent2(tokenFile);
     const nodes = await eventually("both nodes registered", async () => {
       const res = await fetch(`${g.url}/v1/nodes`, {

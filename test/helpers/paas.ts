@@ -242,3 +242,29 @@ export async function createApp(
   if (created.code !== 0) throw new Error(`apps:create ${app}: ${created.stderr}`);
   return withToken((JSON.parse(created.stdout) as { gitUrl: string }).gitUrl, g.token);
 }
+
+/**
+ * A node token like the local agent's (`node:<node>:write`, `service::write`, plus `policies`),
+ * made with `gantry tokens create`, in a 0600 file `agent.token` under `dir`; its path.
+ */
+export async function nodeTokenFile(
+  g: GantryProcess,
+  node: string,
+  dir: string,
+  policies: string[] = [],
+): Promise<string> {
+  const tok = await g.cli([
+    "tokens",
+    "create",
+    `agent-${node}`,
+    ...["--policy", `node:${node}:write`, "--policy", "service::write"],
+    ...policies.flatMap((p) => ["--policy", p]),
+    "--json",
+  ]);
+  if (tok.code !== 0) throw new Error(`tokens create agent-${node}: ${tok.stderr}`);
+  const file = join(dir, "agent.token");
+  writeFileSync(file, (JSON.parse(tok.stdout) as { secret: string }).secret + "\n", {
+    mode: 0o600,
+  });
+  return file;
+}

@@ -18,7 +18,7 @@ import { text } from "../../store/values.js";
 import { caFiles } from "../../tls/ca.js";
 import { JoinTokens } from "../join-tokens.js";
 import type { ApiDeps, RouteDef } from "../server.js";
-import { clusterCa } from "./join-tokens.js";
+import { clusterCa, refuseThrottledJoin } from "./join-tokens.js";
 
 const Join = z.strictObject({
   id: z.string().max(16),
@@ -67,12 +67,7 @@ export function clusterJoinRoutes(deps: ApiDeps): RouteDef[] {
       public: true,
       handler: async (ctx) => {
         ctx.allowQuery();
-        const address = ctx.req.socket.remoteAddress ?? "unknown";
-        const wait = deps.tokens.failures.retryAfter(address);
-        if (wait > 0) {
-          ctx.res.setHeader("retry-after", String(wait));
-          throw new HttpError(429, "too_many_requests", `too many failed joins; retry in ${wait}s`);
-        }
+        const address = refuseThrottledJoin(ctx, deps);
         const body = await ctx.json(Join);
         if ((ctx.req.socket as Partial<TLSSocket>).encrypted !== true)
           throw new HttpError(

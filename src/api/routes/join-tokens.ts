@@ -141,12 +141,7 @@ export function joinTokenRoutes(deps: ApiDeps): RouteDef[] {
       public: true,
       handler: async (ctx) => {
         ctx.allowQuery();
-        const address = ctx.req.socket.remoteAddress ?? "unknown";
-        const wait = deps.tokens.failures.retryAfter(address);
-        if (wait > 0) {
-          ctx.res.setHeader("retry-after", String(wait));
-          throw new HttpError(429, "too_many_requests", `too many failed joins; retry in ${wait}s`);
-        }
+        const address = refuseThrottledJoin(ctx, deps);
         const body = await ctx.json(Join);
         const kind: JoinKind = body.routerName === undefined ? "node" : "router";
         const joiner = body.routerName ?? body.nodeName!;
@@ -190,4 +185,18 @@ export function joinTokenRoutes(deps: ApiDeps): RouteDef[] {
 function nodeLabelOps(node: string, labels: Record<string, string>): TxnOp[] {
   if (Object.keys(labels).length === 0) return [];
   return [{ type: "put", key: K.nodeLabels + node, value: JSON.stringify(labels) }];
+}
+
+/**
+ * Joins share the failed-authentication limit per client address (a join token is guessed
+ * like any secret): 429 with Retry-After past it. The client's address, for recording a failure.
+ */
+export function refuseThrottledJoin(ctx: Ctx, deps: ApiDeps): string {
+  const address = ctx.req.socket.remoteAddress ?? "unknown";
+  const wait = deps.tokens.failures.retryAfter(address);
+  if (wait > 0) {
+    ctx.res.setHeader("retry-after", String(wait));
+    throw new HttpError(429, "too_many_requests", `too many failed joins; retry in ${wait}s`);
+  }
+  return address;
 }
