@@ -2,8 +2,8 @@ import type { Command } from "commander";
 import { parsePortRange } from "../agent/apps/port-range.js";
 import { GantryError, ValidationError } from "../errors.js";
 import { ServerRemovedError } from "../cluster/errors.js";
-import { parseDuration } from "../model/duration.js";
-import { parseNodeGrace } from "./failover-flags.js";
+import { nodeGraceOption } from "./failover-flags.js";
+import { parseDurationFlag } from "./duration-flag.js";
 import type { RunningRouter } from "../router/router.js";
 import { ROUTER_DOMAIN } from "../router/table.js";
 import { defaultDataDir } from "../server/datadir.js";
@@ -375,16 +375,13 @@ export function parseDomain(raw: string): string {
 }
 
 /** --deploy-resync: a duration from 1s to 24h. */
-export function parseResync(raw: string | undefined): number | undefined {
-  if (raw === undefined) return undefined;
-  const ms = parseDuration(raw);
-  if (ms === undefined || ms < 1000 || ms > 86_400_000)
-    throw new ValidationError(
-      `--deploy-resync must be a duration from 1s to 24h, like 10s or 1h, got "${raw}"`,
-      "--deploy-resync",
-    );
-  return ms;
-}
+export const parseResync = (raw: string | undefined): number | undefined =>
+  parseDurationFlag(raw, "--deploy-resync", {
+    minMs: 1000,
+    maxMs: 86_400_000,
+    range: "1s to 24h",
+    like: "10s or 1h",
+  });
 
 /** --router-workers (`gantry router`: --workers): a whole number from 0 to 64. */
 export function parseRouterWorkers(raw: string, flag = "--router-workers"): number {
@@ -392,10 +389,4 @@ export function parseRouterWorkers(raw: string, flag = "--router-workers"): numb
   if (!(n >= 0 && n <= 64))
     throw new ValidationError(`${flag} must be a whole number from 0 to 64, got "${raw}"`, flag);
   return n;
-}
-
-/** --node-grace as a server option (left out when not given). */
-function nodeGraceOption(raw: string | undefined): { nodeGraceMs?: number } {
-  const ms = parseNodeGrace(raw);
-  return ms === undefined ? {} : { nodeGraceMs: ms };
 }

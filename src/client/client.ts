@@ -3,12 +3,13 @@ import { ValidationError } from "../errors.js";
 import { ApiError, ConnectError } from "./errors.js";
 import { parseDuration } from "../model/duration.js";
 import {
+  BLOCKING_MARGIN_MS,
   idempotentMethod,
   mayResend,
-  noAnswer,
+  noAnswerIn,
   parseServerList,
   ServerList,
-  type NoAnswer,
+  unanswered,
 } from "./servers.js";
 import { parseSse } from "./sse.js";
 import {
@@ -378,34 +379,6 @@ async function toApiError(res: ApiResponse): Promise<ApiError> {
     // not JSON: keep the status line
   }
   return new ApiError(res.status, code, message, field);
-}
-
-/** How much longer than its `wait` a blocking read may take before its server counts as gone. */
-const BLOCKING_MARGIN_MS = 10_000;
-
-/**
- * Why a request failed without an answer: aborted by its caller, or no answer from the server
- * (a deadline of ours that passed counts as one, perhaps sent); undefined for other failures.
- */
-function unanswered(
-  err: unknown,
-  callers: AbortSignal | undefined,
-  ours: AbortSignal | undefined,
-): NoAnswer | "aborted" | undefined {
-  const name = (err as { name?: string }).name;
-  if (name === "AbortError" || name === "TimeoutError") {
-    if (callers?.aborted === true && !timedOut(callers)) return "aborted";
-    return ours?.aborted === true ? "maybe-sent" : "aborted";
-  }
-  return noAnswer(err);
-}
-
-/** A caller's AbortSignal.timeout() that passed: the server did not answer in time. */
-const timedOut = (signal: AbortSignal): boolean =>
-  (signal.reason as { name?: string } | undefined)?.name === "TimeoutError";
-
-function noAnswerIn(signal: AbortSignal): Error {
-  return Object.assign(new Error("no answer in time"), { cause: signal.reason as unknown });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
