@@ -135,7 +135,8 @@ export class GantryClient {
     for (let tried = 1; ; tried++) {
       const base = this.servers.current;
       const url = new URL(base + path);
-      url.search = search.toString();
+      // A query in `path` itself (`/v1/certs?app=x`) stays; `opts.query` adds to it.
+      for (const [k, v] of search) url.searchParams.set(k, v);
       const send =
         opts.stream === true
           ? (this.streamed ??=
