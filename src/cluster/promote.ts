@@ -6,6 +6,7 @@
 import { learnerKey } from "../model/learner.js";
 import type { Store } from "../store/index.js";
 import type { Membership } from "./membership.js";
+import { sleep } from "../sleep.js";
 
 const RETRY_MS = 500;
 
@@ -61,15 +62,3 @@ const nameOf = (members: { id: string; name: string }[], id: string): string =>
 
 /** An error's text without its numbers, so a retried failure is logged once. */
 const kind = (text: string): string => text.replace(/\d+/g, "#");
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
-}
