@@ -63,7 +63,6 @@ export function buildRoutes(deps: ApiDeps): RouteDef[] {
       handler: async (ctx) => {
         ctx.allowQuery("commit", "source", "ref");
         const app = await appFromPath(ctx, store, "deploy");
-        const dataDir = requireDataDir(deps);
         const commit = CommitSchema.safeParse(ctx.query.get("commit") ?? "upload");
         if (!commit.success) {
           throw new ValidationError(`commit ${commit.error.issues[0]!.message}`, "commit");
@@ -73,6 +72,8 @@ export function buildRoutes(deps: ApiDeps): RouteDef[] {
           sourceParam === undefined ? undefined : SourceHashSchema.safeParse(sourceParam);
         if (source !== undefined && !source.success)
           throw new ValidationError(`source ${source.error.issues[0]!.message}`, "source");
+        // Bad input is refused before anything about this server's state (its data directory).
+        const dataDir = requireDataDir(deps);
         const push = pushOrigin(ctx, dataDir, app, commit.data);
         const settings = { ...DEFAULT_BUILD_SETTINGS, ...deps.build };
         const declared = Number(ctx.req.headers["content-length"] ?? "0");
