@@ -56,7 +56,9 @@ async function writeGap(list: HaServer[], key: string, withinMs = 20_000): Promi
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "gantry-ha-work-"));
-  ha = await startHaCluster(3, { extra: ["--dead-server-cleanup", "3s"] });
+  // s4 joins later; agents and the router are given its address from the start (as a DNS name
+  // or a planned address would be): during the quorum loss below, s4 is the one they reach.
+  ha = await startHaCluster(3, { extra: ["--dead-server-cleanup", "3s"], spares: ["s4"] });
   fleet = await startFleet(ha, work, ["n1", "n2"]);
   await eventually("both nodes ready", async () => {
     const r = await ha.cli(["nodes", "--json"]);

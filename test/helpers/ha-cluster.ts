@@ -37,6 +37,8 @@ export interface HaServer {
 
 export interface HaCluster {
   readonly servers: HaServer[];
+  /** Every server's URL, spares not started yet included (what agents and routers are given). */
+  urls(): string[];
   /** The first server's admin token and CA (every server shares the CA). */
   readonly token: string;
   readonly ca: string;
@@ -148,10 +150,12 @@ async function makeServer(name: string, base: string, extra: string[]): Promise<
 /** Start `size` servers: the first with --cluster-init, the others joining it one by one. */
 export async function startHaCluster(
   size: number,
-  opts: { extra?: string[] } = {},
+  /** `spares`: servers made (ports, data dir) but not started, which join() starts by name. */
+  opts: { extra?: string[]; spares?: string[] } = {},
 ): Promise<HaCluster> {
   const base = mkdtempSync(join(tmpdir(), "gantry-ha-"));
   const extra = opts.extra ?? [];
+  const spares = await Promise.all((opts.spares ?? []).map((n) => makeServer(n, base, extra)));
   const first = await makeServer("s1", base, extra);
   await first.start(["--cluster-init"]);
   const token = readFileSync(join(first.dataDir, "admin.token"), "utf8").trim();
@@ -167,6 +171,7 @@ export async function startHaCluster(
     runCli(args, env(list), timeoutMs === undefined ? {} : { timeoutMs });
   const cluster: HaCluster = {
     servers,
+    urls: () => [...servers, ...spares].map((s) => s.url),
     token,
     ca,
     env,
@@ -176,7 +181,11 @@ export async function startHaCluster(
       if (made.code !== 0) throw new Error(`join-tokens create --server: ${made.stderr}`);
       const joinToken = (JSON.parse(made.stdout) as { token: string }).token;
       const via = servers.find((s) => s.running())!;
-      const s = await makeServer(name, base, [...extra, ...more]);
+      const spare = spares.findIndex((x) => x.name === name);
+      const s =
+        spare >= 0
+          ? spares.splice(spare, 1)[0]!
+          : await makeServer(name, base, [...extra, ...more]);
       await s.start(["--join", via.url, "--join-token", joinToken]);
       servers.push(s);
       return s;
@@ -220,7 +229,7 @@ async function madeJoinToken(ha: HaCluster, flags: string[]): Promise<string> {
 
 /** Start agents named `nodes` and one router, all knowing every running server. */
 export async function startFleet(ha: HaCluster, work: string, nodes: string[]): Promise<Fleet> {
-  const urls = ha.servers.map((s) => s.url).join(",");
+  const urls = ha.urls().join(",");
   const followers: Follower[] = [];
   const follow = (name: string, args: string[]): void => {
     const p = spawn(process.execPath, [GANTRY_BIN, ...args], {
