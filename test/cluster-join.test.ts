@@ -93,7 +93,13 @@ function post(path: string, body: unknown): Promise<{ status: number; json: unkn
 }
 
 async function serverToken(uses?: number): Promise<string> {
-  const r = await post("/v1/join-tokens", { server: true, ...(uses ? { uses } : {}) });
+  // Right after a member was killed (perhaps the leader) a write may answer 503 unavailable
+  // (its outcome unknown while etcd elects): a client tries again, as this one does.
+  let r = await post("/v1/join-tokens", { server: true, ...(uses ? { uses } : {}) });
+  for (let i = 0; r.status === 503 && i < 50; i++) {
+    await new Promise((res) => setTimeout(res, 200));
+    r = await post("/v1/join-tokens", { server: true, ...(uses ? { uses } : {}) });
+  }
   expect(r.status).toBe(201);
   const t = r.json as { token: string; kind: string };
   expect(t.kind).toBe("server");
