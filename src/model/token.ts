@@ -1,28 +1,9 @@
 import * as z from "zod";
 import { ValidationError } from "../errors.js";
+import { covers, granted, isAdmin, RESOURCES, type Access, type Resource } from "./policy-match.js";
 
-/** `cert` is reading certificates with their keys (what routers serve): no role but admin and operator has it. */
-export const RESOURCES = [
-  "kv",
-  "service",
-  "session",
-  "node",
-  "app",
-  "states",
-  "stack",
-  "cert",
-  "pool",
-] as const;
-export type Resource = (typeof RESOURCES)[number];
-/**
- * Read < deploy < write. `deploy` exists for apps only: push, config, scale, rollback, run — what
- * a CI token needs — but not creating or deleting the app, its domains, settings or certificates.
- */
-export type Access = "read" | "deploy" | "write";
-const LEVEL: Record<Access, number> = { read: 0, deploy: 1, write: 2 };
-
-/** Whether a policy's access level includes `wanted` (write ⊇ deploy ⊇ read). */
-export const covers = (held: Access, wanted: Access): boolean => LEVEL[held] >= LEVEL[wanted];
+// The matching rule lives in policy-match.ts (zod-free, shared with the dashboard).
+export { covers, isAdmin, RESOURCES, type Access, type Resource };
 
 /**
  * A policy grants read or write on names under a prefix of one resource, or everything (`admin`).
@@ -135,25 +116,6 @@ export function allowsPrefix(
   access: Access,
 ): boolean {
   return granted(policies, resource, access, prefix);
-}
-
-function granted(
-  policies: readonly Policy[],
-  resource: Resource,
-  access: Access,
-  target: string,
-): boolean {
-  for (const p of policies) {
-    if ("admin" in p) return true;
-    if (p.resource !== resource) continue;
-    if (!covers(p.access, access)) continue;
-    if (p.exact === true ? target === p.prefix : target.startsWith(p.prefix)) return true;
-  }
-  return false;
-}
-
-export function isAdmin(policies: readonly Policy[]): boolean {
-  return policies.some((p) => "admin" in p);
 }
 
 /**
