@@ -9,6 +9,10 @@ export const K = {
   tokens: "sys/tokens/",
   /** The audit log: `sys/audit/<time>-<server>-<seq>`. */
   audit: "sys/audit/",
+  /** Dashboard login links (one use, 5 min lease): `sys/ui-links/<sha256(code)>`. */
+  uiLinks: "sys/ui-links/",
+  /** Dashboard sessions (12 h lease): `sys/ui-sessions/<sha256(cookie value)>`. */
+  uiSessions: "sys/ui-sessions/",
   /** Service instances: `catalog/<service>/<instance id>`. */
   catalog: "catalog/",
   /** Check results per instance: `health/<service>/<instance id>/<check id>`. */
