@@ -77,6 +77,7 @@ async function serveUntilSignal(
   const st = await running.store.status();
   o.out(`${c.green("●")} ${what} is up`);
   o.out(`  API      ${running.url}`);
+  o.out(`  UI       ${running.url}/ui ${c.dim("(gantry ui prints a login link)")}`);
   o.out(`  store    ${st.backend} (revision ${st.revision})`);
   if (running.nodeName !== undefined)
     o.out(`  agent    node ${running.nodeName} (runs the health checks of services on it)`);
