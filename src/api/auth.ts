@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HttpError } from "../errors.js";
 import type { Principal } from "../model/principal.js";
+import type { TokenRecord } from "../model/token.js";
 import { unauthorized } from "./errors.js";
 import type { TokenRegistry } from "./tokens.js";
 
@@ -9,6 +10,7 @@ import type { TokenRegistry } from "./tokens.js";
  * as password, which is what git sends for pushes). 401 when missing, unknown or expired; 429
  * (with Retry-After on `res`) when the client's address failed too often lately. A valid token
  * is never slowed down: its secret is 256 random bits, not something one guesses.
+ * (A dashboard session cookie is the other way in: src/api/ui-sessions.ts.)
  */
 export function authenticate(
   req: IncomingMessage,
@@ -24,6 +26,21 @@ export function authenticate(
     secret = decoded.slice(decoded.indexOf(":") + 1);
   }
   if (secret === undefined || secret === "") throw unauthorized();
+  const rec = tokenOf(secret, req, tokens, res, now);
+  return { tokenId: rec.id, name: rec.name, policies: rec.policies };
+}
+
+/**
+ * The token a secret belongs to. An unknown secret counts as a failure of the client's address
+ * (401, then 429 with Retry-After past the limit); an expired token is a 401 naming its expiry.
+ */
+export function tokenOf(
+  secret: string,
+  req: IncomingMessage,
+  tokens: TokenRegistry,
+  res?: ServerResponse,
+  now = Date.now(),
+): TokenRecord {
   const rec = tokens.authenticate(secret);
   if (rec === undefined) {
     const address = req.socket.remoteAddress ?? "unknown";
@@ -42,5 +59,5 @@ export function authenticate(
   if (rec.expiresAt !== undefined && Date.parse(rec.expiresAt) <= now) {
     throw unauthorized(`token expired at ${rec.expiresAt}`);
   }
-  return { tokenId: rec.id, name: rec.name, policies: rec.policies };
+  return rec;
 }

@@ -31,6 +31,8 @@ import { Router } from "./router.js";
 import { TokenRegistry } from "./tokens.js";
 import { registerRoutes } from "./routes/index.js";
 import { markStaleReads } from "./stale.js";
+import { UiSessions } from "./ui-sessions.js";
+import { UiFiles, defaultUiDist } from "./ui-static.js";
 
 export type Handler = (ctx: Ctx) => Promise<void> | void;
 
@@ -38,7 +40,7 @@ export interface RouteDef {
   method: "GET" | "PUT" | "POST" | "DELETE";
   path: string;
   summary: string;
-  /** Answer without a token (only /v1/health and /metrics). */
+  /** Answer without a token (/v1/health, /metrics, the dashboard's files and its login). */
   public?: boolean;
   handler: Handler;
 }
@@ -85,6 +87,10 @@ export interface ApiDeps {
    * join route (`POST /v1/cluster/join`) adds members through it.
    */
   cluster?: { membership: Membership };
+  /** Dashboard sessions and login links (src/api/ui-sessions.ts). */
+  uiSessions: UiSessions;
+  /** The built dashboard served at /ui (src/api/ui-static.ts). */
+  uiFiles: UiFiles;
 }
 
 export interface ApiServerOptions {
@@ -101,6 +107,8 @@ export interface ApiServerOptions {
   log?: (line: string) => void;
   /** Serve HTTPS with this certificate and key (PEM); default plain HTTP. */
   tls?: { cert: string; key: string };
+  /** The built dashboard served at /ui (default: the package's web/dist). */
+  uiDist?: string;
 }
 
 export interface ApiServer {
@@ -189,10 +197,11 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
   const tokens = new TokenRegistry(opts.store);
   await tokens.start();
   const serverId = randomBytes(4).toString("hex");
+  const audit = new AuditLog(serverId);
   const deps: ApiDeps = {
     store: opts.store,
     tokens,
-    audit: new AuditLog(serverId),
+    audit,
     serverId,
     metrics: new ApiMetrics(),
     closing: closing.signal,
@@ -200,6 +209,8 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
     appDomain: opts.appDomain ?? "localhost",
     routerPort: opts.routerPort ?? 8080,
     ...(opts.publicUrl === undefined ? {} : { publicUrl: opts.publicUrl.replace(/\/+$/, "") }),
+    uiSessions: new UiSessions(opts.store, tokens, audit),
+    uiFiles: new UiFiles(opts.uiDist ?? defaultUiDist()),
   };
   deps.apps = new AppService({
     store: opts.store,
@@ -240,7 +251,12 @@ export async function createApiServer(opts: ApiServerOptions): Promise<ApiServer
         );
       route = m.handler.path;
       ctx.params = m.params;
-      if (!m.handler.public) ctx.principal = authenticate(req, tokens, res);
+      // A bearer token (the CLI, curl) as before; a browser's dashboard session by its cookie.
+      if (!m.handler.public)
+        ctx.principal =
+          req.headers.authorization === undefined && req.headers.cookie !== undefined
+            ? await deps.uiSessions.authenticate(req, res)
+            : authenticate(req, tokens, res);
       await m.handler.handler(ctx);
     } catch (err) {
       const { status, body } = errorBody(err);

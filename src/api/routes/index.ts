@@ -17,6 +17,7 @@ import { clusterJoinRoutes } from "./cluster-join.js";
 import { connectRoutes } from "./connect.js";
 import { convergeRoutes } from "./converge.js";
 import { cronRoutes } from "./cron.js";
+import { eventRoutes } from "./events.js";
 import { gitRoutes } from "./git.js";
 import { gitHookRoutes } from "./git-hooks.js";
 import { healthRoutes } from "./health.js";
@@ -37,6 +38,7 @@ import { stackSourceRoutes } from "./stack-source.js";
 import { stackSyncRoutes } from "./stack-sync.js";
 import { tokenRoutes } from "./tokens.js";
 import { txnRoutes } from "./txn.js";
+import { uiAuthRoutes } from "./ui-auth.js";
 import { watchRoutes } from "./watch.js";
 
 /** Every API route, in one list (the OpenAPI document is generated from it). */
@@ -51,6 +53,7 @@ export function registerRoutes(deps: ApiDeps): RouteDef[] {
     ...txnRoutes(deps),
     ...sessionRoutes(deps),
     ...watchRoutes(deps),
+    ...eventRoutes(deps),
     ...catalogRoutes(deps),
     ...catalogRegistrationRoutes(deps),
     ...checkRoutes(deps),
@@ -81,6 +84,7 @@ export function registerRoutes(deps: ApiDeps): RouteDef[] {
     ...addressPlanRoutes(deps),
     ...cronRoutes(deps),
     ...notificationRoutes(deps),
+    ...uiAuthRoutes(deps),
   ];
   // The document describes the final list, itself included: it reads `routes` when first asked.
   routes.push(...openapiRoutes(() => routes));
