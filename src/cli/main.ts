@@ -27,6 +27,7 @@ import { registerJoinTokenCommands } from "./join-tokens.js";
 import { registerRouterCommands } from "./router.js";
 import { registerCertCommands } from "./certs.js";
 import { registerUpCommands } from "./up.js";
+import { registerUiCommands } from "./ui.js";
 
 /** Build the `gantry` command tree; output goes through `o` so tests can capture it. */
 export function buildProgram(o: Output = processOutput): Command {
@@ -57,6 +58,7 @@ export function buildProgram(o: Output = processOutput): Command {
   registerStackConnectCommands(program, o);
   registerImagesCommands(program, o);
   registerImagesBakeCommands(program, o);
+  registerUiCommands(program, o);
   return program;
 }
 
