@@ -62,15 +62,38 @@ export function ago(ms: number): string {
   return `${Math.floor(s / 86400)} d ago`;
 }
 
-/** A value hidden until "Reveal" is pressed (config values, secrets). */
-export function Secret(props: { value: string }) {
+/**
+ * A value hidden until "Reveal" is pressed (config values, secrets). With `load` instead of
+ * `value`, the value is fetched on the first Reveal (so it is neither read nor in the DOM before).
+ */
+export function Secret(props: { value?: string; load?: () => Promise<string | undefined> }) {
   const [shown, setShown] = useState(false);
+  const [loaded, setLoaded] = useState<string | undefined>(undefined);
+  const [failed, setFailed] = useState<string | undefined>(undefined);
+  const value = props.value ?? loaded;
+  const toggle = async (): Promise<void> => {
+    if (shown) return setShown(false);
+    if (value === undefined && props.load !== undefined) {
+      try {
+        setLoaded(await props.load());
+        setFailed(undefined);
+      } catch (err) {
+        return setFailed(err instanceof Error ? err.message : String(err));
+      }
+    }
+    setShown(true);
+  };
   return (
     <span className="secret">
-      {shown ? <code>{props.value}</code> : <code aria-label="hidden value">••••••••</code>}
-      <button type="button" className="btn link" onClick={() => setShown((s) => !s)}>
+      {shown ? <code>{value ?? ""}</code> : <code aria-label="hidden value">••••••••</code>}
+      <button type="button" className="btn link" onClick={() => void toggle()}>
         {shown ? "Hide" : "Reveal"}
       </button>
+      {failed === undefined ? null : (
+        <span className="error-inline" role="alert">
+          {failed}
+        </span>
+      )}
     </span>
   );
 }
