@@ -34,6 +34,8 @@ const MATRIX: Record<string, string> = {
   "PUT /v1/sessions/:id/renew": "AO",
   "DELETE /v1/sessions/:id": "AO",
   "GET /v1/watch/kv/*key": "AOV",
+  // The dashboard's event stream: every topic the token may read (a deployer's: its app's).
+  "GET /v1/events": "AODV",
   "PUT /v1/catalog/register": "AO",
   "DELETE /v1/catalog/deregister/:service/:id": "AO",
   "GET /v1/catalog/services": "AOV",
