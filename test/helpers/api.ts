@@ -30,13 +30,18 @@ export interface TestApi {
 let n = 0;
 
 export async function startTestApi(
-  opts: { store?: Store; dataDir?: string } = {},
+  opts: { store?: Store; dataDir?: string; uiDist?: string } = {},
 ): Promise<TestApi> {
   const dir = mkdtempSync(join(tmpdir(), "gantry-api-test-"));
   const dataDir = opts.dataDir ?? join(dir, "data");
   const store =
     opts.store ?? (await openSqliteStore({ dir: join(dir, "store"), durability: "process" }));
-  const api = await createApiServer({ store, dataDir, log: () => undefined });
+  const api = await createApiServer({
+    store,
+    dataDir,
+    log: () => undefined,
+    ...(opts.uiDist === undefined ? {} : { uiDist: opts.uiDist }),
+  });
   const adminToken = newSecret();
   await api.deps.tokens.create(`admin-${++n}`, [{ admin: true }], "test", adminToken);
   const addr = await api.listen("127.0.0.1", 0);
