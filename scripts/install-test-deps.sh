@@ -19,6 +19,8 @@ declare -A NEEDS=(
   # ACME test directory and its mock DNS (test/acme.slow.test.ts)
   [pebble]=pebble
   [pebble-challtestsrv]=pebble
+  # the dashboard's browser tests (test/helpers/browser.ts drive it with playwright-core)
+  [chromium]=chromium
 )
 
 missing=()
