@@ -159,15 +159,35 @@ Examples:
     });
 }
 
+interface AuditOpts {
+  limit: string;
+  json?: boolean;
+  token?: string;
+  action?: string;
+  target?: string;
+  since?: string;
+}
+
 export function registerAuditCommands(program: Command, o: Output): void {
   program
     .command("audit")
     .description("show the audit log: who changed what, when (admin)")
     .option("-n, --limit <n>", "how many entries (newest last)", "50")
+    .option("--token <name>", "only what this token did (name or id)")
+    .option(
+      "--action <action>",
+      "only this action, or family (token = token.create, token.revoke…)",
+    )
+    .option("--target <text>", "only targets containing this text")
+    .option("--since <when>", "only since an ISO time or a duration ago (15m, 2h)")
     .option("--json", "print JSON")
-    .addHelpText("after", "\nExamples:\n  $ gantry audit -n 20\n  $ gantry audit --json")
-    .action(async (opts: { limit: string; json?: boolean }) => {
-      const entries = await clientFromEnv().audit(Number(opts.limit));
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ gantry audit -n 20\n  $ gantry audit --action kv --since 1h\n  $ gantry audit --json",
+    )
+    .action(async (opts: AuditOpts) => {
+      const { limit, json: _json, ...filter } = opts;
+      const entries = await clientFromEnv().audit(Number(limit), filter);
       if (opts.json) return json(o, entries);
       table(
         o,

@@ -337,8 +337,18 @@ export class GantryClient {
     return this.json("DELETE", `/v1/tokens/${encodeURIComponent(idOrName)}`);
   }
 
-  audit(limit?: number): Promise<AuditEntry[]> {
-    return this.json("GET", "/v1/audit", { query: { limit } });
+  /** Newest last; filters as GET /v1/audit takes them (token, action, target, since, before). */
+  audit(
+    limit?: number,
+    filter: {
+      token?: string;
+      action?: string;
+      target?: string;
+      since?: string;
+      before?: string;
+    } = {},
+  ): Promise<AuditEntry[]> {
+    return this.json("GET", "/v1/audit", { query: { limit, ...filter } });
   }
 }
 

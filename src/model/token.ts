@@ -137,4 +137,6 @@ export interface AuditEntry {
   tokenId: string;
   action: string;
   target: string;
+  /** Its key after `sys/audit/` (GET /v1/audit adds it): `?before=ID` pages to older ones. */
+  id?: string;
 }
