@@ -1,4 +1,4 @@
-import type { InstanceView, ServiceSummary } from "../model/service.js";
+import type { CheckView, InstanceView, ServiceSummary } from "../model/service.js";
 
 export interface InstanceFilter {
   /** Only instances whose every check passes (warning is not passing, as in Consul's ?passing). */
@@ -39,3 +39,35 @@ export function summarize(views: InstanceView[]): ServiceSummary[] {
 }
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** A check that does not pass, with where it runs: `GET /v1/catalog/services?checks`. */
+export interface FailingCheck {
+  instance: string;
+  node: string;
+  check: string;
+  name: string;
+  status: CheckView["status"];
+  output: string;
+  since?: string;
+}
+
+/** Per service, the checks of its instances that do not pass (warning or critical). */
+export function failingChecks(views: InstanceView[]): Map<string, FailingCheck[]> {
+  const out = new Map<string, FailingCheck[]>();
+  for (const v of filterInstances(views))
+    for (const c of v.checks) {
+      if (c.status === "passing") continue;
+      const list = out.get(v.service) ?? [];
+      list.push({
+        instance: v.id,
+        node: v.node,
+        check: c.id,
+        name: c.name,
+        status: c.status,
+        output: c.output,
+        ...(c.since === undefined ? {} : { since: c.since }),
+      });
+      out.set(v.service, list);
+    }
+  return out;
+}

@@ -20,6 +20,7 @@ import { forbidden } from "../errors.js";
 import { pathParam, requestSignal } from "../path-params.js";
 import type { ApiDeps, RouteDef } from "../server.js";
 import { apiBase, appParam, appsOf, textStream } from "./apps-common.js";
+import { listWithStatus } from "../../apps/app-status-read.js";
 
 const CreateSchema = z.strictObject({
   name: AppNameSchema,
@@ -54,18 +55,30 @@ export function appRoutes(deps: ApiDeps): RouteDef[] {
     {
       method: "GET",
       path: "/v1/apps",
-      summary: "List apps with gitUrl and url (?index&wait to block until one changes)",
+      summary:
+        "List apps with gitUrl and url (?status: with each app's instances, state and last deploy; ?index&wait to block until one changes)",
       handler: async (ctx) => {
-        ctx.allowQuery("index", "wait");
+        ctx.allowQuery("index", "wait", "status");
         await blockIfAsked(ctx, store, [{ prefix: K.apps }], deps.closing);
         const apps = appsOf(deps);
-        const { apps: list, revision } = await apps.list();
+        const withStatus = ctx.flag("status");
+        const {
+          apps: list,
+          revision,
+          status,
+        } = withStatus
+          ? await listWithStatus(store)
+          : { ...(await apps.list()), status: undefined };
         const base = apiBase(ctx, deps);
         ctx.send(
           200,
           list
             .filter((a) => allows(ctx.who.policies, "app", a.name, "read"))
-            .map((a) => apps.view(a, base)),
+            .map((a) => {
+              const view = apps.view(a, base);
+              const s = status?.get(a.name);
+              return s === undefined ? view : { ...view, status: s };
+            }),
           { "x-gantry-index": String(revision) },
         );
       },

@@ -1,4 +1,4 @@
-import { summarize, filterInstances } from "../../catalog/filter.js";
+import { failingChecks, summarize, filterInstances } from "../../catalog/filter.js";
 import { catalogKey, instanceHealthPrefix } from "../../catalog/keys.js";
 import {
   InstanceIdSchema,
@@ -78,15 +78,23 @@ export function catalogRoutes(deps: ApiDeps): RouteDef[] {
     {
       method: "GET",
       path: "/v1/catalog/services",
-      summary: "List services: name, tags, instances, passing (?index&wait to block)",
+      summary:
+        "List services: name, tags, instances, passing (?checks: with `failing`, the checks that do not pass and their output; ?index&wait to block)",
       handler: async (ctx) => {
-        ctx.allowQuery("index", "wait");
+        ctx.allowQuery("index", "wait", "checks");
         if (!readsServices(ctx.who.policies)) throw forbidden("read services");
         const { snap, headers } = await blockingRead(ctx, {});
         const visible = snap.views.filter((v) =>
           allows(ctx.who.policies, "service", v.service, "read"),
         );
-        ctx.send(200, summarize(visible), headers);
+        const list = summarize(visible);
+        if (!ctx.flag("checks")) return ctx.send(200, list, headers);
+        const failing = failingChecks(visible);
+        ctx.send(
+          200,
+          list.map((s) => ({ ...s, failing: failing.get(s.name) ?? [] })),
+          headers,
+        );
       },
     },
     {

@@ -1,5 +1,6 @@
 import { drainKey, nodeKey } from "../../catalog/keys.js";
 import { kvsOf } from "../../apps/records.js";
+import { nodeInstances } from "../../apps/node-instances.js";
 import { ValidationError, notFound } from "../../errors.js";
 import { K } from "../../model/keys.js";
 import {
@@ -32,6 +33,34 @@ const parseLabels = (kv: KeyValue): Record<string, string> => {
     return {};
   }
 };
+
+/** `GET /v1/nodes/:name?instances`: the node (live or down), whether it drains, its instances. */
+async function nodeWithInstances(deps: ApiDeps, ctx: Ctx, name: string) {
+  const res = await deps.store.txn({
+    success: [
+      { type: "get", range: nodeKey(name) },
+      { type: "get", range: drainKey(name) },
+      { type: "get", range: K.nodeLabels + name },
+    ],
+  });
+  const { instances } = await nodeInstances(deps.store, name, (app) =>
+    allows(ctx.who.policies, "app", app, "read"),
+  );
+  const kv = kvsOf(res, 0)[0];
+  const view = kv === undefined ? undefined : toView(kv);
+  const draining = kvsOf(res, 1).length > 0;
+  if (view !== undefined)
+    return { ...view, status: draining ? "draining" : "ready", assigned: instances };
+  if (instances.length === 0) throw notFound(`node "${name}"`);
+  const labels = kvsOf(res, 2)[0];
+  return {
+    name,
+    status: "down",
+    ...(draining ? { draining: true } : {}),
+    ...(labels === undefined ? {} : { labels: parseLabels(labels) }),
+    assigned: instances,
+  };
+}
 
 /**
  * Nodes join with their facts on a lease they keep alive (heartbeat): a node whose agent stops
@@ -257,10 +286,12 @@ export function nodeRoutes(deps: ApiDeps): RouteDef[] {
     {
       method: "GET",
       path: "/v1/nodes/:name",
-      summary: "One live node and its facts",
+      summary:
+        "One live node and its facts (?instances: also a down node, with its status and `assigned`, the instances on it as ps shows them)",
       handler: async (ctx) => {
-        ctx.allowQuery();
+        ctx.allowQuery("instances");
         const name = nodeName(ctx, "read");
+        if (ctx.flag("instances")) return ctx.send(200, await nodeWithInstances(deps, ctx, name));
         const kv = await store.get(nodeKey(name));
         const view = kv === undefined ? undefined : toView(kv);
         if (view === undefined) throw notFound(`node "${name}"`);
