@@ -158,6 +158,10 @@ const MATRIX: Record<string, string> = {
   "POST /v1/pipelines/:name/notifications": "AODV",
   "DELETE /v1/pipelines/:name/notifications/:id": "AODV",
   "POST /v1/pipelines/:name/notifications/:id/test": "AODV",
+  // The dashboard's login: any token may make a link for itself (the session acts as it).
+  "POST /v1/ui/links": "AODV",
+  "GET /v1/ui/session": "AODV",
+  "POST /v1/ui/logout": "AODV",
 };
 
 const INSTANCE = "hello-web-1";

@@ -91,7 +91,7 @@ export class UiFiles {
       throw new HttpError(
         400,
         "invalid_argument",
-        'the path must not contain "." or ".." segments',
+        'the path must not contain "." or ".." segments, backslashes or NUL',
         "path",
       );
     const files = await this.load();
