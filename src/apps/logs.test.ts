@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { appLogDir, AppLogs, sourceFilter, sourceOf } from "./logs.js";
+import { appLogDir, AppLogs, cleanLine, sourceFilter, sourceOf } from "./logs.js";
 
 const dirs: string[] = [];
 const logsIn = (maxBytes?: number): { logs: AppLogs; dir: string } => {
@@ -56,5 +56,21 @@ describe("AppLogs", () => {
     logs.remove("hello");
     expect(existsSync(appLogDir(dir, "hello"))).toBe(false);
     expect(logs.tail("hello", 5)).toEqual([]);
+  });
+});
+
+describe("cleanLine", () => {
+  const E = "\x1b";
+  it("keeps colour sequences and drops every other escape and control character", () => {
+    expect(cleanLine(`${E}[1;31mred${E}[0m plain`)).toBe(`${E}[1;31mred${E}[0m plain`);
+    expect(cleanLine(`${E}[2J${E}[Htop${E}]0;title\x07\x00\x08x${E}(B`)).toBe("topx");
+    expect(cleanLine(`a\u0000${E}[31m\u00001\u0000b`)).toBe(`a${E}[31m1b`);
+    expect(cleanLine("tab\tkept")).toBe("tab\tkept");
+  });
+
+  it("never cuts a line inside a sequence", () => {
+    const long = "x".repeat(8190) + `${E}[31mred`;
+    expect(cleanLine(long)).toBe("x".repeat(8190));
+    expect(cleanLine("y".repeat(9000))).toHaveLength(8192);
   });
 });

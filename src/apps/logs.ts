@@ -64,9 +64,7 @@ export class AppLogs {
       const at = e.time === undefined ? NaN : Date.parse(e.time);
       const time = Number.isNaN(at) ? now : new Date(at).toISOString();
       for (const part of e.line.replace(/\r\n?/g, "\n").split("\n")) {
-        // eslint-disable-next-line no-control-regex
-        const clean = part.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, "").slice(0, MAX_LINE);
-        lines.push(`${time} ${source} ${clean}`);
+        lines.push(`${time} ${source} ${cleanLine(part)}`);
       }
     }
     if (lines.length === 0) return lines;
@@ -113,6 +111,29 @@ export class AppLogs {
     rmSync(appLogDir(this.dataDir(), app), { recursive: true, force: true });
   }
 }
+
+/* eslint-disable no-control-regex */
+/** SGR colour sequences (ESC [ digits m): the only escapes a line keeps. */
+const SGR = /\x1b\[[0-9;]{0,32}m/g;
+/** Other escape sequences (CSI, OSC, charset) and every other control character. */
+const UNSAFE =
+  /\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b[ -/]*[0-~]?|[\u0000-\u0008\u000b-\u001f\u007f]/g;
+
+/**
+ * A line as kept: colours (SGR sequences, which the dashboard draws and a terminal shows) stay;
+ * cursor moves, titles and other control characters go; at most MAX_LINE characters, never
+ * ending inside a sequence.
+ */
+export function cleanLine(part: string): string {
+  if (!/[\u0000-\u0008\u000b-\u001f\u007f]/.test(part)) return part.slice(0, MAX_LINE);
+  const kept: string[] = [];
+  const marked = part.replace(/\u0000/g, "").replace(SGR, (m) => `\u0000${kept.push(m) - 1}\u0000`);
+  const clean = marked
+    .replace(UNSAFE, (m) => (m === "\u0000" ? m : ""))
+    .replace(/\u0000(\d+)\u0000/g, (_, i: string) => kept[Number(i)] ?? "");
+  return clean.slice(0, MAX_LINE).replace(/\x1b[^m]*$/, "");
+}
+/* eslint-enable no-control-regex */
 
 /** The source of a formatted line (its second field). */
 export function sourceOf(line: string): string {

@@ -3,6 +3,9 @@ import { ValidationError } from "../errors.js";
 import { appsClient } from "./releases.js";
 import type { Output } from "../output/output.js";
 
+// eslint-disable-next-line no-control-regex
+const SGR = /\x1b\[[0-9;]*m/g;
+
 export function registerLogCommands(program: Command, o: Output): void {
   program
     .command("logs <app>")
@@ -25,16 +28,18 @@ Examples:
       if (!/^\d{1,6}$/.test(opts.num))
         throw new ValidationError("--num must be a whole number", "--num");
       const apps = appsClient();
+      // Lines keep their colours (SGR sequences); off a terminal they are printed without.
+      const show = (line: string): void => o.out(o.tty ? line : line.replace(SGR, ""));
       const filter = { tail, ...(opts.ps === undefined ? {} : { ps: opts.ps }) };
       if (!opts.follow) {
-        for (const line of await apps.logs(app, filter)) o.out(line);
+        for (const line of await apps.logs(app, filter)) show(line);
         return;
       }
       const abort = new AbortController();
       const stop = (): void => abort.abort();
       process.once("SIGINT", stop);
       try {
-        await apps.followLogs(app, (line) => o.out(line), { ...filter, signal: abort.signal });
+        await apps.followLogs(app, show, { ...filter, signal: abort.signal });
       } finally {
         process.off("SIGINT", stop);
       }
