@@ -21,6 +21,8 @@ export class LogModel {
   private hitsFirst = 0;
   /** Rows removed from the top of the view so far (the view keeps what is on screen in place). */
   dropped = 0;
+  /** Process types seen in the log so far (`web` of web.1, `build`): the filter's choices. */
+  readonly types = new Set<string>();
   /** Bumped at every change; the view renders when it moves. */
   version = 0;
   private frame = 0;
@@ -64,6 +66,10 @@ export class LogModel {
     const before = this.ring.first;
     const lines = this.ring.push(this.pending);
     this.pending = [];
+    for (const l of lines) {
+      const dot = l.source.indexOf(".");
+      if (l.source !== "") this.types.add(dot < 0 ? l.source : l.source.slice(0, dot));
+    }
     if (this.query === "") this.dropped += this.ring.first - before;
     else {
       for (const l of lines) if (matches(l, this.query)) this.hits.push(l.seq);

@@ -83,9 +83,8 @@ export function Logs(props: { params: { app: string } }) {
   }, []);
 
   const types = [
-    ...Object.keys(info.data?.formation ?? {}).sort(),
-    ...OTHER_SOURCES.filter((s) => !(s in (info.data?.formation ?? {}))),
-  ];
+    ...new Set([...Object.keys(info.data?.formation ?? {}), ...model.types, ...OTHER_SOURCES]),
+  ].sort();
   const shown = model.count;
   return (
     <Page
