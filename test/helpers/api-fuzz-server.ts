@@ -11,7 +11,7 @@
  * Routes outside /v1 that speak another protocol (git smart HTTP) may answer errors in their
  * own format; the other rules hold for them too.
  */
-import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,7 +37,15 @@ const TIMEOUT_MS = 1500;
 const dir = mkdtempSync(join(tmpdir(), "gantry-api-fuzz-"));
 const store = await openSqliteStore({ dir: join(dir, "store"), durability: "process" });
 const serverLog: string[] = [];
-export const api = await createApiServer({ store, log: (line) => serverLog.push(line) });
+// A dashboard build of its own, so /ui answers whether or not web/dist was built.
+mkdirSync(join(dir, "ui", "assets"), { recursive: true });
+writeFileSync(join(dir, "ui", "index.html"), "<!doctype html><title>fuzz</title>");
+writeFileSync(join(dir, "ui", "assets", "app-0000.js"), "export {};\n".repeat(64));
+export const api = await createApiServer({
+  store,
+  log: (line) => serverLog.push(line),
+  uiDist: join(dir, "ui"),
+});
 export const ADMIN = newSecret();
 export const LIMITED = newSecret();
 await api.deps.tokens.create(`fuzz-admin-${ADMIN.slice(4, 12)}`, [{ admin: true }], "fuzz", ADMIN);
