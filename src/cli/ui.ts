@@ -50,7 +50,7 @@ Examples:
         { body: {} },
       );
       if (opts.json === true) json(o, link);
-      else o.out(`Open this link within 5 minutes: ${link.url} (it works once)`);
+      else o.out(`Open this link within 5 minutes (it works once):\n  ${link.url}`);
       if (opts.open !== true) return;
       const program = opener();
       if (program === undefined) {
