@@ -69,7 +69,6 @@ export function ConfigTab({ app }: TabProps) {
                     <ConfirmButton
                       label="Unset"
                       title={`Unset ${n}?`}
-                      confirmLabel="Unset"
                       danger
                       className="btn link"
                       testId={`config-unset-${n}`}

@@ -103,7 +103,6 @@ export function DomainsTab({ app, info }: TabProps) {
                       <ConfirmButton
                         label="Remove"
                         title={`Stop routing ${r.host} to ${app}?`}
-                        confirmLabel="Remove"
                         danger
                         className="btn link"
                         action={() =>

@@ -55,7 +55,6 @@ export function ReleasesTab({ app, info }: TabProps) {
           <ConfirmButton
             label="Roll back"
             title={`Roll back ${app} to v${r.version}?`}
-            confirmLabel={`Roll back to v${r.version}`}
             danger
             className="btn"
             testId={`rollback-v${r.version}`}
