@@ -40,7 +40,9 @@ function eventsSuite(backend: "embedded" | "etcd"): void {
     it("sends ready, then a change within a second, naming what changed and never its value", async () => {
       const s = await openSse(url("?topics=kv,apps"), t.adminToken);
       const ready = await s.next((e) => e.event === "ready");
-      expect((ready.data as { revision: number }).revision).toBe((await t.store.status()).revision);
+      const now = (await t.store.status()).revision;
+      expect(ready.data).toEqual({ revision: now });
+      expect(ready.id).toBe(String(now)); // a reconnect before any change resumes from here
       const began = Date.now();
       const rev = await t.admin.kvPut("live/a", "secret-value-123");
       const e = await s.next(isChange, 1000);
@@ -99,6 +101,11 @@ function eventsSuite(backend: "embedded" | "etcd"): void {
         return seen;
       };
       expect(await idsUntil("?topics=kv", { "last-event-id": String(a) })).toEqual([b, c]);
+      // Resumed: ready's id is where the replay starts from, not the current revision (a
+      // reconnect before the replay arrived must not skip it).
+      const r = await openSse(url("?topics=kv"), t.adminToken, { "last-event-id": String(a) });
+      expect((await r.next((e) => e.event === "ready")).id).toBe(String(a));
+      await r.close();
       expect(await idsUntil(`?topics=kv&start=${a}`)).toEqual([a, b, c]);
       const s = await openSse(url(`?topics=kv&start=${c}`), t.adminToken);
       expect(changes(await s.next(isChange))).toEqual([
@@ -137,6 +144,16 @@ function eventsSuite(backend: "embedded" | "etcd"): void {
       expect(body.error.field).toBe("topics");
       const anon = await fetch(url(""));
       expect(anon.status).toBe(401);
+    });
+
+    it("answers HEAD with the stream's headers only", async () => {
+      const res = await fetch(url("?topics=kv"), {
+        method: "HEAD",
+        headers: { authorization: `Bearer ${t.adminToken}` },
+        signal: AbortSignal.timeout(5000),
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("content-type")).toMatch(/^text\/event-stream/);
     });
 
     it("says when the start was compacted, then ends", async () => {

@@ -59,6 +59,11 @@ export interface WatchStream {
   watch: Watch;
   /** The revision the `ready` event reports (the client can resume from it if nothing changes). */
   ready: () => Promise<number>;
+  /**
+   * The `id:` of the `ready` event: the revision the stream carries on after (so a client that
+   * reconnects before any change still resumes without a gap). Absent: no id.
+   */
+  readyId?: number;
   /** One revision's events as SSE text, or undefined to send nothing for it. */
   render: (revision: number, events: WatchEvent[]) => string | undefined;
 }
@@ -77,7 +82,7 @@ export async function streamWatch(ctx: Ctx, closing: AbortSignal, s: WatchStream
     throw err;
   }
   res.writeHead(200, SSE_HEADERS);
-  res.write(sseEvent("ready", { revision: ready }));
+  res.write(sseEvent("ready", { revision: ready }, s.readyId));
   const heartbeat = setInterval(() => res.write(": keep-alive\n\n"), HEARTBEAT_MS);
   const stop = (): void => s.watch.cancel();
   req.on("close", stop);

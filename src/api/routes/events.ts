@@ -18,8 +18,8 @@ import type { ApiDeps, RouteDef } from "../server.js";
  * The topics asked for (`?topics=a,b`), each one the token may read; omitted or empty: every
  * topic it may read. 400 names an unknown topic, 403 one it may not read.
  */
-export function askedTopics(text: string | null, policies: readonly Policy[]): Set<Topic> {
-  const names = (text ?? "")
+export function askedTopics(text: string, policies: readonly Policy[]): Set<Topic> {
+  const names = text
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
@@ -46,18 +46,19 @@ export function eventRoutes(deps: ApiDeps): RouteDef[] {
       handler: async (ctx) => {
         ctx.allowQuery("topics", "start");
         const { policies } = ctx.who;
-        const topics = askedTopics(ctx.query.get("topics"), policies);
+        const topics = askedTopics(ctx.query.getAll("topics").join(","), policies);
         const start = resumeRevision(ctx);
         if (answeredHead(ctx)) return;
         // Where the client stands first, then changes after it: nothing falls in between.
         const now = (await deps.store.status()).revision;
-        const watch = deps.store.watch(watchRange(topics), {
-          // A revision from the future (a store that was replaced) waits for the next change.
-          startRevision: start > 0 ? Math.min(start, now + 1) : now + 1,
-        });
+        // A revision from the future (a store that was replaced) waits for the next change.
+        const from = start > 0 ? Math.min(start, now + 1) : now + 1;
+        const watch = deps.store.watch(watchRange(topics), { startRevision: from });
         await streamWatch(ctx, deps.closing, {
           watch,
           ready: () => Promise.resolve(now),
+          // EventSource resumes from the last id it saw: from here if no change came yet.
+          readyId: from - 1,
           render: (revision, group) => {
             const changes: Change[] = [];
             for (const e of group) {
