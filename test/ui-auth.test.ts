@@ -120,6 +120,8 @@ describe("one-time login links", () => {
     const url = await newLink();
     expect(url).toMatch(new RegExp(`^${t.url}/ui/login\\?code=[A-Za-z0-9_-]{43}$`));
     const code = new URL(url).searchParams.get("code")!;
+    const head = await call("HEAD", `/ui/login?code=${code}`);
+    expect([head.status, cookieOf(head)]).toEqual([200, undefined]); // a HEAD leaves it unused
     const first = await call("GET", `/ui/login?code=${code}`);
     expect(first.status).toBe(303);
     expect(first.headers.get("location")).toBe("/ui/");

@@ -97,7 +97,8 @@ export function uiAuthRoutes(deps: ApiDeps): RouteDef[] {
       public: true,
       handler: async (ctx) => {
         const code = ctx.query.get("code");
-        if (code === null) return deps.uiFiles.serve(ctx, "login");
+        // A HEAD (a link checker's) must not use the link up.
+        if (code === null || ctx.method === "HEAD") return deps.uiFiles.serve(ctx, "login");
         const opened = await sessions.useLink(code);
         if (opened === undefined) return redirect(ctx, "/ui/login?error=link");
         redirect(ctx, "/ui/", setCookie(opened.cookie, secure(ctx)));
