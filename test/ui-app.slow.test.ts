@@ -153,6 +153,23 @@ it("scales from the UI: the formation changes in the API and the instances follo
   expect(pageErrors(page)).toEqual([]);
 }, 90_000);
 
+it("shows a build's log on click", async () => {
+  const page = ui.page;
+  await ui.open(page, `/apps/${APP}/builds`);
+  const row = page.locator('[data-testid^="build-row-"]');
+  await expect.poll(() => row.count()).toBe(1);
+  expect(await row.textContent()).toContain("succeeded");
+  await row.getByRole("button").click();
+  const log = page.getByTestId("build-log");
+  await expect
+    .poll(async () => ((await log.textContent()) ?? "").split("\n").length)
+    .toBeGreaterThan(2);
+  // The file's time stamps are stripped: lines start with the build's own words.
+  expect(await log.textContent()).not.toMatch(/^\d{4}-\d\d-\d\dT/m);
+  await ui.screenshot(page, "app-build-log");
+  expect(pageErrors(page)).toEqual([]);
+}, 30_000);
+
 it("fits a 360 px phone without sideways page scrolling", async () => {
   const page = await ui.newPage({ viewport: PHONE });
   await ui.login(page);

@@ -109,7 +109,9 @@ export function ScaleControls(props: { app: string; info: AppInfo }) {
       <span className="app-scale-status" role="status">
         {s === undefined ? null : (
           <>
-            <Badge state={s.status} />{" "}
+            <Badge state={s.status === "running" ? "deploying" : s.status}>
+              {s.status === "running" ? "scaling" : s.status}
+            </Badge>{" "}
             <span className="muted">{s.error ?? s.log[s.log.length - 1] ?? ""}</span>
           </>
         )}
