@@ -20,6 +20,7 @@ import type { Policy } from "../../src/model/token.js";
 import { startTestApi, type TestApi } from "./api.js";
 import { startGantry, type GantryProcess, type StartOptions } from "./gantry.js";
 import { stopGantry } from "./paas.js";
+import { observeLayoutShifts } from "./ui-checks.js";
 
 export const CHROMIUM = process.env["GANTRY_TEST_CHROMIUM"] ?? "/usr/bin/chromium";
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -129,7 +130,10 @@ export interface Ui {
   gantry?: GantryProcess;
   /** The in-process API (only with inProcess). */
   api?: TestApi;
-  /** A page in a fresh context (its own cookies), desktop size unless given. */
+  /**
+   * A page in a fresh context (its own cookies), desktop size unless given; its layout shifts
+   * are recorded from the first frame (ui-checks.ts, layoutShift).
+   */
   newPage(opts?: BrowserContextOptions): Promise<Page>;
   /** Log in with the token form (admin token unless given) and wait for the shell. */
   login(page?: Page, token?: string): Promise<void>;
@@ -179,6 +183,7 @@ export async function startUi(opts: UiOptions = {}): Promise<Ui> {
   const newPage = async (o: BrowserContextOptions = {}): Promise<Page> => {
     const context = await browser.newContext({ viewport: DESKTOP, ...o });
     contexts.push(context);
+    await observeLayoutShifts(context);
     const page = await context.newPage();
     const list: string[] = [];
     errs.set(page, list);
