@@ -1,11 +1,7 @@
 import { useEffect, useRef, useState } from "react";
 import { call, ApiError, seg } from "../../api";
 import type { BuildView } from "./types";
-
-/** `<ISO time> <text>` (a build's log file) → the text. */
-export const fileLine = (line: string): string => line.replace(/^\S+ /, "");
-/** `<ISO time> build <text>` (the app's log, source `build`) → the text. */
-export const appLogLine = (line: string): string => line.replace(/^\S+ \S+ ?/, "");
+import { appLogLine, fileLine } from "./logic";
 
 /**
  * A build's log. A finished build: its log file, once. A running one: the app's log lines of

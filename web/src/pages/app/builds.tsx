@@ -6,14 +6,7 @@ import { Table } from "../../components/table";
 import { useLive } from "../../hooks";
 import { BuildLog } from "./build-log";
 import { ofApp, type BuildView, type TabProps } from "./types";
-
-/** How long a build took (or has taken so far): `42s`, `3m 05s`. */
-export function duration(b: BuildView, now = Date.now()): string {
-  const end = b.finishedAt === undefined ? now : Date.parse(b.finishedAt);
-  const s = Math.max(0, Math.round((end - Date.parse(b.startedAt)) / 1000));
-  if (Number.isNaN(s)) return "—";
-  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
-}
+import { duration } from "./logic";
 
 /** The app's builds, newest first; a build's log below the list when one is picked. */
 export function BuildsTab({ app }: TabProps) {

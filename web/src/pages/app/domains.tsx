@@ -7,28 +7,7 @@ import { Table } from "../../components/table";
 import { useLive } from "../../hooks";
 import { useCan } from "../../session";
 import { ofApp, type CertView, type TabProps } from "./types";
-
-/** Whether a certificate name (maybe `*.example.com`) covers a host name. */
-export function covers(certName: string, host: string): boolean {
-  if (certName === host) return true;
-  if (!certName.startsWith("*.")) return false;
-  const rest = host.slice(host.indexOf(".") + 1);
-  return host.includes(".") && rest === certName.slice(2);
-}
-
-/** The certificate state of one host name, in a word and a note. */
-export function certState(
-  host: string,
-  cert: CertView | undefined,
-  now = Date.now(),
-): { state: string; note: string } {
-  if (cert === undefined || !cert.domains.some((d) => covers(d, host)))
-    return { state: "none", note: "plain HTTP" };
-  if (cert.pending === true) return { state: "pending", note: "being obtained" };
-  if (Date.parse(cert.notAfter) < now) return { state: "expired", note: cert.issuer };
-  if (cert.lastError !== undefined) return { state: "warning", note: cert.lastError };
-  return { state: "valid", note: `${cert.source}, ${cert.issuer}` };
-}
+import { certState, covers } from "./logic";
 
 const TONE: Record<string, string> = {
   valid: "healthy",

@@ -6,14 +6,7 @@ import { Table, type Column } from "../../components/table";
 import { useLive } from "../../hooks";
 import { useCan } from "../../session";
 import { ofApp, type ReleaseView, type TabProps } from "./types";
-
-/** What made a release, from its record: a build, a config change, a rollback, a promotion. */
-export function releaseKind(r: ReleaseView): string {
-  if (/^Rollback to v\d+/.test(r.description)) return "rollback";
-  if (/^(Set|Unset) /.test(r.description)) return "config";
-  if (/^Promote/i.test(r.description)) return "promote";
-  return r.build === undefined ? "config" : "build";
-}
+import { releaseKind } from "./logic";
 
 /** Every release, newest first, with a confirmed "Roll back" on the older ones. */
 export function ReleasesTab({ app, info }: TabProps) {

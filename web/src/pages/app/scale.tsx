@@ -3,6 +3,7 @@ import { api, ApiError, seg } from "../../api";
 import { Badge } from "../../components/bits";
 import { useLive } from "../../hooks";
 import { ofApp, type AppInfo } from "./types";
+import { changedCounts, processTypes } from "./logic";
 
 interface ScaleView {
   id: string;
@@ -10,30 +11,6 @@ interface ScaleView {
   status: "running" | "succeeded" | "failed";
   error?: string;
   log: string[];
-}
-
-/** The process types to offer: the current release's and those in the formation. */
-export function processTypes(info: AppInfo): string[] {
-  const types = new Set([
-    ...Object.keys(info.release?.processTypes ?? {}),
-    ...Object.keys(info.formation),
-  ]);
-  return [...types].sort();
-}
-
-/** The changed counts of a draft (what `gantry ps:scale app web=3` would send). */
-export function changedCounts(
-  formation: Record<string, number>,
-  draft: Record<string, string>,
-): Record<string, number> | string {
-  const out: Record<string, number> = {};
-  for (const [type, raw] of Object.entries(draft)) {
-    const n = Number(raw);
-    if (raw.trim() === "" || !Number.isInteger(n) || n < 0 || n > 100)
-      return `${type} must be a whole number from 0 to 100`;
-    if (n !== (formation[type] ?? 0)) out[type] = n;
-  }
-  return out;
 }
 
 /** A number per process type and "Apply": PUT /v1/apps/:app/formation, like `ps:scale`. */
