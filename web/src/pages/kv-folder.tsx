@@ -44,7 +44,7 @@ export function KvFolder(props: { prefix: string; trail: ReactNode }) {
               title: "Name",
               cell: (e) => (
                 <Link href={kvHref(e.path)} className={e.folder ? "kv-folder" : "kv-key"}>
-                  {e.folder ? "📁 " : ""}
+                  {e.folder ? <span aria-hidden="true">📁 </span> : null}
                   {e.name}
                 </Link>
               ),
