@@ -153,6 +153,26 @@ it("scales from the UI: the formation changes in the API and the instances follo
   expect(pageErrors(page)).toEqual([]);
 }, 90_000);
 
+it("sets a config var from the UI: a new release with it, shown live", async () => {
+  const page = ui.page;
+  await ui.open(page, `/apps/${APP}/config`);
+  const before = (await info()).currentRelease;
+  await page.getByTestId("config-name").fill("COLOR");
+  await page.getByTestId("config-value").fill("blue-from-the-ui");
+  await page.getByTestId("config-set").click();
+  await page.getByTestId("config-row-COLOR").waitFor({ timeout: 10_000 });
+  const config = await ui.request<{ values: Record<string, string> }>(
+    "GET",
+    `/v1/apps/${APP}/config`,
+  );
+  expect(config.body.values["COLOR"]).toBe("blue-from-the-ui");
+  const releases = (await ui.request<ReleaseView[]>("GET", `/v1/apps/${APP}/releases`)).body;
+  expect(releases.at(-1)).toMatchObject({ version: before + 1, description: "Set COLOR" });
+  // The value typed is not left in the form, and the new row's value is hidden.
+  expect(await html(page)).not.toContain("blue-from-the-ui");
+  expect(pageErrors(page)).toEqual([]);
+}, 30_000);
+
 it("shows a build's log on click", async () => {
   const page = ui.page;
   await ui.open(page, `/apps/${APP}/builds`);
