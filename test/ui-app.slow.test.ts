@@ -190,6 +190,13 @@ it("shows a build's log on click", async () => {
   expect(pageErrors(page)).toEqual([]);
 }, 30_000);
 
+it("says so for an app that does not exist", async () => {
+  const page = ui.page;
+  await ui.open(page, "/apps/nope");
+  await expect.poll(() => page.getByRole("alert").first().textContent()).toMatch(/nope/);
+  expect(await page.getByRole("link", { name: "Back to the apps" }).count()).toBe(1);
+}, 30_000);
+
 it("fits a 360 px phone without sideways page scrolling", async () => {
   const page = await ui.newPage({ viewport: PHONE });
   await ui.login(page);

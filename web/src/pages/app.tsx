@@ -45,7 +45,7 @@ export function AppPage() {
         </span>
       }
       docTitle={app}
-      ready={data !== undefined}
+      ready={data !== undefined || info.error !== undefined}
       error={info.error}
       actions={
         <>
@@ -80,7 +80,11 @@ export function AppPage() {
           </Link>
         ))}
       </nav>
-      {tab === undefined ? (
+      {data === undefined && info.error !== undefined ? (
+        <p className="empty">
+          <Link href="/apps">Back to the apps</Link>
+        </p>
+      ) : tab === undefined ? (
         <p className="empty">
           No tab “{tabId}”. <Link href={base}>Back to the overview</Link>
         </p>

@@ -1,9 +1,9 @@
 import { useState } from "react";
 import { seg } from "../../api";
 import { Badge, Time } from "../../components/bits";
-import { Skeleton } from "../../components/page";
 import { Table } from "../../components/table";
 import { useLive } from "../../hooks";
+import { Pending } from "./pending";
 import { BuildLog } from "./build-log";
 import { ofApp, type BuildView, type TabProps } from "./types";
 import { duration } from "./logic";
@@ -12,7 +12,7 @@ import { duration } from "./logic";
 export function BuildsTab({ app }: TabProps) {
   const builds = useLive<BuildView[]>(`/v1/apps/${seg(app)}/builds?limit=30`, ["apps"], ofApp(app));
   const [picked, setPicked] = useState<string | undefined>(undefined);
-  if (builds.data === undefined) return <Skeleton rows={4} />;
+  if (builds.data === undefined) return <Pending live={builds} rows={4} />;
   const build = builds.data.find((b) => b.id === picked);
   return (
     <>

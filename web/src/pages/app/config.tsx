@@ -2,9 +2,9 @@ import { useRef, useState } from "react";
 import { api, ApiError, seg } from "../../api";
 import { Secret } from "../../components/bits";
 import { ConfirmButton } from "../../components/confirm";
-import { Skeleton } from "../../components/page";
 import { Table } from "../../components/table";
 import { useLive } from "../../hooks";
+import { Pending } from "./pending";
 import { useCan } from "../../session";
 import { ofApp, type ReleaseView, type TabProps } from "./types";
 
@@ -23,7 +23,7 @@ export function ConfigTab({ app }: TabProps) {
   const mayDeploy = can("app", app, "deploy");
   const releases = useLive<ReleaseView[]>(`/v1/apps/${seg(app)}/releases`, ["apps"], ofApp(app));
   const cache = useRef<{ version: number; read: Promise<ConfigAnswer> } | undefined>(undefined);
-  if (releases.data === undefined) return <Skeleton rows={4} />;
+  if (releases.data === undefined) return <Pending live={releases} rows={4} />;
   const newest = releases.data[releases.data.length - 1];
   const names = [...(newest?.configNames ?? [])].sort();
   const version = newest?.configVersion ?? 0;

@@ -1,9 +1,9 @@
 import { Link } from "wouter";
 import { seg } from "../../api";
 import { Badge, Time } from "../../components/bits";
-import { Skeleton } from "../../components/page";
 import { Table } from "../../components/table";
 import { useLive } from "../../hooks";
+import { Pending } from "./pending";
 import { useCan } from "../../session";
 import { ScaleControls } from "./scale";
 import { ofApp, type PsEntry, type TabProps } from "./types";
@@ -19,7 +19,7 @@ export function InstancesTab({ app, info }: TabProps) {
       ) : null}
       <h2>Instances</h2>
       {ps.data === undefined ? (
-        <Skeleton rows={3} />
+        <Pending live={ps} rows={3} />
       ) : (
         <Table
           label="instances"

@@ -2,6 +2,7 @@ import { seg } from "../../api";
 import { Badge, Time } from "../../components/bits";
 import { Skeleton } from "../../components/page";
 import { useLive } from "../../hooks";
+import { Pending } from "./pending";
 import { progressOf, summary } from "./progress";
 import { ofApp, type DeployView, type PsEntry, type TabProps } from "./types";
 
@@ -76,7 +77,7 @@ export function OverviewTab({ app, info }: TabProps) {
           Nothing deployed yet: push to <code>{info.gitUrl}</code>.
         </p>
       ) : deploy.data === undefined || ps.data === undefined ? (
-        <Skeleton rows={3} />
+        <Pending live={deploy.error === undefined ? ps : deploy} rows={3} />
       ) : (
         <DeployProgress deploy={deploy.data} ps={ps.data} />
       )}

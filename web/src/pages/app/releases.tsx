@@ -1,9 +1,9 @@
 import { api, seg } from "../../api";
 import { Badge, Time } from "../../components/bits";
 import { ConfirmButton } from "../../components/confirm";
-import { Skeleton } from "../../components/page";
 import { Table, type Column } from "../../components/table";
 import { useLive } from "../../hooks";
+import { Pending } from "./pending";
 import { useCan } from "../../session";
 import { ofApp, type ReleaseView, type TabProps } from "./types";
 import { releaseKind } from "./logic";
@@ -12,7 +12,7 @@ import { releaseKind } from "./logic";
 export function ReleasesTab({ app, info }: TabProps) {
   const can = useCan();
   const releases = useLive<ReleaseView[]>(`/v1/apps/${seg(app)}/releases`, ["apps"], ofApp(app));
-  if (releases.data === undefined) return <Skeleton rows={5} />;
+  if (releases.data === undefined) return <Pending live={releases} rows={5} />;
   const current = info?.currentRelease ?? 0;
   const mayDeploy = can("app", app, "deploy");
   const next = Math.max(0, ...releases.data.map((r) => r.version)) + 1;
