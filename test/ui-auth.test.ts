@@ -4,7 +4,7 @@
  * revocation, two servers on one store, and `gantry ui`.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -428,6 +428,28 @@ describe("gantry ui", () => {
     expect(login.status).toBe(303);
     expect(login.headers.get("location")).toBe("/ui/");
     expect((await call("GET", "/v1/ui/session", { cookie: cookieOf(login)! })).status).toBe(200);
+  });
+
+  it("--open hands the link to xdg-open as one argument (no shell)", async () => {
+    const bin = join(dir, "bin");
+    mkdirSync(bin, { recursive: true });
+    const opened = join(dir, "opened");
+    writeFileSync(join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s|%s' "$#" "$1" > '${opened}'\n`, {
+      mode: 0o755,
+    });
+    const path = process.env["PATH"];
+    process.env["PATH"] = `${bin}:${path ?? ""}`;
+    try {
+      const r = await gantry("ui", "--open");
+      expect(r.code).toBe(0);
+      const url = /(http:\S+)/.exec(r.out)![1]!;
+      for (let i = 0; i < 50 && !existsSync(opened); i++)
+        await new Promise((ok) => setTimeout(ok, 20));
+      await new Promise((ok) => setTimeout(ok, 50));
+      expect(readFileSync(opened, "utf8")).toBe(`1|${url}`);
+    } finally {
+      process.env["PATH"] = path;
+    }
   });
 
   it("prints the link in words, and has help with examples", async () => {
