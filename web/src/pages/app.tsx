@@ -89,7 +89,7 @@ export function AppPage() {
           No tab “{tabId}”. <Link href={base}>Back to the overview</Link>
         </p>
       ) : (
-        <div role="region" aria-label={tab.label}>
+        <div role="region" className="app-tab" aria-label={tab.label}>
           {tab.view({ app, info: data })}
         </div>
       )}
