@@ -83,6 +83,40 @@ const NAMES = [
   "tokens",
 ];
 
+describe("the checks", () => {
+  it("catch a layout jump, a mouse-only control, a control with no focus ring, a page too wide", async () => {
+    const page = await ui.newPage({ viewport: PHONE });
+    // A real navigation (not setContent), so the layout-shift observer starts with the document.
+    await page.route("http://checks.invalid/", (route) =>
+      route.fulfill({
+        contentType: "text/html",
+        body: `<!doctype html><meta name="viewport" content="width=device-width">
+          <style>button:focus { outline: none }</style>
+          <div id="late"></div><p style="height: 300px">text that moves</p>
+          <button>no ring</button><a href="#x">fine</a>
+          <div style="cursor: pointer" onclick="void 0">mouse only</div>
+          <div style="width: 500px">wide</div>
+          <script>
+            setTimeout(() => requestAnimationFrame(() => {
+              document.getElementById("late").style.height = "400px";
+              setTimeout(() => (document.body.dataset.done = "1"), 300);
+            }), 300);
+          </script>`,
+      }),
+    );
+    await page.goto("http://checks.invalid/");
+    await page.locator("body[data-done]").waitFor();
+    expect((await layoutShift(page)).value).toBeGreaterThan(0.1);
+    const walk = await tabWalk(page);
+    expect(walk.controls).toHaveLength(2);
+    expect(walk.missed).toEqual([]);
+    expect(walk.noRing).toEqual(["0: <button> no ring"]);
+    expect(walk.mouseOnly).toEqual(["<div> mouse only"]);
+    expect(await pageScrollWidth(page)).toBeGreaterThan(PHONE.width);
+    await page.context().close();
+  });
+});
+
 describe("every page", () => {
   it("the list covers every route", () => {
     expect(pages().map((p) => p.name)).toEqual(NAMES);
@@ -109,6 +143,7 @@ describe("every page", () => {
       );
       expect(walk.missed, `controls Tab never reached on ${path}`).toEqual([]);
       expect(walk.noRing, `controls with no visible focus on ${path}`).toEqual([]);
+      expect(walk.mouseOnly, `clickable but not by keyboard on ${path}`).toEqual([]);
 
       await page.setViewportSize(PHONE);
       await ui.open(page, path);

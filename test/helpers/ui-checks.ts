@@ -19,6 +19,7 @@ interface El {
   closest(selector: string): El | null;
   getClientRects(): { length: number };
   blur(): void;
+  parentElement: El | null;
 }
 interface Shift {
   value: number;
@@ -41,6 +42,7 @@ declare function getComputedStyle(el: El): {
   outlineStyle: string;
   outlineWidth: string;
   boxShadow: string;
+  cursor: string;
 };
 declare const PerformanceObserver: new (cb: (list: { getEntries(): Shift[] }) => void) => {
   observe(opts: { type: string; buffered: boolean }): void;
@@ -96,6 +98,11 @@ export interface TabWalk {
   missed: string[];
   /** Those reached whose focus showed no outline or box shadow. */
   noRing: string[];
+  /**
+   * Elements that look clickable (a pointer cursor) but are no control and inside none: a mouse
+   * can use them, the keyboard cannot.
+   */
+  mouseOnly: string[];
 }
 
 /**
@@ -103,29 +110,40 @@ export interface TabWalk {
  * focus comes round again); answer what it never reached and what showed no focus ring.
  */
 export async function tabWalk(page: Page, maxPresses = 600): Promise<TabWalk> {
-  const controls = await page.evaluate(() => {
+  const { controls, mouseOnly } = await page.evaluate(() => {
     const sel =
-      'a[href], button, input:not([type="hidden"]), select, textarea, summary, [tabindex], [contenteditable="true"]';
+      'a[href], button, input:not([type="hidden"]), select, textarea, summary, label, [tabindex], [contenteditable="true"]';
+    const visible = (el: El): boolean =>
+      el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+    const describe = (el: El): string =>
+      `<${el.tagName.toLowerCase()}> ${
+        el.getAttribute("data-testid") ??
+        el.getAttribute("aria-label") ??
+        el.getAttribute("name") ??
+        (el.textContent ?? "").trim().slice(0, 40)
+      }`;
     const out: string[] = [];
     let i = 0;
     for (const el of document.querySelectorAll(sel)) {
       el.removeAttribute("data-tab-probe");
+      if (el.tagName === "LABEL") continue; // a label hands its clicks to its control
       if (el.tabIndex < 0 || el.disabled === true) continue;
       if (el.closest("[inert], [hidden], [aria-hidden='true']") !== null) continue;
-      const style = getComputedStyle(el);
-      if (el.getClientRects().length === 0 || style.visibility === "hidden") continue;
-      const label =
-        el.getAttribute("data-testid") ??
-        el.getAttribute("aria-label") ??
-        el.getAttribute("name") ??
-        (el.textContent ?? "").trim().slice(0, 40);
+      if (!visible(el)) continue;
       const id = String(i++);
       el.setAttribute("data-tab-probe", id);
-      out.push(`${id}: <${el.tagName.toLowerCase()}> ${label}`);
+      out.push(`${id}: ${describe(el)}`);
+    }
+    const mouse: string[] = [];
+    for (const el of document.querySelectorAll("body *")) {
+      if (getComputedStyle(el).cursor !== "pointer" || el.closest(sel) !== null) continue;
+      const parent = el.parentElement;
+      if (parent !== null && getComputedStyle(parent).cursor === "pointer") continue;
+      if (visible(el)) mouse.push(describe(el));
     }
     document.activeElement?.blur();
     window.scrollTo(0, 0);
-    return out;
+    return { controls: out, mouseOnly: mouse };
   });
   const seen = new Set<string>();
   const noRing = new Set<string>();
@@ -153,6 +171,7 @@ export async function tabWalk(page: Page, maxPresses = 600): Promise<TabWalk> {
     controls,
     missed: controls.filter((c) => !seen.has(c.slice(0, c.indexOf(":")))),
     noRing: [...noRing].map(byId),
+    mouseOnly,
   };
 }
 
