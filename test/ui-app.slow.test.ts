@@ -173,6 +173,46 @@ it("sets a config var from the UI: a new release with it, shown live", async () 
   expect(pageErrors(page)).toEqual([]);
 }, 30_000);
 
+it("follows a deploy's progress live on the overview", async () => {
+  const page = ui.page;
+  await ui.open(page, `/apps/${APP}`);
+  const progress = page.getByTestId("deploy-progress");
+  await progress.waitFor();
+  const set = await ui.request<{ version: number }>("PUT", `/v1/apps/${APP}/config`, {
+    set: { SHADE: "dark" },
+  });
+  const v = set.body.version;
+  // No reload: the stream brings the new deploy, then its end.
+  await expect.poll(() => progress.textContent(), { timeout: 30_000 }).toContain(`→ v${v}`);
+  await expect
+    .poll(() => progress.getAttribute("data-status"), { timeout: 60_000 })
+    .toBe("succeeded");
+  const web = (await info()).formation["web"] ?? 0;
+  await expect
+    .poll(() => page.getByTestId("deploy-new").textContent(), { timeout: 10_000 })
+    .toBe(`${web}/${web} healthy`);
+  expect(await page.getByTestId("release-current").textContent()).toBe(`v${v}`);
+  await ui.screenshot(page, "app-deploy");
+  expect(pageErrors(page)).toEqual([]);
+}, 90_000);
+
+it("reaches the tabs from the keyboard", async () => {
+  const page = ui.page;
+  await ui.open(page, `/apps/${APP}`);
+  const target = page.getByRole("navigation", { name: "app" }).getByRole("link", {
+    name: "Instances",
+  });
+  let reached = false;
+  for (let i = 0; i < 40 && !reached; i++) {
+    await page.keyboard.press("Tab");
+    reached = await target.evaluate((el) => el === el.ownerDocument.activeElement);
+  }
+  expect(reached).toBe(true);
+  await page.keyboard.press("Enter");
+  await expect.poll(() => target.getAttribute("aria-current")).toBe("page");
+  expect(new URL(page.url()).pathname).toBe(`/ui/apps/${APP}/instances`);
+}, 30_000);
+
 it("shows a build's log on click", async () => {
   const page = ui.page;
   await ui.open(page, `/apps/${APP}/builds`);
