@@ -129,10 +129,17 @@ export async function runApply(
           by: whoAmI(),
           commit,
           message: err.message,
+          plan,
         });
       throw err;
     }
-    await recordLastApply(stacks, { name: source.settings.name, by: whoAmI(), commit, result });
+    await recordLastApply(stacks, {
+      name: source.settings.name,
+      by: whoAmI(),
+      commit,
+      result,
+      plan,
+    });
     if (flags.json) json(o, { ...planJson(plan), applied: result, revealed });
     else o.out(`\n${completeLine(result)}`);
     return 0;

@@ -96,10 +96,10 @@ async function sync(registry: KindRegistry, req: SyncRequest): Promise<SyncSumma
           },
         });
       } catch (err) {
-        await lastApply(stacks, stack, req, undefined, (err as Error).message);
+        await lastApply(stacks, stack, req, plan, undefined, (err as Error).message);
         throw err;
       }
-      await lastApply(stacks, stack, req, result);
+      await lastApply(stacks, stack, req, plan, result);
       const changed = result.created + result.updated + result.replaced + result.destroyed;
       return { line: completeLine(result), changed };
     },
@@ -173,6 +173,7 @@ function lastApply(
   stacks: StackClient,
   stack: LoadedStack,
   req: SyncRequest,
+  plan: Plan,
   result: ApplyResult | undefined,
   message?: string,
 ): Promise<void> {
@@ -183,5 +184,6 @@ function lastApply(
     commit: req.commit,
     result,
     message,
+    plan,
   });
 }

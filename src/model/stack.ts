@@ -55,6 +55,46 @@ export type OwnershipBatch = z.input<typeof OwnershipBatchSchema>;
 export const ownershipKey = (kind: string, name: string): string =>
   `${K.stackItems}${kind}/${name}`;
 
+/**
+ * The plan an apply carried out, as the dashboard shows it (src/spec/plan-record.ts makes it):
+ * items that change, each field's values as text, sensitive ones without their values.
+ */
+export const PlanRecordSchema = z.strictObject({
+  summary: z.strictObject({
+    create: z.number().int().min(0),
+    update: z.number().int().min(0),
+    replace: z.number().int().min(0),
+    destroy: z.number().int().min(0),
+    orphan: z.number().int().min(0),
+  }),
+  changes: z
+    .array(
+      z.strictObject({
+        kind: z.string().max(64),
+        name: z.string().max(1100),
+        action: z.string().max(16),
+        note: z.string().max(256).optional(),
+        drift: z.boolean().optional(),
+        fields: z
+          .array(
+            z.strictObject({
+              path: z.string().max(256),
+              old: z.string().max(256).optional(),
+              new: z.string().max(256).optional(),
+              sensitive: z.boolean().optional(),
+            }),
+          )
+          .max(100),
+        /** Fields left out to keep the record small. */
+        moreFields: z.number().int().min(0).optional(),
+      }),
+    )
+    .max(1000),
+  /** Changed items left out to keep the record small. */
+  moreChanges: z.number().int().min(0).optional(),
+});
+export type PlanRecord = z.infer<typeof PlanRecordSchema>;
+
 /** The outcome of the last apply, as `stack:info` shows it. */
 export const ApplyOutcomeSchema = z.strictObject({
   at: z.string(),
@@ -67,6 +107,8 @@ export const ApplyOutcomeSchema = z.strictObject({
   destroyed: z.number().int().min(0),
   /** What failed, when it did. */
   message: z.string().max(4096).optional(),
+  /** The plan it carried out (absent when recorded by an older Gantry). */
+  plan: PlanRecordSchema.optional(),
 });
 export type ApplyOutcome = z.infer<typeof ApplyOutcomeSchema>;
 

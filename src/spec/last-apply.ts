@@ -4,6 +4,8 @@
  */
 import type { StackClient } from "../client/stack.js";
 import type { ApplyResult } from "./apply.js";
+import type { Plan } from "./plan.js";
+import { planRecord } from "./plan-record.js";
 
 /** `Apply complete: 3 created, 1 updated, 0 destroyed.` */
 export function completeLine(r: ApplyResult): string {
@@ -18,6 +20,8 @@ export interface ApplyOutcome {
   commit?: string;
   result?: ApplyResult;
   message?: string;
+  /** The plan it carried out (kept, small and without sensitive values, for the dashboard). */
+  plan?: Plan;
 }
 
 /** Write `stack/info`'s lastApply; a failure to write it is ignored (the apply stands). */
@@ -33,6 +37,7 @@ export async function recordLastApply(stacks: StackClient, o: ApplyOutcome): Pro
         result: o.result === undefined ? "failed" : "ok",
         ...counts,
         ...(o.message === undefined ? {} : { message: o.message.slice(0, 4000) }),
+        ...(o.plan === undefined ? {} : { plan: planRecord(o.plan) }),
       },
     })
     .catch(() => undefined);
