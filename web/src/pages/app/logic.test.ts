@@ -85,6 +85,7 @@ describe("deploy progress", () => {
         ps({ state: "crashed" }),
         ps({}),
         ps({ kind: "oneoff", processType: "run" }),
+        ps({ desired: "draining", release: 1 }),
       ]),
     ).toEqual([
       { type: "web", up: 1, all: 2 },

@@ -43,20 +43,7 @@ export function OverviewTab({ app, info }: TabProps) {
           {ps.data === undefined ? (
             <div className="num muted">…</div>
           ) : (
-            <>
-              <div className="num">
-                {ps.data.filter((p) => p.kind === "run" && p.state === "running").length}
-                <span className="muted app-of">
-                  {" "}
-                  / {ps.data.filter((p) => p.kind === "run").length}
-                </span>
-              </div>
-              <div className="muted">
-                {summary(ps.data)
-                  .map((s) => `${s.type} ${s.up}/${s.all}`)
-                  .join(" · ") || "none"}
-              </div>
-            </>
+            <InstancesCard ps={ps.data} />
           )}
         </div>
         <div className="card">
@@ -134,5 +121,24 @@ function DeployProgress(props: { deploy: DeployView; ps: PsEntry[] }) {
         </details>
       )}
     </div>
+  );
+}
+
+function InstancesCard(props: { ps: PsEntry[] }) {
+  const parts = summary(props.ps);
+  const up = parts.reduce((n, p) => n + p.up, 0);
+  const all = parts.reduce((n, p) => n + p.all, 0);
+  const draining = props.ps.filter((p) => p.kind === "run" && p.desired === "draining").length;
+  return (
+    <>
+      <div className="num">
+        {up}
+        <span className="muted app-of"> / {all}</span>
+      </div>
+      <div className="muted">
+        {parts.map((s) => `${s.type} ${s.up}/${s.all}`).join(" · ") || "none"}
+        {draining === 0 ? "" : ` · ${draining} draining`}
+      </div>
+    </>
   );
 }

@@ -32,11 +32,11 @@ export function progressOf(deploy: DeployView, ps: readonly PsEntry[]): Progress
   };
 }
 
-/** Instances per process type: `web 2/2` (serving / all). */
+/** Instances per process type: `web 2/2` (serving / all meant to run; draining ones aside). */
 export function summary(ps: readonly PsEntry[]): { type: string; up: number; all: number }[] {
   const by = new Map<string, { up: number; all: number }>();
   for (const p of ps) {
-    if (p.kind !== "run") continue;
+    if (p.kind !== "run" || p.desired !== "running") continue;
     const n = by.get(p.processType) ?? { up: 0, all: 0 };
     n.all += 1;
     if (healthy(p)) n.up += 1;
