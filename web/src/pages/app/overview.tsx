@@ -85,7 +85,9 @@ function DeployProgress(props: { deploy: DeployView; ps: PsEntry[] }) {
     >
       <div className="app-deploy-head">
         <strong>
-          v{deploy.previous} → v{deploy.release}
+          {deploy.previous === 0
+            ? `v${deploy.release} (first deploy)`
+            : `v${deploy.previous} → v${deploy.release}`}
         </strong>
         <Badge state={deploy.status} />
         <span className="muted">
