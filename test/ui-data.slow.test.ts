@@ -3,7 +3,8 @@
  * server in-process: a save on a stale revision is refused with the key's current value shown
  * and nothing overwritten; a save without conflict works; a token made in the UI works against
  * the API (its secret shown once) and revoking it in the UI ends it; an action done in the UI
- * appears live in another tab's audit log, under the logged-in token's name.
+ * appears live in another tab's audit log, under the logged-in token's name; a converge run and
+ * the stack's last plan appear live (sensitive values as "(sensitive)").
  */
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -176,4 +177,118 @@ it("tells a non-admin that tokens and audit need an admin token", async () => {
   await expect.poll(() => editor(page).inputValue()).toBe("4040");
   expect(await editor(page).getAttribute("readonly")).not.toBeNull();
   expect(await page.getByTestId("kv-save").count()).toBe(0);
+});
+
+it("shows converge runs per node live, expanded to the changed and failed resources", async () => {
+  const page = ui.page;
+  await ui.open(page, "/converge");
+  const now = new Date().toISOString();
+  const run = {
+    node: "node-a",
+    triggers: [{ kind: "key", key: "cfg/app/port" }],
+    startedAt: now,
+    finishedAt: now,
+    durationMs: 1234,
+    statesHash: "a".repeat(64),
+    roles: ["web"],
+    summary: { ok: 3, changed: 1, failed: 1, skipped: 0 },
+    resources: [
+      {
+        id: "nginx-conf",
+        type: "file",
+        name: "/etc/nginx/nginx.conf",
+        state: "present",
+        handler: false,
+        status: "changed",
+        changes: ["content"],
+        durationMs: 5,
+      },
+      {
+        id: "nginx-svc",
+        type: "service",
+        name: "nginx",
+        state: "running",
+        handler: false,
+        status: "failed",
+        changes: [],
+        message: "nginx.service failed to start",
+        durationMs: 7,
+      },
+      {
+        id: "ok-one",
+        type: "pkg",
+        name: "curl",
+        state: "installed",
+        handler: false,
+        status: "ok",
+        changes: [],
+        durationMs: 1,
+      },
+    ],
+  };
+  const posted = await ui.request("POST", "/v1/nodes/node-a/converge/runs", run);
+  expect(posted.status).toBe(200);
+  // Arrives without a reload.
+  await page.getByTestId("converge-row-node-a").waitFor({ timeout: 3000 });
+  expect(await page.getByTestId("converge-state-node-a").textContent()).toBe("failed");
+  await page.getByRole("button", { name: /node-a/ }).click();
+  const detail = page.getByTestId("converge-detail-node-a");
+  await detail.waitFor({ timeout: 5000 });
+  const resources = await detail.getByTestId("converge-resource").allTextContents();
+  expect(resources).toHaveLength(2); // the unchanged one is left out
+  expect(resources.join("\n")).toContain("/etc/nginx/nginx.conf");
+  expect(resources.join("\n")).toContain("nginx.service failed to start");
+  await ui.screenshot(page, "converge");
+});
+
+it("shows the stack's setup hint, then its sync state and last plan live, sensitive values hidden", async () => {
+  const page = ui.page;
+  await ui.open(page, "/stack");
+  await page.getByTestId("stack-unused").waitFor({ timeout: 5000 });
+  expect(await page.getByTestId("stack-unused").textContent()).toContain("gantry stack:connect");
+  const items = await ui.request("POST", "/v1/stack/items", {
+    put: [{ kind: "kv", name: "cfg/app/port", stack: "default", protect: false, specHash: "h1" }],
+  });
+  expect(items.status).toBe(200);
+  const at = new Date().toISOString();
+  const info = await ui.request("PUT", "/v1/stack/info", {
+    name: "default",
+    state: "synced",
+    commit: "c".repeat(40),
+    lastSync: { at, commit: "c".repeat(40), result: "synced" },
+    lastApply: {
+      at,
+      by: "git sync",
+      result: "ok",
+      created: 1,
+      updated: 1,
+      replaced: 0,
+      destroyed: 0,
+      plan: {
+        summary: { create: 1, update: 1, replace: 0, destroy: 0, orphan: 0 },
+        changes: [
+          {
+            kind: "kv",
+            name: "cfg/app/port",
+            action: "update",
+            fields: [{ path: "", old: '"8080"', new: '"9090"' }],
+          },
+          {
+            kind: "app",
+            name: "web",
+            action: "create",
+            fields: [{ path: "config.API_KEY", sensitive: true }],
+          },
+        ],
+      },
+    },
+  });
+  expect(info.status).toBe(200);
+  await page.getByTestId("stack-plan").waitFor({ timeout: 3000 });
+  const plan = await page.getByTestId("stack-plan-item").allTextContents();
+  expect(plan[0]).toContain('"8080" → "9090"');
+  expect(plan[1]).toContain("config.API_KEY: (sensitive)");
+  expect(await page.getByTestId("stack-state").textContent()).toBe("synced");
+  await page.getByTestId("stack-item-kv/cfg/app/port").waitFor({ timeout: 3000 });
+  await ui.screenshot(page, "stack");
 });
