@@ -11,15 +11,17 @@ export interface Frames {
   /** The longest long-animation-frame entry, ms (0 when none or unsupported). */
   loaf: number;
   frames: number;
+  /** Which frame was the longest (0 = the first). */
+  at: number;
 }
 
 const START = `(() => {
   const w = window;
-  w.__frames = { last: performance.now(), longest: 0, frames: 0, loaf: 0, on: true };
+  w.__frames = { last: performance.now(), longest: 0, frames: 0, loaf: 0, on: true, at: 0 };
   const tick = (t) => {
     const f = w.__frames;
     if (!f.on) return;
-    f.longest = Math.max(f.longest, t - f.last);
+    if (t - f.last > f.longest) { f.longest = t - f.last; f.at = f.frames; }
     f.last = t;
     f.frames++;
     requestAnimationFrame(tick);
@@ -37,7 +39,7 @@ const STOP = `(() => {
   const f = window.__frames;
   f.on = false;
   window.__loaf?.disconnect();
-  return { longest: f.longest, loaf: f.loaf, frames: f.frames };
+  return { longest: f.longest, loaf: f.loaf, frames: f.frames, at: f.at };
 })()`;
 
 /** Record frames while `during` runs. */
