@@ -89,7 +89,7 @@ export function KvKey(props: { keyName: string; trail: ReactNode }) {
 
   return (
     <Page
-      title={<code>{key}</code>}
+      title={key}
       docTitle={`Key ${key}`}
       ready={live.data !== undefined || live.error !== undefined}
       error={missing ? undefined : live.error}

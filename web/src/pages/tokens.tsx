@@ -65,12 +65,18 @@ function TokensPage() {
             { title: "Role", cell: (t) => t.role ?? <span className="muted">—</span> },
             {
               title: "Policies",
-              cell: (t) => (
-                <code className="f-policies">
-                  {t.policies.map(policyText).join(" ")}
-                  {t.apps !== undefined && t.apps.length > 0 ? ` (apps ${t.apps.join(", ")})` : ""}
-                </code>
-              ),
+              cell: (t) => {
+                const all = t.policies.map(policyText);
+                const shown = all.length > 3 ? [...all.slice(0, 3), `… +${all.length - 3}`] : all;
+                return (
+                  <code className="f-policies" title={all.join("\n")}>
+                    {shown.join(" ")}
+                    {t.apps !== undefined && t.apps.length > 0
+                      ? ` (apps ${t.apps.join(", ")})`
+                      : ""}
+                  </code>
+                );
+              },
             },
             {
               title: "Created",
@@ -84,7 +90,7 @@ function TokensPage() {
             {
               title: "",
               cell: (t) => (
-                <span className="kv-actions">
+                <span className="f-row-actions">
                   <ConfirmButton
                     label="Rotate"
                     title={`Rotate ${t.name}?`}
