@@ -160,9 +160,12 @@ describe("every page", () => {
   );
 });
 
-/** Names of buttons that change something (a read-only token must not be offered them). */
+/**
+ * Names of buttons a viewer may not use: changes, and revealing config values (a viewer reads
+ * names, never values).
+ */
 const WRITES =
-  /^(drain|undrain|roll ?back|scale|apply|save|set|add|delete|remove|destroy|revoke|rotate|restart|create|new)\b/i;
+  /^(drain|undrain|roll ?back|scale|apply|save|set|unset|add|delete|remove|destroy|revoke|rotate|restart|create|new|reveal)\b/i;
 
 describe("a read-only token", () => {
   it("is offered no change, no admin page, on any page", async () => {

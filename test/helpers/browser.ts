@@ -7,7 +7,15 @@
  * (`ui.newPage()`), screenshots to test-artifacts/ui/<name>.png.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import { join, resolve } from "node:path";
 import {
   chromium,
@@ -53,18 +61,27 @@ function newestMtime(path: string): number {
 }
 
 /**
- * `vite build web`. When it fails and an older build exists (someone's half-written page in a
- * shared tree), that build is used, with a warning; with none, the failure is the test's.
+ * `vite build web` into a folder of its own, then moved to web/dist at once, so a server of a
+ * test running meanwhile never reads a half-written web/dist. When the build fails and an older
+ * one exists (someone's half-written page in a shared tree), that one is used, with a warning;
+ * with none, the failure is the test's.
  */
 function build(index: string): void {
   const vite = join(ROOT, "node_modules", "vite", "bin", "vite.js");
+  const dist = join(ROOT, "web", "dist");
+  const fresh = join(ROOT, "web", `.dist-build-${process.pid}`);
   try {
-    execFileSync(process.execPath, [vite, "build", "web", "--logLevel", "warn"], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: 120_000,
-    });
+    execFileSync(
+      process.execPath,
+      [vite, "build", "web", "--logLevel", "warn", "--outDir", fresh, "--emptyOutDir"],
+      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 },
+    );
+    const old = `${fresh}-old`;
+    if (existsSync(dist)) renameSync(dist, old);
+    renameSync(fresh, dist);
+    rmSync(old, { recursive: true, force: true });
   } catch (err) {
+    rmSync(fresh, { recursive: true, force: true });
     const e = err as { stderr?: Buffer; message: string };
     const why = e.stderr?.toString().trim() || e.message;
     if (!existsSync(index)) throw new Error(`vite build web failed:\n${why}`);
