@@ -30,7 +30,7 @@ export function KvFolder(props: { prefix: string; trail: ReactNode }) {
       ) : entries.length === 0 ? (
         <Empty>
           {prefix === ""
-            ? "No keys yet (or none this token may read). Create one above, or: gantry kv:put KEY VALUE"
+            ? "No keys yet (or none this token may read). Create one above, or: gantry kv put KEY VALUE"
             : `Nothing under ${prefix}.`}
         </Empty>
       ) : (

@@ -128,7 +128,7 @@ export function KvKey(props: { keyName: string; trail: ReactNode }) {
         <div className="kv-readonly" data-testid="kv-readonly">
           <p>
             {shown.kind === "binary" ? "A binary value" : "A large value"} of{" "}
-            {sizeText(shown.bytes)}, shown read-only. Use <code>gantry kv:get {key}</code> to read
+            {sizeText(shown.bytes)}, shown read-only. Use <code>gantry kv get {key}</code> to read
             it whole.
           </p>
           <pre className="kv-preview">{shown.preview}</pre>
