@@ -23,9 +23,9 @@ export interface AppStatusView {
 /** The status of every app in `apps`, from all assignments, instance reports and deploys. */
 export function appStatuses(
   apps: readonly App[],
-  assignments: readonly Assignment[],
-  statuses: readonly InstanceStatus[],
-  deploys: readonly Deploy[],
+  assignments: readonly Pick<Assignment, "id" | "app" | "kind" | "desired">[],
+  statuses: readonly Pick<InstanceStatus, "id" | "state">[],
+  deploys: readonly Pick<Deploy, "app" | "release" | "status" | "startedAt" | "finishedAt">[],
 ): Map<string, AppStatusView> {
   const state = new Map(statuses.map((s) => [s.id, s.state]));
   const counts = new Map<string, { running: number; desired: number; crashed: number }>();
@@ -63,7 +63,7 @@ export function appStatuses(
 function stateOf(
   app: App,
   c: { running: number; desired: number; crashed: number },
-  d: Deploy | undefined,
+  d: Pick<Deploy, "status"> | undefined,
 ): AppStatusView["state"] {
   if (d?.status === "running") return "deploying";
   if (app.currentRelease === 0) return "new";

@@ -3,7 +3,7 @@ import "../fleet.css";
 import { appColumns } from "../components/fleet-apps";
 import type { AppRow } from "../components/fleet-types";
 import { Page, Skeleton } from "../components/page";
-import { Table } from "../components/table";
+import { VirtualTable } from "../components/fleet-vtable";
 import { useLive } from "../hooks";
 
 /**
@@ -43,7 +43,7 @@ export function Apps() {
               ? `${data.length} apps`
               : `${rows.length} of ${data.length} apps`}
           </p>
-          <Table
+          <VirtualTable
             label="apps"
             columns={appColumns}
             rows={rows}
