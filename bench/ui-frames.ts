@@ -13,23 +13,28 @@ export interface Frames {
   frames: number;
   /** Which frame was the longest (0 = the first). */
   at: number;
+  /** The median and 99th percentile frame, ms. */
+  p50: number;
+  p99: number;
 }
 
 const START = `(() => {
   const w = window;
-  w.__frames = { last: performance.now(), longest: 0, frames: 0, loaf: 0, on: true, at: 0 };
+  // Each recording has its own object: a loop left from the last one stops on its own.
+  const f = { last: performance.now(), longest: 0, frames: 0, loaf: 0, on: true, at: 0, deltas: [] };
+  w.__frames = f;
   const tick = (t) => {
-    const f = w.__frames;
     if (!f.on) return;
     if (t - f.last > f.longest) { f.longest = t - f.last; f.at = f.frames; }
+    f.deltas.push(t - f.last);
     f.last = t;
     f.frames++;
     requestAnimationFrame(tick);
   };
-  requestAnimationFrame((t) => { w.__frames.last = t; requestAnimationFrame(tick); });
+  requestAnimationFrame((t) => { f.last = t; requestAnimationFrame(tick); });
   try {
     w.__loaf = new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) w.__frames.loaf = Math.max(w.__frames.loaf, e.duration);
+      for (const e of list.getEntries()) f.loaf = Math.max(f.loaf, e.duration);
     });
     w.__loaf.observe({ type: "long-animation-frame", buffered: false });
   } catch {}
@@ -39,7 +44,9 @@ const STOP = `(() => {
   const f = window.__frames;
   f.on = false;
   window.__loaf?.disconnect();
-  return { longest: f.longest, loaf: f.loaf, frames: f.frames, at: f.at };
+  const d = f.deltas.sort((a, b) => a - b);
+  const q = (x) => d.length === 0 ? 0 : d[Math.min(d.length - 1, Math.floor(d.length * x))];
+  return { longest: f.longest, loaf: f.loaf, frames: f.frames, at: f.at, p50: q(0.5), p99: q(0.99) };
 })()`;
 
 /** Record frames while `during` runs. */

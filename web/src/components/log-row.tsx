@@ -38,16 +38,28 @@ function highlight(text: string, q: string): ReactNode {
   return out;
 }
 
-/** A line: time, source, then its text in its ANSI colours, search matches marked. */
-export const LogRow = memo(function LogRow(props: { line: LogLine; q: string; y: number }) {
-  const { line, q } = props;
+/**
+ * A row: its position (which moves whenever older lines leave the ring) around its content
+ * (which never changes, so it is not rendered again).
+ */
+export function LogRow(props: { line: LogLine; q: string; y: number }) {
   return (
     <div
       className="log-line"
       data-testid="log-line"
-      data-seq={line.seq}
+      data-seq={props.line.seq}
       style={{ transform: `translateY(${props.y}px)` }}
     >
+      <LineContent line={props.line} q={props.q} />
+    </div>
+  );
+}
+
+/** A line: time, source, then its text in its ANSI colours, search matches marked. */
+const LineContent = memo(function LineContent(props: { line: LogLine; q: string }) {
+  const { line, q } = props;
+  return (
+    <>
       <span className="log-time" title={line.time}>
         {clock(line.time)}
       </span>
@@ -63,6 +75,6 @@ export const LogRow = memo(function LogRow(props: { line: LogLine; q: string; y:
           ),
         )}
       </span>
-    </div>
+    </>
   );
 });
