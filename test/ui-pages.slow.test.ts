@@ -137,7 +137,14 @@ describe("every page", () => {
       expect(shift.value, `layout shifts on ${path}: ${shift.shifts.join("; ")}`).toBeLessThan(0.1);
       await ui.screenshot(page, `${name}-desktop`);
 
+      const idleFrom = Date.now();
       const walk = await tabWalk(page);
+      // Nothing polls: once loaded, a page asks again only when the event stream says so.
+      const idle = ui
+        .requests(page)
+        .filter((r) => r.at >= idleFrom && r.what.startsWith("GET /v1/"))
+        .map((r) => r.what);
+      expect(idle, `requests while idle on ${path} (a page must not poll)`).toEqual([]);
       expect(walk.controls.length, "the page has controls (the shell's at least)").toBeGreaterThan(
         0,
       );
@@ -145,12 +152,26 @@ describe("every page", () => {
       expect(walk.noRing, `controls with no visible focus on ${path}`).toEqual([]);
       expect(walk.mouseOnly, `clickable but not by keyboard on ${path}`).toEqual([]);
 
+      // The phone in the dark scheme: both looks get a screenshot.
       await page.setViewportSize(PHONE);
+      await page.emulateMedia({ colorScheme: "dark" });
       await ui.open(page, path);
       await page.waitForTimeout(300);
       const width = await pageScrollWidth(page);
-      measured[name] = { path, cls: shift, controls: walk.controls, phoneScrollWidth: width };
+      const phoneShift = await layoutShift(page);
+      measured[name] = {
+        path,
+        cls: shift,
+        phoneCls: phoneShift,
+        controls: walk.controls,
+        phoneScrollWidth: width,
+        requestsWhileIdle: idle,
+      };
       expect(width, `${path} scrolls sideways at 360 px`).toBeLessThanOrEqual(PHONE.width);
+      expect(
+        phoneShift.value,
+        `layout shifts on a phone: ${phoneShift.shifts.join("; ")}`,
+      ).toBeLessThan(0.1);
       await ui.screenshot(page, `${name}-phone`);
 
       expect(ui.errors(page).slice(before), `console errors on ${path}`).toEqual([]);
@@ -158,6 +179,23 @@ describe("every page", () => {
     },
     60_000,
   );
+});
+
+describe("on a phone", () => {
+  it("every link of the header can be scrolled to and clicked", async () => {
+    const page = await ui.newPage({ viewport: PHONE });
+    await ui.login(page);
+    const links = page.locator("header nav").getByRole("link");
+    const n = await links.count();
+    expect(n).toBeGreaterThan(5);
+    for (let i = 0; i < n; i++) {
+      const link = links.nth(i);
+      const name = (await link.textContent()) ?? "";
+      await link.click({ timeout: 3000 });
+      await expect.poll(() => link.getAttribute("aria-current"), `${name} opened`).toBe("page");
+    }
+    await page.context().close();
+  }, 60_000);
 });
 
 /**

@@ -160,6 +160,8 @@ export interface Ui {
   screenshot(page: Page, name: string): Promise<string>;
   /** Console errors and uncaught exceptions seen on this page so far. */
   errors(page: Page): string[];
+  /** The requests this page made so far ("METHOD /path?query", with when, in ms since epoch). */
+  requests(page: Page): { at: number; what: string }[];
   /** A call to the API with a bearer token (admin unless given); the parsed JSON answer. */
   request<T = unknown>(
     method: string,
@@ -197,6 +199,7 @@ export async function startUi(opts: UiOptions = {}): Promise<Ui> {
 
   const contexts: BrowserContext[] = [];
   const errs = new WeakMap<Page, string[]>();
+  const reqs = new WeakMap<Page, { at: number; what: string }[]>();
   const newPage = async (o: BrowserContextOptions = {}): Promise<Page> => {
     const context = await browser.newContext({ viewport: DESKTOP, ...o });
     contexts.push(context);
@@ -208,6 +211,12 @@ export async function startUi(opts: UiOptions = {}): Promise<Ui> {
       if (m.type() === "error") list.push(`console: ${m.text()} (${m.location().url})`);
     });
     page.on("pageerror", (e) => list.push(`exception: ${e.message}`));
+    const sent: { at: number; what: string }[] = [];
+    reqs.set(page, sent);
+    page.on("request", (r) => {
+      const u = new URL(r.url());
+      sent.push({ at: Date.now(), what: `${r.method()} ${u.pathname}${u.search}` });
+    });
     return page;
   };
 
@@ -270,6 +279,7 @@ export async function startUi(opts: UiOptions = {}): Promise<Ui> {
       return file;
     },
     errors: (p) => errs.get(p) ?? [],
+    requests: (p) => reqs.get(p) ?? [],
     request,
     makeToken: async (name, o) => {
       const body = await must<{ secret: string }>("POST", "/v1/tokens", {
