@@ -192,7 +192,9 @@ describe("on a phone", () => {
       const link = links.nth(i);
       const name = (await link.textContent()) ?? "";
       await link.click({ timeout: 3000 });
-      await expect.poll(() => link.getAttribute("aria-current"), `${name} opened`).toBe("page");
+      await expect
+        .poll(() => link.getAttribute("aria-current"), { message: `${name} opened` })
+        .toBe("page");
     }
     await page.context().close();
   }, 60_000);
