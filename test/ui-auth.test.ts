@@ -459,7 +459,7 @@ describe("gantry ui", () => {
     );
     const help = await gantry("ui", "--help");
     expect(help.out).toContain("--open");
-    expect(help.out).toContain("$ gantry ui --open");
+    expect(help.out).toContain("$ gantry ui --no-open");
   });
 });
 

@@ -23,12 +23,27 @@ export function opener(
   return undefined;
 }
 
+/**
+ * Whether to open the link without being asked: a desktop session (a display, or macOS) and a
+ * person at the terminal; never with --json, in CI or over SSH without a display.
+ */
+export function onDesktop(
+  env: NodeJS.ProcessEnv = process.env,
+  platform = process.platform,
+  tty = process.stdout.isTTY === true,
+): boolean {
+  if (!tty || env["CI"] !== undefined) return false;
+  if (platform === "darwin") return env["SSH_CONNECTION"] === undefined;
+  return (env["DISPLAY"] ?? "") !== "" || (env["WAYLAND_DISPLAY"] ?? "") !== "";
+}
+
 /** `gantry ui`: a one-time link that logs a browser in to the dashboard as this CLI's token. */
 export function registerUiCommands(program: Command, o: Output): void {
   program
     .command("ui")
     .description("print a one-time link that logs a browser in to the dashboard as your token")
-    .option("--open", "also open it in this desktop's browser (xdg-open)")
+    .option("--open", "open it in this desktop's browser (the default on a desktop)")
+    .option("--no-open", "only print it, even on a desktop")
     .option("--json", "print {url, expiresAt} as JSON")
     .addHelpText(
       "after",
@@ -39,7 +54,7 @@ token's name, and revoking or rotating the token ends it. Without a link, the lo
 <server>/ui/login takes a token. See docs/ui.md, "Logging in".
 Examples:
   $ gantry ui
-  $ gantry ui --open
+  $ gantry ui --no-open                      # print it only
   $ GANTRY_TOKEN=$VIEWER_TOKEN gantry ui     # a read-only dashboard
   $ gantry ui --json | jq -r .url`,
     )
@@ -51,7 +66,8 @@ Examples:
       );
       if (opts.json === true) json(o, link);
       else o.out(`Open this link within 5 minutes (it works once):\n  ${link.url}`);
-      if (opts.open !== true) return;
+      const open = opts.open ?? (opts.json !== true && onDesktop());
+      if (!open) return;
       const program = opener();
       if (program === undefined) {
         o.err("no xdg-open on this machine: open the link in a browser yourself");
