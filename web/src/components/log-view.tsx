@@ -24,7 +24,7 @@ export function LogView(props: {
     count,
     getScrollElement: () => scroller.current,
     estimateSize: () => ROW,
-    overscan: 20,
+    overscan: 8,
     useFlushSync: false,
   });
 
