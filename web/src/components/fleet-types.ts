@@ -2,6 +2,7 @@
  * What the overview, apps, nodes and services pages read from the API (mirrors of the server's
  * answers: src/apps/app-status.ts, src/model/node.ts, src/catalog/filter.ts, src/model/service.ts).
  */
+import type { PsEntry } from "../../../src/model/app-views.js";
 
 export type AppState =
   | "new"
@@ -54,21 +55,7 @@ export interface NodeRow {
 }
 
 /** One instance as `ps` shows it, with its app (`GET /v1/nodes/:name?instances`). */
-export interface NodeInstance {
-  id: string;
-  app: string;
-  name: string;
-  processType: string;
-  release: number;
-  node: string;
-  kind: "run" | "oneoff";
-  desired: "running" | "draining" | "stopped";
-  state: string;
-  port?: number;
-  restarts: number;
-  startedAt?: string;
-  health?: string;
-}
+export type NodeInstance = PsEntry & { app: string };
 
 /** `GET /v1/nodes/:name?instances`. */
 export type NodeDetail = NodeRow & { assigned: NodeInstance[] };

@@ -21,6 +21,8 @@ const ps = (o: Partial<PsEntry>): PsEntry => ({
   node: "vm",
   kind: "run",
   desired: "running",
+  command: "node server.js",
+  lastOutput: [],
   state: "running",
   restarts: 0,
   ...o,

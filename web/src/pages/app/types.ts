@@ -44,23 +44,8 @@ export interface AppInfo {
   pinned?: { release: number; by: string; at: string };
 }
 
-export interface PsEntry {
-  id: string;
-  name: string;
-  processType: string;
-  index: number;
-  release: number;
-  node: string;
-  kind: "run" | "oneoff";
-  desired: "running" | "draining" | "stopped";
-  state: string;
-  port?: number;
-  restarts: number;
-  startedAt?: string;
-  updatedAt?: string;
-  health?: string;
-  nodeDown?: boolean;
-}
+// The API's own type (type-only: nothing of the server enters the bundle).
+export type { PsEntry } from "../../../../src/model/app-views.js";
 
 export interface BuildView {
   id: string;
