@@ -4,36 +4,25 @@
  * one store. The files at /ui and `gantry ui`: test/ui-static.test.ts.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuthFailureLimiter } from "../src/api/auth-limiter.js";
 import { createApiServer, type ApiServer } from "../src/api/server.js";
 import { K } from "../src/model/keys.js";
 import type { AuditEntry } from "../src/model/token.js";
-import { startTestApi, type TestApi } from "./helpers/api.js";
-import { cookieOf, uiHttp } from "./helpers/ui-http.js";
+import { type TestApi } from "./helpers/api.js";
+import { cookieOf, uiHttp, uiTestServer } from "./helpers/ui-http.js";
 
 let t: TestApi;
 let dir: string;
+let server: Awaited<ReturnType<typeof uiTestServer>>;
 const sha = (s: string): string => createHash("sha256").update(s).digest("hex");
-const INDEX = "<!doctype html><title>Gantry</title><div id=root></div>";
-const ASSET = `export const x = ${JSON.stringify("gantry ".repeat(200))};\n`;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "gantry-ui-auth-"));
-  mkdirSync(join(dir, "dist", "assets"), { recursive: true });
-  writeFileSync(join(dir, "dist", "index.html"), INDEX);
-  writeFileSync(join(dir, "dist", "assets", "index-abc123.js"), ASSET);
-  writeFileSync(join(dir, "dist", "favicon.svg"), "<svg/>");
-  writeFileSync(join(dir, "secret.txt"), "TOPSECRET");
-  t = await startTestApi({ uiDist: join(dir, "dist") });
+  server = await uiTestServer();
+  ({ t, dir } = server);
 });
-afterAll(async () => {
-  await t?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => server?.close());
 
 const { call } = uiHttp(() => t.url);
 

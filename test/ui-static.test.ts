@@ -3,34 +3,24 @@
  * server over real HTTP: index and SPA fallback with the security headers, gzipped immutable
  * assets, traversal refused, 503 when unbuilt; a link from the CLI that logs in.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UiFiles } from "../src/api/ui-static.js";
-import { startTestApi, type TestApi } from "./helpers/api.js";
+import { type TestApi } from "./helpers/api.js";
 import { gantry } from "./helpers/cli-in-process.js";
-import { cookieOf, uiHttp } from "./helpers/ui-http.js";
+import { ASSET, cookieOf, INDEX, uiHttp, uiTestServer } from "./helpers/ui-http.js";
 
 let t: TestApi;
 let dir: string;
-const INDEX = "<!doctype html><title>Gantry</title><div id=root></div>";
-const ASSET = `export const x = ${JSON.stringify("gantry ".repeat(200))};\n`;
+let server: Awaited<ReturnType<typeof uiTestServer>>;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "gantry-ui-auth-"));
-  mkdirSync(join(dir, "dist", "assets"), { recursive: true });
-  writeFileSync(join(dir, "dist", "index.html"), INDEX);
-  writeFileSync(join(dir, "dist", "assets", "index-abc123.js"), ASSET);
-  writeFileSync(join(dir, "dist", "favicon.svg"), "<svg/>");
-  writeFileSync(join(dir, "secret.txt"), "TOPSECRET");
-  t = await startTestApi({ uiDist: join(dir, "dist") });
+  server = await uiTestServer();
+  ({ t, dir } = server);
 });
-afterAll(async () => {
-  await t?.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => server?.close());
 
 const { call, rawGet, rawGetWith } = uiHttp(() => t.url);
 

@@ -3,7 +3,11 @@
  * (redirects not followed), the session cookie of an answer, and raw GETs whose request target is
  * sent as written (fetch would resolve dot segments and undo gzip).
  */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startTestApi, type TestApi } from "./api.js";
 
 export interface Answer {
   status: number;
@@ -103,3 +107,28 @@ export const cookieOf = (a: Answer): string | undefined => {
   const c = a.headers.getSetCookie().find((h) => h.startsWith("gantry_session="));
   return c === undefined ? undefined : c.slice("gantry_session=".length).split(";")[0];
 };
+
+export const INDEX = "<!doctype html><title>Gantry</title><div id=root></div>";
+export const ASSET = `export const x = ${JSON.stringify("gantry ".repeat(200))};\n`;
+
+/**
+ * A dashboard build of its own in a temp dir (index, one hashed asset, a favicon; and a
+ * `secret.txt` beside dist/ that traversal must never reach), and an API server serving it.
+ */
+export async function uiTestServer(): Promise<{ t: TestApi; dir: string; close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), "gantry-ui-auth-"));
+  mkdirSync(join(dir, "dist", "assets"), { recursive: true });
+  writeFileSync(join(dir, "dist", "index.html"), INDEX);
+  writeFileSync(join(dir, "dist", "assets", "index-abc123.js"), ASSET);
+  writeFileSync(join(dir, "dist", "favicon.svg"), "<svg/>");
+  writeFileSync(join(dir, "secret.txt"), "TOPSECRET");
+  const t = await startTestApi({ uiDist: join(dir, "dist") });
+  return {
+    t,
+    dir,
+    close: async () => {
+      await t.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
