@@ -2,9 +2,10 @@
  * The dashboard as an operator uses it, in Debian's chromium against `gantry up` with a second
  * node: log in through `gantry ui`'s one-time link as an operator token; push an app from the
  * test and watch it appear without a reload; scale it; roll it back behind a confirmation; follow
- * its logs and see a shipped line within 1 s; drain the second node; and have a stale key edit
- * refused with the current value shown. Every change made in the browser is checked in the API
- * (and the audit log names the token that logged in). Screenshots land in test-artifacts/ui/.
+ * its logs and see a shipped line within 1 s; drain the second node; have a stale key edit
+ * refused with the current value shown; and see a lost connection shown and resumed. Every
+ * change made in the browser is checked in the API (and the audit log names the token that
+ * logged in). Screenshots land in test-artifacts/ui/.
  */
 import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -215,5 +216,21 @@ describe("the dashboard, end to end", () => {
     expect(await raw.text()).toBe("two");
     await ui.screenshot(page, "scenario-kv-conflict");
     expect(ui.errors(page).filter((e) => !/401|Failed to load resource/.test(e))).toEqual([]);
+  });
+
+  it("shows a lost connection as such and resumes when the server is back", async () => {
+    await ui.open(page, "/apps");
+    const status = page.locator('[data-testid="live-status"]');
+    await expect.poll(() => status.getAttribute("data-state")).toBe("live");
+    await ui.gantry!.stop();
+    await expect
+      .poll(() => status.getAttribute("data-state"), { timeout: 10_000 })
+      .toBe("reconnecting");
+    await ui.gantry!.start();
+    await expect.poll(() => status.getAttribute("data-state"), { timeout: 15_000 }).toBe("live");
+    // The page carries on without a reload: a new app shows up through the resumed stream.
+    const made = await ui.request("POST", "/v1/apps", { name: "after-restart" });
+    expect(made.status).toBe(201);
+    await page.locator('[data-testid="app-row-after-restart"]').waitFor({ timeout: 5_000 });
   });
 });
