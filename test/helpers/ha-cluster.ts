@@ -137,7 +137,14 @@ async function makeServer(name: string, base: string, extra: string[]): Promise<
       }
       throw new Error(`server ${name} did not answer within 60 s:\n${out}`);
     },
-    kill: () => exit("SIGKILL"),
+    // A machine that dies takes its etcd with it at once; the parent-death signal would give
+    // etcd a SIGTERM and a graceful stop (leadership handed over, raft still voting meanwhile),
+    // which lets a write commit after the test believes quorum is gone.
+    kill: async () => {
+      const etcd = etcdPid(dataDir);
+      await exit("SIGKILL");
+      if (etcd !== undefined) await killAndWait(etcd);
+    },
     stop: async () => {
       const killer = setTimeout(() => child?.kill("SIGKILL"), 15_000);
       await exit("SIGTERM");
@@ -292,4 +299,28 @@ export async function startFleet(ha: HaCluster, work: string, nodes: string[]): 
       );
     },
   };
+}
+
+/** The pid of a server's etcd child (DATA_DIR/etcd.pid), if it has one. */
+function etcdPid(dataDir: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(join(dataDir, "etcd.pid"), "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** SIGKILL a process (if it still runs) and wait until it is gone. */
+async function killAndWait(pid: number): Promise<void> {
+  const alive = (): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  if (alive()) process.kill(pid, "SIGKILL");
+  for (let i = 0; i < 100 && alive(); i++) await new Promise((r) => setTimeout(r, 20));
 }
