@@ -3,7 +3,7 @@
  * real etcd: changes arrive live, resume without repeats, are filtered by the token, name no
  * values, and the stream reports compaction and ends when the server closes.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { openStore } from "../src/store/index.js";
 import type { Store } from "../src/store/types.js";
 import { startTestApi, type TestApi } from "./helpers/api.js";
@@ -144,6 +144,24 @@ function eventsSuite(backend: "embedded" | "etcd"): void {
       expect(body.error.field).toBe("topics");
       const anon = await fetch(url(""));
       expect(anon.status).toBe(401);
+    });
+
+    it("ends a stream whose token was revoked, at its next change", async () => {
+      const name = `revoked-${backend}`;
+      const reader = await t.clientWith([{ resource: "kv", prefix: "", access: "read" }], name);
+      const s = await openSse(url("?topics=kv"), reader.secret);
+      await s.next((e) => e.event === "ready");
+      await t.admin.kvPut("revoke/a", "1");
+      await s.next(isChange);
+      const id = t.api.deps.tokens.find(name)!.id;
+      await t.api.deps.tokens.revoke(id);
+      // The registry follows the store by a watch: once it knows, the next change ends the stream.
+      await vi.waitFor(() => expect(t.api.deps.tokens.find(name)).toBeUndefined());
+      await t.admin.kvPut("revoke/a", "2");
+      const e = await s.next((x) => x.event === "error");
+      expect(e.data).toMatchObject({ code: "unauthorized" });
+      await s.ended;
+      expect(s.events.filter(isChange)).toHaveLength(1);
     });
 
     it("answers HEAD with the stream's headers only", async () => {

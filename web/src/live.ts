@@ -4,6 +4,8 @@
  * Last-Event-ID, so the server replays what happened while the connection was down.
  */
 
+import { ApiError, call } from "./api";
+
 export type Topic =
   | "apps"
   | "instances"
@@ -86,10 +88,23 @@ class LiveHub {
       if (es.readyState === EventSource.CLOSED) {
         setTimeout(() => {
           if (this.source !== es) return;
-          this.open(this.revision > 0 ? `/v1/events?start=${this.revision + 1}` : "/v1/events");
+          // An ended session would be refused forever: ask once; a 401 logs the page out
+          // (api.ts), anything else tries the stream again.
+          call("/v1/ui/session").then(
+            () => this.reopen(es),
+            (err: unknown) => {
+              if (!(err instanceof ApiError && err.status === 401)) this.reopen(es);
+            },
+          );
         }, 2000);
       }
     });
+  }
+
+  /** Open the stream again from the last revision seen (if `es` is still the current one). */
+  private reopen(es: EventSource): void {
+    if (this.source !== es) return;
+    this.open(this.revision > 0 ? `/v1/events?start=${this.revision + 1}` : "/v1/events");
   }
 
   private setState(s: LiveState): void {

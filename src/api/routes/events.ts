@@ -1,6 +1,6 @@
 import { ValidationError } from "../../errors.js";
 import type { Policy } from "../../model/token.js";
-import { forbidden } from "../errors.js";
+import { forbidden, unauthorized } from "../errors.js";
 import {
   TOPICS,
   changeOf,
@@ -36,6 +36,21 @@ export function askedTopics(text: string, policies: readonly Policy[]): Set<Topi
   return new Set(names as Topic[]);
 }
 
+/**
+ * Whether the token a stream was opened with still stands: not revoked, not rotated (same
+ * secret), not expired. A stream outlives no token: it ends, and reconnecting is refused.
+ */
+export function tokenStands(
+  tokens: ApiDeps["tokens"],
+  id: string,
+  secretHash: string | undefined,
+  now = Date.now(),
+): boolean {
+  const rec = tokens.find(id);
+  if (rec === undefined || rec.id !== id || rec.secretHash !== secretHash) return false;
+  return rec.expiresAt === undefined || Date.parse(rec.expiresAt) > now;
+}
+
 export function eventRoutes(deps: ApiDeps): RouteDef[] {
   return [
     {
@@ -45,7 +60,8 @@ export function eventRoutes(deps: ApiDeps): RouteDef[] {
         "Server-Sent Events for the dashboard: one `change` per store revision naming what changed ({topic, name, type}, never values) in ?topics=apps,nodes,…, from ?start=REV (or Last-Event-ID + 1)",
       handler: async (ctx) => {
         ctx.allowQuery("topics", "start");
-        const { policies } = ctx.who;
+        const { policies, tokenId } = ctx.who;
+        const secretHash = deps.tokens.find(tokenId)?.secretHash;
         const topics = askedTopics(ctx.query.getAll("topics").join(","), policies);
         const start = resumeRevision(ctx);
         if (answeredHead(ctx)) return;
@@ -60,6 +76,8 @@ export function eventRoutes(deps: ApiDeps): RouteDef[] {
           // EventSource resumes from the last id it saw: from here if no change came yet.
           readyId: from - 1,
           render: (revision, group) => {
+            if (!tokenStands(deps.tokens, tokenId, secretHash))
+              throw unauthorized("the token was revoked, rotated or has expired; log in again");
             const changes: Change[] = [];
             for (const e of group) {
               const c = changeOf(e.kv.key, e.type, e.kv.value, topics, policies);
