@@ -233,4 +233,14 @@ describe("the dashboard, end to end", () => {
     expect(made.status).toBe(201);
     await page.locator('[data-testid="app-row-after-restart"]').waitFor({ timeout: 5_000 });
   });
+
+  it("ends the session when its token is revoked: the page falls back to the login form", async () => {
+    await ui.open(page, "/apps");
+    const revoked = await ui.request("DELETE", "/v1/tokens/ops-alice");
+    expect(revoked.status).toBe(200);
+    await ui.request("POST", "/v1/apps", { name: "after-revoke" });
+    await page.locator('input[name="token"]').waitFor({ timeout: 10_000 });
+    const session = await page.evaluate(() => fetch("/v1/ui/session").then((r) => r.status));
+    expect(session).toBe(401);
+  });
 });
