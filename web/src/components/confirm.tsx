@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState, type ReactNode } from "react";
 import { ApiError } from "../api";
+import { Alert } from "./page";
 
 /**
  * A button that asks before it acts: a modal dialog (Esc or Cancel closes it, focus starts on
@@ -71,11 +72,7 @@ export function Confirm(props: {
     <dialog ref={ref} className="dialog" data-testid="confirm" onClose={props.onClose}>
       <h2>{props.title}</h2>
       {props.children}
-      {error === undefined ? null : (
-        <p className="error-box" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       <div className="dialog-actions">
         <button type="button" className="btn" autoFocus onClick={props.onClose}>
           Cancel

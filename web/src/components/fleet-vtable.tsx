@@ -1,6 +1,6 @@
 import { useWindowVirtualizer } from "@tanstack/react-virtual";
 import { useLayoutEffect, useRef, useState, type ReactNode } from "react";
-import { Table, type Column } from "./table";
+import { Table, TableHead, type Column } from "./table";
 
 /** Below this many rows a plain table is as fast, and every row is in the page. */
 const PLAIN_UP_TO = 100;
@@ -50,15 +50,7 @@ function Windowed<T>(props: {
   return (
     <div className="table-wrap">
       <table aria-label={props.label} aria-rowcount={props.rows.length + 1}>
-        <thead>
-          <tr>
-            {props.columns.map((c) => (
-              <th key={c.title} className={c.className} scope="col">
-                {c.title}
-              </th>
-            ))}
-          </tr>
-        </thead>
+        <TableHead columns={props.columns} />
         <tbody ref={body}>
           {top > 0 ? (
             <tr aria-hidden="true" className="vt-spacer">

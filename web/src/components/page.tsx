@@ -39,6 +39,16 @@ export function ErrorBox(props: { error: { message: string; code?: string } }) {
   );
 }
 
+/** A refusal or failure in words (nothing when there is none). */
+export function Alert(props: { message: string | undefined }) {
+  if (props.message === undefined) return null;
+  return (
+    <p className="error-box" role="alert">
+      {props.message}
+    </p>
+  );
+}
+
 export function Empty(props: { children: ReactNode }) {
   return <p className="empty">{props.children}</p>;
 }

@@ -21,15 +21,7 @@ export function Table<T>(props: {
   return (
     <div className="table-wrap">
       <table aria-label={props.label}>
-        <thead>
-          <tr>
-            {props.columns.map((c) => (
-              <th key={c.title} className={c.className} scope="col">
-                {c.title}
-              </th>
-            ))}
-          </tr>
-        </thead>
+        <TableHead columns={props.columns} />
         <tbody>
           {props.rows.map((r) => (
             <tr key={props.rowKey(r)} data-testid={props.rowTestId?.(r)}>
@@ -43,5 +35,20 @@ export function Table<T>(props: {
         </tbody>
       </table>
     </div>
+  );
+}
+
+/** The header row of a table of these columns (also the virtualized table's). */
+export function TableHead<T>(props: { columns: Column<T>[] }) {
+  return (
+    <thead>
+      <tr>
+        {props.columns.map((c) => (
+          <th key={c.title} className={c.className} scope="col">
+            {c.title}
+          </th>
+        ))}
+      </tr>
+    </thead>
   );
 }

@@ -2,7 +2,7 @@ import { useEffect, useState, type ReactNode } from "react";
 import { useLocation } from "wouter";
 import { api, ApiError } from "../api";
 import { ConfirmButton } from "../components/confirm";
-import { Page, Skeleton } from "../components/page";
+import { Alert, Page, Skeleton } from "../components/page";
 import { useLive } from "../hooks";
 import { useCan } from "../session";
 import { KvConflict, readCurrent, type Current } from "./kv-conflict";
@@ -194,11 +194,7 @@ export function KvKey(props: { keyName: string; trail: ReactNode }) {
           ) : null}
         </>
       ) : null}
-      {error === undefined ? null : (
-        <p className="error-box" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
       {conflict !== undefined && base !== undefined ? (
         <KvConflict
           current={conflict}

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { api, ApiError } from "../api";
+import { Alert } from "../components/page";
 
 /** Log in with a token (or arrive here from `gantry ui`'s one-time link, which logs in by itself). */
 export function Login(props: { onLoggedIn: () => void }) {
@@ -42,11 +43,7 @@ export function Login(props: { onLoggedIn: () => void }) {
           value={token}
           onChange={(e) => setToken(e.target.value)}
         />
-        {error === undefined ? null : (
-          <p className="error-box" role="alert">
-            {error}
-          </p>
-        )}
+        <Alert message={error} />
         <button type="submit" className="btn primary" disabled={busy || token.trim() === ""}>
           {busy ? "Logging in…" : "Log in"}
         </button>

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { api, ApiError } from "../api";
 import type { PolicyShape } from "../../../src/model/policy-match.js";
+import { Alert } from "../components/page";
 
 /** A token as GET /v1/tokens lists it (never its secret). */
 export interface TokenRow {
@@ -148,11 +149,7 @@ export function CreateToken(props: { onCreated: (t: WithSecret) => void }) {
       <button type="submit" className="btn primary" disabled={busy} data-testid="token-create">
         {busy ? "Creating…" : "Create token"}
       </button>
-      {error === undefined ? null : (
-        <p className="error-box" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
     </form>
   );
 }

@@ -2,7 +2,7 @@ import { useState } from "react";
 import { api, ApiError, seg } from "../../api";
 import { Badge } from "../../components/bits";
 import { ConfirmButton } from "../../components/confirm";
-import { Skeleton } from "../../components/page";
+import { Alert, Skeleton } from "../../components/page";
 import { Table } from "../../components/table";
 import { useLive } from "../../hooks";
 import { useCan } from "../../session";
@@ -158,11 +158,7 @@ function AddDomain(props: { app: string }) {
       <button type="submit" className="btn primary" disabled={busy}>
         {busy ? "Adding…" : "Add"}
       </button>
-      {error === undefined ? null : (
-        <p className="error-box" role="alert">
-          {error}
-        </p>
-      )}
+      <Alert message={error} />
     </form>
   );
 }
