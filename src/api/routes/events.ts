@@ -13,6 +13,7 @@ import {
 } from "../events-topics.js";
 import { answeredHead, resumeRevision, sseEvent, streamWatch } from "../sse.js";
 import type { ApiDeps, RouteDef } from "../server.js";
+import { standingToken, tokenCheck } from "../ui-records.js";
 
 /**
  * The topics asked for (`?topics=a,b`), each one the token may read; omitted or empty: every
@@ -36,21 +37,6 @@ export function askedTopics(text: string, policies: readonly Policy[]): Set<Topi
   return new Set(names as Topic[]);
 }
 
-/**
- * Whether the token a stream was opened with still stands: not revoked, not rotated (same
- * secret), not expired. A stream outlives no token: it ends, and reconnecting is refused.
- */
-export function tokenStands(
-  tokens: ApiDeps["tokens"],
-  id: string,
-  secretHash: string | undefined,
-  now = Date.now(),
-): boolean {
-  const rec = tokens.find(id);
-  if (rec === undefined || rec.id !== id || rec.secretHash !== secretHash) return false;
-  return rec.expiresAt === undefined || Date.parse(rec.expiresAt) > now;
-}
-
 export function eventRoutes(deps: ApiDeps): RouteDef[] {
   return [
     {
@@ -61,7 +47,9 @@ export function eventRoutes(deps: ApiDeps): RouteDef[] {
       handler: async (ctx) => {
         ctx.allowQuery("topics", "start");
         const { policies, tokenId } = ctx.who;
-        const secretHash = deps.tokens.find(tokenId)?.secretHash;
+        // The token as it was when the stream opened: a stream outlives no revoke or rotation.
+        const opened = deps.tokens.find(tokenId);
+        const held = { tokenId, tokenCheck: opened === undefined ? "" : tokenCheck(opened) };
         const topics = askedTopics(ctx.query.getAll("topics").join(","), policies);
         const start = resumeRevision(ctx);
         if (answeredHead(ctx)) return;
@@ -76,7 +64,7 @@ export function eventRoutes(deps: ApiDeps): RouteDef[] {
           // EventSource resumes from the last id it saw: from here if no change came yet.
           readyId: from - 1,
           render: (revision, group) => {
-            if (!tokenStands(deps.tokens, tokenId, secretHash))
+            if (standingToken(deps.tokens.find(tokenId), held, Date.now()) === undefined)
               throw unauthorized("the token was revoked, rotated or has expired; log in again");
             const changes: Change[] = [];
             for (const e of group) {
