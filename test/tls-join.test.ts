@@ -123,6 +123,8 @@ describe("the API over HTTPS", () => {
         "127.0.0.3",
         "--data-dir",
         mkdtempSync(join(tmpdir(), "gantry-tls-agent-")),
+        // Its app instances stop with it: without this they outlived the test run.
+        "--stop-instances",
       ],
       { GANTRY_CA: join(dataDir, "ca.crt") },
     );
